@@ -1,0 +1,120 @@
+use serde::{Deserialize, Serialize};
+
+/// The stable machine codes of the error shape. Clients branch on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MissingToken,
+    InvalidToken,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidCredentials,
+    EmailTaken,
+    WeakPassword,
+    UnknownReferralCode,
+    RateLimited,
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    Forbidden,
+    AccountDisabled,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The HTTP status each code always travels with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::MissingToken | ErrorCode::InvalidToken | ErrorCode::InvalidCredentials => {
+                401
+            }
+            ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::EmailTaken => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError => 500,
+            ErrorCode::ServiceUnavailable => 503,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MissingToken => "missing_token",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::UnknownReferralCode => "unknown_referral_code",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+}
+
+/// The one error body of every `/api/v1` route:
+/// `{"status": "failed", "code": 401, "error": "invalid_token", "message": "...", "data": {}}`.
+///
+/// `status`/`code`/`message`/`data` follow seed 002's envelope so existing clients of that shape
+/// keep working; `error` is the machine code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub status: String,
+    pub code: u16,
+    pub error: ErrorCode,
+    pub message: String,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl ErrorBody {
+    pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            status: "failed".into(),
+            code: error.status(),
+            error,
+            message: message.into(),
+            data: serde_json::Value::Object(Default::default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body =
+            serde_json::to_value(ErrorBody::new(ErrorCode::InvalidToken, "expired")).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "failed", "code": 401, "error": "invalid_token",
+                "message": "expired", "data": {}})
+        );
+    }
+
+    #[test]
+    fn as_str_matches_the_serialized_code() {
+        for code in [
+            ErrorCode::MissingToken,
+            ErrorCode::InsufficientScope,
+            ErrorCode::UnknownReferralCode,
+            ErrorCode::PayloadTooLarge,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+}

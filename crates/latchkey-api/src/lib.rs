@@ -1,0 +1,110 @@
+//! Wire types of the Latchkey HTTP API, shared by the server, the bench tool and the client
+//! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
+
+mod error;
+
+pub use error::{ErrorBody, ErrorCode};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/auth/signup`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// E.164, e.g. `+14155550123`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// An organization's invite code: join it as a member. Without one, the user founds a new
+    /// organization and becomes its admin (seed 002).
+    #[serde(default)]
+    pub referral_code: Option<String>,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/refresh` (the token may instead come in `Authorization: Bearer`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// The user as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub role: String,
+    pub org_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// What login, sign-up and refresh return.
+///
+/// `refresh_token` and `refresh_expires_at` are absent when the response came from a lenient
+/// refresh (an expired access token exchanged for a new one): the client keeps its refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// RFC 3339.
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<String>,
+    pub session_id: String,
+    pub user: UserView,
+}
+
+/// One row of `GET /api/v1/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session of the access token that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+/// `GET /api/v1/org`. The referral code is shown to admins only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrgView {
+    pub org_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_code: Option<String>,
+}
+
+/// `POST /api/v1/auth/logout-all`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutAllResponse {
+    pub sessions_revoked: u64,
+}
+
+/// `GET /healthz`, `GET /readyz`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,162 @@
+//! Sign-up and password login.
+
+use super::{Auth, ClientInfo, Grant};
+use crate::error::{AuthError, AuthResult};
+use crate::input::{Email, Phone, parse_name};
+use crate::password::check_policy;
+use crate::secret::Secret;
+use crate::state::RetryAfter;
+use crate::store::NewUser;
+
+pub struct Signup {
+    pub email: String,
+    pub password: Secret,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub referral_code: Option<String>,
+}
+
+impl Auth {
+    /// Creates an account and opens its first session. Without a referral code the user
+    /// founds an organization and is its admin; with one they join it as a member (seed 002).
+    pub async fn signup(&self, req: Signup, client: &ClientInfo) -> AuthResult<Grant> {
+        let email = Email::parse(&req.email)?;
+        let name = parse_name(req.name.as_deref())?;
+        let phone = req.phone.as_deref().map(Phone::parse).transpose()?;
+        check_policy(req.password.expose(), email.as_str())?;
+        let referral = req
+            .referral_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_uppercase);
+        if let Some(ip) = &client.ip {
+            // Sign-ups are where referral codes could be guessed and accounts mass-created.
+            self.take_attempt(
+                &format!("signup:ip:{ip}"),
+                self.settings.signup_limit_per_ip,
+            )
+            .await?;
+        }
+        let hash = self.hasher.hash(&req.password).await?;
+        let org_name = match &name {
+            Some(n) => format!("{n}'s organization"),
+            None => format!("{}'s organization", email.as_str()),
+        };
+        let (user, _org) = self
+            .db
+            .create_user(
+                NewUser {
+                    email: email.as_str(),
+                    email_normalized: email.normalized(),
+                    name: name.as_deref(),
+                    phone: phone.as_ref().map(Phone::as_str),
+                    password_hash: Some(&hash),
+                    scopes: &self.settings.default_scopes,
+                    referral_code: referral.as_deref(),
+                    new_org_name: &org_name,
+                },
+                self.clock.now_ms(),
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
+        self.open_session(user.into(), client).await
+    }
+
+    /// Email + password. Attempts are counted per account and per IP *before* the password is
+    /// checked, so a burst of parallel guesses cannot all be evaluated.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Secret,
+        client: &ClientInfo,
+    ) -> AuthResult<Grant> {
+        // A malformed address cannot match an account: same answer as a wrong password.
+        let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
+        let account_key = format!("login:acct:{}", email.normalized());
+        let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
+        self.take_attempt(&account_key, self.settings.login_limit_per_account)
+            .await?;
+        if let Some(ip_key) = &ip_key {
+            if let Err(e) = self
+                .take_attempt(ip_key, self.settings.login_limit_per_ip)
+                .await
+            {
+                self.state.give_back(&account_key).await?;
+                return Err(e);
+            }
+        }
+        let user = self.db.user_by_email(email.normalized()).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        if !self.hasher.verify(password, stored).await? {
+            tracing::info!("login failed");
+            return Err(AuthError::InvalidCredentials);
+        }
+        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        self.state.reset(&account_key).await?;
+        if let Some(ip_key) = &ip_key {
+            self.state.give_back(ip_key).await?;
+        }
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        self.open_session(user.into(), client).await
+    }
+
+    async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<()> {
+        match self
+            .state
+            .take(key, limit, self.settings.login_window)
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(RetryAfter(retry_after)) => Err(AuthError::RateLimited { retry_after }),
+        }
+    }
+}
+
+impl Auth {
+    /// `latchkey users create`: the sign-up rules without a session, and `admin` may promote a
+    /// user who joins by referral.
+    pub async fn create_user_cli(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<String>,
+        referral_code: Option<String>,
+        admin: bool,
+    ) -> AuthResult<crate::store::User> {
+        let email = Email::parse(email)?;
+        let name = parse_name(name.as_deref())?;
+        check_policy(password, email.as_str())?;
+        let hash = self.hasher.hash(&Secret::new(password)).await?;
+        let org_name = format!(
+            "{}'s organization",
+            name.as_deref().unwrap_or(email.as_str())
+        );
+        let referral = referral_code.map(|c| c.trim().to_uppercase());
+        let (mut user, _) = self
+            .db
+            .create_user(
+                NewUser {
+                    email: email.as_str(),
+                    email_normalized: email.normalized(),
+                    name: name.as_deref(),
+                    phone: None,
+                    password_hash: Some(&hash),
+                    scopes: &self.settings.default_scopes,
+                    referral_code: referral.as_deref(),
+                    new_org_name: &org_name,
+                },
+                self.clock.now_ms(),
+            )
+            .await?;
+        if admin && user.role != crate::store::Role::Admin {
+            self.db
+                .set_user_role(&user.id, crate::store::Role::Admin, self.clock.now_ms())
+                .await?;
+            user.role = crate::store::Role::Admin;
+        }
+        Ok(user)
+    }
+}

@@ -1,0 +1,203 @@
+//! The authentication domain: accounts, sessions, and the token rules. Called by the HTTP layer
+//! with parsed input; returns domain values and `AuthError`s.
+
+pub mod account;
+mod refresh;
+mod session;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use session::SessionInfo;
+
+use crate::clock::Clock;
+use crate::error::{AuthError, AuthResult, TokenProblem};
+use crate::jwt::{AccessClaims, Keyring};
+use crate::password::PasswordHasher;
+use crate::secret::Secret;
+use crate::state::StateStore;
+use crate::store::{Db, Org, User};
+use users::UserCache;
+
+/// The token rules and limits, already validated by the configuration layer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long the immediate parent of the current refresh token is still answered with the
+    /// current pair (lost responses, parallel tabs). Capped at 5 minutes.
+    pub reuse_grace: Duration,
+    /// How long after expiry an access token may still be exchanged once for a new one;
+    /// zero turns the lenient refresh off.
+    pub lenient_window: Duration,
+    pub login_limit_per_account: u32,
+    pub login_limit_per_ip: u32,
+    pub login_window: Duration,
+    pub signup_limit_per_ip: u32,
+    /// Scopes a new user starts with.
+    pub default_scopes: Vec<String>,
+}
+
+impl Settings {
+    pub const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
+
+    pub fn for_issuer(issuer: &str) -> Settings {
+        Settings {
+            issuer: issuer.to_owned(),
+            audience: issuer.to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            reuse_grace: Duration::from_secs(10),
+            lenient_window: Duration::from_secs(10 * 60),
+            login_limit_per_account: 10,
+            login_limit_per_ip: 100,
+            login_window: Duration::from_secs(15 * 60),
+            signup_limit_per_ip: 50,
+            default_scopes: Vec::new(),
+        }
+    }
+}
+
+/// Where a request came from, recorded on the session it opens.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What login, sign-up and refresh hand out.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub access_token: Secret,
+    pub access_expires_at: i64,
+    /// Absent for a lenient refresh: the client keeps its refresh token.
+    pub refresh_token: Option<Secret>,
+    /// Milliseconds since the epoch.
+    pub refresh_expires_at: Option<i64>,
+    pub session_id: String,
+    pub user: Arc<User>,
+}
+
+pub struct Auth {
+    db: Db,
+    state: StateStore,
+    keys: Keyring,
+    hasher: Arc<PasswordHasher>,
+    clock: Clock,
+    settings: Settings,
+    /// Derives each refresh token from its parent, so a replay of the parent inside the grace
+    /// can hand back the same child without the server storing any token.
+    chain_key: Vec<u8>,
+    users: UserCache,
+}
+
+impl Auth {
+    /// Loads keys and secrets (creating them on first start) and the recent revocations.
+    pub async fn new(
+        db: Db,
+        state: StateStore,
+        hasher: Arc<PasswordHasher>,
+        clock: Clock,
+        mut settings: Settings,
+    ) -> anyhow::Result<Auth> {
+        settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
+        let now = clock.now_ms();
+        let keys = Keyring::new(
+            &db.signing_keys(now).await?,
+            &settings.issuer,
+            &settings.audience,
+        )?;
+        let chain_key = db.server_secret("refresh_chain", now).await?;
+        let auth = Auth {
+            db,
+            state,
+            keys,
+            hasher,
+            clock,
+            settings,
+            chain_key,
+            users: UserCache::default(),
+        };
+        auth.restore_revocations().await?;
+        Ok(auth)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+
+    /// The check behind every protected route: a valid access token of a live session.
+    pub async fn authenticate(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
+        let claims = self
+            .keys
+            .verify(token, &self.clock)
+            .map_err(AuthError::InvalidToken)?;
+        if self.state.is_session_revoked(&claims.sid).await? {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        Ok(claims)
+    }
+
+    /// `authenticate`, then require a scope.
+    pub async fn authorize(&self, token: &str, scope: &str) -> AuthResult<Arc<AccessClaims>> {
+        let claims = self.authenticate(token).await?;
+        if !claims.has_scope(scope) {
+            return Err(AuthError::InsufficientScope(scope.to_owned()));
+        }
+        Ok(claims)
+    }
+
+    pub async fn me(&self, claims: &AccessClaims) -> AuthResult<Arc<User>> {
+        self.user(&claims.sub).await
+    }
+
+    pub async fn org(&self, claims: &AccessClaims) -> AuthResult<(Org, bool)> {
+        let user = self.user(&claims.sub).await?;
+        let org = self
+            .db
+            .org_by_id(&user.org_id)
+            .await?
+            .ok_or(AuthError::NotFound("organization"))?;
+        Ok((org, user.role == crate::store::Role::Admin))
+    }
+
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        self.db.ping().await?;
+        self.state.ping().await
+    }
+
+    /// Revocations must outlive every access token they cover.
+    fn revocation_ttl(&self) -> Duration {
+        self.settings.access_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
+    }
+
+    async fn restore_revocations(&self) -> anyhow::Result<()> {
+        let ttl = self.revocation_ttl();
+        let since = self.clock.now_ms() - ttl.as_millis() as i64;
+        for (sid, revoked_at) in self.db.sessions_revoked_since(since).await? {
+            let left = ttl.saturating_sub(Duration::from_millis(
+                (self.clock.now_ms() - revoked_at).max(0) as u64,
+            ));
+            self.state.revoke_session(&sid, left).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes sessions that ended more than a refresh lifetime ago.
+    pub async fn purge(&self) -> AuthResult<u64> {
+        let before = self.clock.now_ms() - self.settings.refresh_ttl.as_millis() as i64;
+        self.db.purge_sessions(before).await
+    }
+}

@@ -1,0 +1,161 @@
+//! Refresh: rotation with reuse detection and a parent-only grace, and the bounded lenient
+//! refresh from an expired access token (seed 003).
+//!
+//! Rules (LESSONS.md has the incidents behind each):
+//! - every use rotates: R1 → R2, and R1 is marked used in the same compare-and-set that stores R2;
+//! - R1 again within `reuse_grace` of its use, while R2 is still unused, answers with exactly
+//!   R2's pair (parallel tabs, a response lost on a mobile network): never a new branch;
+//! - R1 after the grace, or any older ancestor, is theft until proven otherwise: the session is
+//!   revoked, which kills R2 and every access token of the session at once;
+//! - the access token of the previous pair is left alone: requests in flight still succeed.
+
+use std::sync::Arc;
+
+use super::session::REFRESH_PREFIX;
+use super::{Auth, Grant};
+use crate::error::{AuthError, AuthResult, TokenProblem};
+use crate::jwt::{AccessClaims, LEEWAY_SECS};
+use crate::secret::{hmac_b64, sha256_hex};
+use crate::store::{NewRefresh, RefreshRow, User};
+
+impl Auth {
+    /// Exchanges a refresh token for the next pair.
+    pub async fn refresh(&self, presented: &str) -> AuthResult<Grant> {
+        if !presented.starts_with(REFRESH_PREFIX) || presented.len() > 128 {
+            return Err(AuthError::InvalidToken(TokenProblem::Malformed));
+        }
+        let hash = sha256_hex(presented.as_bytes());
+        let mut row = self
+            .db
+            .refresh_by_hash(&hash)
+            .await?
+            .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
+        let user = self.live_session_user(&row.session_id).await?;
+        let now = self.clock.now_ms();
+        if row.expires_at <= now {
+            return Err(AuthError::InvalidToken(TokenProblem::Expired));
+        }
+        let child_token = self.child_of(presented);
+
+        if row.used_at.is_none() {
+            let claims = self.claims_for(&user, &row.session_id, now.div_euclid(1000));
+            let child = NewRefresh {
+                id: uuid::Uuid::new_v4().to_string(),
+                token_hash: sha256_hex(child_token.as_bytes()),
+                generation: row.generation + 1,
+                parent_id: Some(row.id.clone()),
+                access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
+                expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
+            };
+            if self
+                .db
+                .rotate_refresh(&row.id, &row.session_id, &child, now)
+                .await?
+            {
+                return self.grant(&claims, Some((child_token, child.expires_at)), user);
+            }
+            // Another request rotated it first (we waited for its commit): answer as a
+            // replay of the parent, with the winner's stamp.
+            row = self
+                .db
+                .refresh_by_hash(&hash)
+                .await?
+                .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
+        }
+        self.replay(&row, child_token, user).await
+    }
+
+    /// `parent` was already used. Inside the grace, and only if its child is still the current
+    /// token, hand back the child's pair; otherwise revoke the session.
+    async fn replay(
+        &self,
+        parent: &RefreshRow,
+        child_token: String,
+        user: Arc<User>,
+    ) -> AuthResult<Grant> {
+        let now = self.clock.now_ms();
+        let row = parent;
+        let used_at = row.used_at.unwrap_or(now);
+        let child = self.db.refresh_child_of(&row.id).await?;
+        let within_grace = now - used_at <= self.settings.reuse_grace.as_millis() as i64;
+        match child {
+            Some(child) if within_grace && child.used_at.is_none() => {
+                let claims: AccessClaims =
+                    serde_json::from_str(&child.access_claims).map_err(anyhow::Error::from)?;
+                tracing::info!(session_id = %row.session_id, "refresh replay inside the grace");
+                self.grant(&claims, Some((child_token, child.expires_at)), user)
+            }
+            _ => {
+                tracing::warn!(session_id = %row.session_id, generation = row.generation,
+                    "refresh token reuse detected; revoking the session");
+                self.end_session(&row.session_id, "refresh token reuse")
+                    .await?;
+                Err(AuthError::InvalidToken(TokenProblem::Reused))
+            }
+        }
+    }
+
+    /// Seed 003: a client holding only a recently expired access token gets a new one for the
+    /// same session. Bounded three ways: the token expired less than `lenient_window` ago, its
+    /// session is live, and each `jti` is exchanged once. Trade-off: whoever holds a leaked
+    /// access token can extend it once per window until the session ends; logout ends it.
+    pub async fn lenient_refresh(&self, access_token: &str) -> AuthResult<Grant> {
+        let window = self.settings.lenient_window.as_secs() as i64;
+        let claims = self
+            .keys
+            .verify_signature(access_token)
+            .map_err(AuthError::InvalidToken)?;
+        let now = self.clock.now_ms();
+        if window == 0 || claims.exp + window + LEEWAY_SECS < now.div_euclid(1000) {
+            return Err(AuthError::InvalidToken(TokenProblem::Expired));
+        }
+        if self.state.is_session_revoked(&claims.sid).await? {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        let user = self.live_session_user(&claims.sid).await?;
+        if !self
+            .db
+            .claim_lenient_refresh(&claims.jti, &claims.sid, now)
+            .await?
+        {
+            return Err(AuthError::InvalidToken(TokenProblem::AlreadyExchanged));
+        }
+        self.db.touch_session(&claims.sid, now).await?;
+        let fresh = self.claims_for(&user, &claims.sid, now.div_euclid(1000));
+        self.grant(&fresh, None, user)
+    }
+
+    /// The session's owner, if the session is neither revoked nor expired and the account is
+    /// enabled.
+    async fn live_session_user(&self, sid: &str) -> AuthResult<Arc<User>> {
+        let session = self
+            .db
+            .session(sid)
+            .await?
+            .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
+        if session.revoked_at.is_some() {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        if session.expires_at <= self.clock.now_ms() {
+            return Err(AuthError::InvalidToken(TokenProblem::Expired));
+        }
+        let user = self
+            .db
+            .user_by_id(&session.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken(TokenProblem::Revoked))?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        Ok(Arc::new(user))
+    }
+
+    /// The next token of a chain: keyed with a server secret, so holding R1 is not enough to
+    /// compute R2 offline, yet the server can recompute R2 from R1 without storing it.
+    fn child_of(&self, token: &str) -> String {
+        format!(
+            "{REFRESH_PREFIX}{}",
+            hmac_b64(&self.chain_key, token.as_bytes())
+        )
+    }
+}

@@ -1,0 +1,151 @@
+//! Opening, listing and ending sessions.
+
+use std::sync::Arc;
+
+use super::{Auth, ClientInfo, Grant};
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::AccessClaims;
+use crate::secret::{Secret, random_token, sha256_hex};
+use crate::store::{NewRefresh, SessionRow, User};
+
+/// Every refresh token starts with this, so a leaked one is recognizable (and grep-able).
+pub const REFRESH_PREFIX: &str = "lkr_";
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub row: SessionRow,
+    pub current: bool,
+}
+
+impl Auth {
+    pub(super) fn claims_for(&self, user: &User, sid: &str, now_secs: i64) -> AccessClaims {
+        AccessClaims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: user.id.clone(),
+            sid: sid.to_owned(),
+            org: user.org_id.clone(),
+            role: user.role.as_str().to_owned(),
+            scope: user.scope_string(),
+            iat: now_secs,
+            exp: now_secs + self.settings.access_ttl.as_secs() as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    pub(super) fn grant(
+        &self,
+        claims: &AccessClaims,
+        refresh: Option<(String, i64)>,
+        user: Arc<User>,
+    ) -> AuthResult<Grant> {
+        let (refresh_token, refresh_expires_at) = refresh.unzip();
+        Ok(Grant {
+            access_token: Secret::new(self.keys.sign(claims)?),
+            access_expires_at: claims.exp,
+            refresh_token: refresh_token.map(Secret::new),
+            refresh_expires_at,
+            session_id: claims.sid.clone(),
+            user,
+        })
+    }
+
+    /// A new session with the first token pair of its chain.
+    pub(super) async fn open_session(
+        &self,
+        user: Arc<User>,
+        client: &ClientInfo,
+    ) -> AuthResult<Grant> {
+        let now = self.clock.now_ms();
+        let sid = uuid::Uuid::new_v4().to_string();
+        let claims = self.claims_for(&user, &sid, now.div_euclid(1000));
+        let refresh = format!("{REFRESH_PREFIX}{}", random_token::<32>());
+        let expires_at = now + self.settings.refresh_ttl.as_millis() as i64;
+        let session = SessionRow {
+            id: sid.clone(),
+            user_id: user.id.clone(),
+            created_at: now,
+            last_used_at: now,
+            expires_at,
+            user_agent: client.user_agent.as_deref().map(|ua| truncate(ua, 512)),
+            ip: client.ip.clone(),
+            revoked_at: None,
+        };
+        let first = NewRefresh {
+            id: uuid::Uuid::new_v4().to_string(),
+            token_hash: sha256_hex(refresh.as_bytes()),
+            generation: 0,
+            parent_id: None,
+            access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
+            expires_at,
+        };
+        self.db.create_session(&session, &first).await?;
+        tracing::info!(user_id = %user.id, session_id = %sid, "session opened");
+        self.grant(&claims, Some((refresh, expires_at)), user)
+    }
+
+    /// Ends the session: its refresh tokens fail and its access tokens are refused at once.
+    pub async fn logout(&self, claims: &AccessClaims) -> AuthResult<()> {
+        self.end_session(&claims.sid, "logout").await
+    }
+
+    pub async fn logout_all(&self, claims: &AccessClaims) -> AuthResult<u64> {
+        self.revoke_all_sessions(&claims.sub, "logout-all").await
+    }
+
+    pub(super) async fn end_session(&self, sid: &str, reason: &str) -> AuthResult<()> {
+        self.db
+            .revoke_session(sid, reason, self.clock.now_ms())
+            .await?;
+        // Also when the row was already revoked: the store may have lost it (restart).
+        self.state
+            .revoke_session(sid, self.revocation_ttl())
+            .await?;
+        tracing::info!(session_id = %sid, reason, "session revoked");
+        Ok(())
+    }
+
+    pub(super) async fn revoke_all_sessions(&self, user_id: &str, reason: &str) -> AuthResult<u64> {
+        let ids = self
+            .db
+            .revoke_sessions_of(user_id, reason, self.clock.now_ms())
+            .await?;
+        for sid in &ids {
+            self.state
+                .revoke_session(sid, self.revocation_ttl())
+                .await?;
+        }
+        tracing::info!(user_id, count = ids.len(), reason, "sessions revoked");
+        Ok(ids.len() as u64)
+    }
+
+    pub async fn sessions(&self, claims: &AccessClaims) -> AuthResult<Vec<SessionInfo>> {
+        let rows = self
+            .db
+            .live_sessions_of(&claims.sub, self.clock.now_ms())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionInfo {
+                current: row.id == claims.sid,
+                row,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's own sessions. Someone else's session is "not found", so ids
+    /// cannot be probed.
+    pub async fn delete_session(&self, claims: &AccessClaims, sid: &str) -> AuthResult<()> {
+        match self.db.session(sid).await? {
+            Some(s) if s.user_id == claims.sub && s.revoked_at.is_none() => {
+                self.end_session(sid, "deleted by owner").await
+            }
+            _ => Err(AuthError::NotFound("session")),
+        }
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}

@@ -1,0 +1,16 @@
+//! Latchkey's domain: accounts, sessions, token rules and storage. Nothing here knows about
+//! HTTP; the server crate parses requests into these types and maps `AuthError` to responses.
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod input;
+pub mod jwt;
+pub mod password;
+pub mod secret;
+pub mod state;
+pub mod store;
+
+pub use auth::{Auth, ClientInfo, Grant, Settings};
+pub use clock::Clock;
+pub use error::{AuthError, AuthResult, TokenProblem};

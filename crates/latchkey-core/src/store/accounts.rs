@@ -1,0 +1,254 @@
+//! Organizations and users.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, is_unique_violation, parse_column};
+use crate::error::{AuthError, AuthResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub referral_code: String,
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub scopes: Vec<String>,
+    pub disabled: bool,
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub email_normalized: &'a str,
+    pub name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub scopes: &'a [String],
+    /// Join this organization as a member; `None` founds a new one with the user as admin.
+    pub referral_code: Option<&'a str>,
+    /// Name of the organization founded when there is no referral code.
+    pub new_org_name: &'a str,
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, org_id, email, name, phone, role, scopes, disabled_at, password_hash"
+    };
+}
+
+fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
+    let role: String = row.try_get("role")?;
+    let scopes: String = row.try_get("scopes")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        role: parse_column(&role, "users.role")?,
+        scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+impl Db {
+    /// Creates the user, and the organization too when there is no referral code, atomically.
+    pub async fn create_user(&self, new: NewUser<'_>, now_ms: i64) -> AuthResult<(User, Org)> {
+        let mut tx = self.pool.begin().await?;
+        let (org, role) = match new.referral_code {
+            Some(code) => {
+                let row = sqlx::query(
+                    "SELECT id, name, referral_code FROM organizations WHERE referral_code = $1",
+                )
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(AuthError::UnknownReferralCode)?;
+                (org_from_row(&row)?, Role::Member)
+            }
+            None => {
+                let org = Org {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name: new.new_org_name.to_owned(),
+                    referral_code: new_referral_code(),
+                };
+                sqlx::query(
+                    "INSERT INTO organizations (id, name, referral_code, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&org.id)
+                .bind(&org.name)
+                .bind(&org.referral_code)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                (org, Role::Admin)
+            }
+        };
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            org_id: org.id.clone(),
+            email: new.email.to_owned(),
+            name: new.name.map(str::to_owned),
+            phone: new.phone.map(str::to_owned),
+            role,
+            scopes: new.scopes.to_vec(),
+            disabled: false,
+            password_hash: new.password_hash.map(str::to_owned),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, org_id, email, email_normalized, name, phone, password_hash, \
+             role, scopes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(&user.id)
+        .bind(&user.org_id)
+        .bind(&user.email)
+        .bind(new.email_normalized)
+        .bind(&user.name)
+        .bind(&user.phone)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.scope_string())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(AuthError::EmailTaken),
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok((user, org))
+    }
+
+    pub async fn user_by_email(&self, email_normalized: &str) -> AuthResult<Option<User>> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE email_normalized = $1"
+        );
+        let row = sqlx::query(sql)
+            .bind(email_normalized)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> AuthResult<Option<User>> {
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    pub async fn org_by_id(&self, id: &str) -> AuthResult<Option<Org>> {
+        let row = sqlx::query("SELECT id, name, referral_code FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(org_from_row).transpose()?)
+    }
+
+    pub async fn set_user_role(&self, id: &str, role: Role, now_ms: i64) -> AuthResult<bool> {
+        let r = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Sets or clears the disabled flag.
+    pub async fn set_user_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        let at = disabled.then_some(now_ms);
+        let r = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(at)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+fn org_from_row(row: &AnyRow) -> anyhow::Result<Org> {
+    Ok(Org {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        referral_code: row.try_get("referral_code")?,
+    })
+}
+
+/// 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L): ~50 bits, easy to read
+/// aloud, and guessing is rate-limited with sign-ups anyway.
+fn new_referral_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    // Rejection sampling keeps every character equally likely (256 is not a multiple of 31).
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut code = String::with_capacity(10);
+    while code.len() < 10 {
+        for b in crate::secret::random_bytes::<16>() {
+            if (b as usize) < limit && code.len() < 10 {
+                code.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    code
+}

@@ -1,0 +1,72 @@
+//! Signing keys and server secrets, created on first start and kept in the database so a
+//! restart (or a second instance) signs and verifies with the same keys.
+
+use sqlx::Row;
+
+use super::Db;
+use crate::jwt::StoredKey;
+
+impl Db {
+    /// The active signing keys; generates and stores one when there is none. Two instances
+    /// starting together may both generate: both keys are kept and both verify.
+    pub async fn signing_keys(&self, now_ms: i64) -> anyhow::Result<Vec<StoredKey>> {
+        let keys = self.load_signing_keys().await?;
+        if !keys.is_empty() {
+            return Ok(keys);
+        }
+        let key = StoredKey::generate(now_ms)?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at) \
+             VALUES ($1, 'EdDSA', $2, $3, $4)",
+        )
+        .bind(&key.kid)
+        .bind(&key.pkcs8_b64)
+        .bind(&key.public_b64)
+        .bind(key.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        self.load_signing_keys().await
+    }
+
+    async fn load_signing_keys(&self) -> anyhow::Result<Vec<StoredKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, private_key, public_key, created_at FROM signing_keys \
+             WHERE retired_at IS NULL AND algorithm = 'EdDSA'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredKey {
+                    kid: r.try_get("kid")?,
+                    pkcs8_b64: r.try_get("private_key")?,
+                    public_b64: r.try_get("public_key")?,
+                    created_at_ms: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A named 32-byte server secret, created on first use. Concurrent first uses agree: the
+    /// insert does nothing when another instance got there first, and both read the winner's.
+    pub async fn server_secret(&self, name: &str, now_ms: i64) -> anyhow::Result<Vec<u8>> {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD;
+        let fresh = STANDARD.encode(crate::secret::random_bytes::<32>());
+        sqlx::query(
+            "INSERT INTO server_secrets (name, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(&fresh)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        let stored: String = sqlx::query("SELECT secret FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("secret")?;
+        Ok(STANDARD.decode(stored)?)
+    }
+}

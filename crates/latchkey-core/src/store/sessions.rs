@@ -1,0 +1,312 @@
+//! Sessions and their refresh-token chains.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Backend, Db};
+use crate::error::AuthResult;
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh token as stored: its hash, never the token.
+#[derive(Debug, Clone)]
+pub struct RefreshRow {
+    pub id: String,
+    pub session_id: String,
+    pub generation: i64,
+    pub access_claims: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+pub struct NewRefresh {
+    pub id: String,
+    pub token_hash: String,
+    pub generation: i64,
+    pub parent_id: Option<String>,
+    pub access_claims: String,
+    pub expires_at: i64,
+}
+
+macro_rules! session_columns {
+    () => {
+        "id, user_id, created_at, last_used_at, expires_at, user_agent, ip, revoked_at"
+    };
+}
+macro_rules! refresh_columns {
+    () => {
+        "id, session_id, generation, access_claims, expires_at, used_at"
+    };
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRow, sqlx::Error> {
+    Ok(SessionRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        user_agent: row.try_get("user_agent")?,
+        ip: row.try_get("ip")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn refresh_from_row(row: &AnyRow) -> Result<RefreshRow, sqlx::Error> {
+    Ok(RefreshRow {
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        generation: row.try_get("generation")?,
+        access_claims: row.try_get("access_claims")?,
+        expires_at: row.try_get("expires_at")?,
+        used_at: row.try_get("used_at")?,
+    })
+}
+
+impl Db {
+    /// A transaction that will write. SQLite takes its write lock up front (`BEGIN IMMEDIATE`)
+    /// so two writers queue on the busy timeout instead of one failing on a stale snapshot.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Stores a new session with the first token of its chain.
+    pub async fn create_session(&self, s: &SessionRow, first: &NewRefresh) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.user_id)
+        .bind(s.created_at)
+        .bind(s.last_used_at)
+        .bind(s.expires_at)
+        .bind(&s.user_agent)
+        .bind(&s.ip)
+        .execute(&mut *tx)
+        .await?;
+        insert_refresh(&mut tx, &s.id, first, s.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id: &str) -> AuthResult<Option<SessionRow>> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE id = $1"
+        );
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(session_from_row).transpose()?)
+    }
+
+    /// The user's sessions that are neither revoked nor expired, newest first.
+    pub async fn live_sessions_of(
+        &self,
+        user_id: &str,
+        now_ms: i64,
+    ) -> AuthResult<Vec<SessionRow>> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC"
+        );
+        let rows = sqlx::query(sql)
+            .bind(user_id)
+            .bind(now_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes one session; false when it was already revoked (or does not exist).
+    pub async fn revoke_session(&self, id: &str, reason: &str, now_ms: i64) -> AuthResult<bool> {
+        let r = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
+             WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Revokes every live session of a user; returns their ids.
+    pub async fn revoke_sessions_of(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> AuthResult<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(now_ms)
+        .bind(reason)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Sessions revoked since `since_ms`: loaded into the token store at start, so a restart
+    /// does not re-admit their still-unexpired access tokens.
+    pub async fn sessions_revoked_since(&self, since_ms: i64) -> AuthResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, revoked_at FROM sessions WHERE revoked_at > $1")
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    pub async fn refresh_by_hash(&self, token_hash: &str) -> AuthResult<Option<RefreshRow>> {
+        let sql = concat!(
+            "SELECT ",
+            refresh_columns!(),
+            " FROM refresh_tokens WHERE token_hash = $1"
+        );
+        let row = sqlx::query(sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(refresh_from_row).transpose()?)
+    }
+
+    pub async fn refresh_child_of(&self, parent_id: &str) -> AuthResult<Option<RefreshRow>> {
+        let sql = concat!(
+            "SELECT ",
+            refresh_columns!(),
+            " FROM refresh_tokens WHERE parent_id = $1"
+        );
+        let row = sqlx::query(sql)
+            .bind(parent_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(refresh_from_row).transpose()?)
+    }
+
+    /// Check-and-rotate as one compare-and-set: marks `parent_id` used only if nobody has, and
+    /// in the same transaction stores its child. Returns false when another request won; the
+    /// loser waits for the winner's commit (row lock / SQLite write lock) before it sees false,
+    /// so the child it then reads is already there.
+    pub async fn rotate_refresh(
+        &self,
+        parent_id: &str,
+        session_id: &str,
+        child: &NewRefresh,
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let claimed =
+            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(now_ms)
+                .bind(parent_id)
+                .execute(&mut *tx)
+                .await?;
+        if claimed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh(&mut tx, session_id, child, now_ms).await?;
+        sqlx::query("UPDATE sessions SET last_used_at = $1, expires_at = $2 WHERE id = $3")
+            .bind(now_ms)
+            .bind(child.expires_at)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records that an expired access token was exchanged; false if it already was.
+    pub async fn claim_lenient_refresh(
+        &self,
+        jti: &str,
+        session_id: &str,
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        let r = sqlx::query(
+            "INSERT INTO lenient_refreshes (jti, session_id, used_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(session_id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn touch_session(&self, id: &str, now_ms: i64) -> AuthResult<()> {
+        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes sessions that expired or were revoked before `before_ms` (their chains and
+    /// lenient records go with them).
+    pub async fn purge_sessions(&self, before_ms: i64) -> AuthResult<u64> {
+        let r = sqlx::query(
+            "DELETE FROM sessions WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+}
+
+async fn insert_refresh(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    session_id: &str,
+    r: &NewRefresh,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
+         access_claims, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&r.id)
+    .bind(session_id)
+    .bind(&r.token_hash)
+    .bind(r.generation)
+    .bind(&r.parent_id)
+    .bind(&r.access_claims)
+    .bind(now_ms)
+    .bind(r.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

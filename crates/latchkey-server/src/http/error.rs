@@ -1,0 +1,106 @@
+//! The one place where errors become responses: every `/api/v1` failure leaves as
+//! `{"status":"failed","code":…,"error":…,"message":…,"data":{}}` with its status and headers.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_api::{ErrorBody, ErrorCode};
+use latchkey_core::AuthError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidRequest, message)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let code = match &e {
+            AuthError::InvalidInput { .. } => ErrorCode::InvalidRequest,
+            AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
+            AuthError::InsufficientScope(_) => ErrorCode::InsufficientScope,
+            AuthError::EmailTaken => ErrorCode::EmailTaken,
+            AuthError::WeakPassword(_) => ErrorCode::WeakPassword,
+            AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,
+            AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::AccountDisabled => ErrorCode::AccountDisabled,
+            AuthError::NotFound(_) => ErrorCode::NotFound,
+            AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::Busy => ErrorCode::ServiceUnavailable,
+            AuthError::Unexpected(cause) => {
+                // The cause chain is logged once, here; the client gets no internals.
+                tracing::error!(error = format!("{cause:#}"), "unexpected error");
+                return ApiError::new(ErrorCode::InternalError, "internal error");
+            }
+        };
+        let retry_after_secs = match &e {
+            AuthError::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil() as u64),
+            AuthError::Busy => Some(1),
+            _ => None,
+        };
+        ApiError {
+            code,
+            message: e.to_string(),
+            retry_after_secs,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            axum::Json(ErrorBody::new(self.code, self.message.clone())),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
+            let challenge = if self.code == ErrorCode::MissingToken {
+                r#"Bearer realm="latchkey""#.to_owned()
+            } else {
+                format!(
+                    r#"Bearer realm="latchkey", error="{}", error_description="{}""#,
+                    self.code.as_str(),
+                    self.message.replace('"', "'")
+                )
+            };
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if self.code == ErrorCode::InsufficientScope {
+            let v = format!(
+                r#"Bearer realm="latchkey", error="insufficient_scope", error_description="{}""#,
+                self.message.replace('"', "'")
+            );
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,127 @@
+//! Extractors: JSON bodies with errors in the documented shape, the bearer token, the caller.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use latchkey_api::ErrorCode;
+use latchkey_core::ClientInfo;
+use latchkey_core::jwt::AccessClaims;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// A JSON body. Malformed JSON, missing fields and wrong types are `invalid_request` (400), an
+/// oversized body `payload_too_large` (413) — never axum's plain-text defaults.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body is larger than 1 MiB",
+            )
+        } else {
+            ApiError::invalid_request("the request body could not be read")
+        }
+    })
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::invalid_request("a JSON body is required"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Data => "invalid field",
+            Category::Syntax | Category::Eof | Category::Io => "malformed JSON",
+        };
+        ApiError::invalid_request(format!("{what}: {e}"))
+    })
+}
+
+/// The token of `Authorization: Bearer <token>`, if any. Another scheme is an error, not absence.
+pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidToken,
+            "the Authorization header is not valid text",
+        )
+    })?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "the Authorization header must use the Bearer scheme",
+        ));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(token))
+}
+
+/// The caller of a protected route: a valid access token of a live session.
+pub struct Caller(pub Arc<AccessClaims>);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?
+            .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "an access token is required"))?;
+        Ok(Caller(app.auth.authenticate(token).await?))
+    }
+}
+
+/// Where the request came from: the peer address, or the first `X-Forwarded-For` hop when the
+/// operator said a proxy sets it (otherwise clients could pick their own rate-limit bucket).
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let forwarded = app
+            .config
+            .trust_proxy_headers
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Client(ClientInfo {
+            ip: forwarded.or(peer),
+            user_agent,
+        }))
+    }
+}

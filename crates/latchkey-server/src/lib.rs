@@ -1,0 +1,10 @@
+//! The Latchkey HTTP service: configuration, wiring, and the HTTP edge over `latchkey-core`.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod telemetry;
+
+pub use app::{App, AppState, Running, start};
+pub use config::Config;
