@@ -1,0 +1,235 @@
+//! The test harness: a real server on port 0 over a real database, one fresh database per test
+//! (a temporary SQLite file, or a PostgreSQL schema of its own), and a manual clock.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use latchkey_core::Clock;
+use latchkey_server::{Config, Running};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub config: Config,
+    pub backend: Backend,
+    running: Option<Running>,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The PostgreSQL the tests use: `LATCHKEY_TEST_DATABASE_URL`, or the machine's `test` database.
+pub fn pg_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh schema for one test, or `None` (test skipped) when PostgreSQL is unreachable outside
+/// CI. Under `CI=true` an unreachable PostgreSQL fails the test.
+async fn fresh_pg_schema() -> Option<String> {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PostgreSQL is required under CI=true: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: PostgreSQL unreachable at {admin}: {e}");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    Some(format!("{admin}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("latchkey-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A configuration for tests: port 0, cheap hashing (the cost is not under test here).
+pub fn test_config(backend: Backend, database_url: Option<String>) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: temp_dir(),
+        database_url,
+        database_max_connections: 8,
+        issuer: Some("http://latchkey.test".into()),
+        argon2_memory_kib: 4096,
+        argon2_iterations: 1,
+        hash_threads: Some(2),
+        ..Config::default()
+    }
+    .tap(|c| assert_eq!(c.database_url.is_some(), backend == Backend::Postgres))
+}
+
+trait Tap: Sized {
+    fn tap(self, f: impl FnOnce(&Self)) -> Self {
+        f(&self);
+        self
+    }
+}
+impl Tap for Config {}
+
+impl TestApp {
+    /// `None` when the backend is PostgreSQL and it is unreachable outside CI.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_pg_schema().await?),
+        };
+        let mut config = test_config(backend, url);
+        tweak(&mut config);
+        Some(Self::start(config, backend, Clock::manual()).await)
+    }
+
+    async fn start(config: Config, backend: Backend, clock: Clock) -> TestApp {
+        let running = latchkey_server::start(config.clone(), clock.clone())
+            .await
+            .expect("server starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::builder()
+                .user_agent("latchkey-tests")
+                .build()
+                .unwrap(),
+            clock,
+            config,
+            backend,
+            running: Some(running),
+        }
+    }
+
+    /// Stops the server and starts a new one over the same database and data directory.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        Self::start(config, self.backend, self.clock.clone()).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str) -> Value {
+        self.signup_with(json!({"email": email, "password": PASSWORD}))
+            .await
+    }
+
+    pub async fn signup_with(&self, body: Value) -> Value {
+        let r = self.post("/api/v1/auth/signup", &body).await;
+        assert_eq!(r.status(), 201, "signup failed");
+        r.json().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    pub async fn me(&self, access_token: &str) -> reqwest::Response {
+        self.get_auth("/api/v1/me", access_token).await
+    }
+}
+
+/// Reads a response body as the documented error shape and returns its machine code.
+pub async fn error_code(r: reqwest::Response) -> String {
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.expect("error body is JSON");
+    assert_eq!(body["status"], "failed", "{body}");
+    assert_eq!(body["code"], status, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert_eq!(body["data"], json!({}), "{body}");
+    body["error"].as_str().expect("error code").to_owned()
+}
+
+pub fn s(v: &Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+        .to_owned()
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL:
+/// `on_both_backends!(name);` for an `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            use $crate::helpers::{Backend, TestApp};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(TestApp::spawn(Backend::Sqlite).await.unwrap()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
