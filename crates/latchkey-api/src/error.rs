@@ -9,7 +9,9 @@ pub enum ErrorCode {
     InsufficientScope,
     InvalidRequest,
     InvalidCredentials,
+    InvalidApiKey,
     EmailTaken,
+    Conflict,
     WeakPassword,
     UnknownReferralCode,
     RateLimited,
@@ -26,14 +28,15 @@ impl ErrorCode {
     /// The HTTP status each code always travels with.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::MissingToken | ErrorCode::InvalidToken | ErrorCode::InvalidCredentials => {
-                401
-            }
+            ErrorCode::MissingToken
+            | ErrorCode::InvalidToken
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidApiKey => 401,
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::EmailTaken => 409,
+            ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode => 422,
             ErrorCode::RateLimited => 429,
@@ -50,6 +53,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::InvalidApiKey => "invalid_api_key",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::UnknownReferralCode => "unknown_referral_code",
             ErrorCode::RateLimited => "rate_limited",

@@ -2,8 +2,10 @@
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
 mod error;
+mod keys;
 
 pub use error::{ErrorBody, ErrorCode};
+pub use keys::*;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/signup`.
@@ -69,6 +71,9 @@ pub struct TokenResponse {
     pub refresh_expires_at: Option<String>,
     pub session_id: String,
     pub user: UserView,
+    /// Sign-up only: the user's default API key, shown this once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<ApiKeyCreated>,
 }
 
 /// One row of `GET /api/v1/sessions`.

@@ -61,6 +61,10 @@ pub enum AuthError {
     UnknownReferralCode,
     #[error("too many attempts; retry later")]
     RateLimited { retry_after: Duration },
+    #[error("{0}")]
+    InvalidApiKey(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 pub mod jwt;
 pub mod password;
+pub mod policy;
 pub mod secret;
 pub mod state;
 pub mod store;

@@ -201,10 +201,11 @@ mod tests {
         let cases = [
             ("short", false),
             ("password", false),
-            ("Password1", true),
+            ("Password1", false),
+            ("lantern orchid 7", true),
             ("PASSWORD123", false),
             ("aaaaaaaaaaaa", false),
-            ("ann@example.com", false),
+            ("Annabelle@Example.com", false),
             ("annabelle", false),
             ("correct horse battery staple", true),
             ("tr0ub4dor&3", true),

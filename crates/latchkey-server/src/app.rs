@@ -14,10 +14,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::policy::PolicyStore;
 
 pub struct App {
     pub auth: Auth,
     pub config: Config,
+    pub policy: Arc<PolicyStore>,
 }
 
 pub type AppState = Arc<App>;
@@ -41,11 +43,16 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         },
         threads,
     )?;
-    let state = StateStore::in_memory(clock.clone());
+    let policy = PolicyStore::load(config.policy_file.as_deref())?;
+    let state = match &config.redis_url {
+        Some(url) => StateStore::redis(url, &config.redis_prefix).await?,
+        None => StateStore::in_memory(clock.clone()),
+    };
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
     Ok(Arc::new(App {
         auth,
         config: config.clone(),
+        policy,
     }))
 }
 
@@ -79,6 +86,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
+    let watch = app.policy.watch();
     let task = tokio::spawn(async move {
         let result = axum::serve(
             listener,
@@ -89,6 +97,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         })
         .await;
         purge.abort();
+        if let Some(w) = watch {
+            w.abort();
+        }
         result
     });
     Ok(Running {

@@ -125,7 +125,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let running = crate::app::start(config.clone(), Clock::system()).await?;
     tracing::info!(addr = %running.addr, issuer = %config.issuer(),
-        backend = ?running.app.auth.db().backend(), "latchkey listening");
+        backend = ?running.app.auth.db().backend(), store = running.app.auth.state().kind(),
+        "latchkey listening");
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.stop().await

@@ -17,6 +17,16 @@ pub struct Config {
     /// `postgres://…`; when absent, SQLite under `data_dir`.
     pub database_url: Option<String>,
     pub database_max_connections: u32,
+    /// `redis://…`; when set, sessions' revocations, rate-limit counters, user and key records
+    /// and API auth tokens live in Redis, so several instances act as one.
+    pub redis_url: Option<String>,
+    /// Prepended to every Redis key (several deployments or tests can share one Redis).
+    pub redis_prefix: String,
+    /// Lifetime of an API auth token from `/get-token`, slid back to full on every use.
+    #[serde(with = "duration")]
+    pub api_token_ttl: Duration,
+    /// TOML rules for `/api/v1/authorize` (forward-auth); reloaded when the file changes.
+    pub policy_file: Option<PathBuf>,
     /// Public base URL; the `iss` of every token. Defaults to `http://<bind>`.
     pub issuer: Option<String>,
     /// The `aud` of access tokens. Defaults to the issuer.
@@ -56,6 +66,10 @@ impl Default for Config {
             data_dir: PathBuf::from("./latchkey-data"),
             database_url: None,
             database_max_connections: 16,
+            redis_url: None,
+            redis_prefix: "lk:".into(),
+            api_token_ttl: Duration::from_secs(3600),
+            policy_file: None,
             issuer: None,
             audience: None,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -91,6 +105,15 @@ impl std::fmt::Debug for Config {
                     .as_deref()
                     .map(latchkey_core::store::redact_url),
             )
+            .field(
+                "redis_url",
+                &self
+                    .redis_url
+                    .as_deref()
+                    .map(latchkey_core::store::redact_url),
+            )
+            .field("redis_prefix", &self.redis_prefix)
+            .field("policy_file", &self.policy_file)
             .field("issuer", &self.issuer())
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
@@ -145,6 +168,10 @@ impl Config {
             "refresh_reuse_grace is capped at 5m"
         );
         anyhow::ensure!(
+            self.api_token_ttl >= Duration::from_secs(10),
+            "api_token_ttl must be at least 10s"
+        );
+        anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
@@ -188,6 +215,7 @@ impl Config {
             login_window: self.login_limit_window,
             signup_limit_per_ip: self.signup_limit_per_ip,
             default_scopes: self.default_scopes.clone(),
+            api_token_ttl: self.api_token_ttl,
         }
     }
 }

@@ -60,7 +60,20 @@ impl Auth {
             )
             .await?;
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
-        self.open_session(user.into(), client).await
+        // Seed 002: every user gets an API key at creation, shown once.
+        let key = self
+            .create_key_for(
+                &user.id,
+                super::NewApiKey {
+                    name: "default".into(),
+                    scopes: None,
+                    expires_at: None,
+                },
+            )
+            .await?;
+        let mut grant = self.open_session(user.into(), client).await?;
+        grant.api_key = Some(key);
+        Ok(grant)
     }
 
     /// Email + password. Attempts are counted per account and per IP *before* the password is
@@ -77,14 +90,13 @@ impl Auth {
         let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
         self.take_attempt(&account_key, self.settings.login_limit_per_account)
             .await?;
-        if let Some(ip_key) = &ip_key {
-            if let Err(e) = self
+        if let Some(ip_key) = &ip_key
+            && let Err(e) = self
                 .take_attempt(ip_key, self.settings.login_limit_per_ip)
                 .await
-            {
-                self.state.give_back(&account_key).await?;
-                return Err(e);
-            }
+        {
+            self.state.give_back(&account_key).await?;
+            return Err(e);
         }
         let user = self.db.user_by_email(email.normalized()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -157,6 +169,15 @@ impl Auth {
                 .await?;
             user.role = crate::store::Role::Admin;
         }
+        self.create_key_for(
+            &user.id,
+            super::NewApiKey {
+                name: "default".into(),
+                scopes: None,
+                expires_at: None,
+            },
+        )
+        .await?;
         Ok(user)
     }
 }

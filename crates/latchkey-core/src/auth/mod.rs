@@ -2,6 +2,9 @@
 //! with parsed input; returns domain values and `AuthError`s.
 
 pub mod account;
+mod admin;
+pub mod api_keys;
+mod principal;
 mod refresh;
 mod session;
 mod users;
@@ -9,16 +12,18 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use principal::{Credential, Principal};
 pub use session::SessionInfo;
 
 use crate::clock::Clock;
-use crate::error::{AuthError, AuthResult, TokenProblem};
-use crate::jwt::{AccessClaims, Keyring};
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::Keyring;
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::state::StateStore;
 use crate::store::{Db, Org, User};
-use users::UserCache;
+use api_keys::{TokenWrap, Touched};
 
 /// The token rules and limits, already validated by the configuration layer.
 #[derive(Debug, Clone)]
@@ -39,6 +44,8 @@ pub struct Settings {
     pub signup_limit_per_ip: u32,
     /// Scopes a new user starts with.
     pub default_scopes: Vec<String>,
+    /// Lifetime of an API auth token, slid back to full on every use.
+    pub api_token_ttl: Duration,
 }
 
 impl Settings {
@@ -57,6 +64,7 @@ impl Settings {
             login_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
+            api_token_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -79,6 +87,8 @@ pub struct Grant {
     pub refresh_expires_at: Option<i64>,
     pub session_id: String,
     pub user: Arc<User>,
+    /// The default API key, shown once in the sign-up response.
+    pub api_key: Option<CreatedKey>,
 }
 
 pub struct Auth {
@@ -91,7 +101,8 @@ pub struct Auth {
     /// Derives each refresh token from its parent, so a replay of the parent inside the grace
     /// can hand back the same child without the server storing any token.
     chain_key: Vec<u8>,
-    users: UserCache,
+    wrap: TokenWrap,
+    touched: Touched,
 }
 
 impl Auth {
@@ -111,6 +122,7 @@ impl Auth {
             &settings.audience,
         )?;
         let chain_key = db.server_secret("refresh_chain", now).await?;
+        let wrap = TokenWrap::new(&db.server_secret("token_wrap", now).await?)?;
         let auth = Auth {
             db,
             state,
@@ -119,7 +131,8 @@ impl Auth {
             clock,
             settings,
             chain_key,
-            users: UserCache::default(),
+            wrap,
+            touched: Touched::default(),
         };
         auth.restore_revocations().await?;
         Ok(auth)
@@ -138,39 +151,20 @@ impl Auth {
         self.keys.jwks()
     }
 
-    /// The check behind every protected route: a valid access token of a live session.
-    pub async fn authenticate(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
-        let claims = self
-            .keys
-            .verify(token, &self.clock)
-            .map_err(AuthError::InvalidToken)?;
-        if self.state.is_session_revoked(&claims.sid).await? {
-            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
-        }
-        Ok(claims)
+    /// The caller's own profile, as every instance currently sees it.
+    pub async fn me(&self, caller: &Principal) -> AuthResult<crate::state::UserRecord> {
+        self.user_record(&caller.user_id).await
     }
 
-    /// `authenticate`, then require a scope.
-    pub async fn authorize(&self, token: &str, scope: &str) -> AuthResult<Arc<AccessClaims>> {
-        let claims = self.authenticate(token).await?;
-        if !claims.has_scope(scope) {
-            return Err(AuthError::InsufficientScope(scope.to_owned()));
-        }
-        Ok(claims)
-    }
-
-    pub async fn me(&self, claims: &AccessClaims) -> AuthResult<Arc<User>> {
-        self.user(&claims.sub).await
-    }
-
-    pub async fn org(&self, claims: &AccessClaims) -> AuthResult<(Org, bool)> {
-        let user = self.user(&claims.sub).await?;
-        let org = self
-            .db
-            .org_by_id(&user.org_id)
+    pub async fn org(&self, caller: &Principal) -> AuthResult<Org> {
+        self.db
+            .org_by_id(&caller.org_id)
             .await?
-            .ok_or(AuthError::NotFound("organization"))?;
-        Ok((org, user.role == crate::store::Role::Admin))
+            .ok_or(AuthError::NotFound("organization"))
+    }
+
+    pub fn state(&self) -> &StateStore {
+        &self.state
     }
 
     pub async fn ready(&self) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Auth, ClientInfo, Grant};
+use super::{Auth, ClientInfo, Grant, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::AccessClaims;
 use crate::secret::{Secret, random_token, sha256_hex};
@@ -48,6 +48,7 @@ impl Auth {
             refresh_expires_at,
             session_id: claims.sid.clone(),
             user,
+            api_key: None,
         })
     }
 
@@ -85,13 +86,17 @@ impl Auth {
         self.grant(&claims, Some((refresh, expires_at)), user)
     }
 
-    /// Ends the session: its refresh tokens fail and its access tokens are refused at once.
-    pub async fn logout(&self, claims: &AccessClaims) -> AuthResult<()> {
-        self.end_session(&claims.sid, "logout").await
+    /// Ends the caller's session: its refresh tokens fail and its access tokens are refused
+    /// at once.
+    pub async fn logout(&self, caller: &Principal) -> AuthResult<()> {
+        let sid = caller.require_session()?;
+        self.end_session(sid, "logout").await
     }
 
-    pub async fn logout_all(&self, claims: &AccessClaims) -> AuthResult<u64> {
-        self.revoke_all_sessions(&claims.sub, "logout-all").await
+    pub async fn logout_all(&self, caller: &Principal) -> AuthResult<u64> {
+        caller.require_session()?;
+        self.revoke_all_sessions(&caller.user_id, "logout-all")
+            .await
     }
 
     pub(super) async fn end_session(&self, sid: &str, reason: &str) -> AuthResult<()> {
@@ -120,15 +125,16 @@ impl Auth {
         Ok(ids.len() as u64)
     }
 
-    pub async fn sessions(&self, claims: &AccessClaims) -> AuthResult<Vec<SessionInfo>> {
+    pub async fn sessions(&self, caller: &Principal) -> AuthResult<Vec<SessionInfo>> {
+        let current = caller.session_id();
         let rows = self
             .db
-            .live_sessions_of(&claims.sub, self.clock.now_ms())
+            .live_sessions_of(&caller.user_id, self.clock.now_ms())
             .await?;
         Ok(rows
             .into_iter()
             .map(|row| SessionInfo {
-                current: row.id == claims.sid,
+                current: Some(row.id.as_str()) == current,
                 row,
             })
             .collect())
@@ -136,9 +142,10 @@ impl Auth {
 
     /// Revokes one of the caller's own sessions. Someone else's session is "not found", so ids
     /// cannot be probed.
-    pub async fn delete_session(&self, claims: &AccessClaims, sid: &str) -> AuthResult<()> {
+    pub async fn delete_session(&self, caller: &Principal, sid: &str) -> AuthResult<()> {
+        caller.require_session()?;
         match self.db.session(sid).await? {
-            Some(s) if s.user_id == claims.sub && s.revoked_at.is_none() => {
+            Some(s) if s.user_id == caller.user_id && s.revoked_at.is_none() => {
                 self.end_session(sid, "deleted by owner").await
             }
             _ => Err(AuthError::NotFound("session")),

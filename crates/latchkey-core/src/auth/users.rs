@@ -1,63 +1,86 @@
-//! Users as the hot path sees them: cached in memory, dropped from the cache on every write
-//! this process makes to them.
+//! Users as the hot path sees them: records in the token store, derived from the database and
+//! rewritten on every change, so every instance sees a change on the next request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use super::Auth;
 use crate::error::{AuthError, AuthResult};
+use crate::state::UserRecord;
 use crate::store::User;
 
-#[derive(Default)]
-pub(super) struct UserCache {
-    map: RwLock<HashMap<String, Arc<User>>>,
+pub(super) fn record_of(u: &User) -> UserRecord {
+    UserRecord {
+        org_id: u.org_id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        phone: u.phone.clone(),
+        role: u.role.as_str().to_owned(),
+        scopes: u.scopes.clone(),
+        disabled: u.disabled,
+    }
 }
 
-const CAPACITY: usize = 100_000;
-
-impl UserCache {
-    fn get(&self, id: &str) -> Option<Arc<User>> {
-        self.map.read().ok()?.get(id).cloned()
-    }
-
-    fn put(&self, user: Arc<User>) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() >= CAPACITY {
-                map.clear();
-            }
-            map.insert(user.id.clone(), user);
-        }
-    }
-
-    pub(super) fn forget(&self, id: &str) {
-        if let Ok(mut map) = self.map.write() {
-            map.remove(id);
-        }
+/// What stands in for a removed user: refuses everything until the record expires, and the
+/// database (no row) refuses after that.
+fn tombstone() -> UserRecord {
+    UserRecord {
+        org_id: String::new(),
+        email: String::new(),
+        name: None,
+        phone: None,
+        role: "member".into(),
+        scopes: Vec::new(),
+        disabled: true,
     }
 }
 
 impl Auth {
-    pub(super) async fn user(&self, id: &str) -> AuthResult<Arc<User>> {
-        if let Some(user) = self.users.get(id) {
-            return Ok(user);
+    /// The user's record: from the token store, or read from the database on a miss.
+    pub async fn user_record(&self, uid: &str) -> AuthResult<UserRecord> {
+        if let Some(rec) = self.state.user(uid).await? {
+            return Ok(rec);
         }
-        let user = Arc::new(
+        self.load_user_record(uid).await
+    }
+
+    pub(super) async fn load_user_record(&self, uid: &str) -> AuthResult<UserRecord> {
+        let rec = match self.db.user_by_id(uid).await? {
+            Some(u) => record_of(&u),
+            None => tombstone(),
+        };
+        // Only if absent: a writer that changed the user meanwhile has already put a newer one.
+        self.state.put_user_if_absent(uid, &rec).await?;
+        Ok(rec)
+    }
+
+    /// Rewrites the user's record and every record of their API keys from the database, after
+    /// a change to the user (scopes, role, disabled, removed).
+    pub(super) async fn publish_user(&self, uid: &str) -> AuthResult<()> {
+        let user = self.db.user_by_id(uid).await?;
+        let rec = user.as_ref().map(record_of).unwrap_or_else(tombstone);
+        self.state.put_user(uid, &rec).await?;
+        for key in self.db.api_keys_of(uid).await? {
+            self.publish_key(&key.id).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn user(&self, id: &str) -> AuthResult<Arc<User>> {
+        Ok(Arc::new(
             self.db
                 .user_by_id(id)
                 .await?
                 .ok_or(AuthError::NotFound("user"))?,
-        );
-        self.users.put(user.clone());
-        Ok(user)
+        ))
     }
 
-    /// Disables (or re-enables) an account. Disabling ends every session at once.
+    /// Disables (or re-enables) an account. Disabling ends every session and key at once.
     pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> AuthResult<()> {
         let now = self.clock.now_ms();
         if !self.db.set_user_disabled(user_id, disabled, now).await? {
             return Err(AuthError::NotFound("user"));
         }
-        self.users.forget(user_id);
+        self.publish_user(user_id).await?;
         if disabled {
             self.revoke_all_sessions(user_id, "account disabled")
                 .await?;

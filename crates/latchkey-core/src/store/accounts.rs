@@ -210,6 +210,42 @@ impl Db {
         Ok(r.rows_affected() == 1)
     }
 
+    pub async fn set_user_scopes(
+        &self,
+        id: &str,
+        scopes: &[String],
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        let r = sqlx::query("UPDATE users SET scopes = $1, updated_at = $2 WHERE id = $3")
+            .bind(scopes.join(" "))
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn delete_user(&self, id: &str) -> AuthResult<bool> {
+        let r = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn users_of_org(&self, org_id: &str) -> AuthResult<Vec<User>> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE org_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sql).bind(org_id).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(user_from_row)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
     /// Sets or clears the disabled flag.
     pub async fn set_user_disabled(
         &self,

@@ -5,6 +5,7 @@
 //! serve both, and one behaviour suite tests both.
 
 mod accounts;
+mod api_keys;
 mod keys;
 mod sessions;
 
@@ -12,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use accounts::{NewUser, Org, Role, User};
+pub use api_keys::ApiKeyRow;
 pub use sessions::{NewRefresh, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -107,7 +109,7 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Parses a stored enum-like column, turning corruption into an internal error.
-pub(crate) fn parse_column<T: FromStr>(value: &str, column: &str) -> anyhow::Result<T> {
+pub fn parse_column<T: FromStr>(value: &str, column: &str) -> anyhow::Result<T> {
     value
         .parse()
         .map_err(|_| anyhow::anyhow!("unexpected value in column {column}"))

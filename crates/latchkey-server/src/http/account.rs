@@ -7,28 +7,31 @@ use latchkey_api::{OrgView, SessionList, UserView};
 
 use super::error::ApiResult;
 use super::extract::Caller;
-use super::views::{session_view, user_view};
+use latchkey_core::store::Role;
+
+use super::views::{record_view, session_view};
 use crate::app::AppState;
 
-pub async fn me(State(app): State<AppState>, Caller(claims): Caller) -> ApiResult<Json<UserView>> {
-    Ok(Json(user_view(&*app.auth.me(&claims).await?)))
+pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
+    let rec = app.auth.me(&caller).await?;
+    Ok(Json(record_view(&caller.user_id, rec)))
 }
 
-pub async fn org(State(app): State<AppState>, Caller(claims): Caller) -> ApiResult<Json<OrgView>> {
-    let (org, is_admin) = app.auth.org(&claims).await?;
+pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<OrgView>> {
+    let org = app.auth.org(&caller).await?;
     Ok(Json(OrgView {
         org_id: org.id,
         name: org.name,
         // The invite code lets anyone join: admins only.
-        referral_code: is_admin.then_some(org.referral_code),
+        referral_code: (caller.role == Role::Admin).then_some(org.referral_code),
     }))
 }
 
 pub async fn sessions(
     State(app): State<AppState>,
-    Caller(claims): Caller,
+    Caller(caller): Caller,
 ) -> ApiResult<Json<SessionList>> {
-    let sessions = app.auth.sessions(&claims).await?;
+    let sessions = app.auth.sessions(&caller).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(session_view).collect(),
     }))
@@ -36,9 +39,9 @@ pub async fn sessions(
 
 pub async fn delete_session(
     State(app): State<AppState>,
-    Caller(claims): Caller,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.auth.delete_session(&claims, &id).await?;
+    app.auth.delete_session(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/auth/*`: sign-up, login, refresh, logout.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{LoginRequest, LogoutAllResponse, RefreshRequest, SignupRequest, TokenResponse};
 use latchkey_core::Grant;
@@ -10,8 +10,8 @@ use latchkey_core::clock::rfc3339_ms;
 use latchkey_core::secret::Secret;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Caller, Client, bearer, parse_json, read_body};
-use super::views::user_view;
+use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
+use super::views::{key_created, user_view};
 use crate::app::AppState;
 
 pub async fn signup(
@@ -49,15 +49,13 @@ pub async fn login(
 
 /// The refresh token comes in the body or as `Authorization: Bearer` (seed 000); a JWT in
 /// `Authorization` asks for the lenient refresh (seed 003).
-pub async fn refresh(State(app): State<AppState>, req: Request) -> ApiResult<Response> {
-    let (parts, body) = req.into_parts();
-    let header_token = bearer(&parts)?.map(str::to_owned);
-    let bytes = read_body(Request::from_parts(parts, body), &()).await?;
-    let body_token = if bytes.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        parse_json::<RefreshRequest>(&bytes)?.refresh_token
-    };
+pub async fn refresh(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    MaybeJson(body): MaybeJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    let header_token = bearer(&headers)?.map(str::to_owned);
+    let body_token = body.and_then(|b| b.refresh_token);
     let grant = match (body_token, header_token) {
         (Some(token), _) => app.auth.refresh(&token).await?,
         (None, Some(token)) if token.starts_with("lkr_") => app.auth.refresh(&token).await?,
@@ -71,16 +69,16 @@ pub async fn refresh(State(app): State<AppState>, req: Request) -> ApiResult<Res
     Ok(token_response(&app, StatusCode::OK, grant))
 }
 
-pub async fn logout(State(app): State<AppState>, Caller(claims): Caller) -> ApiResult<StatusCode> {
-    app.auth.logout(&claims).await?;
+pub async fn logout(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<StatusCode> {
+    app.auth.logout(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn logout_all(
     State(app): State<AppState>,
-    Caller(claims): Caller,
+    Caller(caller): Caller,
 ) -> ApiResult<axum::Json<LogoutAllResponse>> {
-    let sessions_revoked = app.auth.logout_all(&claims).await?;
+    let sessions_revoked = app.auth.logout_all(&caller).await?;
     Ok(axum::Json(LogoutAllResponse { sessions_revoked }))
 }
 
@@ -95,6 +93,7 @@ fn token_response(app: &AppState, status: StatusCode, grant: Grant) -> Response 
         refresh_expires_at: grant.refresh_expires_at.map(rfc3339_ms),
         session_id: grant.session_id,
         user: user_view(&grant.user),
+        api_key: grant.api_key.map(key_created),
     };
     let mut response = (status, axum::Json(body)).into_response();
     // Tokens must not be kept by any cache between here and the client.

@@ -39,6 +39,8 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::AccountDisabled => ErrorCode::AccountDisabled,
+            AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
+            AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::Busy => ErrorCode::ServiceUnavailable,

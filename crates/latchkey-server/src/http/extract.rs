@@ -1,15 +1,14 @@
 //! Extractors: JSON bodies with errors in the documented shape, the bearer token, the caller.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_api::ErrorCode;
 use latchkey_core::ClientInfo;
-use latchkey_core::jwt::AccessClaims;
+use latchkey_core::auth::Principal;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -25,6 +24,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body that may be absent (empty or only whitespace).
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MaybeJson(None));
+        }
+        parse_json(&bytes).map(|v| MaybeJson(Some(v)))
     }
 }
 
@@ -56,8 +70,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The token of `Authorization: Bearer <token>`, if any. Another scheme is an error, not absence.
-pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| {
@@ -80,16 +94,63 @@ pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The caller of a protected route: a valid access token of a live session.
-pub struct Caller(pub Arc<AccessClaims>);
+/// The credential of a request: `Authorization: Bearer <token>` or seed 002's
+/// `x-authorization: Agent <token>`, plus the optional `x-api-key`. A scheme in the wrong header
+/// is refused, not ignored, so a mix-up gets a clear message.
+pub fn credential(parts: &Parts) -> Result<Option<(&str, Option<&str>)>, ApiError> {
+    let text = |name: &str| -> Result<Option<&str>, ApiError> {
+        parts
+            .headers
+            .get(name)
+            .map(|v| {
+                v.to_str().map_err(|_| {
+                    ApiError::new(
+                        ErrorCode::InvalidToken,
+                        format!("the {name} header is not valid text"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let api_key = text("x-api-key")?.map(str::trim).filter(|k| !k.is_empty());
+    if let Some(value) = text("x-authorization")? {
+        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("agent") {
+            return Err(ApiError::new(
+                ErrorCode::InvalidToken,
+                "x-authorization takes the Agent scheme: `x-authorization: Agent <auth_token>`",
+            ));
+        }
+        let token = token.trim();
+        return Ok((!token.is_empty()).then_some((token, api_key)));
+    }
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or("");
+        if value
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("agent ")
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidToken,
+                "the Agent scheme goes in x-authorization; Authorization takes Bearer",
+            ));
+        }
+    }
+    Ok(bearer(&parts.headers)?.map(|t| (t, api_key)))
+}
+
+/// The caller of a protected route: a user's access token of a live session, or an API auth
+/// token of a live key — with the scopes they hold now.
+pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?
+        let (token, api_key) = credential(parts)?
             .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "an access token is required"))?;
-        Ok(Caller(app.auth.authenticate(token).await?))
+        Ok(Caller(app.auth.authenticate(token, api_key).await?))
     }
 }
 

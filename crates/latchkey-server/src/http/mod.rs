@@ -1,9 +1,12 @@
 //! The HTTP edge: one route table, thin handlers, errors mapped in `error.rs`.
 
 mod account;
+mod admin;
 mod auth;
 pub mod error;
 pub mod extract;
+mod forward;
+mod keys;
 mod meta;
 mod views;
 
@@ -12,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, header};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, patch, post, put};
 use latchkey_api::ErrorCode;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -37,6 +40,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions/{id}"),
+    ("post", "/api/v1/api-keys"),
+    ("get", "/api/v1/api-keys"),
+    ("patch", "/api/v1/api-keys/{id}"),
+    ("delete", "/api/v1/api-keys/{id}"),
+    ("post", "/api/v1/api-keys/{id}/rotate"),
+    ("post", "/get-token"),
+    ("get", "/api/v1/authorize"),
+    ("post", "/api/v1/authorize"),
+    ("put", "/api/v1/authorize"),
+    ("patch", "/api/v1/authorize"),
+    ("delete", "/api/v1/authorize"),
+    ("head", "/api/v1/authorize"),
+    ("options", "/api/v1/authorize"),
+    ("get", "/api/v1/admin/users"),
+    ("delete", "/api/v1/admin/users/{id}"),
+    ("put", "/api/v1/admin/users/{id}/scopes"),
+    ("put", "/api/v1/admin/users/{id}/role"),
+    ("put", "/api/v1/admin/users/{id}/disabled"),
+    ("get", "/api/v1/admin/users/{id}/api-keys"),
+    ("delete", "/api/v1/admin/users/{id}/api-keys/{key_id}"),
+    ("delete", "/api/v1/admin/users/{id}/sessions"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -54,9 +78,25 @@ pub fn router(app: AppState) -> Router {
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
-        .route("/sessions/{id}", delete(account::delete_session));
+        .route("/sessions/{id}", delete(account::delete_session))
+        .route("/api-keys", post(keys::create).get(keys::list))
+        .route("/api-keys/{id}", patch(keys::update).delete(keys::delete))
+        .route("/api-keys/{id}/rotate", post(keys::rotate))
+        .route("/authorize", any(forward::authorize))
+        .route("/admin/users", get(admin::members))
+        .route("/admin/users/{id}", delete(admin::remove))
+        .route("/admin/users/{id}/scopes", put(admin::set_scopes))
+        .route("/admin/users/{id}/role", put(admin::set_role))
+        .route("/admin/users/{id}/disabled", put(admin::set_disabled))
+        .route("/admin/users/{id}/api-keys", get(admin::api_keys))
+        .route(
+            "/admin/users/{id}/api-keys/{key_id}",
+            delete(admin::revoke_api_key),
+        )
+        .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions));
     Router::new()
         .nest("/api/v1", api)
+        .route("/get-token", post(keys::get_token))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))

@@ -1,8 +1,9 @@
 //! Domain values as the API shows them.
 
-use latchkey_api::{SessionView, UserView};
-use latchkey_core::auth::SessionInfo;
+use latchkey_api::{ApiKeyCreated, ApiKeyView, MemberView, SessionView, UserView};
+use latchkey_core::auth::{ApiKeyInfo, CreatedKey, SessionInfo};
 use latchkey_core::clock::rfc3339_ms;
+use latchkey_core::state::UserRecord;
 use latchkey_core::store::User;
 
 pub fn user_view(u: &User) -> UserView {
@@ -14,6 +15,51 @@ pub fn user_view(u: &User) -> UserView {
         role: u.role.as_str().to_owned(),
         org_id: u.org_id.clone(),
         scopes: u.scopes.clone(),
+    }
+}
+
+pub fn record_view(user_id: &str, r: UserRecord) -> UserView {
+    UserView {
+        user_id: user_id.to_owned(),
+        email: r.email,
+        name: r.name,
+        phone: r.phone,
+        role: r.role,
+        org_id: r.org_id,
+        scopes: r.scopes,
+    }
+}
+
+pub fn key_view(k: ApiKeyInfo) -> ApiKeyView {
+    ApiKeyView {
+        id: k.id,
+        prefix: k.prefix,
+        name: k.name,
+        scopes: k.scopes,
+        effective_scopes: k.effective_scopes,
+        created_at: rfc3339_ms(k.created_at),
+        last_used_at: k.last_used_at.map(rfc3339_ms),
+        expires_at: k.expires_at.map(rfc3339_ms),
+    }
+}
+
+pub fn key_created(k: CreatedKey) -> ApiKeyCreated {
+    ApiKeyCreated {
+        id: k.info.id,
+        key: k.key.expose().to_owned(),
+        prefix: k.info.prefix,
+        scopes: k.info.effective_scopes,
+    }
+}
+
+pub fn member_view(u: &User) -> MemberView {
+    MemberView {
+        user_id: u.id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role.as_str().to_owned(),
+        scopes: u.scopes.clone(),
+        disabled: u.disabled,
     }
 }
 

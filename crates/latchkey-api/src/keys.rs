@@ -1,0 +1,147 @@
+//! API keys, `/get-token`, and organization administration.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A key with its secret: in the sign-up response and after creation or rotation, once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyCreated {
+    pub id: String,
+    /// The full key. Shown this once; only its hash is kept.
+    pub key: String,
+    /// The visible part (`lk_<id>`), to find a leaked key by grep.
+    pub prefix: String,
+    /// The scopes the key grants now (its own ∩ its owner's).
+    pub scopes: Vec<String>,
+}
+
+/// A key as listed: never the secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub prefix: String,
+    pub name: String,
+    /// The key's own scopes; `null` when it follows its owner's.
+    pub scopes: Option<Vec<String>>,
+    pub effective_scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    pub api_keys: Vec<ApiKeyView>,
+}
+
+/// `POST /api/v1/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    pub name: String,
+    /// Must be a subset of the caller's scopes; absent: the key follows the owner's scopes.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// `PATCH /api/v1/api-keys/{id}`: absent fields stay; `"scopes": null` makes the key follow its
+/// owner's scopes again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApiKeyRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scopes: Option<Option<Vec<String>>>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Option::<Vec<String>>::deserialize(d).map(Some)
+}
+
+/// `POST /api/v1/api-keys/{id}/rotate`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateApiKeyRequest {
+    /// How long the old secret (and its tokens) keep working; default 0.
+    #[serde(default)]
+    pub overlap_seconds: u64,
+}
+
+/// `POST /get-token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetTokenRequest {
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthTokenData {
+    pub auth_token: String,
+    pub expires_in: u64,
+}
+
+/// Seed 002's success envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GetTokenResponse {
+    pub data: AuthTokenData,
+    pub status: String,
+    pub code: u16,
+    pub message: String,
+}
+
+/// A member as an org admin sees them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub scopes: Vec<String>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetScopesRequest {
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoleRequest {
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDisabledRequest {
+    pub disabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_tells_absent_from_null() {
+        let absent: UpdateApiKeyRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.scopes, None);
+        let null: UpdateApiKeyRequest = serde_json::from_str(r#"{"scopes": null}"#).unwrap();
+        assert_eq!(null.scopes, Some(None));
+        let list: UpdateApiKeyRequest = serde_json::from_str(r#"{"scopes": ["a"]}"#).unwrap();
+        assert_eq!(list.scopes, Some(Some(vec!["a".into()])));
+    }
+}

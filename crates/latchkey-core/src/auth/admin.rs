@@ -1,0 +1,129 @@
+//! Organization administration: admins manage the members of their own organization.
+//! Every target is looked up inside the caller's organization, so nobody acts outside it
+//! (another org's user is "not found", not "forbidden": ids cannot be probed).
+
+use super::Auth;
+use super::api_keys::{ApiKeyInfo, parse_scopes};
+use super::principal::Principal;
+use crate::error::{AuthError, AuthResult};
+use crate::store::{Role, User};
+
+impl Auth {
+    async fn member(&self, admin: &Principal, user_id: &str) -> AuthResult<User> {
+        admin.require_admin()?;
+        match self.db.user_by_id(user_id).await? {
+            Some(u) if u.org_id == admin.org_id => Ok(u),
+            _ => Err(AuthError::NotFound("user")),
+        }
+    }
+
+    fn not_self(admin: &Principal, user_id: &str) -> AuthResult<()> {
+        if admin.user_id == user_id {
+            return Err(AuthError::Forbidden(
+                "admins cannot do this to their own account",
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn list_members(&self, admin: &Principal) -> AuthResult<Vec<User>> {
+        admin.require_admin()?;
+        self.db.users_of_org(&admin.org_id).await
+    }
+
+    /// Replaces a member's scopes. Every live token of theirs — access tokens and API tokens —
+    /// carries the new scopes on its next use, on every instance.
+    pub async fn set_member_scopes(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+        scopes: &[String],
+    ) -> AuthResult<User> {
+        let mut user = self.member(admin, user_id).await?;
+        let scopes = parse_scopes(scopes)?;
+        if !self
+            .db
+            .set_user_scopes(user_id, &scopes, self.clock.now_ms())
+            .await?
+        {
+            return Err(AuthError::NotFound("user"));
+        }
+        self.publish_user(user_id).await?;
+        tracing::info!(user_id, by = %admin.user_id, "scopes changed");
+        user.scopes = scopes;
+        Ok(user)
+    }
+
+    pub async fn set_member_role(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+        role: Role,
+    ) -> AuthResult<User> {
+        Self::not_self(admin, user_id)?;
+        let mut user = self.member(admin, user_id).await?;
+        self.db
+            .set_user_role(user_id, role, self.clock.now_ms())
+            .await?;
+        self.publish_user(user_id).await?;
+        tracing::info!(user_id, role = role.as_str(), by = %admin.user_id, "role changed");
+        user.role = role;
+        Ok(user)
+    }
+
+    pub async fn set_member_disabled(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+        disabled: bool,
+    ) -> AuthResult<()> {
+        Self::not_self(admin, user_id)?;
+        self.member(admin, user_id).await?;
+        self.set_user_disabled(user_id, disabled).await
+    }
+
+    /// Removes a member: their sessions, keys and tokens stop at once.
+    pub async fn remove_member(&self, admin: &Principal, user_id: &str) -> AuthResult<()> {
+        Self::not_self(admin, user_id)?;
+        self.member(admin, user_id).await?;
+        // Revoke and collect first: the rows go with the user.
+        self.revoke_all_sessions(user_id, "user removed").await?;
+        let keys = self.db.api_keys_of(user_id).await?;
+        self.db.delete_user(user_id).await?;
+        self.publish_user(user_id).await?;
+        for key in keys {
+            self.publish_key(&key.id).await?;
+            self.state.drop_tokens(&key.id).await?;
+        }
+        tracing::info!(user_id, by = %admin.user_id, "user removed");
+        Ok(())
+    }
+
+    pub async fn member_api_keys(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+    ) -> AuthResult<Vec<ApiKeyInfo>> {
+        self.member(admin, user_id).await?;
+        self.list_api_keys(user_id).await
+    }
+
+    pub async fn revoke_member_api_key(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+        kid: &str,
+    ) -> AuthResult<()> {
+        self.member(admin, user_id).await?;
+        self.delete_api_key(user_id, kid).await
+    }
+
+    pub async fn revoke_member_sessions(
+        &self,
+        admin: &Principal,
+        user_id: &str,
+    ) -> AuthResult<u64> {
+        self.member(admin, user_id).await?;
+        self.revoke_all_sessions(user_id, "revoked by admin").await
+    }
+}

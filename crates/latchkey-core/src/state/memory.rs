@@ -1,0 +1,191 @@
+//! The in-process store: a single node's state in maps, expiring by the injected clock.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use super::{KeyRecord, RECORD_TTL, RetryAfter, UserRecord};
+use crate::clock::Clock;
+
+pub struct MemoryState {
+    clock: Clock,
+    /// session id -> revoked until (ms)
+    revoked: RwLock<HashMap<String, i64>>,
+    users: RwLock<HashMap<String, (UserRecord, i64)>>,
+    keys: RwLock<HashMap<String, (KeyRecord, i64)>>,
+    tokens: Mutex<HashMap<String, TokenSlot>>,
+    /// key -> (window end ms, count)
+    counters: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+/// A key's live tokens: generation -> entry, and when they all expire (ms).
+type TokenSlot = (HashMap<i64, String>, i64);
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+/// Maps are swept of expired entries when they grow past this.
+const SWEEP_AT: usize = 100_000;
+
+impl MemoryState {
+    pub fn new(clock: Clock) -> Self {
+        MemoryState {
+            clock,
+            revoked: RwLock::default(),
+            users: RwLock::default(),
+            keys: RwLock::default(),
+            tokens: Mutex::default(),
+            counters: Mutex::default(),
+        }
+    }
+
+    pub(super) fn revoke_session(&self, sid: &str, ttl: Duration) {
+        let now = self.clock.now_ms();
+        let mut map = self.revoked.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > SWEEP_AT {
+            map.retain(|_, until| *until > now);
+        }
+        map.insert(sid.to_owned(), now + ms(ttl));
+    }
+
+    pub(super) fn is_session_revoked(&self, sid: &str) -> bool {
+        let map = self.revoked.read().unwrap_or_else(|e| e.into_inner());
+        map.get(sid)
+            .is_some_and(|until| *until > self.clock.now_ms())
+    }
+
+    pub(super) fn session_and_user(&self, sid: &str, uid: &str) -> (bool, Option<UserRecord>) {
+        (self.is_session_revoked(sid), self.user(uid))
+    }
+
+    pub(super) fn user(&self, uid: &str) -> Option<UserRecord> {
+        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now_ms();
+        map.get(uid)
+            .filter(|(_, until)| *until > now)
+            .map(|(r, _)| r.clone())
+    }
+
+    pub(super) fn put_user(&self, uid: &str, rec: &UserRecord, only_if_absent: bool) {
+        let now = self.clock.now_ms();
+        let mut map = self.users.write().unwrap_or_else(|e| e.into_inner());
+        if only_if_absent && map.get(uid).is_some_and(|(_, until)| *until > now) {
+            return;
+        }
+        if map.len() > SWEEP_AT {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        map.insert(uid.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+    }
+
+    pub(super) fn key(&self, kid: &str) -> Option<KeyRecord> {
+        let map = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now_ms();
+        map.get(kid)
+            .filter(|(_, until)| *until > now)
+            .map(|(r, _)| r.clone())
+    }
+
+    pub(super) fn put_key(&self, kid: &str, rec: &KeyRecord, only_if_absent: bool) {
+        let now = self.clock.now_ms();
+        let mut map = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        if only_if_absent && map.get(kid).is_some_and(|(_, until)| *until > now) {
+            return;
+        }
+        if map.len() > SWEEP_AT {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        map.insert(kid.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+    }
+
+    pub(super) fn token_lookup(
+        &self,
+        kid: &str,
+        generation: i64,
+        ttl: Duration,
+        slide: bool,
+    ) -> (Option<String>, Option<KeyRecord>) {
+        let now = self.clock.now_ms();
+        let entry = {
+            let mut map = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get_mut(kid) {
+                Some((entries, until)) if *until > now => {
+                    let found = entries.get(&generation).cloned();
+                    if found.is_some() && slide {
+                        *until = now + ms(ttl);
+                    }
+                    found
+                }
+                _ => None,
+            }
+        };
+        (entry, self.key(kid))
+    }
+
+    pub(super) fn token_insert(
+        &self,
+        kid: &str,
+        generation: i64,
+        entry: &str,
+        ttl: Duration,
+    ) -> String {
+        let now = self.clock.now_ms();
+        let mut map = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > SWEEP_AT {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        let slot = map
+            .entry(kid.to_owned())
+            .or_insert_with(|| (HashMap::new(), 0));
+        if slot.1 <= now {
+            slot.0.clear();
+        }
+        slot.1 = now + ms(ttl);
+        slot.0
+            .entry(generation)
+            .or_insert_with(|| entry.to_owned())
+            .clone()
+    }
+
+    pub(super) fn drop_tokens(&self, kid: &str) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(kid);
+    }
+
+    pub(super) fn take(&self, key: &str, limit: u32, window: Duration) -> Result<(), RetryAfter> {
+        let now = self.clock.now_ms();
+        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > SWEEP_AT {
+            map.retain(|_, (end, _)| *end > now);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((now + ms(window), 0));
+        if entry.0 <= now {
+            *entry = (now + ms(window), 0);
+        }
+        if entry.1 >= limit {
+            let wait_ms = (entry.0 - now).max(1000);
+            return Err(RetryAfter(Duration::from_millis(wait_ms as u64)));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    pub(super) fn reset(&self, key: &str) {
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    pub(super) fn give_back(&self, key: &str) {
+        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
+
+    pub(super) fn ping(&self) {}
+}

@@ -1,0 +1,194 @@
+//! Short-lived shared state: revoked sessions, attempt counters, the records the hot path
+//! reads (users, API keys) and the API auth tokens themselves.
+//!
+//! The database is the source of truth for users and keys; the records here are derived from it,
+//! written through on every change (never merely deleted, so a slow reader cannot refill them
+//! with pre-change data: readers only insert when absent). The in-process store serves a single
+//! node; Redis lets several instances act as one. Both pass one behaviour suite
+//! (`tests/state_store.rs`). The enum keeps dispatch static.
+
+mod memory;
+mod redis;
+
+use std::time::Duration;
+
+pub use memory::MemoryState;
+pub use redis::RedisState;
+use serde::{Deserialize, Serialize};
+
+pub enum StateStore {
+    Memory(MemoryState),
+    Redis(RedisState),
+}
+
+/// Refused: when the counted action may be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub Duration);
+
+/// A user as every request needs it. `disabled` doubles as the tombstone of a removed user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub org_id: String,
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub role: String,
+    pub scopes: Vec<String>,
+    pub disabled: bool,
+}
+
+/// An API key as token checks need it: the owner, the *effective* scopes (the key's own ∩ the
+/// owner's, recomputed whenever either changes), and the secrets that may mint tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub user_id: String,
+    pub org_id: String,
+    pub role: String,
+    pub scopes: Vec<String>,
+    pub secret_hash: String,
+    pub generation: i64,
+    #[serde(default)]
+    pub previous: Option<PreviousSecret>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// Deleted key, or disabled/removed owner.
+    pub revoked: bool,
+}
+
+/// The secret a rotation replaced, still accepted until `until` (ms) when an overlap was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub hash: String,
+    pub generation: i64,
+    pub until: i64,
+}
+
+/// How long derived records are kept without use. They are rebuilt from the database on a miss.
+pub const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            StateStore::Memory($s) => Ok($e),
+            StateStore::Redis($s) => $e.await,
+        }
+    };
+}
+
+impl StateStore {
+    pub fn in_memory(clock: crate::Clock) -> Self {
+        StateStore::Memory(MemoryState::new(clock))
+    }
+
+    pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        Ok(StateStore::Redis(RedisState::connect(url, prefix).await?))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StateStore::Memory(_) => "memory",
+            StateStore::Redis(_) => "redis",
+        }
+    }
+
+    /// Marks a session revoked for `ttl` (the longest an access token of it can still be
+    /// presented: after that, expiry refuses it anyway).
+    pub async fn revoke_session(&self, sid: &str, ttl: Duration) -> anyhow::Result<()> {
+        dispatch!(self, s => s.revoke_session(sid, ttl))
+    }
+
+    pub async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<bool> {
+        dispatch!(self, s => s.is_session_revoked(sid))
+    }
+
+    /// Whether the session is revoked, and the user's record: the two facts every request with
+    /// an access token needs, in one round trip.
+    pub async fn session_and_user(
+        &self,
+        sid: &str,
+        uid: &str,
+    ) -> anyhow::Result<(bool, Option<UserRecord>)> {
+        dispatch!(self, s => s.session_and_user(sid, uid))
+    }
+
+    pub async fn user(&self, uid: &str) -> anyhow::Result<Option<UserRecord>> {
+        dispatch!(self, s => s.user(uid))
+    }
+
+    /// Writes the record (after the database changed).
+    pub async fn put_user(&self, uid: &str, rec: &UserRecord) -> anyhow::Result<()> {
+        dispatch!(self, s => s.put_user(uid, rec, false))
+    }
+
+    /// Inserts the record only if none is there (after a miss was read from the database).
+    pub async fn put_user_if_absent(&self, uid: &str, rec: &UserRecord) -> anyhow::Result<()> {
+        dispatch!(self, s => s.put_user(uid, rec, true))
+    }
+
+    pub async fn key(&self, kid: &str) -> anyhow::Result<Option<KeyRecord>> {
+        dispatch!(self, s => s.key(kid))
+    }
+
+    pub async fn put_key(&self, kid: &str, rec: &KeyRecord) -> anyhow::Result<()> {
+        dispatch!(self, s => s.put_key(kid, rec, false))
+    }
+
+    pub async fn put_key_if_absent(&self, kid: &str, rec: &KeyRecord) -> anyhow::Result<()> {
+        dispatch!(self, s => s.put_key(kid, rec, true))
+    }
+
+    /// The token entry of key `kid` for secret generation `gen`, and the key's record, in one
+    /// round trip; when the entry exists and `slide` is set, its expiry is reset to `ttl`.
+    pub async fn token_lookup(
+        &self,
+        kid: &str,
+        generation: i64,
+        ttl: Duration,
+        slide: bool,
+    ) -> anyhow::Result<(Option<String>, Option<KeyRecord>)> {
+        dispatch!(self, s => s.token_lookup(kid, generation, ttl, slide))
+    }
+
+    /// Stores `entry` for (`kid`, `generation`) unless one is there; returns the entry that won.
+    pub async fn token_insert(
+        &self,
+        kid: &str,
+        generation: i64,
+        entry: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        dispatch!(self, s => s.token_insert(kid, generation, entry, ttl))
+    }
+
+    /// Forgets every token of a key (deleted or rotated without overlap).
+    pub async fn drop_tokens(&self, kid: &str) -> anyhow::Result<()> {
+        dispatch!(self, s => s.drop_tokens(kid))
+    }
+
+    /// Counts one attempt in `key`'s window *before* the attempt is evaluated, so parallel
+    /// attempts cannot all slip under the limit.
+    pub async fn take(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> anyhow::Result<Result<(), RetryAfter>> {
+        dispatch!(self, s => s.take(key, limit, window))
+    }
+
+    /// Forgets `key`'s attempts (after a success).
+    pub async fn reset(&self, key: &str) -> anyhow::Result<()> {
+        dispatch!(self, s => s.reset(key))
+    }
+
+    /// Gives back one counted attempt (a success should not count against a shared key).
+    pub async fn give_back(&self, key: &str) -> anyhow::Result<()> {
+        dispatch!(self, s => s.give_back(key))
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        dispatch!(self, s => s.ping())
+    }
+}

@@ -1,0 +1,261 @@
+//! The Redis store, for several instances acting as one.
+//!
+//! Keys: `<prefix>rev:<sid>`, `<prefix>user:<uid>`, `<prefix>rl:<name>`, and per API key
+//! `<prefix>{<kid>}:key` and `<prefix>{<kid>}:tok` — one hash tag per key id, so the scripts
+//! that touch a key's record and its tokens run on Redis Cluster too. Each check is one round
+//! trip: a script or a pipeline.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{Script, Value};
+
+use super::{KeyRecord, RECORD_TTL, RetryAfter, UserRecord};
+
+pub struct RedisState {
+    conn: ConnectionManager,
+    prefix: String,
+    take: Script,
+    give_back: Script,
+    lookup: Script,
+    insert: Script,
+}
+
+const TAKE: &str = r"
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if c > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  local t = redis.call('PTTL', KEYS[1])
+  if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); t = tonumber(ARGV[2]) end
+  return t
+end
+return 0";
+
+const GIVE_BACK: &str = r"
+local c = redis.call('GET', KEYS[1])
+if c and tonumber(c) > 0 then redis.call('DECR', KEYS[1]) end
+return 0";
+
+const LOOKUP: &str = r"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and ARGV[3] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+local k = redis.call('GET', KEYS[2])
+return {v or '', k or ''}";
+
+const INSERT: &str = r"
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGET', KEYS[1], ARGV[1])";
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs().max(1)
+}
+
+fn empty_to_none(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl RedisState {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client =
+            redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach Redis: {e}"))?;
+        Ok(RedisState {
+            conn,
+            prefix: prefix.to_owned(),
+            take: Script::new(TAKE),
+            give_back: Script::new(GIVE_BACK),
+            lookup: Script::new(LOOKUP),
+            insert: Script::new(INSERT),
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    pub(super) async fn revoke_session(&self, sid: &str, ttl: Duration) -> anyhow::Result<()> {
+        redis::cmd("SET")
+            .arg(format!("{}rev:{sid}", self.prefix))
+            .arg(1)
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async::<()>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<bool> {
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(format!("{}rev:{sid}", self.prefix))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(super) async fn session_and_user(
+        &self,
+        sid: &str,
+        uid: &str,
+    ) -> anyhow::Result<(bool, Option<UserRecord>)> {
+        let (revoked, user): (i64, Option<String>) = redis::pipe()
+            .cmd("EXISTS")
+            .arg(format!("{}rev:{sid}", self.prefix))
+            .cmd("GET")
+            .arg(format!("{}user:{uid}", self.prefix))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok((
+            revoked > 0,
+            user.map(|u| serde_json::from_str(&u)).transpose()?,
+        ))
+    }
+
+    pub(super) async fn user(&self, uid: &str) -> anyhow::Result<Option<UserRecord>> {
+        let v: Option<String> = redis::cmd("GET")
+            .arg(format!("{}user:{uid}", self.prefix))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(v.map(|u| serde_json::from_str(&u)).transpose()?)
+    }
+
+    async fn put(&self, key: String, value: String, only_if_absent: bool) -> anyhow::Result<()> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value).arg("EX").arg(secs(RECORD_TTL));
+        if only_if_absent {
+            cmd.arg("NX");
+        }
+        cmd.query_async::<Value>(&mut self.conn()).await?;
+        Ok(())
+    }
+
+    pub(super) async fn put_user(
+        &self,
+        uid: &str,
+        rec: &UserRecord,
+        only_if_absent: bool,
+    ) -> anyhow::Result<()> {
+        self.put(
+            format!("{}user:{uid}", self.prefix),
+            serde_json::to_string(rec)?,
+            only_if_absent,
+        )
+        .await
+    }
+
+    pub(super) async fn key(&self, kid: &str) -> anyhow::Result<Option<KeyRecord>> {
+        let v: Option<String> = redis::cmd("GET")
+            .arg(format!("{}{{{kid}}}:key", self.prefix))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(v.map(|k| serde_json::from_str(&k)).transpose()?)
+    }
+
+    pub(super) async fn put_key(
+        &self,
+        kid: &str,
+        rec: &KeyRecord,
+        only_if_absent: bool,
+    ) -> anyhow::Result<()> {
+        self.put(
+            format!("{}{{{kid}}}:key", self.prefix),
+            serde_json::to_string(rec)?,
+            only_if_absent,
+        )
+        .await
+    }
+
+    pub(super) async fn token_lookup(
+        &self,
+        kid: &str,
+        generation: i64,
+        ttl: Duration,
+        slide: bool,
+    ) -> anyhow::Result<(Option<String>, Option<KeyRecord>)> {
+        let (entry, key): (String, String) = self
+            .lookup
+            .key(format!("{}{{{kid}}}:tok", self.prefix))
+            .key(format!("{}{{{kid}}}:key", self.prefix))
+            .arg(generation)
+            .arg(secs(ttl))
+            .arg(if slide { "1" } else { "0" })
+            .invoke_async(&mut self.conn())
+            .await?;
+        let key = empty_to_none(key)
+            .map(|k| serde_json::from_str(&k))
+            .transpose()?;
+        Ok((empty_to_none(entry), key))
+    }
+
+    pub(super) async fn token_insert(
+        &self,
+        kid: &str,
+        generation: i64,
+        entry: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
+        Ok(self
+            .insert
+            .key(format!("{}{{{kid}}}:tok", self.prefix))
+            .arg(generation)
+            .arg(entry)
+            .arg(secs(ttl))
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    pub(super) async fn drop_tokens(&self, kid: &str) -> anyhow::Result<()> {
+        redis::cmd("DEL")
+            .arg(format!("{}{{{kid}}}:tok", self.prefix))
+            .query_async::<()>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn take(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> anyhow::Result<Result<(), RetryAfter>> {
+        let wait_ms: i64 = self
+            .take
+            .key(format!("{}rl:{key}", self.prefix))
+            .arg(limit)
+            .arg(window.as_millis().max(1) as u64)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(if wait_ms > 0 {
+            Err(RetryAfter(Duration::from_millis(wait_ms.max(1000) as u64)))
+        } else {
+            Ok(())
+        })
+    }
+
+    pub(super) async fn reset(&self, key: &str) -> anyhow::Result<()> {
+        redis::cmd("DEL")
+            .arg(format!("{}rl:{key}", self.prefix))
+            .query_async::<()>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn give_back(&self, key: &str) -> anyhow::Result<()> {
+        self.give_back
+            .key(format!("{}rl:{key}", self.prefix))
+            .invoke_async::<i64>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn ping(&self) -> anyhow::Result<()> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+}

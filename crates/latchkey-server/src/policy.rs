@@ -1,0 +1,76 @@
+//! The forward-auth policy file, kept current: parsed at start (a bad file refuses to start,
+//! naming the line), then re-read when its modification time changes. A bad reload is logged
+//! and the last good policy stays in force.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use latchkey_core::policy::Policy;
+
+pub struct PolicyStore {
+    current: RwLock<Arc<Policy>>,
+    source: Option<PathBuf>,
+}
+
+/// How often the file's modification time is checked.
+pub const RELOAD_EVERY: Duration = Duration::from_millis(500);
+
+fn read(path: &Path) -> anyhow::Result<Policy> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("policy file {}: {e}", path.display()))?;
+    Policy::parse(&text).map_err(|e| anyhow::anyhow!("policy file {}: {e}", path.display()))
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl PolicyStore {
+    /// No file: every forward-auth request is denied (no rule matches).
+    pub fn load(source: Option<&Path>) -> anyhow::Result<Arc<PolicyStore>> {
+        let policy = match source {
+            Some(path) => read(path)?,
+            None => Policy::default(),
+        };
+        Ok(Arc::new(PolicyStore {
+            current: RwLock::new(Arc::new(policy)),
+            source: source.map(Path::to_path_buf),
+        }))
+    }
+
+    pub fn current(&self) -> Arc<Policy> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Watches the file until the returned task is aborted.
+    pub fn watch(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let path = self.source.clone()?;
+        let store = self.clone();
+        Some(tokio::spawn(async move {
+            let mut seen = mtime(&path);
+            let mut tick = tokio::time::interval(RELOAD_EVERY);
+            loop {
+                tick.tick().await;
+                let now = mtime(&path);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                match read(&path) {
+                    Ok(policy) => {
+                        tracing::info!(rules = policy.len(), "policy reloaded");
+                        *store.current.write().unwrap_or_else(|e| e.into_inner()) =
+                            Arc::new(policy);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "policy reload refused; keeping the last good policy")
+                    }
+                }
+            }
+        }))
+    }
+}
