@@ -55,6 +55,36 @@ async fn fresh_pg_schema() -> Option<String> {
     Some(format!("{admin}{sep}options=-c%20search_path%3D{schema}"))
 }
 
+/// The Redis the tests use (`LATCHKEY_TEST_REDIS_URL`, or the machine's), or `None` (skip)
+/// when it is unreachable outside CI. Each test gets its own key prefix.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("LATCHKEY_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let hostport = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .rsplit('@')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .to_owned();
+    match std::net::TcpStream::connect(&hostport) {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("Redis is required under CI=true: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: Redis unreachable at {hostport}: {e}");
+            None
+        }
+    }
+}
+
+pub fn unique_prefix() -> String {
+    format!("lktest:{}:", uuid::Uuid::new_v4().simple())
+}
+
 pub fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("latchkey-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -99,6 +129,25 @@ impl TestApp {
         let mut config = test_config(backend, url);
         tweak(&mut config);
         Some(Self::start(config, backend, Clock::manual()).await)
+    }
+
+    /// The production-like setup: PostgreSQL and Redis, each test with its own schema and key
+    /// prefix. `None` when either is unreachable outside CI.
+    pub async fn spawn_redis_with(tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let redis = redis_url()?;
+        Self::spawn_with(Backend::Postgres, |c| {
+            c.redis_url = Some(redis);
+            c.redis_prefix = unique_prefix();
+            tweak(c);
+        })
+        .await
+    }
+
+    /// A second server over the same database, Redis and prefix (a second instance).
+    pub async fn sibling(&self) -> TestApp {
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        Self::start(config, self.backend, self.clock.clone()).await
     }
 
     async fn start(config: Config, backend: Backend, clock: Clock) -> TestApp {
@@ -149,6 +198,50 @@ impl TestApp {
         self.client
             .post(self.url(path))
             .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send_json_auth(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// `POST /get-token` with an API key; the response as JSON with its status.
+    pub async fn get_token(&self, api_key: &str) -> (u16, Value) {
+        let r = self.post("/get-token", &json!({"api_key": api_key})).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// A call with seed 002's `x-authorization: Agent <token>`.
+    pub async fn get_agent(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("x-authorization", format!("Agent {token}"))
             .send()
             .await
             .unwrap()
@@ -227,6 +320,27 @@ macro_rules! on_both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// Declares a test that runs on the embedded setup (SQLite + in-process store) and on the
+/// production one (PostgreSQL + Redis): `on_both_stores!(name);` for `async fn name(app: TestApp)`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident) => {
+        mod $name {
+            use $crate::helpers::{Backend, TestApp};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name(TestApp::spawn(Backend::Sqlite).await.unwrap()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_redis() {
+                if let Some(app) = TestApp::spawn_redis_with(|_| {}).await {
                     super::$name(app).await;
                 }
             }
