@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use latchkey_core::Clock;
+use latchkey_core::auth::account::Signup;
+use latchkey_core::secret::Secret;
 
 use crate::config::{Config, Overrides};
 
@@ -98,9 +100,16 @@ pub async fn main() -> anyhow::Result<()> {
                 generated
             };
             let app = crate::app::build(&config, Clock::system()).await?;
+            let request = Signup {
+                email,
+                password: Secret::new(password),
+                name,
+                phone: None,
+                referral_code,
+            };
             let user = app
                 .auth
-                .create_user_cli(&email, &password, name, referral_code, admin)
+                .create_user_cli(request, admin)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             app.auth.db().close().await;

@@ -1,12 +1,12 @@
 //! Sign-up and password login.
 
-use super::{Auth, ClientInfo, Grant};
+use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::password::check_policy;
 use crate::secret::Secret;
 use crate::state::RetryAfter;
-use crate::store::NewUser;
+use crate::store::{NewUser, Role, User};
 
 pub struct Signup {
     pub email: String,
@@ -20,6 +20,23 @@ impl Auth {
     /// Creates an account and opens its first session. Without a referral code the user
     /// founds an organization and is its admin; with one they join it as a member (seed 002).
     pub async fn signup(&self, req: Signup, client: &ClientInfo) -> AuthResult<Grant> {
+        if let Some(ip) = &client.ip {
+            // Sign-ups are where referral codes could be guessed and accounts mass-created.
+            self.take_attempt(
+                &format!("signup:ip:{ip}"),
+                self.settings.signup_limit_per_ip,
+            )
+            .await?;
+        }
+        let (user, key) = self.register(req).await?;
+        let mut grant = self.open_session(user.into(), client).await?;
+        grant.api_key = Some(key);
+        Ok(grant)
+    }
+
+    /// The account itself: validated input, the organization rule, the password hash, and
+    /// (seed 002) a default API key, shown once.
+    async fn register(&self, req: Signup) -> AuthResult<(User, CreatedKey)> {
         let email = Email::parse(&req.email)?;
         let name = parse_name(req.name.as_deref())?;
         let phone = req.phone.as_deref().map(Phone::parse).transpose()?;
@@ -30,19 +47,11 @@ impl Auth {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_uppercase);
-        if let Some(ip) = &client.ip {
-            // Sign-ups are where referral codes could be guessed and accounts mass-created.
-            self.take_attempt(
-                &format!("signup:ip:{ip}"),
-                self.settings.signup_limit_per_ip,
-            )
-            .await?;
-        }
         let hash = self.hasher.hash(&req.password).await?;
-        let org_name = match &name {
-            Some(n) => format!("{n}'s organization"),
-            None => format!("{}'s organization", email.as_str()),
-        };
+        let org_name = format!(
+            "{}'s organization",
+            name.as_deref().unwrap_or(email.as_str())
+        );
         let (user, _org) = self
             .db
             .create_user(
@@ -60,20 +69,17 @@ impl Auth {
             )
             .await?;
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
-        // Seed 002: every user gets an API key at creation, shown once.
         let key = self
             .create_key_for(
                 &user.id,
-                super::NewApiKey {
+                NewApiKey {
                     name: "default".into(),
                     scopes: None,
                     expires_at: None,
                 },
             )
             .await?;
-        let mut grant = self.open_session(user.into(), client).await?;
-        grant.api_key = Some(key);
-        Ok(grant)
+        Ok((user, key))
     }
 
     /// Email + password. Attempts are counted per account and per IP *before* the password is
@@ -128,56 +134,17 @@ impl Auth {
 }
 
 impl Auth {
-    /// `latchkey users create`: the sign-up rules without a session, and `admin` may promote a
-    /// user who joins by referral.
-    pub async fn create_user_cli(
-        &self,
-        email: &str,
-        password: &str,
-        name: Option<String>,
-        referral_code: Option<String>,
-        admin: bool,
-    ) -> AuthResult<crate::store::User> {
-        let email = Email::parse(email)?;
-        let name = parse_name(name.as_deref())?;
-        check_policy(password, email.as_str())?;
-        let hash = self.hasher.hash(&Secret::new(password)).await?;
-        let org_name = format!(
-            "{}'s organization",
-            name.as_deref().unwrap_or(email.as_str())
-        );
-        let referral = referral_code.map(|c| c.trim().to_uppercase());
-        let (mut user, _) = self
-            .db
-            .create_user(
-                NewUser {
-                    email: email.as_str(),
-                    email_normalized: email.normalized(),
-                    name: name.as_deref(),
-                    phone: None,
-                    password_hash: Some(&hash),
-                    scopes: &self.settings.default_scopes,
-                    referral_code: referral.as_deref(),
-                    new_org_name: &org_name,
-                },
-                self.clock.now_ms(),
-            )
-            .await?;
-        if admin && user.role != crate::store::Role::Admin {
+    /// `latchkey users create`: the sign-up rules without a session or rate limit; `admin`
+    /// also promotes a user who joins by referral.
+    pub async fn create_user_cli(&self, req: Signup, admin: bool) -> AuthResult<User> {
+        let (mut user, _key) = self.register(req).await?;
+        if admin && user.role != Role::Admin {
             self.db
-                .set_user_role(&user.id, crate::store::Role::Admin, self.clock.now_ms())
+                .set_user_role(&user.id, Role::Admin, self.clock.now_ms())
                 .await?;
-            user.role = crate::store::Role::Admin;
+            self.publish_user(&user.id).await?;
+            user.role = Role::Admin;
         }
-        self.create_key_for(
-            &user.id,
-            super::NewApiKey {
-                name: "default".into(),
-                scopes: None,
-                expires_at: None,
-            },
-        )
-        .await?;
         Ok(user)
     }
 }

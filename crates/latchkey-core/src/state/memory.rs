@@ -11,8 +11,8 @@ pub struct MemoryState {
     clock: Clock,
     /// session id -> revoked until (ms)
     revoked: RwLock<HashMap<String, i64>>,
-    users: RwLock<HashMap<String, (UserRecord, i64)>>,
-    keys: RwLock<HashMap<String, (KeyRecord, i64)>>,
+    users: Records<UserRecord>,
+    keys: Records<KeyRecord>,
     tokens: Mutex<HashMap<String, TokenSlot>>,
     /// key -> (window end ms, count)
     counters: Mutex<HashMap<String, (i64, u32)>>,
@@ -33,8 +33,8 @@ impl MemoryState {
         MemoryState {
             clock,
             revoked: RwLock::default(),
-            users: RwLock::default(),
-            keys: RwLock::default(),
+            users: Records::default(),
+            keys: Records::default(),
             tokens: Mutex::default(),
             counters: Mutex::default(),
         }
@@ -60,43 +60,20 @@ impl MemoryState {
     }
 
     pub(super) fn user(&self, uid: &str) -> Option<UserRecord> {
-        let map = self.users.read().unwrap_or_else(|e| e.into_inner());
-        let now = self.clock.now_ms();
-        map.get(uid)
-            .filter(|(_, until)| *until > now)
-            .map(|(r, _)| r.clone())
+        self.users.get(uid, self.clock.now_ms())
     }
 
     pub(super) fn put_user(&self, uid: &str, rec: &UserRecord, only_if_absent: bool) {
-        let now = self.clock.now_ms();
-        let mut map = self.users.write().unwrap_or_else(|e| e.into_inner());
-        if only_if_absent && map.get(uid).is_some_and(|(_, until)| *until > now) {
-            return;
-        }
-        if map.len() > SWEEP_AT {
-            map.retain(|_, (_, until)| *until > now);
-        }
-        map.insert(uid.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+        self.users
+            .put(uid, rec, only_if_absent, self.clock.now_ms());
     }
 
     pub(super) fn key(&self, kid: &str) -> Option<KeyRecord> {
-        let map = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        let now = self.clock.now_ms();
-        map.get(kid)
-            .filter(|(_, until)| *until > now)
-            .map(|(r, _)| r.clone())
+        self.keys.get(kid, self.clock.now_ms())
     }
 
     pub(super) fn put_key(&self, kid: &str, rec: &KeyRecord, only_if_absent: bool) {
-        let now = self.clock.now_ms();
-        let mut map = self.keys.write().unwrap_or_else(|e| e.into_inner());
-        if only_if_absent && map.get(kid).is_some_and(|(_, until)| *until > now) {
-            return;
-        }
-        if map.len() > SWEEP_AT {
-            map.retain(|_, (_, until)| *until > now);
-        }
-        map.insert(kid.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+        self.keys.put(kid, rec, only_if_absent, self.clock.now_ms());
     }
 
     pub(super) fn token_lookup(
@@ -188,4 +165,33 @@ impl MemoryState {
     }
 
     pub(super) fn ping(&self) {}
+}
+
+/// Derived records by id, each kept for `RECORD_TTL`.
+struct Records<T>(RwLock<HashMap<String, (T, i64)>>);
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Records(RwLock::default())
+    }
+}
+
+impl<T: Clone> Records<T> {
+    fn get(&self, id: &str, now: i64) -> Option<T> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(id)
+            .filter(|(_, until)| *until > now)
+            .map(|(r, _)| r.clone())
+    }
+
+    fn put(&self, id: &str, rec: &T, only_if_absent: bool, now: i64) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if only_if_absent && map.get(id).is_some_and(|(_, until)| *until > now) {
+            return;
+        }
+        if map.len() > SWEEP_AT {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        map.insert(id.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+    }
 }
