@@ -6,6 +6,7 @@
 //! token string: an Ed25519 verify costs ~40 µs, a map lookup well under one.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, RwLock};
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
@@ -204,7 +205,31 @@ impl Keyring {
 /// Verified tokens until their expiry. Sharded to keep lock contention off the hot path;
 /// bounded, with expired entries swept when a shard fills.
 struct VerifiedCache {
-    shards: Vec<Mutex<HashMap<Box<str>, Arc<AccessClaims>>>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+type Shard = HashMap<Box<str>, Arc<AccessClaims>, BuildHasherDefault<SignatureHasher>>;
+
+/// Hashes a token by its last 16 bytes: the end of an Ed25519 signature, already uniformly
+/// random. Only tokens whose signature verified are ever inserted, so nobody can flood a
+/// bucket; SipHash over the whole ~450-byte token was a visible share of a `/me` request.
+#[derive(Default)]
+struct SignatureHasher(u64);
+
+impl std::hash::Hasher for SignatureHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = &bytes[bytes.len().saturating_sub(16)..];
+        for chunk in tail.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 const SHARDS: usize = 16;
@@ -213,13 +238,13 @@ const SHARD_CAPACITY: usize = 8192;
 impl Default for VerifiedCache {
     fn default() -> Self {
         VerifiedCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 }
 
 impl VerifiedCache {
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Arc<AccessClaims>>> {
+    fn shard(&self, token: &str) -> &Mutex<Shard> {
         // The token ends in its signature: its last bytes are as good as a hash.
         let b = token.as_bytes();
         let idx = b.last().copied().unwrap_or(0) as usize ^ b.len();

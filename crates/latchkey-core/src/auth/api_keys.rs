@@ -448,8 +448,10 @@ impl Auth {
         let now = self.clock.now_ms();
         let due = {
             let mut map = self.touched.0.lock().unwrap_or_else(|e| e.into_inner());
-            let last = map.get(kid).copied().unwrap_or(i64::MIN);
-            if now - last >= TOUCH_EVERY_MS {
+            if map
+                .get(kid)
+                .is_none_or(|last| now.saturating_sub(*last) >= TOUCH_EVERY_MS)
+            {
                 if map.len() > 100_000 {
                     map.clear();
                 }

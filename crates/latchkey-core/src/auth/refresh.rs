@@ -25,16 +25,22 @@ impl Auth {
             return Err(AuthError::InvalidToken(TokenProblem::Malformed));
         }
         let hash = sha256_hex(presented.as_bytes());
-        let mut row = self
+        let ctx = self
             .db
-            .refresh_by_hash(&hash)
+            .refresh_context(&hash)
             .await?
             .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
-        let user = self.live_session_user(&row.session_id).await?;
         let now = self.clock.now_ms();
-        if row.expires_at <= now {
+        if ctx.session_revoked {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        if ctx.session_expires_at <= now || ctx.token.expires_at <= now {
             return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
+        if ctx.user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let (mut row, user) = (ctx.token, Arc::new(ctx.user));
         let child_token = self.child_of(presented);
 
         if row.used_at.is_none() {

@@ -87,7 +87,7 @@ macro_rules! user_columns {
     };
 }
 
-fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
+pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
     let role: String = row.try_get("role")?;
     let scopes: String = row.try_get("scopes")?;
     Ok(User {

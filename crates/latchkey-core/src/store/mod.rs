@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, Org, Role, User};
 pub use api_keys::ApiKeyRow;
-pub use sessions::{NewRefresh, RefreshRow, SessionRow};
+pub use sessions::{NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 

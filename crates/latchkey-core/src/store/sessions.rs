@@ -73,7 +73,45 @@ fn refresh_from_row(row: &AnyRow) -> Result<RefreshRow, sqlx::Error> {
     })
 }
 
+/// A refresh token with what deciding on it needs: its session's state and its owner.
+#[derive(Debug, Clone)]
+pub struct RefreshContext {
+    pub token: RefreshRow,
+    pub session_revoked: bool,
+    pub session_expires_at: i64,
+    pub user: super::User,
+}
+
 impl Db {
+    /// The token, its session and its user in one round trip (refresh is a hot path).
+    pub async fn refresh_context(&self, token_hash: &str) -> AuthResult<Option<RefreshContext>> {
+        let row = sqlx::query(
+            "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
+             rt.expires_at AS rt_expires_at, rt.used_at, s.revoked_at AS s_revoked_at, \
+             s.expires_at AS s_expires_at, u.id, u.org_id, u.email, u.name, u.phone, u.role, \
+             u.scopes, u.disabled_at, u.password_hash \
+             FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+             JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RefreshContext {
+            token: RefreshRow {
+                id: row.try_get("rt_id")?,
+                session_id: row.try_get("session_id")?,
+                generation: row.try_get("generation")?,
+                access_claims: row.try_get("access_claims")?,
+                expires_at: row.try_get("rt_expires_at")?,
+                used_at: row.try_get("used_at")?,
+            },
+            session_revoked: row.try_get::<Option<i64>, _>("s_revoked_at")?.is_some(),
+            session_expires_at: row.try_get("s_expires_at")?,
+            user: super::accounts::user_from_row(&row)?,
+        }))
+    }
+
     /// A transaction that will write. SQLite takes its write lock up front (`BEGIN IMMEDIATE`)
     /// so two writers queue on the busy timeout instead of one failing on a stale snapshot.
     pub(crate) async fn begin_write(
