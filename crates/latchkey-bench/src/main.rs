@@ -152,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
         .server_cores
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |c| c.get()));
 
-    let out = Printer { json: args.json };
+    let out = Printer::new(args.json);
     out.header();
     let mut f = Findings::default();
     let mut me_p99: Option<(usize, u64)> = None;
@@ -224,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
         out.row(&r);
         f.bare_end_rps = Some(r.rps);
     }
-    report::summary(&f, args.json);
+    report::summary(&f, &out);
     Ok(())
 }
 

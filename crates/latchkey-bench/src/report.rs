@@ -1,5 +1,7 @@
 //! Output: the aligned table (or JSON lines) and the closing summary with targets.
 
+use std::cell::Cell;
+
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,9 +18,18 @@ pub fn fmt_us(us: u64) -> String {
 
 pub struct Printer {
     pub json: bool,
+    /// Whether any row had a 429: the summary then says how to lift the login limits.
+    saw_429: Cell<bool>,
 }
 
 impl Printer {
+    pub fn new(json: bool) -> Self {
+        Printer {
+            json,
+            saw_429: Cell::new(false),
+        }
+    }
+
     pub fn header(&self) {
         if !self.json {
             println!(
@@ -29,6 +40,9 @@ impl Printer {
     }
 
     pub fn row(&self, r: &ScenarioResult) {
+        if r.errors_by_status.contains_key("429") {
+            self.saw_429.set(true);
+        }
         if self.json {
             println!("{}", serde_json::to_string(r).expect("serializable"));
             return;
@@ -116,13 +130,21 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::NAN }
 }
 
-pub fn summary(f: &Findings, json: bool) {
+const LIMITS_HINT: &str = "429s seen: the server limits logins in flight per account (10) and per IP \
+(100); for benchmarking start it with LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT=1000000 \
+LATCHKEY_LOGIN_LIMIT_PER_IP=1000000";
+
+pub fn summary(f: &Findings, out: &Printer) {
+    let json = out.json;
     let noise = match (f.bare_rps, f.bare_end_rps) {
         (Some(a), Some(b)) => Some(ratio(b - a, a) * 100.0),
         _ => None,
     };
     let mut checks = Vec::new();
     let mut notes = Vec::new();
+    if out.saw_429.get() {
+        notes.push(LIMITS_HINT.to_string());
+    }
     if let (Some(me), Some(bare)) = (f.me_rps, f.bare_rps) {
         let detail = format!("{me:.0} / {bare:.0} req/s");
         checks.push(Check::new(

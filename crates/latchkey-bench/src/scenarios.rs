@@ -9,6 +9,8 @@ use tokio::task::JoinHandle;
 use crate::api::{Api, Creds, Tokens, bearer};
 use crate::stats::{Outcome, ScenarioResult, TaskStats, Window};
 
+const SETUP_LOGINS_IN_FLIGHT: usize = 4;
+
 /// What every scenario needs: the client, the bench user, and the timing.
 #[derive(Clone)]
 pub struct Ctx {
@@ -100,16 +102,20 @@ async fn me_task(ctx: Ctx, w: Window) -> TaskStats {
 /// Each task logs in (its own session), then rotates its refresh token in a loop.
 pub async fn refresh(ctx: &Ctx, n: usize, dur: Duration) -> anyhow::Result<ScenarioResult> {
     eprintln!("  logging in {n} sessions for refresh…");
-    let logins: Vec<_> = (0..n)
-        .map(|_| {
-            let ctx = ctx.clone();
-            tokio::spawn(async move { ctx.api.login_checked(&ctx.creds).await })
-        })
-        .collect();
+    // The server rate-limits logins *in flight* per account (10 by default): a few at a time.
     let mut tokens = Vec::with_capacity(n);
-    for h in logins {
-        let t = h.await??;
-        tokens.push(t.refresh_token.context("login answered no refresh_token")?);
+    while tokens.len() < n {
+        let batch = (n - tokens.len()).min(SETUP_LOGINS_IN_FLIGHT);
+        let logins: Vec<_> = (0..batch)
+            .map(|_| {
+                let ctx = ctx.clone();
+                tokio::spawn(async move { ctx.api.login_checked(&ctx.creds).await })
+            })
+            .collect();
+        for h in logins {
+            let t = h.await??;
+            tokens.push(t.refresh_token.context("login answered no refresh_token")?);
+        }
     }
     let w = Window::new(ctx.warmup, dur);
     announce("refresh", n, &w, ctx.warmup);

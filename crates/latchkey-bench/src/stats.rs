@@ -24,9 +24,10 @@ impl Outcome {
         }
     }
 
-    /// After a transport error, wait a little so a dead server does not make the loop spin.
+    /// After a transport error or a 429, wait a little so the loop does not spin on cheap
+    /// failures (a dead server, a rate limit).
     pub async fn pace(self) {
-        if let Outcome::Transport(_) = self {
+        if matches!(self, Outcome::Transport(_) | Outcome::Status(429)) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
