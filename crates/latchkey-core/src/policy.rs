@@ -121,16 +121,40 @@ impl Policy {
         if !path.starts_with('/') {
             return None;
         }
-        let segments: Vec<&str> = path[1..].split('/').collect();
-        if segments.iter().any(|s| *s == "." || *s == "..") {
-            return None;
+        // Compared decoded, so `%2e%2e` is a dot segment and `%6Frders` is `orders`; a segment
+        // that decodes to a separator is refused rather than guessed at.
+        let mut segments = Vec::new();
+        for raw in path[1..].split('/').filter(|s| !s.is_empty()) {
+            let seg = percent_decode(raw)?;
+            if seg == "." || seg == ".." || seg.contains(['/', '\\']) {
+                return None;
+            }
+            segments.push(seg);
         }
-        let segments: Vec<&str> = segments.into_iter().filter(|s| !s.is_empty()).collect();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         self.rules.iter().find(|r| {
             (r.methods.is_empty() || r.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
                 && matches(&r.pattern, &segments)
         })
     }
+}
+
+/// `%XX` decoding; `None` for a malformed escape or a result that is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn parse_pattern(path: &str) -> Result<Vec<Segment>, String> {
@@ -201,6 +225,11 @@ scopes = []
             ("DELETE", "/public", Some(vec![])),
             ("GET", "/public/a/b", Some(vec![])),
             ("GET", "/orders/../admin", None),
+            ("GET", "/public/%2e%2e/orders/42", None),
+            ("GET", "/public/%2E%2e/x", None),
+            ("GET", "/public/a%2fb", None),
+            ("GET", "/%6Frders/42", Some(vec!["orders:read"])),
+            ("GET", "/orders/%zz", None),
             ("GET", "orders/1", None),
         ];
         for (m, u, want) in table {

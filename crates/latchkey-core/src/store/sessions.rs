@@ -263,6 +263,11 @@ impl Db {
         child: &NewRefresh,
         now_ms: i64,
     ) -> AuthResult<bool> {
+        if self.backend == Backend::Postgres {
+            return self
+                .rotate_refresh_pg(parent_id, session_id, child, now_ms)
+                .await;
+        }
         let mut tx = self.begin_write().await?;
         let claimed =
             sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
@@ -283,6 +288,41 @@ impl Db {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// PostgreSQL does the same compare-and-set in one statement (data-modifying CTEs): one
+    /// round trip and one commit instead of five, which is what refresh throughput is made of.
+    async fn rotate_refresh_pg(
+        &self,
+        parent_id: &str,
+        session_id: &str,
+        child: &NewRefresh,
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        let row = sqlx::query(
+            "WITH claimed AS ( \
+                UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL \
+                RETURNING id), \
+             child AS ( \
+                INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
+                    access_claims, created_at, expires_at) \
+                SELECT $3, $4, $5, $6, $2, $7, $1, $8 FROM claimed RETURNING id), \
+             touched AS ( \
+                UPDATE sessions SET last_used_at = $1, expires_at = $8 \
+                WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed) RETURNING id) \
+             SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t",
+        )
+        .bind(now_ms)
+        .bind(parent_id)
+        .bind(&child.id)
+        .bind(session_id)
+        .bind(&child.token_hash)
+        .bind(child.generation)
+        .bind(&child.access_claims)
+        .bind(child.expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("rotated")? == 1)
     }
 
     /// Records that an expired access token was exchanged; false if it already was.

@@ -56,17 +56,36 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.is_empty() {
-        return Err(ApiError::invalid_request("a JSON body is required"));
+    // Request bodies are objects; serde would also fill a struct from an array by position.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::invalid_request("a JSON body is required")),
+        Some(b'{') => {}
+        Some(_) => return Err(ApiError::invalid_request("the body must be a JSON object")),
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        let what = match e.classify() {
-            Category::Data => "invalid field",
-            Category::Syntax | Category::Eof | Category::Io => "malformed JSON",
-        };
-        ApiError::invalid_request(format!("{what}: {e}"))
-    })
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_request(describe(&e)))
+}
+
+/// serde's message without the rejected value: it may be a secret sent in the wrong type.
+fn describe(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    let text = text.split(" at line ").next().unwrap_or_default();
+    let what = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => "malformed JSON".to_owned(),
+        Category::Data
+            if text.starts_with("missing field") || text.starts_with("unknown field") =>
+        {
+            // Names the field only (and the allowed ones), never a value.
+            format!("invalid field: {text}")
+        }
+        Category::Data => match text.split_once(", expected ") {
+            Some((_, expected)) => {
+                format!("invalid field: wrong type or value, expected {expected}")
+            }
+            None => "invalid field: wrong type or value".to_owned(),
+        },
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
 /// The token of `Authorization: Bearer <token>`, if any. Another scheme is an error, not absence.

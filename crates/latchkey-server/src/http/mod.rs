@@ -126,12 +126,24 @@ pub fn router(app: AppState) -> Router {
             HeaderName::from_static("x-authorization"),
             HeaderName::from_static("x-api-key"),
         ]))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(axum::middleware::from_fn(deadline))
         .with_state(app)
 }
+
+/// No request runs longer than `REQUEST_DEADLINE`; one that would gets a 503 in the error shape.
+async fn deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(ErrorCode::ServiceUnavailable, "the request took too long")
+            .into_response(),
+    }
+}
+
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
