@@ -74,6 +74,20 @@ impl Api {
         })
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// An absolute URL on the server.
+    pub fn url(&self, path: &str) -> Url {
+        self.healthz.join(path).expect("a valid path")
+    }
+
+    /// Sends a prepared request and drains it: for scenarios outside this module.
+    pub async fn send(&self, req: RequestBuilder) -> Outcome {
+        drain(req).await
+    }
+
     /// `GET /healthz`.
     pub async fn healthz(&self) -> Outcome {
         drain(self.client.get(self.healthz.clone())).await

@@ -2,6 +2,7 @@
 //! scenario and prints req/s and latency percentiles, then a summary against the targets.
 
 mod api;
+mod keys;
 mod report;
 mod scenarios;
 mod stats;
@@ -9,7 +10,7 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::ensure;
+use anyhow::{Context, ensure};
 use clap::{Parser, ValueEnum};
 
 use crate::api::{Api, Creds};
@@ -23,6 +24,14 @@ enum Scenario {
     Refresh,
     Login,
     LoginMixed,
+    /// `/get-token` with one key in a loop.
+    GetToken,
+    /// `/api/v1/authorize` with an auth token (the policy must allow --forward-uri).
+    ForwardAuth,
+    /// Redis bytes per live token (needs --redis-url).
+    TokenMemory,
+    /// forward-auth latency with few vs --scale-tokens live tokens (needs --redis-url).
+    TokenScale,
 }
 
 #[derive(Debug, Parser)]
@@ -61,6 +70,24 @@ struct Args {
     /// CPU cores of the server machine (default: this machine's available parallelism).
     #[arg(long)]
     server_cores: Option<usize>,
+    /// Pause of each /me probe between requests in login-mixed (and its idle reference).
+    #[arg(long, value_parser = parse_duration, default_value = "5ms")]
+    mixed_me_pause: Duration,
+    /// The URI forward-auth scenarios ask about; the server's policy must allow it.
+    #[arg(long, default_value = "/bench/item")]
+    forward_uri: String,
+    /// The server's Redis, for token-memory and token-scale.
+    #[arg(long, env = "LATCHKEY_BENCH_REDIS_URL")]
+    redis_url: Option<String>,
+    /// The server's Redis key prefix (LATCHKEY_REDIS_PREFIX).
+    #[arg(long, default_value = "lk:")]
+    redis_prefix: String,
+    /// Keys (each with a live token) minted by token-memory.
+    #[arg(long, default_value_t = 2000)]
+    memory_tokens: usize,
+    /// Synthetic live tokens added to Redis by token-scale (removed afterwards).
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_tokens: usize,
     /// /api/v1/me tasks running beside the login load in login-mixed.
     #[arg(long, default_value_t = 4)]
     mixed_me_tasks: usize,
@@ -155,7 +182,6 @@ async fn main() -> anyhow::Result<()> {
     let out = Printer::new(args.json);
     out.header();
     let mut f = Findings::default();
-    let mut me_p99: Option<(usize, u64)> = None;
     for s in &scenarios {
         let ctx = ctx.as_ref();
         match (s, ctx) {
@@ -168,7 +194,6 @@ async fn main() -> anyhow::Result<()> {
                 let r = scenarios::me(ctx, "me", n, dur).await;
                 out.row(&r);
                 f.me_rps = Some(r.rps);
-                me_p99 = Some((n, r.p99_us));
             }
             (Scenario::Refresh, Some(ctx)) => {
                 let r = scenarios::refresh(ctx, n, dur).await?;
@@ -195,18 +220,15 @@ async fn main() -> anyhow::Result<()> {
                 f.login_rps = Some(r.rps);
             }
             (Scenario::LoginMixed, Some(ctx)) => {
-                // The idle reference must run at the same concurrency as the /me tasks under
-                // load: a p99 taken at --concurrency would compare queueing, not interference.
-                let idle_us = match me_p99 {
-                    Some((c, p99)) if c == me_n => p99,
-                    _ => {
-                        let idle_dur = dur.min(Duration::from_secs(5));
-                        let r = scenarios::me(ctx, "me-idle", me_n, idle_dur).await;
-                        out.row(&r);
-                        r.p99_us
-                    }
-                };
-                let (login, me) = scenarios::login_mixed(ctx, n, me_n, dur).await;
+                // The idle reference runs the very same paced probes without the login load:
+                // a flat-out /me loop would measure its own queueing, and take the CPU the
+                // logins need.
+                let pause = args.mixed_me_pause;
+                let idle_dur = dur.min(Duration::from_secs(5));
+                let r = scenarios::me_paced(ctx, "me-idle", me_n, idle_dur, Some(pause)).await;
+                out.row(&r);
+                let idle_us = r.p99_us;
+                let (login, me) = scenarios::login_mixed(ctx, n, me_n, dur, pause).await;
                 out.row(&login);
                 out.row(&me);
                 f.mixed = Some(MixedP99 {
@@ -214,6 +236,47 @@ async fn main() -> anyhow::Result<()> {
                     idle_us,
                     tasks: me_n,
                 });
+            }
+            (Scenario::GetToken, Some(ctx)) => {
+                let key = keys::create_key(ctx, "bench-get-token").await?;
+                let r = keys::get_token(ctx, &key, n, dur).await;
+                out.row(&r);
+                f.get_token_rps = Some(r.rps);
+            }
+            (Scenario::ForwardAuth, Some(ctx)) => {
+                let key = keys::create_key(ctx, "bench-forward-auth").await?;
+                let token = keys::auth_token(&ctx.api, &key).await?;
+                let r = keys::forward_auth(ctx, "forward-auth", &token, &args.forward_uri, n, dur)
+                    .await;
+                out.row(&r);
+                f.forward_auth_rps = Some(r.rps);
+            }
+            (Scenario::TokenMemory, Some(ctx)) => {
+                let url = args
+                    .redis_url
+                    .as_deref()
+                    .context("token-memory needs --redis-url")?;
+                f.token_bytes = Some(
+                    keys::token_memory(ctx, url, &args.redis_prefix, args.memory_tokens).await?,
+                );
+            }
+            (Scenario::TokenScale, Some(ctx)) => {
+                let url = args
+                    .redis_url
+                    .as_deref()
+                    .context("token-scale needs --redis-url")?;
+                let key = keys::create_key(ctx, "bench-scale").await?;
+                let token = keys::auth_token(&ctx.api, &key).await?;
+                let probe = |name: &'static str| {
+                    keys::forward_auth(ctx, name, &token, &args.forward_uri, n, dur)
+                };
+                let few = probe("forward-auth/few").await;
+                out.row(&few);
+                let pattern = keys::fill(url, &args.redis_prefix, args.scale_tokens).await?;
+                let many = probe("forward-auth/many").await;
+                out.row(&many);
+                keys::drop_filler(url, &pattern).await?;
+                f.scale_p99 = Some((few.p99_us, many.p99_us, args.scale_tokens));
             }
             (_, None) => unreachable!("a user is set up for every scenario but bare"),
         }

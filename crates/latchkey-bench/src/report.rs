@@ -96,6 +96,12 @@ pub struct Findings {
     pub hash: Option<HashBound>,
     pub login_rps: Option<f64>,
     pub mixed: Option<MixedP99>,
+    pub forward_auth_rps: Option<f64>,
+    pub get_token_rps: Option<f64>,
+    /// (average MEMORY USAGE of a token entry, used_memory growth per key and token)
+    pub token_bytes: Option<(f64, f64)>,
+    /// forward-auth p99 (µs) with few live tokens, and with the filler added
+    pub scale_p99: Option<(u64, u64, usize)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +203,39 @@ pub fn summary(f: &Findings, out: &Printer) {
         );
         let r = ratio(m.loaded_us as f64, m.idle_us as f64);
         checks.push(Check::new("me p99 load/idle", r, detail, false, 2.0));
+    }
+    if let (Some(fa), Some(bare)) = (f.forward_auth_rps, f.bare_rps) {
+        let detail = format!("{fa:.0} / {bare:.0} req/s, Redis-backed auth token");
+        checks.push(Check::new(
+            "forward-auth/bare",
+            ratio(fa, bare),
+            detail,
+            true,
+            0.5,
+        ));
+    }
+    if let Some(r) = f.get_token_rps {
+        checks.push(Check::new(
+            "get-token req/s",
+            r,
+            "same key, same live token".into(),
+            true,
+            5000.0,
+        ));
+    }
+    if let Some((entry, growth)) = f.token_bytes {
+        let detail =
+            format!("MEMORY USAGE of a token entry; used_memory grew {growth:.0} B per key+token");
+        checks.push(Check::new("bytes/live token", entry, detail, false, 400.0));
+    }
+    if let Some((few, many, count)) = f.scale_p99 {
+        let detail = format!(
+            "forward-auth p99 {} with few live tokens vs {} with {count} more",
+            fmt_us(few),
+            fmt_us(many)
+        );
+        let r = ratio(many as f64, few as f64);
+        checks.push(Check::new("p99 many/few tokens", r, detail, false, 1.5));
     }
 
     if json {

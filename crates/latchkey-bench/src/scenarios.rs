@@ -68,19 +68,31 @@ async fn bare_task(api: Arc<Api>, w: Window) -> TaskStats {
 
 /// `GET /api/v1/me` with the setup user's token, in a loop.
 pub async fn me(ctx: &Ctx, name: &str, n: usize, dur: Duration) -> ScenarioResult {
+    me_paced(ctx, name, n, dur, None).await
+}
+
+/// `/api/v1/me` where each task waits `pause` between requests: a latency probe that measures
+/// how the server answers without itself taking the CPU it measures.
+pub async fn me_paced(
+    ctx: &Ctx,
+    name: &str,
+    n: usize,
+    dur: Duration,
+    pause: Option<Duration>,
+) -> ScenarioResult {
     let w = Window::new(ctx.warmup, dur);
     announce(name, n, &w, ctx.warmup);
-    let handles = me_tasks(ctx, n, w);
+    let handles = me_tasks(ctx, n, w, pause);
     ScenarioResult::new(name, n, &w, gather(handles).await)
 }
 
-fn me_tasks(ctx: &Ctx, n: usize, w: Window) -> Vec<JoinHandle<TaskStats>> {
+fn me_tasks(ctx: &Ctx, n: usize, w: Window, pause: Option<Duration>) -> Vec<JoinHandle<TaskStats>> {
     (0..n)
-        .map(|_| tokio::spawn(me_task(ctx.clone(), w)))
+        .map(|_| tokio::spawn(me_task(ctx.clone(), w, pause)))
         .collect()
 }
 
-async fn me_task(ctx: Ctx, w: Window) -> TaskStats {
+async fn me_task(ctx: Ctx, w: Window, pause: Option<Duration>) -> TaskStats {
     let mut st = TaskStats::default();
     let mut auth = bearer(&ctx.access_token);
     let mut relogged = false;
@@ -95,6 +107,9 @@ async fn me_task(ctx: Ctx, w: Window) -> TaskStats {
             }
         }
         out.pace().await;
+        if let Some(p) = pause {
+            tokio::time::sleep(p).await;
+        }
     }
     st
 }
@@ -178,12 +193,13 @@ async fn login_task(ctx: Ctx, w: Window) -> TaskStats {
     st
 }
 
-/// Login load at `n` tasks and, in the same window, `me_n` tasks on `/api/v1/me`.
+/// Login load at `n` tasks and, in the same window, `me_n` paced probes on `/api/v1/me`.
 pub async fn login_mixed(
     ctx: &Ctx,
     n: usize,
     me_n: usize,
     dur: Duration,
+    pause: Duration,
 ) -> (ScenarioResult, ScenarioResult) {
     let w = Window::new(ctx.warmup, dur);
     announce(
@@ -193,7 +209,7 @@ pub async fn login_mixed(
         ctx.warmup,
     );
     let logins = login_tasks(ctx, n, w);
-    let mes = me_tasks(ctx, me_n, w);
+    let mes = me_tasks(ctx, me_n, w, Some(pause));
     let (logins, mes) = tokio::join!(gather(logins), gather(mes));
     (
         ScenarioResult::new("login-mixed/login", n, &w, logins),

@@ -138,14 +138,14 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
-/// Nice +10 for the calling thread (Linux applies `setpriority(PRIO_PROCESS, tid)` per thread).
+/// Nice +19 for the calling thread (Linux applies `setpriority(PRIO_PROCESS, tid)` per thread).
 #[allow(unsafe_code)]
 fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: plain syscalls on the calling thread's own id; failure only leaves the priority as is.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
     }
 }
 
