@@ -3,3 +3,13 @@
 mod helpers;
 
 mod accounts;
+mod admin;
+mod api_keys;
+mod attacks;
+mod bad_input;
+mod forward_auth;
+mod instances;
+mod openapi;
+mod scopes;
+mod sessions;
+mod tokens;

@@ -1,0 +1,372 @@
+//! Two real `latchkey serve` processes over one PostgreSQL schema and one Redis prefix, as a
+//! load balancer would see them: whatever one instance issues the other accepts, and whatever
+//! one revokes the other refuses on the very next request. Skipped when PostgreSQL or Redis is
+//! unreachable outside CI.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+
+use crate::api_keys::{expect_error, expect_json, expect_status};
+use crate::forward_auth::{
+    Decision, allowed, decision_of, orders_policy_file, refused, with_token,
+};
+use crate::helpers::{PASSWORD, pg_admin_url, redis_url, s, temp_dir, unique_prefix};
+
+/// A fresh PostgreSQL schema (as the harness makes one per test), or `None` (skip) when
+/// PostgreSQL is unreachable outside CI.
+async fn fresh_pg_schema() -> Option<String> {
+    use sqlx::Connection;
+    let admin = pg_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PostgreSQL is required under CI=true: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: PostgreSQL unreachable at {admin}: {e}");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    Some(format!("{admin}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A `latchkey serve` child process, killed when dropped (also when a test fails).
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn start(shared: &[(&str, String)], client: &Client) -> Server {
+        let port = free_port();
+        let dir = temp_dir();
+        let log = dir.join("latchkey.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.arg("serve");
+        // Only the settings given here: nothing inherited from the test's environment.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("LATCHKEY_") || name == "RUST_LOG" {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
+            .env("LATCHKEY_DATA_DIR", &dir)
+            .env("LATCHKEY_ARGON2_MEMORY_KIB", "4096")
+            .env("LATCHKEY_ARGON2_ITERATIONS", "1")
+            .env("LATCHKEY_ISSUER", "http://latchkey.test")
+            .env("LATCHKEY_LOG_LEVEL", "warn");
+        for (name, value) in shared {
+            cmd.env(name, value);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start latchkey serve");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_healthy(client).await;
+        server
+    }
+
+    /// Polls `/healthz` every 100 ms for up to 20 s.
+    async fn wait_healthy(&mut self, client: &Client) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "latchkey exited ({status}) before it was healthy:\n{}",
+                    self.log()
+                );
+            }
+            let r = client.get(self.url("/healthz")).send().await;
+            if r.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "latchkey not healthy after 20 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Two instances over a fresh schema and a fresh Redis prefix, started one after the other (as
+/// a rolling deploy does); `None` (skip) when PostgreSQL or Redis is unreachable outside CI.
+async fn two_instances(client: &Client) -> Option<(Server, Server)> {
+    let redis = redis_url()?;
+    let database = fresh_pg_schema().await?;
+    let shared = [
+        ("LATCHKEY_DATABASE_URL", database),
+        ("LATCHKEY_REDIS_URL", redis),
+        ("LATCHKEY_REDIS_PREFIX", unique_prefix()),
+        (
+            "LATCHKEY_POLICY_FILE",
+            orders_policy_file().display().to_string(),
+        ),
+    ];
+    let a = Server::start(&shared, client).await;
+    let b = Server::start(&shared, client).await;
+    Some((a, b))
+}
+
+fn client() -> Client {
+    Client::builder()
+        .user_agent("latchkey-tests")
+        .build()
+        .unwrap()
+}
+
+async fn post(client: &Client, server: &Server, path: &str, body: Value) -> Response {
+    client
+        .post(server.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_auth(
+    client: &Client,
+    server: &Server,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> Response {
+    client
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me_bearer(client: &Client, server: &Server, token: &str) -> Response {
+    client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me_agent(client: &Client, server: &Server, token: &str) -> Response {
+    client
+        .get(server.url("/api/v1/me"))
+        .header("x-authorization", format!("Agent {token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Forward-auth on `server` for `method uri` (the `ORDERS_POLICY` rules).
+async fn decide(
+    client: &Client,
+    server: &Server,
+    token: &str,
+    method: &str,
+    uri: &str,
+) -> Decision {
+    let req = client
+        .get(server.url("/api/v1/authorize"))
+        .header("x-forwarded-method", method)
+        .header("x-forwarded-uri", uri);
+    decision_of(with_token(req, token).send().await.unwrap()).await
+}
+
+async fn get_token(client: &Client, server: &Server, key: &str) -> String {
+    let r = post(client, server, "/get-token", json!({"api_key": key})).await;
+    let body = expect_json(r, 200, "get-token").await;
+    s(&body["data"], "auth_token")
+}
+
+async fn signup(client: &Client, server: &Server, email: &str) -> Value {
+    let r = post(
+        client,
+        server,
+        "/api/v1/auth/signup",
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    expect_json(r, 201, "signup").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_issued_by_one_server_process_work_on_another() {
+    let client = client();
+    let Some((a, b)) = two_instances(&client).await else {
+        return;
+    };
+    let grant = signup(&client, &a, "ann@example.com").await;
+    let key = s(&grant["api_key"], "key");
+
+    let token = get_token(&client, &a, &key).await;
+    let me = expect_json(
+        me_agent(&client, &b, &token).await,
+        200,
+        "A's auth token on B",
+    )
+    .await;
+    assert_eq!(me["email"], "ann@example.com");
+    assert_eq!(
+        get_token(&client, &b, &key).await,
+        token,
+        "B hands back the token A minted"
+    );
+
+    let access = s(&grant, "access_token");
+    expect_status(
+        me_bearer(&client, &b, &access).await,
+        200,
+        "A's access token on B",
+    )
+    .await;
+
+    let r = post(
+        &client,
+        &a,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": s(&grant, "refresh_token")}),
+    )
+    .await;
+    let second = expect_json(r, 200, "refresh on A").await;
+    let r = post(
+        &client,
+        &b,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": s(&second, "refresh_token")}),
+    )
+    .await;
+    let third = expect_json(r, 200, "the refresh token A rotated, used on B").await;
+    assert_eq!(third["session_id"], grant["session_id"]);
+    let r = me_bearer(&client, &a, &s(&third, "access_token")).await;
+    expect_status(r, 200, "B's access token on A").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_server_process_revokes_the_other_refuses_at_once() {
+    let client = client();
+    let Some((a, b)) = two_instances(&client).await else {
+        return;
+    };
+    let grant = signup(&client, &a, "ann@example.com").await;
+    let access = s(&grant, "access_token");
+    let key = s(&grant["api_key"], "key");
+    let kid = s(&grant["api_key"], "id");
+    let token = get_token(&client, &a, &key).await;
+    // B has served both tokens before the change.
+    for t in [&token, &access] {
+        assert_eq!(
+            decide(&client, &b, t, "GET", "/orders/42").await,
+            refused(403, "insufficient_scope"),
+            "on B, before the grant"
+        );
+    }
+
+    // Scopes granted on A: B applies them to the live auth token and access token at once.
+    let r = client
+        .put(a.url(&format!(
+            "/api/v1/admin/users/{}/scopes",
+            s(&grant["user"], "user_id")
+        )))
+        .bearer_auth(&access)
+        .json(&json!({"scopes": ["orders:read"]}))
+        .send()
+        .await
+        .unwrap();
+    expect_status(r, 200, "set scopes on A").await;
+    for t in [&token, &access] {
+        assert_eq!(
+            decide(&client, &b, t, "GET", "/orders/42").await,
+            allowed(&["orders:read"]),
+            "on B, right after A granted orders:read"
+        );
+    }
+    let me = expect_json(me_agent(&client, &b, &token).await, 200, "on B").await;
+    assert_eq!(
+        me["scopes"],
+        json!(["orders:read"]),
+        "B sees A's change at once"
+    );
+
+    // The key rotated on A: its old token is refused on B at once.
+    let r = post_auth(
+        &client,
+        &a,
+        &format!("/api/v1/api-keys/{kid}/rotate"),
+        &access,
+        json!({}),
+    )
+    .await;
+    let rotated = expect_json(r, 200, "rotate on A").await;
+    let r = me_agent(&client, &b, &token).await;
+    expect_error(r, 401, "invalid_token", "the old auth token on B").await;
+    let r = post(&client, &b, "/get-token", json!({"api_key": key})).await;
+    expect_error(r, 401, "invalid_api_key", "the old key on B").await;
+    let fresh = get_token(&client, &b, &s(&rotated, "key")).await;
+    expect_status(
+        me_agent(&client, &a, &fresh).await,
+        200,
+        "B's new token on A",
+    )
+    .await;
+
+    // Logout on A: that access token is refused on B at once.
+    expect_status(me_bearer(&client, &b, &access).await, 200, "before logout").await;
+    let r = client
+        .post(a.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    expect_status(r, 204, "logout on A").await;
+    let r = me_bearer(&client, &b, &access).await;
+    expect_error(r, 401, "invalid_token", "the logged-out access token on B").await;
+    let r = post(
+        &client,
+        &b,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": s(&grant, "refresh_token")}),
+    )
+    .await;
+    expect_error(r, 401, "invalid_token", "the logged-out refresh token on B").await;
+}
