@@ -65,6 +65,24 @@ impl std::fmt::Debug for StoredKey {
 }
 
 impl StoredKey {
+    /// The key a 32-byte seed determines; its kid is derived from the public key.
+    pub fn from_seed(seed: &[u8], now_ms: i64) -> anyhow::Result<StoredKey> {
+        use sha2::Digest;
+        let pair = Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| anyhow::anyhow!("invalid Ed25519 seed"))?;
+        let doc = pair
+            .to_pkcs8()
+            .map_err(|_| anyhow::anyhow!("cannot encode the Ed25519 key"))?;
+        let public = pair.public_key().as_ref();
+        let kid = URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(public)[..12]);
+        Ok(StoredKey {
+            kid,
+            pkcs8_b64: STANDARD.encode(doc.as_ref()),
+            public_b64: URL_SAFE_NO_PAD.encode(public),
+            created_at_ms: now_ms,
+        })
+    }
+
     pub fn generate(now_ms: i64) -> anyhow::Result<StoredKey> {
         let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
             .map_err(|_| anyhow::anyhow!("Ed25519 key generation failed"))?;
@@ -333,6 +351,23 @@ mod tests {
             ring.verify(&t, &clock).unwrap_err(),
             TokenProblem::UnknownKey
         );
+    }
+
+    #[test]
+    fn a_seed_always_gives_the_same_key() {
+        let a = StoredKey::from_seed(&[7u8; 32], 1).unwrap();
+        let b = StoredKey::from_seed(&[7u8; 32], 2).unwrap();
+        let c = StoredKey::from_seed(&[8u8; 32], 1).unwrap();
+        assert_eq!(
+            (a.kid.as_str(), a.public_b64.as_str()),
+            (b.kid.as_str(), b.public_b64.as_str())
+        );
+        assert_ne!(a.kid, c.kid);
+        let ring = Keyring::new(&[a], "i", "a").unwrap();
+        let clock = Clock::manual();
+        let mut claims = claims(&clock, 60);
+        (claims.iss, claims.aud) = ("i".into(), "a".into());
+        assert!(ring.verify(&ring.sign(&claims).unwrap(), &clock).is_ok());
     }
 
     #[test]

@@ -52,7 +52,7 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct RawRule {
     #[serde(default)]
-    methods: Vec<String>,
+    methods: Vec<Spanned<String>>,
     path: Spanned<String>,
     scopes: Vec<String>,
 }
@@ -76,16 +76,19 @@ impl Policy {
             let line = line_of(text, raw.path.span().start);
             let err = |message: String| PolicyError { line, message };
             let mut methods = Vec::new();
-            for m in &raw.methods {
-                let m = m.to_ascii_uppercase();
+            for spanned in &raw.methods {
+                let m = spanned.get_ref().to_ascii_uppercase();
                 if !METHODS.contains(&m.as_str()) {
-                    return Err(err(format!("unknown method {m:?}")));
+                    return Err(PolicyError {
+                        line: line_of(text, spanned.span().start),
+                        message: format!("unknown method {m:?}"),
+                    });
                 }
                 if m != "*" {
                     methods.push(m);
                 }
             }
-            if raw.methods.iter().any(|m| m == "*") {
+            if raw.methods.iter().any(|m| m.get_ref() == "*") {
                 methods.clear();
             }
             let path = raw.path.into_inner();

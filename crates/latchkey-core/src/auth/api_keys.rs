@@ -387,7 +387,10 @@ impl Auth {
             return Ok(rec);
         }
         let rec = self.build_key_record(kid).await?;
-        self.state.put_key_if_absent(kid, &rec).await?;
+        // Only real keys are cached: unknown ids would let anyone fill the store.
+        if rec.generation >= 0 {
+            self.state.put_key_if_absent(kid, &rec).await?;
+        }
         Ok(rec)
     }
 
@@ -414,7 +417,18 @@ impl Auth {
         let cached = self.state.key(kid).await?;
         let rec = self.key_record(kid, cached).await?;
         let generation = self.secret_generation(&rec, api_key).ok_or_else(bad)?;
-        let ttl = self.settings.api_token_ttl;
+        // A token never outlives its key.
+        let ttl = match rec.expires_at {
+            Some(at) => {
+                let left =
+                    std::time::Duration::from_millis((at - self.clock.now_ms()).max(0) as u64);
+                self.settings
+                    .api_token_ttl
+                    .min(left)
+                    .max(std::time::Duration::from_secs(1))
+            }
+            None => self.settings.api_token_ttl,
+        };
         let (entry, _) = self.state.token_lookup(kid, generation, ttl, true).await?;
         let token = match entry.and_then(|e| self.open_entry(&e)) {
             Some(token) => token,

@@ -14,10 +14,14 @@ impl Db {
         if !keys.is_empty() {
             return Ok(keys);
         }
-        let key = StoredKey::generate(now_ms)?;
+        // The first key comes from a seed stored with insert-if-absent, so instances starting
+        // together on an empty database derive the same key (same kid: one row), instead of
+        // each signing with a key the others have not loaded.
+        let seed = self.server_secret("signing_key_seed", now_ms).await?;
+        let key = StoredKey::from_seed(&seed, now_ms)?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at) \
-             VALUES ($1, 'EdDSA', $2, $3, $4)",
+             VALUES ($1, 'EdDSA', $2, $3, $4) ON CONFLICT (kid) DO NOTHING",
         )
         .bind(&key.kid)
         .bind(&key.pkcs8_b64)
