@@ -54,10 +54,11 @@ CREATE TABLE refresh_tokens (
     access_claims TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    used_at BIGINT
+    used_at BIGINT,
+    -- set with used_at: the token this one was rotated into (a replay reads it by key)
+    child_id TEXT
 );
 CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id);
-CREATE INDEX refresh_tokens_parent_id ON refresh_tokens (parent_id);
 
 -- Expired access tokens already exchanged by the lenient refresh (once per jti).
 CREATE TABLE lenient_refreshes (

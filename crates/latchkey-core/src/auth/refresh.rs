@@ -82,7 +82,10 @@ impl Auth {
         let now = self.clock.now_ms();
         let row = parent;
         let used_at = row.used_at.unwrap_or(now);
-        let child = self.db.refresh_child_of(&row.id).await?;
+        let child = match &row.child_id {
+            Some(id) => self.db.refresh_by_id(id).await?,
+            None => None,
+        };
         let within_grace = now - used_at <= self.settings.reuse_grace.as_millis() as i64;
         match child {
             Some(child) if within_grace && child.used_at.is_none() => {

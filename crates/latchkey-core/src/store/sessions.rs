@@ -27,6 +27,7 @@ pub struct RefreshRow {
     pub access_claims: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    pub child_id: Option<String>,
 }
 
 pub struct NewRefresh {
@@ -45,7 +46,7 @@ macro_rules! session_columns {
 }
 macro_rules! refresh_columns {
     () => {
-        "id, session_id, generation, access_claims, expires_at, used_at"
+        "id, session_id, generation, access_claims, expires_at, used_at, child_id"
     };
 }
 
@@ -70,6 +71,7 @@ fn refresh_from_row(row: &AnyRow) -> Result<RefreshRow, sqlx::Error> {
         access_claims: row.try_get("access_claims")?,
         expires_at: row.try_get("expires_at")?,
         used_at: row.try_get("used_at")?,
+        child_id: row.try_get("child_id")?,
     })
 }
 
@@ -87,7 +89,7 @@ impl Db {
     pub async fn refresh_context(&self, token_hash: &str) -> AuthResult<Option<RefreshContext>> {
         let row = sqlx::query(
             "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
-             rt.expires_at AS rt_expires_at, rt.used_at, s.revoked_at AS s_revoked_at, \
+             rt.expires_at AS rt_expires_at, rt.used_at, rt.child_id, s.revoked_at AS s_revoked_at, \
              s.expires_at AS s_expires_at, u.id, u.org_id, u.email, u.name, u.phone, u.role, \
              u.scopes, u.disabled_at, u.password_hash \
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
@@ -105,6 +107,7 @@ impl Db {
                 access_claims: row.try_get("access_claims")?,
                 expires_at: row.try_get("rt_expires_at")?,
                 used_at: row.try_get("used_at")?,
+                child_id: row.try_get("child_id")?,
             },
             session_revoked: row.try_get::<Option<i64>, _>("s_revoked_at")?.is_some(),
             session_expires_at: row.try_get("s_expires_at")?,
@@ -239,16 +242,13 @@ impl Db {
         Ok(row.as_ref().map(refresh_from_row).transpose()?)
     }
 
-    pub async fn refresh_child_of(&self, parent_id: &str) -> AuthResult<Option<RefreshRow>> {
+    pub async fn refresh_by_id(&self, id: &str) -> AuthResult<Option<RefreshRow>> {
         let sql = concat!(
             "SELECT ",
             refresh_columns!(),
-            " FROM refresh_tokens WHERE parent_id = $1"
+            " FROM refresh_tokens WHERE id = $1"
         );
-        let row = sqlx::query(sql)
-            .bind(parent_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(refresh_from_row).transpose()?)
     }
 
@@ -269,12 +269,15 @@ impl Db {
                 .await;
         }
         let mut tx = self.begin_write().await?;
-        let claimed =
-            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-                .bind(now_ms)
-                .bind(parent_id)
-                .execute(&mut *tx)
-                .await?;
+        let claimed = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
+                 WHERE id = $3 AND used_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(&child.id)
+        .bind(parent_id)
+        .execute(&mut *tx)
+        .await?;
         if claimed.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(false);
@@ -301,7 +304,8 @@ impl Db {
     ) -> AuthResult<bool> {
         let row = sqlx::query(
             "WITH claimed AS ( \
-                UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL \
+                UPDATE refresh_tokens SET used_at = $1, child_id = $3 \
+                WHERE id = $2 AND used_at IS NULL \
                 RETURNING id), \
              child AS ( \
                 INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
