@@ -44,6 +44,10 @@ macro_rules! on_both {
 }
 
 fn user(scopes: &[&str]) -> UserRecord {
+    user_v(scopes, 0)
+}
+
+fn user_v(scopes: &[&str], version: i64) -> UserRecord {
     UserRecord {
         org_id: "o1".into(),
         email: "a@b.co".into(),
@@ -52,6 +56,7 @@ fn user(scopes: &[&str]) -> UserRecord {
         role: "member".into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         disabled: false,
+        version,
     }
 }
 
@@ -70,6 +75,7 @@ fn key(generation: i64) -> KeyRecord {
         }),
         expires_at: None,
         revoked: false,
+        version: generation,
     }
 }
 
@@ -103,6 +109,19 @@ async fn a_written_record_replaces_and_an_absent_only_insert_never_does(s: State
     s.put_key_if_absent("k1", &key(0)).await.unwrap();
     assert_eq!(s.key("k1").await.unwrap(), Some(key(1)));
 }
+
+async fn of_two_changes_published_at_once_the_newer_stays(s: StateStore) {
+    // A writer that read version 3 publishes after one that read version 5: 5 stays.
+    s.put_user("u1", &user_v(&["new"], 5)).await.unwrap();
+    s.put_user("u1", &user_v(&["old"], 3)).await.unwrap();
+    assert_eq!(s.user("u1").await.unwrap(), Some(user_v(&["new"], 5)));
+    s.put_user("u1", &user_v(&["newer"], 6)).await.unwrap();
+    assert_eq!(s.user("u1").await.unwrap(), Some(user_v(&["newer"], 6)));
+    s.put_key("k1", &key(4)).await.unwrap();
+    s.put_key("k1", &key(2)).await.unwrap();
+    assert_eq!(s.key("k1").await.unwrap(), Some(key(4)));
+}
+on_both!(of_two_changes_published_at_once_the_newer_stays);
 on_both!(a_written_record_replaces_and_an_absent_only_insert_never_does);
 
 async fn the_first_token_stored_for_a_generation_wins(s: StateStore) {

@@ -355,6 +355,8 @@ impl Auth {
             previous: None,
             expires_at: None,
             revoked: true,
+            // Key ids are never reused: nothing may replace the tombstone.
+            version: i64::MAX,
         };
         let Some(row) = self.db.api_key(kid).await? else {
             return Ok(tombstone());
@@ -379,6 +381,7 @@ impl Auth {
             },
             expires_at: row.expires_at,
             revoked: owner.disabled,
+            version: owner.version,
         })
     }
 

@@ -17,6 +17,7 @@ pub(super) fn record_of(u: &User) -> UserRecord {
         role: u.role.as_str().to_owned(),
         scopes: u.scopes.clone(),
         disabled: u.disabled,
+        version: u.version,
     }
 }
 
@@ -31,6 +32,8 @@ fn tombstone() -> UserRecord {
         role: "member".into(),
         scopes: Vec::new(),
         disabled: true,
+        // User ids are never reused: nothing may replace the tombstone.
+        version: i64::MAX,
     }
 }
 

@@ -64,8 +64,8 @@ impl MemoryState {
     }
 
     pub(super) fn put_user(&self, uid: &str, rec: &UserRecord, only_if_absent: bool) {
-        self.users
-            .put(uid, rec, only_if_absent, self.clock.now_ms());
+        let keep = |old: &UserRecord| only_if_absent || old.version > rec.version;
+        self.users.put(uid, rec, keep, self.clock.now_ms());
     }
 
     pub(super) fn key(&self, kid: &str) -> Option<KeyRecord> {
@@ -73,7 +73,8 @@ impl MemoryState {
     }
 
     pub(super) fn put_key(&self, kid: &str, rec: &KeyRecord, only_if_absent: bool) {
-        self.keys.put(kid, rec, only_if_absent, self.clock.now_ms());
+        let keep = |old: &KeyRecord| only_if_absent || old.version > rec.version;
+        self.keys.put(kid, rec, keep, self.clock.now_ms());
     }
 
     pub(super) fn token_lookup(
@@ -184,9 +185,13 @@ impl<T: Clone> Records<T> {
             .map(|(r, _)| r.clone())
     }
 
-    fn put(&self, id: &str, rec: &T, only_if_absent: bool, now: i64) {
+    /// Stores `rec` unless a live entry is there that `keep` says must stay.
+    fn put(&self, id: &str, rec: &T, keep: impl Fn(&T) -> bool, now: i64) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if only_if_absent && map.get(id).is_some_and(|(_, until)| *until > now) {
+        if map
+            .get(id)
+            .is_some_and(|(old, until)| *until > now && keep(old))
+        {
             return;
         }
         if map.len() > SWEEP_AT {

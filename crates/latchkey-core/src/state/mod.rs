@@ -37,6 +37,9 @@ pub struct UserRecord {
     pub role: String,
     pub scopes: Vec<String>,
     pub disabled: bool,
+    /// The user's version when this was read; the store keeps the newest.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// An API key as token checks need it: the owner, the *effective* scopes (the key's own ∩ the
@@ -55,6 +58,9 @@ pub struct KeyRecord {
     pub expires_at: Option<i64>,
     /// Deleted key, or disabled/removed owner.
     pub revoked: bool,
+    /// The owner's version when this was read; the store keeps the newest.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// The secret a rotation replaced, still accepted until `until` (ms) when an overlap was asked.
@@ -117,7 +123,8 @@ impl StateStore {
         dispatch!(self, s => s.user(uid))
     }
 
-    /// Writes the record (after the database changed).
+    /// Writes the record (after the database changed), unless the store holds a newer version:
+    /// of two changes published at once, the later one stays.
     pub async fn put_user(&self, uid: &str, rec: &UserRecord) -> anyhow::Result<()> {
         dispatch!(self, s => s.put_user(uid, rec, false))
     }
@@ -131,6 +138,7 @@ impl StateStore {
         dispatch!(self, s => s.key(kid))
     }
 
+    /// As `put_user`: the newer version stays.
     pub async fn put_key(&self, kid: &str, rec: &KeyRecord) -> anyhow::Result<()> {
         dispatch!(self, s => s.put_key(kid, rec, false))
     }

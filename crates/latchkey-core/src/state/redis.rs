@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use redis::Script;
 use redis::aio::ConnectionManager;
-use redis::{Script, Value};
 
 use super::{KeyRecord, RECORD_TTL, RetryAfter, UserRecord};
 
@@ -16,6 +16,7 @@ pub struct RedisState {
     conn: ConnectionManager,
     prefix: String,
     take: Script,
+    put: Script,
     give_back: Script,
     lookup: Script,
     insert: Script,
@@ -31,6 +32,19 @@ if c > tonumber(ARGV[1]) then
   return t
 end
 return 0";
+
+/// SET unless the stored record has a newer `version` (ARGV[3] = 1: only if absent).
+const PUT: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if ARGV[3] == '1' then return 0 end
+  local ok, old = pcall(cjson.decode, cur)
+  if ok and type(old) == 'table' and tonumber(old.version or 0) > tonumber(ARGV[4]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1";
 
 const GIVE_BACK: &str = r"
 local c = redis.call('GET', KEYS[1])
@@ -68,6 +82,7 @@ impl RedisState {
             conn,
             prefix: prefix.to_owned(),
             take: Script::new(TAKE),
+            put: Script::new(PUT),
             give_back: Script::new(GIVE_BACK),
             lookup: Script::new(LOOKUP),
             insert: Script::new(INSERT),
@@ -123,13 +138,21 @@ impl RedisState {
         Ok(v.map(|u| serde_json::from_str(&u)).transpose()?)
     }
 
-    async fn put(&self, key: String, value: String, only_if_absent: bool) -> anyhow::Result<()> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(value).arg("EX").arg(secs(RECORD_TTL));
-        if only_if_absent {
-            cmd.arg("NX");
-        }
-        cmd.query_async::<Value>(&mut self.conn()).await?;
+    async fn put(
+        &self,
+        key: String,
+        value: String,
+        only_if_absent: bool,
+        version: i64,
+    ) -> anyhow::Result<()> {
+        self.put
+            .key(key)
+            .arg(value)
+            .arg(secs(RECORD_TTL))
+            .arg(if only_if_absent { "1" } else { "0" })
+            .arg(version)
+            .invoke_async::<i64>(&mut self.conn())
+            .await?;
         Ok(())
     }
 
@@ -143,6 +166,7 @@ impl RedisState {
             format!("{}user:{uid}", self.prefix),
             serde_json::to_string(rec)?,
             only_if_absent,
+            rec.version,
         )
         .await
     }
@@ -165,6 +189,7 @@ impl RedisState {
             format!("{}{{{kid}}}:key", self.prefix),
             serde_json::to_string(rec)?,
             only_if_absent,
+            rec.version,
         )
         .await
     }

@@ -50,6 +50,8 @@ pub struct User {
     pub scopes: Vec<String>,
     pub disabled: bool,
     pub password_hash: Option<String>,
+    /// Bumped by every change to the user or their keys (fences the derived records).
+    pub version: i64,
 }
 
 impl std::fmt::Debug for User {
@@ -83,7 +85,7 @@ pub struct NewUser<'a> {
 
 macro_rules! user_columns {
     () => {
-        "id, org_id, email, name, phone, role, scopes, disabled_at, password_hash"
+        "id, org_id, email, name, phone, role, scopes, disabled_at, password_hash, version"
     };
 }
 
@@ -100,6 +102,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
         scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         password_hash: row.try_get("password_hash")?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -147,6 +150,7 @@ impl Db {
             scopes: new.scopes.to_vec(),
             disabled: false,
             password_hash: new.password_hash.map(str::to_owned),
+            version: 0,
         };
         let inserted = sqlx::query(
             "INSERT INTO users (id, org_id, email, email_normalized, name, phone, password_hash, \
@@ -201,12 +205,14 @@ impl Db {
     }
 
     pub async fn set_user_role(&self, id: &str, role: Role, now_ms: i64) -> AuthResult<bool> {
-        let r = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-            .bind(role.as_str())
-            .bind(now_ms)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE users SET role = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(role.as_str())
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -216,12 +222,14 @@ impl Db {
         scopes: &[String],
         now_ms: i64,
     ) -> AuthResult<bool> {
-        let r = sqlx::query("UPDATE users SET scopes = $1, updated_at = $2 WHERE id = $3")
-            .bind(scopes.join(" "))
-            .bind(now_ms)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE users SET scopes = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(scopes.join(" "))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -254,7 +262,7 @@ impl Db {
         now_ms: i64,
     ) -> AuthResult<bool> {
         let at = disabled.then_some(now_ms);
-        let r = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+        let r = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2, version = version + 1 WHERE id = $3")
             .bind(at)
             .bind(now_ms)
             .bind(id)

@@ -50,8 +50,24 @@ fn join(scopes: &Option<Vec<String>>) -> Option<String> {
     scopes.as_ref().map(|s| s.join(" "))
 }
 
+/// Key changes bump the owner's version, in the same transaction (see migration 0003).
+async fn bump_owner(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET version = version + 1 \
+         WHERE id = (SELECT user_id FROM api_keys WHERE id = $1)",
+    )
+    .bind(key_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Db {
     pub async fn insert_api_key(&self, k: &ApiKeyRow) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, secret_hash, generation, scopes, created_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -64,8 +80,10 @@ impl Db {
         .bind(join(&k.scopes))
         .bind(k.created_at)
         .bind(k.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        bump_owner(&mut tx, &k.id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -91,12 +109,15 @@ impl Db {
         name: &str,
         scopes: &Option<Vec<String>>,
     ) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE api_keys SET name = $1, scopes = $2 WHERE id = $3")
             .bind(name)
             .bind(join(scopes))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        bump_owner(&mut tx, id).await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -110,6 +131,7 @@ impl Db {
         previous_until: Option<i64>,
         now_ms: i64,
     ) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE api_keys SET previous_hash = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN NULL ELSE secret_hash END, \
              previous_until = $1, secret_hash = $2, generation = generation + 1, rotated_at = $3 \
@@ -120,16 +142,21 @@ impl Db {
         .bind(now_ms)
         .bind(id)
         .bind(from_generation)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        bump_owner(&mut tx, id).await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
     pub async fn delete_api_key(&self, id: &str) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
+        bump_owner(&mut tx, id).await?;
         let r = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
