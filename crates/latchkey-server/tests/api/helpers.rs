@@ -33,7 +33,7 @@ pub fn pg_admin_url() -> String {
 
 /// A fresh schema for one test, or `None` (test skipped) when PostgreSQL is unreachable outside
 /// CI. Under `CI=true` an unreachable PostgreSQL fails the test.
-async fn fresh_pg_schema() -> Option<String> {
+pub async fn fresh_pg_schema() -> Option<String> {
     use sqlx::Connection;
     let admin = pg_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {

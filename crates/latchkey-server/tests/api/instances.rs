@@ -14,31 +14,7 @@ use crate::api_keys::{expect_error, expect_json, expect_status};
 use crate::forward_auth::{
     Decision, allowed, decision_of, orders_policy_file, refused, with_token,
 };
-use crate::helpers::{PASSWORD, pg_admin_url, redis_url, s, temp_dir, unique_prefix};
-
-/// A fresh PostgreSQL schema (as the harness makes one per test), or `None` (skip) when
-/// PostgreSQL is unreachable outside CI.
-async fn fresh_pg_schema() -> Option<String> {
-    use sqlx::Connection;
-    let admin = pg_admin_url();
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PostgreSQL is required under CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping: PostgreSQL unreachable at {admin}: {e}");
-            return None;
-        }
-    };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    Some(format!("{admin}{sep}options=-c%20search_path%3D{schema}"))
-}
+use crate::helpers::{PASSWORD, fresh_pg_schema, redis_url, s, temp_dir, unique_prefix};
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
