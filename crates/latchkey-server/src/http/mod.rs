@@ -127,7 +127,32 @@ pub fn router(app: AppState) -> Router {
             HeaderName::from_static("x-api-key"),
         ]))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(header_limit))
         .with_state(app)
+}
+
+/// Largest accepted sum of request header names and values. Hyper's own limit is far higher
+/// and answers without a body; this one answers in the error shape.
+pub const HEADER_LIMIT: usize = 16 * 1024;
+
+async fn header_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if size > HEADER_LIMIT {
+        return ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            "the request headers exceed 16 KiB",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// No request runs longer than `REQUEST_DEADLINE`; one that would gets a 503 in the error shape.

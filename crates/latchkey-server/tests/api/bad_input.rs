@@ -481,3 +481,17 @@ async fn a_password_sent_as_a_number_is_not_echoed_back() {
         assert_eq!(body["error"], "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn oversized_headers_are_refused_in_the_error_shape() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("authorization", format!("Bearer {}", "a".repeat(20 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(error_code(r).await, "headers_too_large");
+}

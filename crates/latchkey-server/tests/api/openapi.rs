@@ -219,6 +219,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         UnknownReferralCode,
         RateLimited,
         PayloadTooLarge,
+        HeadersTooLarge,
         NotFound,
         MethodNotAllowed,
         Forbidden,
@@ -230,8 +231,9 @@ fn all_error_codes() -> Vec<ErrorCode> {
         match code {
             MissingToken | InvalidToken | InsufficientScope | InvalidRequest
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
-            | UnknownReferralCode | RateLimited | PayloadTooLarge | NotFound | MethodNotAllowed
-            | Forbidden | AccountDisabled | ServiceUnavailable | InternalError => {}
+            | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
+            | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
+            | InternalError => {}
         }
     }
     all
