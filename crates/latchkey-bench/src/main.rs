@@ -88,6 +88,10 @@ struct Args {
     /// Synthetic live tokens added to Redis by token-scale (removed afterwards).
     #[arg(long, default_value_t = 1_000_000)]
     scale_tokens: usize,
+    /// Rounds of alternating 1 s slices (bare, then the route) behind the paired ratios: both
+    /// sides then see the same machine, whose speed here drifts by tens of percent.
+    #[arg(long, default_value_t = 5)]
+    paired_rounds: usize,
     /// /api/v1/me tasks running beside the login load in login-mixed.
     #[arg(long, default_value_t = 4)]
     mixed_me_tasks: usize,
@@ -121,6 +125,24 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         other => return Err(format!("unknown unit {other:?} in {s:?} (use ms, s or m)")),
     };
     Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+/// Alternating 1 s slices of the bare route and of `route`, `rounds` times: the mean req/s of
+/// each, measured under the same conditions.
+async fn paired<F, Fut>(api: &Arc<Api>, n: usize, rounds: usize, route: F) -> (f64, f64)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = stats::ScenarioResult>,
+{
+    let (mut bare, mut other) = (0.0, 0.0);
+    for _ in 0..rounds.max(1) {
+        let slice = Duration::from_secs(1);
+        bare += scenarios::bare(api, "bare (paired)", n, Duration::from_millis(100), slice)
+            .await
+            .rps;
+        other += route().await.rps;
+    }
+    (bare / rounds.max(1) as f64, other / rounds.max(1) as f64)
 }
 
 /// The one bench user of this run: signed up, or logged in with `--email`/`--password`.
@@ -194,6 +216,16 @@ async fn main() -> anyhow::Result<()> {
                 let r = scenarios::me(ctx, "me", n, dur).await;
                 out.row(&r);
                 f.me_rps = Some(r.rps);
+                let quick = Ctx {
+                    warmup: Duration::from_millis(100),
+                    ..ctx.clone()
+                };
+                f.me_paired = Some(
+                    paired(&api, n, args.paired_rounds, || {
+                        scenarios::me(&quick, "me (paired)", n, Duration::from_secs(1))
+                    })
+                    .await,
+                );
             }
             (Scenario::Refresh, Some(ctx)) => {
                 let r = scenarios::refresh(ctx, n, dur).await?;

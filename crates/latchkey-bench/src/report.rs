@@ -97,6 +97,10 @@ pub struct Findings {
     pub login_rps: Option<f64>,
     pub mixed: Option<MixedP99>,
     pub forward_auth_rps: Option<f64>,
+    /// (bare, /me) req/s from alternating slices
+    pub me_paired: Option<(f64, f64)>,
+    /// (bare, forward-auth) req/s from alternating slices
+    pub forward_auth_paired: Option<(f64, f64)>,
     pub get_token_rps: Option<f64>,
     /// (average MEMORY USAGE of a token entry, used_memory growth per key and token)
     pub token_bytes: Option<(f64, f64)>,
@@ -150,6 +154,26 @@ pub fn summary(f: &Findings, out: &Printer) {
     let mut notes = Vec::new();
     if out.saw_429.get() {
         notes.push(LIMITS_HINT.to_string());
+    }
+    if let Some((bare, me)) = f.me_paired {
+        let detail = format!("{me:.0} / {bare:.0} req/s, alternating 1 s slices");
+        checks.push(Check::new(
+            "me/bare paired",
+            ratio(me, bare),
+            detail,
+            true,
+            0.7,
+        ));
+    }
+    if let Some((bare, fa)) = f.forward_auth_paired {
+        let detail = format!("{fa:.0} / {bare:.0} req/s, alternating 1 s slices");
+        checks.push(Check::new(
+            "fwd-auth/bare paired",
+            ratio(fa, bare),
+            detail,
+            true,
+            0.5,
+        ));
     }
     if let (Some(me), Some(bare)) = (f.me_rps, f.bare_rps) {
         let detail = format!("{me:.0} / {bare:.0} req/s");
