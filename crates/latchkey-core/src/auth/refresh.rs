@@ -34,7 +34,7 @@ impl Auth {
         if ctx.session_revoked {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
-        if ctx.session_expires_at <= now || ctx.token.expires_at <= now {
+        if ctx.token.expires_at <= now {
             return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
         if ctx.user.disabled {

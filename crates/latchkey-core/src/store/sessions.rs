@@ -75,6 +75,11 @@ fn refresh_from_row(row: &AnyRow) -> Result<RefreshRow, sqlx::Error> {
     })
 }
 
+/// A session row is rewritten by a refresh at most this often: its `last_used_at` and
+/// `expires_at` serve listings and clean-up, where a minute does not matter, while a write per
+/// refresh was a fifth of the database's work. A refresh token's own expiry is exact.
+const SESSION_TOUCH_EVERY_MS: i64 = 60_000;
+
 /// A refresh token with what deciding on it needs: its session's state and its owner.
 #[derive(Debug, Clone)]
 pub struct RefreshContext {
@@ -283,12 +288,16 @@ impl Db {
             return Ok(false);
         }
         insert_refresh(&mut tx, session_id, child, now_ms).await?;
-        sqlx::query("UPDATE sessions SET last_used_at = $1, expires_at = $2 WHERE id = $3")
-            .bind(now_ms)
-            .bind(child.expires_at)
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
+             WHERE id = $3 AND last_used_at < $4",
+        )
+        .bind(now_ms)
+        .bind(child.expires_at)
+        .bind(session_id)
+        .bind(now_ms - SESSION_TOUCH_EVERY_MS)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -313,7 +322,8 @@ impl Db {
                 SELECT $3, $4, $5, $6, $2, $7, $1, $8 FROM claimed RETURNING id), \
              touched AS ( \
                 UPDATE sessions SET last_used_at = $1, expires_at = $8 \
-                WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed) RETURNING id) \
+                WHERE id = $4 AND last_used_at < $9 AND EXISTS (SELECT 1 FROM claimed) \
+                RETURNING id) \
              SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t",
         )
         .bind(now_ms)
@@ -324,6 +334,7 @@ impl Db {
         .bind(child.generation)
         .bind(&child.access_claims)
         .bind(child.expires_at)
+        .bind(now_ms - SESSION_TOUCH_EVERY_MS)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get::<i64, _>("rotated")? == 1)

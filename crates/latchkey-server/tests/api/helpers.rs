@@ -46,7 +46,12 @@ pub async fn fresh_pg_schema() -> Option<String> {
             return None;
         }
     };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    drop_stale_schemas(&mut conn, now).await;
+    let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut conn)
         .await
@@ -83,6 +88,28 @@ pub fn redis_url() -> Option<String> {
 
 pub fn unique_prefix() -> String {
     format!("lktest:{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// Schemas of test runs more than an hour old (their tests are long over): the shared test
+/// database stays small however many runs the machine sees.
+async fn drop_stale_schemas(conn: &mut sqlx::PgConnection, now: u64) {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%' LIMIT 50")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let name: String = row.get(0);
+        let stamp = name.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+        // Old-style names without a stamp are from before this clean-up: stale too.
+        if stamp.is_none_or(|t| t + 3600 < now) {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE"
+            )))
+            .execute(&mut *conn)
+            .await;
+        }
+    }
 }
 
 pub fn temp_dir() -> PathBuf {
