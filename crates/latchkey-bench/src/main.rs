@@ -282,6 +282,18 @@ async fn main() -> anyhow::Result<()> {
                     .await;
                 out.row(&r);
                 f.forward_auth_rps = Some(r.rps);
+                let quick = Ctx {
+                    warmup: Duration::from_millis(100),
+                    ..ctx.clone()
+                };
+                let uri = args.forward_uri.clone();
+                f.forward_auth_paired = Some(
+                    paired(&api, n, args.paired_rounds, || {
+                        let name = "forward-auth (paired)";
+                        keys::forward_auth(&quick, name, &token, &uri, n, Duration::from_secs(1))
+                    })
+                    .await,
+                );
             }
             (Scenario::TokenMemory, Some(ctx)) => {
                 let url = args

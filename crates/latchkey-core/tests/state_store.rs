@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use latchkey_core::Clock;
-use latchkey_core::state::{KeyRecord, PreviousSecret, RetryAfter, StateStore, UserRecord};
+use latchkey_core::state::{KeyRecord, PreviousSecret, RetryAfter, Slide, StateStore, UserRecord};
 
 /// The machine's Redis with a fresh key prefix; `None` (skip) when unreachable outside CI.
 async fn redis() -> Option<StateStore> {
@@ -126,7 +126,7 @@ on_both!(a_written_record_replaces_and_an_absent_only_insert_never_does);
 
 async fn the_first_token_stored_for_a_generation_wins(s: StateStore) {
     let ttl = Duration::from_secs(3600);
-    let (entry, rec) = s.token_lookup("k1", 0, ttl, true).await.unwrap();
+    let (entry, rec) = s.token_lookup("k1", 0, ttl, Slide::Always).await.unwrap();
     assert_eq!((entry, rec), (None, None));
     assert_eq!(
         s.token_insert("k1", 0, "first", ttl).await.unwrap(),
@@ -141,14 +141,20 @@ async fn the_first_token_stored_for_a_generation_wins(s: StateStore) {
         "next-gen"
     );
     s.put_key("k1", &key(1)).await.unwrap();
-    let (entry, rec) = s.token_lookup("k1", 0, ttl, true).await.unwrap();
+    let (entry, rec) = s.token_lookup("k1", 0, ttl, Slide::Always).await.unwrap();
     assert_eq!(entry.as_deref(), Some("first"));
     assert_eq!(rec, Some(key(1)));
-    let (entry, _) = s.token_lookup("k1", 1, ttl, false).await.unwrap();
+    let (entry, _) = s.token_lookup("k1", 1, ttl, Slide::No).await.unwrap();
     assert_eq!(entry.as_deref(), Some("next-gen"));
-    assert_eq!(s.token_lookup("k2", 0, ttl, true).await.unwrap().0, None);
+    assert_eq!(
+        s.token_lookup("k2", 0, ttl, Slide::Always).await.unwrap().0,
+        None
+    );
     s.drop_tokens("k1").await.unwrap();
-    assert_eq!(s.token_lookup("k1", 0, ttl, true).await.unwrap().0, None);
+    assert_eq!(
+        s.token_lookup("k1", 0, ttl, Slide::Always).await.unwrap().0,
+        None
+    );
 }
 on_both!(the_first_token_stored_for_a_generation_wins);
 
@@ -199,7 +205,7 @@ async fn memory_entries_expire_by_the_injected_clock() {
     clock.advance(Duration::from_secs(30));
     // A use slides the token's expiry back to the full TTL.
     assert!(
-        s.token_lookup("k1", 0, ttl, true)
+        s.token_lookup("k1", 0, ttl, Slide::Always)
             .await
             .unwrap()
             .0
@@ -207,8 +213,16 @@ async fn memory_entries_expire_by_the_injected_clock() {
     );
     clock.advance(Duration::from_secs(45));
     assert!(!s.is_session_revoked("s1").await.unwrap());
+    // A lookup for an entry the caller does not hold (a forged token) slides nothing.
     assert!(
-        s.token_lookup("k1", 0, ttl, false)
+        s.token_lookup("k1", 0, ttl, Slide::IfEntryStartsWith("forged|"))
+            .await
+            .unwrap()
+            .0
+            .is_some()
+    );
+    assert!(
+        s.token_lookup("k1", 0, ttl, Slide::No)
             .await
             .unwrap()
             .0
@@ -216,7 +230,7 @@ async fn memory_entries_expire_by_the_injected_clock() {
     );
     clock.advance(Duration::from_secs(16));
     assert!(
-        s.token_lookup("k1", 0, ttl, true)
+        s.token_lookup("k1", 0, ttl, Slide::Always)
             .await
             .unwrap()
             .0
@@ -258,17 +272,36 @@ async fn redis_slides_a_used_tokens_expiry_back_to_the_full_ttl() {
         .unwrap();
     assert!((90..=100).contains(&ttl(&mut conn).await));
     // A use slides the expiry back to the full TTL; a lookup without sliding leaves it.
-    s.token_lookup("k1", 0, Duration::from_secs(5000), true)
+    s.token_lookup("k1", 0, Duration::from_secs(5000), Slide::Always)
         .await
         .unwrap();
     assert!((4990..=5000).contains(&ttl(&mut conn).await));
-    s.token_lookup("k1", 0, Duration::from_secs(10), false)
+    s.token_lookup("k1", 0, Duration::from_secs(10), Slide::No)
         .await
         .unwrap();
     assert!(ttl(&mut conn).await > 4000);
-    // A miss (unknown generation) does not extend anything either.
-    s.token_lookup("k1", 7, Duration::from_secs(10), true)
+    // A miss (unknown generation) does not extend anything either, nor does a lookup whose
+    // entry is not the one the caller holds.
+    s.token_lookup("k1", 7, Duration::from_secs(10), Slide::Always)
         .await
         .unwrap();
     assert!(ttl(&mut conn).await > 4000);
+    s.token_lookup(
+        "k1",
+        0,
+        Duration::from_secs(10),
+        Slide::IfEntryStartsWith("other|"),
+    )
+    .await
+    .unwrap();
+    assert!(ttl(&mut conn).await > 4000);
+    s.token_lookup(
+        "k1",
+        0,
+        Duration::from_secs(10),
+        Slide::IfEntryStartsWith("to"),
+    )
+    .await
+    .unwrap();
+    assert!(ttl(&mut conn).await <= 10);
 }

@@ -21,7 +21,7 @@ use super::Auth;
 use super::principal::{Credential, Principal};
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::secret::{Secret, ct_eq, random_bytes, random_token};
-use crate::state::{KeyRecord, PreviousSecret};
+use crate::state::{KeyRecord, PreviousSecret, Slide};
 use crate::store::ApiKeyRow;
 
 pub const KEY_PREFIX: &str = "lk_";
@@ -432,7 +432,10 @@ impl Auth {
             }
             None => self.settings.api_token_ttl,
         };
-        let (entry, _) = self.state.token_lookup(kid, generation, ttl, true).await?;
+        let (entry, _) = self
+            .state
+            .token_lookup(kid, generation, ttl, Slide::Always)
+            .await?;
         let token = match entry.and_then(|e| self.open_entry(&e)) {
             Some(token) => token,
             None => {
@@ -493,13 +496,19 @@ impl Auth {
     ) -> AuthResult<Principal> {
         let (kid, generation) =
             parse_token(token).ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
+        let hash = hash_b64(token);
         let (entry, cached) = self
             .state
-            .token_lookup(kid, generation, self.settings.api_token_ttl, true)
+            .token_lookup(
+                kid,
+                generation,
+                self.settings.api_token_ttl,
+                Slide::IfEntryStartsWith(&format!("{hash}|")),
+            )
             .await?;
         let entry = entry.ok_or(AuthError::InvalidToken(TokenProblem::Expired))?;
         let stored_hash = entry.split_once('|').map_or("", |(h, _)| h);
-        if !ct_eq(hash_b64(token).as_bytes(), stored_hash.as_bytes()) {
+        if !ct_eq(hash.as_bytes(), stored_hash.as_bytes()) {
             return Err(AuthError::InvalidToken(TokenProblem::Unknown));
         }
         let rec = self.key_record(kid, cached).await?;

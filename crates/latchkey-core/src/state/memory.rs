@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use super::{KeyRecord, RECORD_TTL, RetryAfter, UserRecord};
+use super::{KeyRecord, RECORD_TTL, RetryAfter, Slide, UserRecord};
 use crate::clock::Clock;
 
 pub struct MemoryState {
@@ -82,7 +82,7 @@ impl MemoryState {
         kid: &str,
         generation: i64,
         ttl: Duration,
-        slide: bool,
+        slide: Slide<'_>,
     ) -> (Option<String>, Option<KeyRecord>) {
         let now = self.clock.now_ms();
         let entry = {
@@ -90,7 +90,7 @@ impl MemoryState {
             match map.get_mut(kid) {
                 Some((entries, until)) if *until > now => {
                     let found = entries.get(&generation).cloned();
-                    if found.is_some() && slide {
+                    if found.as_deref().is_some_and(|e| slide.applies_to(e)) {
                         *until = now + ms(ttl);
                     }
                     found

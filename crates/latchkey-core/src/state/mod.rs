@@ -21,6 +21,27 @@ pub enum StateStore {
     Redis(RedisState),
 }
 
+/// When a token lookup resets the token's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slide<'a> {
+    No,
+    /// The caller already proved the right to it (a valid API key at `/get-token`).
+    Always,
+    /// Only when the entry starts with this (`<token hash>|`): a guessed or forged token
+    /// naming a real key id must not keep that key's token alive.
+    IfEntryStartsWith(&'a str),
+}
+
+impl Slide<'_> {
+    fn applies_to(self, entry: &str) -> bool {
+        match self {
+            Slide::No => false,
+            Slide::Always => true,
+            Slide::IfEntryStartsWith(prefix) => entry.starts_with(prefix),
+        }
+    }
+}
+
 /// Refused: when the counted action may be tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub Duration);
@@ -148,13 +169,13 @@ impl StateStore {
     }
 
     /// The token entry of key `kid` for secret generation `gen`, and the key's record, in one
-    /// round trip; when the entry exists and `slide` is set, its expiry is reset to `ttl`.
+    /// round trip; `slide` says when the entry's expiry is reset to `ttl`.
     pub async fn token_lookup(
         &self,
         kid: &str,
         generation: i64,
         ttl: Duration,
-        slide: bool,
+        slide: Slide<'_>,
     ) -> anyhow::Result<(Option<String>, Option<KeyRecord>)> {
         dispatch!(self, s => s.token_lookup(kid, generation, ttl, slide))
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{KeyRecord, RECORD_TTL, RetryAfter, UserRecord};
+use super::{KeyRecord, RECORD_TTL, RetryAfter, Slide, UserRecord};
 
 pub struct RedisState {
     conn: ConnectionManager,
@@ -53,7 +53,9 @@ return 0";
 
 const LOOKUP: &str = r"
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v and ARGV[3] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if v and (ARGV[3] == '1' or (ARGV[3] == '2' and string.sub(v, 1, #ARGV[4]) == ARGV[4])) then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
 local k = redis.call('GET', KEYS[2])
 return {v or '', k or ''}";
 
@@ -199,15 +201,21 @@ impl RedisState {
         kid: &str,
         generation: i64,
         ttl: Duration,
-        slide: bool,
+        slide: Slide<'_>,
     ) -> anyhow::Result<(Option<String>, Option<KeyRecord>)> {
+        let (mode, prefix) = match slide {
+            Slide::No => ("0", ""),
+            Slide::Always => ("1", ""),
+            Slide::IfEntryStartsWith(p) => ("2", p),
+        };
         let (entry, key): (String, String) = self
             .lookup
             .key(format!("{}{{{kid}}}:tok", self.prefix))
             .key(format!("{}{{{kid}}}:key", self.prefix))
             .arg(generation)
             .arg(secs(ttl))
-            .arg(if slide { "1" } else { "0" })
+            .arg(mode)
+            .arg(prefix)
             .invoke_async(&mut self.conn())
             .await?;
         let key = empty_to_none(key)
