@@ -75,12 +75,11 @@ impl Auth {
     /// token, hand back the child's pair; otherwise revoke the session.
     async fn replay(
         &self,
-        parent: &RefreshRow,
+        row: &RefreshRow,
         child_token: String,
         user: Arc<User>,
     ) -> AuthResult<Grant> {
         let now = self.clock.now_ms();
-        let row = parent;
         let used_at = row.used_at.unwrap_or(now);
         let child = match &row.child_id {
             Some(id) => self.db.refresh_by_id(id).await?,

@@ -85,7 +85,6 @@ const SESSION_TOUCH_EVERY_MS: i64 = 60_000;
 pub struct RefreshContext {
     pub token: RefreshRow,
     pub session_revoked: bool,
-    pub session_expires_at: i64,
     pub user: super::User,
 }
 
@@ -95,7 +94,7 @@ impl Db {
         let row = sqlx::query(
             "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
              rt.expires_at AS rt_expires_at, rt.used_at, rt.child_id, s.revoked_at AS s_revoked_at, \
-             s.expires_at AS s_expires_at, u.id, u.org_id, u.email, u.name, u.phone, u.role, \
+             u.id, u.org_id, u.email, u.name, u.phone, u.role, \
              u.scopes, u.disabled_at, u.password_hash, u.version \
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
              JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1",
@@ -115,7 +114,6 @@ impl Db {
                 child_id: row.try_get("child_id")?,
             },
             session_revoked: row.try_get::<Option<i64>, _>("s_revoked_at")?.is_some(),
-            session_expires_at: row.try_get("s_expires_at")?,
             user: super::accounts::user_from_row(&row)?,
         }))
     }
