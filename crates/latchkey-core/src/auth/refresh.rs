@@ -21,10 +21,15 @@ use crate::store::{NewRefresh, RefreshRow, User};
 impl Auth {
     /// Exchanges a refresh token for the next pair.
     pub async fn refresh(&self, presented: &str) -> AuthResult<Grant> {
-        if !presented.starts_with(REFRESH_PREFIX) || presented.len() > 128 {
+        if !presented.starts_with(REFRESH_PREFIX) || presented.len() > 160 {
             return Err(AuthError::InvalidToken(TokenProblem::Malformed));
         }
         let hash = sha256_hex(presented.as_bytes());
+        if let Some(grant) = self.rotate_fast(presented, &hash).await? {
+            return Ok(grant);
+        }
+        // Anything but the plain case (unknown, spent, expired, revoked, a lost race): read
+        // the token, its session and its user, and decide.
         let ctx = self
             .db
             .refresh_context(&hash)
@@ -69,6 +74,40 @@ impl Auth {
                 .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
         }
         self.replay(&row, child_token, user).await
+    }
+
+    /// The common case in one round trip: an unspent, unexpired token of a live session and an
+    /// enabled user is rotated by a single compare-and-set that also stores the child. The next
+    /// pair is built beforehand from the ids the token names and the user's live record.
+    /// `None` sends the caller down the full path, which explains any refusal.
+    async fn rotate_fast(&self, presented: &str, hash: &str) -> AuthResult<Option<Grant>> {
+        let Some((uid, sid)) = token_ids(presented) else {
+            return Ok(None);
+        };
+        let record = self.user_record(uid).await?;
+        if record.disabled {
+            return Ok(None);
+        }
+        let user = Arc::new(super::users::user_of(uid, record)?);
+        let now = self.clock.now_ms();
+        let claims = self.claims_for(&user, sid, now.div_euclid(1000));
+        let child_token = self.child_of(presented);
+        let child = NewRefresh {
+            id: uuid::Uuid::new_v4().to_string(),
+            token_hash: sha256_hex(child_token.as_bytes()),
+            generation: 0, // the store takes the parent's + 1
+            parent_id: None,
+            access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
+            expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
+        };
+        if !self.db.rotate_by_hash(hash, sid, &child, now).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.grant(
+            &claims,
+            Some((child_token, child.expires_at)),
+            user,
+        )?))
     }
 
     /// `parent` was already used. Inside the grace, and only if its child is still the current
@@ -161,9 +200,43 @@ impl Auth {
     /// The next token of a chain: keyed with a server secret, so holding R1 is not enough to
     /// compute R2 offline, yet the server can recompute R2 from R1 without storing it.
     fn child_of(&self, token: &str) -> String {
-        format!(
-            "{REFRESH_PREFIX}{}",
-            hmac_b64(&self.chain_key, token.as_bytes())
-        )
+        let mac = hmac_b64(&self.chain_key, token.as_bytes());
+        match token_ids(token) {
+            Some((uid, sid)) => format!("{REFRESH_PREFIX}{uid}.{sid}.{mac}"),
+            None => format!("{REFRESH_PREFIX}{mac}"),
+        }
+    }
+}
+
+/// The user and session ids a refresh token names, if it has them.
+fn token_ids(token: &str) -> Option<(&str, &str)> {
+    let mut parts = token.strip_prefix(REFRESH_PREFIX)?.split('.');
+    let (uid, sid, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    let is_id = |s: &str| s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    (is_id(uid) && is_id(sid) && secret.len() >= 43 && parts.next().is_none()).then_some((uid, sid))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn token_ids_are_read_only_from_the_full_form() {
+        let (u, s) = (
+            "0b8e7c2a-0000-4000-8000-000000000001",
+            "0b8e7c2a-0000-4000-8000-000000000002",
+        );
+        let secret = "x".repeat(43);
+        assert_eq!(
+            super::token_ids(&format!("lkr_{u}.{s}.{secret}")),
+            Some((u, s))
+        );
+        for bad in [
+            format!("lkr_{secret}"),
+            format!("lkr_{u}.{s}"),
+            format!("lkr_{u}.{s}.short"),
+            format!("lkr_{u}.{s}.{secret}.more"),
+            format!("lkr_nope.{s}.{secret}"),
+        ] {
+            assert_eq!(super::token_ids(&bad), None, "{bad}");
+        }
     }
 }

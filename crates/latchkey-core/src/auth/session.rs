@@ -9,6 +9,9 @@ use crate::secret::{Secret, random_token, sha256_hex};
 use crate::store::{NewRefresh, SessionRow, User};
 
 /// Every refresh token starts with this, so a leaked one is recognizable (and grep-able).
+/// The whole token is `lkr_<user id>.<session id>.<secret>`: the ids are not secret (the hash
+/// covers the whole string), and knowing them lets a refresh build the next pair before it
+/// touches the database, so the rotation is one round trip.
 pub const REFRESH_PREFIX: &str = "lkr_";
 
 /// A session as its owner sees it.
@@ -61,7 +64,7 @@ impl Auth {
         let now = self.clock.now_ms();
         let sid = uuid::Uuid::new_v4().to_string();
         let claims = self.claims_for(&user, &sid, now.div_euclid(1000));
-        let refresh = format!("{REFRESH_PREFIX}{}", random_token::<32>());
+        let refresh = format!("{REFRESH_PREFIX}{}.{sid}.{}", user.id, random_token::<32>());
         let expires_at = now + self.settings.refresh_ttl.as_millis() as i64;
         let session = SessionRow {
             id: sid.clone(),

@@ -21,6 +21,22 @@ pub(super) fn record_of(u: &User) -> UserRecord {
     }
 }
 
+/// A user as the token rules need it, from their live record.
+pub(super) fn user_of(uid: &str, r: UserRecord) -> anyhow::Result<User> {
+    Ok(User {
+        id: uid.to_owned(),
+        org_id: r.org_id,
+        email: r.email,
+        name: r.name,
+        phone: r.phone,
+        role: crate::store::parse_column(&r.role, "role")?,
+        scopes: r.scopes,
+        disabled: r.disabled,
+        password_hash: None,
+        version: r.version,
+    })
+}
+
 /// What stands in for a removed user: refuses everything until the record expires, and the
 /// database (no row) refuses after that.
 fn tombstone() -> UserRecord {

@@ -67,6 +67,7 @@ async fn bump_owner(
 
 impl Db {
     pub async fn insert_api_key(&self, k: &ApiKeyRow) -> AuthResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, secret_hash, generation, scopes, created_at, \
@@ -109,6 +110,7 @@ impl Db {
         name: &str,
         scopes: &Option<Vec<String>>,
     ) -> AuthResult<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE api_keys SET name = $1, scopes = $2 WHERE id = $3")
             .bind(name)
@@ -131,6 +133,7 @@ impl Db {
         previous_until: Option<i64>,
         now_ms: i64,
     ) -> AuthResult<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE api_keys SET previous_hash = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN NULL ELSE secret_hash END, \
@@ -150,6 +153,7 @@ impl Db {
     }
 
     pub async fn delete_api_key(&self, id: &str) -> AuthResult<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         bump_owner(&mut tx, id).await?;
         let r = sqlx::query("DELETE FROM api_keys WHERE id = $1")

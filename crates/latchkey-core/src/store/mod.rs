@@ -10,6 +10,7 @@ mod keys;
 mod sessions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{NewUser, Org, Role, User};
@@ -28,6 +29,10 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time; its busy handler waits by sleeping (up to 100 ms a
+    /// turn), which under parallel refreshes gave second-long tails. Writers queue here
+    /// instead, in order and without sleeping.
+    writers: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -64,7 +69,12 @@ impl Db {
             .connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database ({}): {e}", redact_url(url)))?;
-        let db = Db { pool, backend };
+        let writers = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let db = Db {
+            pool,
+            backend,
+            writers,
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -72,6 +82,14 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Held for the length of a write transaction (SQLite only; PostgreSQL locks rows).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writers {
+            Some(m) => Some(m.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -131,6 +131,7 @@ impl Db {
 
     /// Stores a new session with the first token of its chain.
     pub async fn create_session(&self, s: &SessionRow, first: &NewRefresh) -> AuthResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
@@ -271,6 +272,7 @@ impl Db {
                 .rotate_refresh_pg(parent_id, session_id, child, now_ms)
                 .await;
         }
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
@@ -286,16 +288,7 @@ impl Db {
             return Ok(false);
         }
         insert_refresh(&mut tx, session_id, child, now_ms).await?;
-        sqlx::query(
-            "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
-             WHERE id = $3 AND last_used_at < $4",
-        )
-        .bind(now_ms)
-        .bind(child.expires_at)
-        .bind(session_id)
-        .bind(now_ms - SESSION_TOUCH_EVERY_MS)
-        .execute(&mut *tx)
-        .await?;
+        touch_session_in(&mut tx, session_id, child.expires_at, now_ms).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -338,6 +331,83 @@ impl Db {
         Ok(row.try_get::<i64, _>("rotated")? == 1)
     }
 
+    /// The one-round-trip rotation: marks the token with `token_hash` used only if it is
+    /// unspent, unexpired and its session `session_id` is live, and stores its child (whose
+    /// generation is the parent's + 1) in the same statement or transaction. False when any
+    /// condition fails; the caller then takes the full path, which says why.
+    pub async fn rotate_by_hash(
+        &self,
+        token_hash: &str,
+        session_id: &str,
+        child: &NewRefresh,
+        now_ms: i64,
+    ) -> AuthResult<bool> {
+        macro_rules! claim {
+            () => {
+                "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
+                 WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1 \
+                 AND session_id = $4 \
+                 AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $4 AND s.revoked_at IS NULL) \
+                 RETURNING id, generation"
+            };
+        }
+        if self.backend == Backend::Postgres {
+            let sql = concat!(
+                "WITH claimed AS (",
+                claim!(),
+                "), \
+                 child AS ( \
+                    INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
+                        access_claims, created_at, expires_at) \
+                    SELECT $2, $4, $5, generation + 1, id, $6, $1, $7 FROM claimed RETURNING id), \
+                 touched AS ( \
+                    UPDATE sessions SET last_used_at = $1, expires_at = $7 \
+                    WHERE id = $4 AND last_used_at < $8 AND EXISTS (SELECT 1 FROM claimed) \
+                    RETURNING id) \
+                 SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t"
+            );
+            let row = sqlx::query(sql)
+                .bind(now_ms)
+                .bind(&child.id)
+                .bind(token_hash)
+                .bind(session_id)
+                .bind(&child.token_hash)
+                .bind(&child.access_claims)
+                .bind(child.expires_at)
+                .bind(now_ms - SESSION_TOUCH_EVERY_MS)
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok(row.try_get::<i64, _>("rotated")? == 1);
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(claim!())
+            .bind(now_ms)
+            .bind(&child.id)
+            .bind(token_hash)
+            .bind(session_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(parent) = claimed else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let parent_id: String = parent.try_get("id")?;
+        let generation: i64 = parent.try_get("generation")?;
+        let child = NewRefresh {
+            id: child.id.clone(),
+            token_hash: child.token_hash.clone(),
+            generation: generation + 1,
+            parent_id: Some(parent_id),
+            access_claims: child.access_claims.clone(),
+            expires_at: child.expires_at,
+        };
+        insert_refresh(&mut tx, session_id, &child, now_ms).await?;
+        touch_session_in(&mut tx, session_id, child.expires_at, now_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records that an expired access token was exchanged; false if it already was.
     pub async fn claim_lenient_refresh(
         &self,
@@ -377,6 +447,26 @@ impl Db {
         .await?;
         Ok(r.rows_affected())
     }
+}
+
+/// Moves the session's expiry to its newest token's, at most once a minute.
+async fn touch_session_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    session_id: &str,
+    expires_at: i64,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET last_used_at = $1, expires_at = $2 \
+         WHERE id = $3 AND last_used_at < $4",
+    )
+    .bind(now_ms)
+    .bind(expires_at)
+    .bind(session_id)
+    .bind(now_ms - SESSION_TOUCH_EVERY_MS)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn insert_refresh(
