@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
@@ -36,15 +36,6 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
-}
-
-impl AccessClaims {
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.split_ascii_whitespace()
-    }
-    pub fn has_scope(&self, wanted: &str) -> bool {
-        self.scopes().any(|s| s == wanted)
-    }
 }
 
 /// A stored signing key: the PKCS#8 document is private key material and never logged.
@@ -107,8 +98,6 @@ struct LoadedKey {
 /// The set of keys that verify, and the one that signs (the newest).
 pub struct Keyring {
     keys: Vec<LoadedKey>,
-    issuer: String,
-    audience: String,
     validation: Validation,
     cache: VerifiedCache,
 }
@@ -138,18 +127,9 @@ impl Keyring {
         validation.validate_nbf = false;
         Ok(Keyring {
             keys,
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
             validation,
             cache: VerifiedCache::default(),
         })
-    }
-
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-    pub fn audience(&self) -> &str {
-        &self.audience
     }
 
     /// Ed25519 signatures are deterministic: the same claims always give the same token, which
@@ -291,9 +271,6 @@ impl VerifiedCache {
     }
 }
 
-/// The keyring can be swapped (key rotation) while requests hold the old one.
-pub type SharedKeyring = Arc<RwLock<Arc<Keyring>>>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,7 +306,6 @@ mod tests {
         let t = ring.sign(&c).unwrap();
         assert_eq!(t, ring.sign(&c).unwrap());
         assert_eq!(*ring.verify(&t, &clock).unwrap(), c);
-        assert!(c.has_scope("b") && !c.has_scope("c"));
     }
 
     #[test]

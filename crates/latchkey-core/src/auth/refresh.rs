@@ -16,54 +16,46 @@ use super::{Auth, Grant};
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, LEEWAY_SECS};
 use crate::secret::{hmac_b64, sha256_hex};
-use crate::store::{NewRefresh, RefreshRow, User};
+use crate::store::{NewChild, RefreshRow, User};
 
 impl Auth {
     /// Exchanges a refresh token for the next pair.
     pub async fn refresh(&self, presented: &str) -> AuthResult<Grant> {
-        if !presented.starts_with(REFRESH_PREFIX) || presented.len() > 160 {
-            return Err(AuthError::InvalidToken(TokenProblem::Malformed));
-        }
+        let (uid, sid) = token_ids(presented)
+            .filter(|_| presented.len() <= 160)
+            .ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
         let hash = sha256_hex(presented.as_bytes());
-        if let Some(grant) = self.rotate_fast(presented, &hash).await? {
-            return Ok(grant);
+        // The common case in one round trip: the next pair is built from the user's live
+        // record, then one compare-and-set (unspent, unexpired, live session) stores the child.
+        let record = self.user_record(uid).await?;
+        if !record.disabled {
+            let user = Arc::new(super::users::user_of(uid, record)?);
+            if let Some(grant) = self.try_rotate(presented, &hash, sid, user).await? {
+                return Ok(grant);
+            }
         }
-        // Anything but the plain case (unknown, spent, expired, revoked, a lost race): read
-        // the token, its session and its user, and decide.
+        // Anything else (unknown, spent, expired, revoked, a lost race): read the token, its
+        // session and its user, and decide.
         let ctx = self
             .db
             .refresh_context(&hash)
             .await?
             .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
-        let now = self.clock.now_ms();
         if ctx.session_revoked {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
-        if ctx.token.expires_at <= now {
+        if ctx.token.expires_at <= self.clock.now_ms() {
             return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
         if ctx.user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         let (mut row, user) = (ctx.token, Arc::new(ctx.user));
-        let child_token = self.child_of(presented);
-
         if row.used_at.is_none() {
-            let claims = self.claims_for(&user, &row.session_id, now.div_euclid(1000));
-            let child = NewRefresh {
-                id: uuid::Uuid::new_v4().to_string(),
-                token_hash: sha256_hex(child_token.as_bytes()),
-                generation: row.generation + 1,
-                parent_id: Some(row.id.clone()),
-                access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
-                expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
-            };
-            if self
-                .db
-                .rotate_refresh(&row.id, &row.session_id, &child, now)
-                .await?
-            {
-                return self.grant(&claims, Some((child_token, child.expires_at)), user);
+            // The live record was behind the database (e.g. just re-enabled): rotate with
+            // the database's view.
+            if let Some(grant) = self.try_rotate(presented, &hash, sid, user.clone()).await? {
+                return Ok(grant);
             }
             // Another request rotated it first (we waited for its commit): answer as a
             // replay of the parent, with the winner's stamp.
@@ -73,39 +65,35 @@ impl Auth {
                 .await?
                 .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
         }
-        self.replay(&row, child_token, user).await
+        self.replay(&row, self.child_of(presented, uid, sid), user)
+            .await
     }
 
-    /// The common case in one round trip: an unspent, unexpired token of a live session and an
-    /// enabled user is rotated by a single compare-and-set that also stores the child. The next
-    /// pair is built beforehand from the ids the token names and the user's live record.
-    /// `None` sends the caller down the full path, which explains any refusal.
-    async fn rotate_fast(&self, presented: &str, hash: &str) -> AuthResult<Option<Grant>> {
-        let Some((uid, sid)) = token_ids(presented) else {
-            return Ok(None);
-        };
-        let record = self.user_record(uid).await?;
-        if record.disabled {
-            return Ok(None);
-        }
-        let user = Arc::new(super::users::user_of(uid, record)?);
+    /// Rotates `presented` into its child if it is unspent, unexpired and its session live;
+    /// `None` when any of that fails.
+    async fn try_rotate(
+        &self,
+        presented: &str,
+        hash: &str,
+        sid: &str,
+        user: Arc<User>,
+    ) -> AuthResult<Option<Grant>> {
         let now = self.clock.now_ms();
         let claims = self.claims_for(&user, sid, now.div_euclid(1000));
-        let child_token = self.child_of(presented);
-        let child = NewRefresh {
+        let child_token = self.child_of(presented, &user.id, sid);
+        let child = NewChild {
             id: uuid::Uuid::new_v4().to_string(),
             token_hash: sha256_hex(child_token.as_bytes()),
-            generation: 0, // the store takes the parent's + 1
-            parent_id: None,
             access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
             expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
         };
         if !self.db.rotate_by_hash(hash, sid, &child, now).await? {
             return Ok(None);
         }
+        let expires_at = child.expires_at;
         Ok(Some(self.grant(
             &claims,
-            Some((child_token, child.expires_at)),
+            Some((child_token, expires_at)),
             user,
         )?))
     }
@@ -199,12 +187,9 @@ impl Auth {
 
     /// The next token of a chain: keyed with a server secret, so holding R1 is not enough to
     /// compute R2 offline, yet the server can recompute R2 from R1 without storing it.
-    fn child_of(&self, token: &str) -> String {
+    fn child_of(&self, token: &str, uid: &str, sid: &str) -> String {
         let mac = hmac_b64(&self.chain_key, token.as_bytes());
-        match token_ids(token) {
-            Some((uid, sid)) => format!("{REFRESH_PREFIX}{uid}.{sid}.{mac}"),
-            None => format!("{REFRESH_PREFIX}{mac}"),
-        }
+        format!("{REFRESH_PREFIX}{uid}.{sid}.{mac}")
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, Org, Role, User};
 pub use api_keys::ApiKeyRow;
-pub use sessions::{NewRefresh, RefreshContext, RefreshRow, SessionRow};
+pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
@@ -94,10 +94,6 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {

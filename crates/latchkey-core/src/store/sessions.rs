@@ -30,6 +30,14 @@ pub struct RefreshRow {
     pub child_id: Option<String>,
 }
 
+/// The next token of a chain, before the store knows its parent's generation.
+pub struct NewChild {
+    pub id: String,
+    pub token_hash: String,
+    pub access_claims: String,
+    pub expires_at: i64,
+}
+
 pub struct NewRefresh {
     pub id: String,
     pub token_hash: String,
@@ -256,90 +264,17 @@ impl Db {
         Ok(row.as_ref().map(refresh_from_row).transpose()?)
     }
 
-    /// Check-and-rotate as one compare-and-set: marks `parent_id` used only if nobody has, and
-    /// in the same transaction stores its child. Returns false when another request won; the
-    /// loser waits for the winner's commit (row lock / SQLite write lock) before it sees false,
-    /// so the child it then reads is already there.
-    pub async fn rotate_refresh(
-        &self,
-        parent_id: &str,
-        session_id: &str,
-        child: &NewRefresh,
-        now_ms: i64,
-    ) -> AuthResult<bool> {
-        if self.backend == Backend::Postgres {
-            return self
-                .rotate_refresh_pg(parent_id, session_id, child, now_ms)
-                .await;
-        }
-        let _turn = self.write_turn().await;
-        let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
-                 WHERE id = $3 AND used_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(&child.id)
-        .bind(parent_id)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh(&mut tx, session_id, child, now_ms).await?;
-        touch_session_in(&mut tx, session_id, child.expires_at, now_ms).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// PostgreSQL does the same compare-and-set in one statement (data-modifying CTEs): one
-    /// round trip and one commit instead of five, which is what refresh throughput is made of.
-    async fn rotate_refresh_pg(
-        &self,
-        parent_id: &str,
-        session_id: &str,
-        child: &NewRefresh,
-        now_ms: i64,
-    ) -> AuthResult<bool> {
-        let row = sqlx::query(
-            "WITH claimed AS ( \
-                UPDATE refresh_tokens SET used_at = $1, child_id = $3 \
-                WHERE id = $2 AND used_at IS NULL \
-                RETURNING id), \
-             child AS ( \
-                INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
-                    access_claims, created_at, expires_at) \
-                SELECT $3, $4, $5, $6, $2, $7, $1, $8 FROM claimed RETURNING id), \
-             touched AS ( \
-                UPDATE sessions SET last_used_at = $1, expires_at = $8 \
-                WHERE id = $4 AND last_used_at < $9 AND EXISTS (SELECT 1 FROM claimed) \
-                RETURNING id) \
-             SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t",
-        )
-        .bind(now_ms)
-        .bind(parent_id)
-        .bind(&child.id)
-        .bind(session_id)
-        .bind(&child.token_hash)
-        .bind(child.generation)
-        .bind(&child.access_claims)
-        .bind(child.expires_at)
-        .bind(now_ms - SESSION_TOUCH_EVERY_MS)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>("rotated")? == 1)
-    }
-
-    /// The one-round-trip rotation: marks the token with `token_hash` used only if it is
-    /// unspent, unexpired and its session `session_id` is live, and stores its child (whose
-    /// generation is the parent's + 1) in the same statement or transaction. False when any
-    /// condition fails; the caller then takes the full path, which says why.
+    /// Check-and-rotate as one compare-and-set: marks the token with `token_hash` used only if
+    /// it is unspent, unexpired and its session `session_id` is live, and stores its child
+    /// (generation: the parent's + 1) in the same statement (PostgreSQL, data-modifying CTEs:
+    /// one round trip, one commit) or transaction (SQLite). A concurrent loser waits for the
+    /// winner's commit (row lock / write lock) before it sees false, so the child it then
+    /// reads is already there.
     pub async fn rotate_by_hash(
         &self,
         token_hash: &str,
         session_id: &str,
-        child: &NewRefresh,
+        child: &NewChild,
         now_ms: i64,
     ) -> AuthResult<bool> {
         macro_rules! claim {
