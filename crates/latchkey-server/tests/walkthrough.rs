@@ -16,7 +16,7 @@ fn readme_walkthrough_runs_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let output = Command::new("bash")
         .arg(root.join("scripts/walkthrough"))
-        .env("LATCHKEY_BIN", env!("CARGO_BIN_EXE_latchkey"))
+        .env("WALKTHROUGH_BIN", env!("CARGO_BIN_EXE_latchkey"))
         .env("WALKTHROUGH_PORT", free_port().to_string())
         .output()
         .expect("run scripts/walkthrough");
