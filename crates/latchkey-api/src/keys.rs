@@ -87,7 +87,7 @@ pub struct AuthTokenData {
     pub expires_in: u64,
 }
 
-/// Seed 002's success envelope.
+/// The `{data, status, code, message}` envelope that existing API-key clients already parse.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetTokenResponse {
     pub data: AuthTokenData,

@@ -1,13 +1,14 @@
-//! API keys and the auth tokens minted from them at `/get-token` (seed 002).
+//! API keys and the auth tokens minted from them at `/get-token`.
 //!
 //! - A key is `lk_<id>_<secret>`; the id is public (the visible prefix), the secret is kept as a
 //!   SHA-256 hash. A token is `lkt_<id>_<generation>_<secret>`, kept in the token store as a
 //!   hash plus a copy encrypted under a server key, so `/get-token` can hand the same live
 //!   token back while a dump of the store reveals no usable token.
 //! - Scopes are not frozen into tokens: a check reads the key's record, whose scopes are the
-//!   key's own ∩ the owner's, rewritten whenever either changes (seed 002's first open problem).
+//!   key's own ∩ the owner's, rewritten whenever either changes, so a scope change reaches live
+//!   tokens on their next use.
 //! - A rotation bumps the key's generation; tokens of an older generation are refused on their
-//!   next use, after the overlap if one was asked (the second open problem).
+//!   next use, after the overlap if one was asked.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

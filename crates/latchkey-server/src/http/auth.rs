@@ -47,8 +47,8 @@ pub async fn login(
     Ok(token_response(&app, StatusCode::OK, grant))
 }
 
-/// The refresh token comes in the body or as `Authorization: Bearer` (seed 000); a JWT in
-/// `Authorization` asks for the lenient refresh (seed 003).
+/// The refresh token comes in the body or as `Authorization: Bearer` (for clients that send
+/// every credential in that header); a JWT in `Authorization` asks for the lenient refresh.
 pub async fn refresh(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -113,9 +113,9 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The credential of a request: `Authorization: Bearer <token>` or seed 002's
-/// `x-authorization: Agent <token>`, plus the optional `x-api-key`. A scheme in the wrong header
-/// is refused, not ignored, so a mix-up gets a clear message.
+/// The credential of a request: `Authorization: Bearer <token>` or, for auth tokens from
+/// `/get-token`, `x-authorization: Agent <token>`, plus the optional `x-api-key`. A scheme in
+/// the wrong header is refused, not ignored, so a mix-up gets a clear message.
 pub fn credential(parts: &Parts) -> Result<Option<(&str, Option<&str>)>, ApiError> {
     let text = |name: &str| -> Result<Option<&str>, ApiError> {
         parts
