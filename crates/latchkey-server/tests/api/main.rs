@@ -12,4 +12,5 @@ mod instances;
 mod openapi;
 mod scopes;
 mod sessions;
+mod times;
 mod tokens;
