@@ -14,7 +14,16 @@ pub const DB_FILE: &str = "latchkey.db";
 pub fn prepare(dir: &Path) -> anyhow::Result<()> {
     create_private_dir(dir)
         .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
-    restrict(dir, 0o700)?;
+    if is_shared(dir) {
+        // A sticky directory such as /tmp belongs to everyone: closing it would break the
+        // machine, so only the database files are restricted.
+        tracing::warn!(
+            path = %dir.display(),
+            "the data dir is a shared directory; use a dedicated one"
+        );
+    } else {
+        restrict(dir, 0o700)?;
+    }
     let db = dir.join(DB_FILE);
     create_private_file(&db).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", db.display()))?;
     restrict_files(dir)
@@ -70,6 +79,17 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn create_private_file(_path: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(unix)]
+fn is_shared(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o1000 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_shared(_dir: &Path) -> bool {
+    false
 }
 
 /// Takes group and other permissions away from `path` if it has any.
