@@ -55,12 +55,23 @@ impl std::fmt::Debug for Clock {
     }
 }
 
-/// RFC 3339 for a millisecond timestamp (the API's date format).
+/// A millisecond timestamp as the API shows every time: RFC 3339 in UTC with exactly three
+/// fractional digits (`2023-11-14T22:13:20.000Z`), so all times of a response share one shape
+/// and sort as text. `time`'s own RFC 3339 output drops a zero fraction, which gave whole-second
+/// and millisecond times side by side.
 pub fn rfc3339_ms(ms: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 #[cfg(test)]
@@ -78,6 +89,15 @@ mod tests {
 
     #[test]
     fn rfc3339_formats_utc() {
-        assert_eq!(rfc3339_ms(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_007), "2023-11-14T22:13:20.007Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_999), "2023-11-14T22:13:20.999Z");
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        let parsed = OffsetDateTime::parse(
+            &rfc3339_ms(1_700_000_000_123),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(parsed.unix_timestamp_nanos(), 1_700_000_000_123 * 1_000_000);
     }
 }

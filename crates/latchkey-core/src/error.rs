@@ -17,6 +17,15 @@ pub enum TokenProblem {
     Reused,
     /// An expired access token offered for a lenient refresh a second time.
     AlreadyExchanged,
+    /// An access token offered for a lenient refresh before it expired: renewing a live token
+    /// is the refresh token's job (and only there does reuse detection apply).
+    NotYetExpired,
+    /// A token minted by a lenient refresh offered for another one: the exchange does not chain.
+    NotRenewable,
+    /// An API key (`lk_…`) sent where a token belongs.
+    ApiKeyNotToken,
+    /// A refresh token (`lkr_…`) sent to a route that wants an access token.
+    RefreshTokenNotAccess,
     Unknown,
 }
 
@@ -35,6 +44,22 @@ impl TokenProblem {
                 "the refresh token was already used; the session has been revoked"
             }
             TokenProblem::AlreadyExchanged => "this access token was already exchanged once",
+            TokenProblem::NotYetExpired => {
+                "the access token has not expired yet; renew it with your refresh token \
+                 (refresh_token in the body of POST /api/v1/auth/refresh)"
+            }
+            TokenProblem::NotRenewable => {
+                "this access token came from an expired-token exchange and cannot be exchanged \
+                 again; use your refresh token at POST /api/v1/auth/refresh"
+            }
+            TokenProblem::ApiKeyNotToken => {
+                "this is an API key, not a token; exchange it for an auth token at \
+                 POST /get-token first"
+            }
+            TokenProblem::RefreshTokenNotAccess => {
+                "this is a refresh token; exchange it for an access token at \
+                 POST /api/v1/auth/refresh"
+            }
             TokenProblem::Unknown => "the token is not recognized",
         }
     }

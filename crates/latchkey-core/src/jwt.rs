@@ -36,6 +36,12 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// Set on a token minted by a lenient refresh (an expired token exchanged for a new one):
+    /// such a token cannot be exchanged again, so one leaked token cannot be renewed in a chain
+    /// for as long as the session lives. Absent (not `false`) otherwise, so tokens signed
+    /// before this claim existed keep their exact bytes when re-signed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lnt: bool,
 }
 
 /// A stored signing key: the PKCS#8 document is private key material and never logged.
@@ -296,6 +302,7 @@ mod tests {
             iat: clock.now_secs(),
             exp: clock.now_secs() + ttl,
             jti: "j1".into(),
+            lnt: false,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod input;
 pub mod jwt;
+pub mod master_key;
 pub mod password;
 pub mod policy;
 pub mod secret;

@@ -24,14 +24,25 @@ pub struct App {
 
 pub type AppState = Arc<App>;
 
-/// Opens storage (creating the data directory for SQLite) and loads keys.
+/// Opens storage (creating the data directory for SQLite, readable by this user only) and
+/// loads keys, opening sealed ones with the master key.
 pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
+    let master_key = config.master_key()?;
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
-        })?;
+        crate::data_dir::prepare(&config.data_dir)?;
     }
-    let db = Db::connect(&config.database_url(), config.database_max_connections).await?;
+    if master_key.is_none() && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            "no master key: private signing keys and server secrets are stored in plaintext \
+             in the database; set LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE"
+        );
+    }
+    let db = Db::connect(&config.database_url(), config.database_max_connections)
+        .await?
+        .with_master_key(master_key);
+    if config.database_url.is_none() {
+        crate::data_dir::restrict_files(&config.data_dir)?;
+    }
     let threads = config.hash_threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });

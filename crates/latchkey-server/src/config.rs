@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use latchkey_core::master_key::MasterKey;
 use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -57,6 +58,11 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter such as `info` or `latchkey=debug`; `RUST_LOG` wins when set.
     pub log_level: String,
+    /// 32 bytes (base64 or hex) that seal private signing keys and server secrets in the
+    /// database. A secret: never in `Debug`, never logged.
+    pub master_key: Option<String>,
+    /// A file holding the master key (e.g. a mounted secret), instead of `master_key`.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -88,6 +94,8 @@ impl Default for Config {
             trust_proxy_headers: false,
             log_format: "text".into(),
             log_level: "info".into(),
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -119,6 +127,7 @@ impl std::fmt::Debug for Config {
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("lenient_refresh_window", &self.lenient_refresh_window)
+            .field("master_key_file", &self.master_key_file)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +208,21 @@ impl Config {
                 self.data_dir.join("latchkey.db").display()
             ),
         }
+    }
+
+    /// The master key from `master_key` or `master_key_file`, if either is set.
+    pub fn master_key(&self) -> anyhow::Result<Option<MasterKey>> {
+        let text = match (&self.master_key, &self.master_key_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "set either LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE, not both"
+            ),
+            (Some(text), None) => text.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the master key file {}: {e}", path.display())
+            })?,
+            (None, None) => return Ok(None),
+        };
+        MasterKey::parse(&text).map(Some)
     }
 
     pub fn settings(&self) -> latchkey_core::Settings {
@@ -326,8 +350,46 @@ mod tests {
     fn debug_redacts_the_database_password() {
         let c = Config {
             database_url: Some("postgres://u:hunter2@db/x".into()),
+            master_key: Some("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=".into()),
             ..Config::default()
         };
         assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn master_key_comes_from_the_value_or_the_file_not_both() {
+        let b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let file = std::env::temp_dir().join(format!("lk-master-{}", std::process::id()));
+        std::fs::write(&file, format!("{b64}\n")).unwrap();
+        let from_value = Config {
+            master_key: Some(b64.into()),
+            ..Config::default()
+        };
+        let from_file = Config {
+            master_key_file: Some(file.clone()),
+            ..Config::default()
+        };
+        let sealed = from_value.master_key().unwrap().unwrap().seal("v", "x");
+        let opened = from_file.master_key().unwrap().unwrap().open(&sealed, "x");
+        assert_eq!(opened.unwrap(), "v");
+        assert!(Config::default().master_key().unwrap().is_none());
+        let both = Config {
+            master_key: Some(b64.into()),
+            master_key_file: Some(file.clone()),
+            ..Config::default()
+        };
+        assert!(
+            both.master_key()
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
+        let missing = Config {
+            master_key_file: Some(file.join("nope")),
+            ..Config::default()
+        };
+        assert!(missing.master_key().is_err());
+        std::fs::remove_file(file).unwrap();
     }
 }

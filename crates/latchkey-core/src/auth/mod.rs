@@ -115,6 +115,7 @@ impl Auth {
         mut settings: Settings,
     ) -> anyhow::Result<Auth> {
         settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
+        db.protect_secrets_at_rest().await?;
         let now = clock.now_ms();
         let keys = Keyring::new(
             &db.signing_keys(now).await?,

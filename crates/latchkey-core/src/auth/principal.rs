@@ -75,6 +75,9 @@ impl Auth {
         if token.starts_with(super::api_keys::TOKEN_PREFIX) {
             return self.authenticate_api_token(token, api_key).await;
         }
+        if let Some(problem) = misplaced_credential(token) {
+            return Err(AuthError::InvalidToken(problem));
+        }
         if api_key.is_some() {
             return Err(AuthError::InvalidToken(TokenProblem::Malformed));
         }
@@ -105,5 +108,17 @@ impl Auth {
                 sid: claims.sid.clone(),
             },
         })
+    }
+}
+
+/// A long-lived credential sent where a token belongs: named, so the client learns which
+/// exchange it skipped instead of reading "malformed".
+pub(super) fn misplaced_credential(token: &str) -> Option<TokenProblem> {
+    if token.starts_with(super::api_keys::KEY_PREFIX) {
+        Some(TokenProblem::ApiKeyNotToken)
+    } else if token.starts_with(super::session::REFRESH_PREFIX) {
+        Some(TokenProblem::RefreshTokenNotAccess)
+    } else {
+        None
     }
 }

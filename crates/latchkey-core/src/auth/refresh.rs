@@ -130,19 +130,30 @@ impl Auth {
         }
     }
 
-    /// A client that cannot keep its refresh token, holding only a recently expired access
-    /// token, gets a new one for the same session. Bounded three ways: the token expired less
-    /// than `lenient_window` ago, its session is live, and each `jti` is exchanged once.
-    /// Trade-off: whoever holds a leaked access token can extend it once per window until the
-    /// session ends; logout ends it.
+    /// A client holding only a recently expired access token gets a new one for the
+    /// same session. Bounded four ways: the token has expired (a live token is renewed with the
+    /// refresh token, where reuse detection applies), less than `lenient_window` ago; it was
+    /// not itself minted by this exchange (so a leaked token cannot be renewed in a chain);
+    /// its session is live; and each `jti` is exchanged once. What remains: whoever holds a
+    /// leaked access token can extend it once, by one access lifetime; logout ends it.
     pub async fn lenient_refresh(&self, access_token: &str) -> AuthResult<Grant> {
+        if let Some(problem) = super::principal::misplaced_credential(access_token) {
+            return Err(AuthError::InvalidToken(problem));
+        }
         let window = self.settings.lenient_window.as_secs() as i64;
         let claims = self
             .keys
             .verify_signature(access_token)
             .map_err(AuthError::InvalidToken)?;
         let now = self.clock.now_ms();
-        if window == 0 || claims.exp + window + LEEWAY_SECS < now.div_euclid(1000) {
+        let now_secs = now.div_euclid(1000);
+        if now_secs < claims.exp {
+            return Err(AuthError::InvalidToken(TokenProblem::NotYetExpired));
+        }
+        if claims.lnt {
+            return Err(AuthError::InvalidToken(TokenProblem::NotRenewable));
+        }
+        if window == 0 || claims.exp + window + LEEWAY_SECS < now_secs {
             return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
         if self.state.is_session_revoked(&claims.sid).await? {
@@ -157,7 +168,8 @@ impl Auth {
             return Err(AuthError::InvalidToken(TokenProblem::AlreadyExchanged));
         }
         self.db.touch_session(&claims.sid, now).await?;
-        let fresh = self.claims_for(&user, &claims.sid, now.div_euclid(1000));
+        let mut fresh = self.claims_for(&user, &claims.sid, now_secs);
+        fresh.lnt = true;
         self.grant(&fresh, None, user)
     }
 

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::Db;
+use super::at_rest::{server_secret_context, signing_key_context};
 use crate::jwt::StoredKey;
 
 impl Db {
@@ -24,7 +25,7 @@ impl Db {
              VALUES ($1, 'EdDSA', $2, $3, $4) ON CONFLICT (kid) DO NOTHING",
         )
         .bind(&key.kid)
-        .bind(&key.pkcs8_b64)
+        .bind(self.conceal(&key.pkcs8_b64, &signing_key_context(&key.kid)))
         .bind(&key.public_b64)
         .bind(key.created_at_ms)
         .execute(&self.pool)
@@ -41,9 +42,11 @@ impl Db {
         .await?;
         rows.iter()
             .map(|r| {
+                let kid: String = r.try_get("kid")?;
+                let stored: String = r.try_get("private_key")?;
                 Ok(StoredKey {
-                    kid: r.try_get("kid")?,
-                    pkcs8_b64: r.try_get("private_key")?,
+                    pkcs8_b64: self.reveal(&stored, &signing_key_context(&kid), "signing keys")?,
+                    kid,
                     public_b64: r.try_get("public_key")?,
                     created_at_ms: r.try_get("created_at")?,
                 })
@@ -62,7 +65,7 @@ impl Db {
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(&fresh)
+        .bind(self.conceal(&fresh, &server_secret_context(name)))
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
@@ -71,6 +74,7 @@ impl Db {
             .fetch_one(&self.pool)
             .await?
             .try_get("secret")?;
+        let stored = self.reveal(&stored, &server_secret_context(name), "server secrets")?;
         Ok(STANDARD.decode(stored)?)
     }
 }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod api_keys;
+mod at_rest;
 mod keys;
 mod sessions;
 
@@ -33,6 +34,8 @@ pub struct Db {
     /// turn), which under parallel refreshes gave second-long tails. Writers queue here
     /// instead, in order and without sleeping.
     writers: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Seals private signing keys and server secrets at rest, when the operator set one.
+    master_key: Option<Arc<crate::master_key::MasterKey>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -74,6 +77,7 @@ impl Db {
             pool,
             backend,
             writers,
+            master_key: None,
         };
         db.migrate().await?;
         Ok(db)
@@ -90,6 +94,12 @@ impl Db {
             Some(m) => Some(m.clone().lock_owned().await),
             None => None,
         }
+    }
+
+    /// Secrets written from now on are sealed with `key`; see `protect_secrets_at_rest`.
+    pub fn with_master_key(mut self, key: Option<crate::master_key::MasterKey>) -> Db {
+        self.master_key = key.map(Arc::new);
+        self
     }
 
     pub fn backend(&self) -> Backend {

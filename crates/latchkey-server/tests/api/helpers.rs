@@ -177,7 +177,7 @@ impl TestApp {
         Self::start(config, self.backend, self.clock.clone()).await
     }
 
-    async fn start(config: Config, backend: Backend, clock: Clock) -> TestApp {
+    pub async fn start(config: Config, backend: Backend, clock: Clock) -> TestApp {
         let running = latchkey_server::start(config.clone(), clock.clone())
             .await
             .expect("server starts");
@@ -202,6 +202,14 @@ impl TestApp {
         let mut config = self.config.clone();
         config.bind = "127.0.0.1:0".parse().unwrap();
         Self::start(config, self.backend, self.clock.clone()).await
+    }
+
+    /// Stops the server, leaving its storage; the configuration and clock to start another.
+    pub async fn stop(mut self) -> (Config, Clock) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+        (self.config.clone(), self.clock.clone())
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -286,3 +286,83 @@ async fn refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused(app
     assert_invalid_token(r, "unknown lkr_ token in the header").await;
 }
 on_both_backends!(refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused);
+
+/// The 401 `invalid_token` body's message.
+async fn invalid_token_message(r: reqwest::Response, what: &str) -> String {
+    assert_eq!(r.status(), 401, "{what}: status");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token", "{what}: {body}");
+    s(&body, "message")
+}
+
+async fn lenient_refresh_does_not_chain_and_refuses_a_live_token(app: TestApp) {
+    let grant = app.signup("ann@example.com").await;
+    let access = s(&grant, "access_token");
+
+    // Still valid: renewing a live token is the refresh token's job.
+    let message = invalid_token_message(
+        app.post_auth(REFRESH_PATH, &access).await,
+        "a live access token",
+    )
+    .await;
+    assert!(message.contains("refresh token"), "{message}");
+    assert!(message.contains("not expired"), "{message}");
+
+    // Expired within the window: exchanged once for a new token.
+    app.advance(ACCESS_TTL + MINUTE);
+    let fresh = grant_of(app.post_auth(REFRESH_PATH, &access).await, "lenient").await;
+    let second = s(&fresh, "access_token");
+    assert_me_works(&app, &second, "the exchanged token").await;
+    assert_invalid_token(
+        app.post_auth(REFRESH_PATH, &access).await,
+        "the same expired token a second time",
+    )
+    .await;
+
+    // The exchanged token, once it has expired too, is not exchanged again.
+    app.advance(ACCESS_TTL + MINUTE);
+    assert_invalid_token(app.me(&second).await, "the exchanged token, expired").await;
+    let message = invalid_token_message(
+        app.post_auth(REFRESH_PATH, &second).await,
+        "the exchanged token, expired",
+    )
+    .await;
+    assert!(message.contains("cannot be exchanged again"), "{message}");
+
+    // The refresh token still renews the session, and its tokens are exchangeable again.
+    let renewed = refresh_ok(&app, &s(&grant, "refresh_token")).await;
+    assert_me_works(&app, &s(&renewed, "access_token"), "after refresh").await;
+}
+on_both_backends!(lenient_refresh_does_not_chain_and_refuses_a_live_token);
+
+async fn an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead(app: TestApp) {
+    let grant = app.signup("ann@example.com").await;
+    let api_key = s(&grant["api_key"], "key");
+    assert!(api_key.starts_with("lk_"));
+    let refresh = s(&grant, "refresh_token");
+
+    let message = invalid_token_message(app.me(&api_key).await, "API key as Bearer").await;
+    assert!(message.contains("/get-token"), "{message}");
+    let message = invalid_token_message(
+        app.get_agent("/api/v1/me", &api_key).await,
+        "API key as Agent",
+    )
+    .await;
+    assert!(message.contains("/get-token"), "{message}");
+    let message = invalid_token_message(
+        app.post_auth(REFRESH_PATH, &api_key).await,
+        "API key at refresh",
+    )
+    .await;
+    assert!(message.contains("/get-token"), "{message}");
+
+    let message = invalid_token_message(app.me(&refresh).await, "refresh token as Bearer").await;
+    assert!(message.contains("refresh token"), "{message}");
+    assert!(message.contains("/api/v1/auth/refresh"), "{message}");
+
+    // Neither was spent or harmed: both still work where they belong.
+    let (status, body) = app.get_token(&api_key).await;
+    assert_eq!(status, 200, "{body}");
+    refresh_ok(&app, &refresh).await;
+}
+on_both_backends!(an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead);
