@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use latchkey_core::password::{HashCost, PasswordHasher};
 use latchkey_core::state::StateStore;
-use latchkey_core::store::Db;
+use latchkey_core::store::{Db, Migrated};
 use latchkey_core::{Auth, Clock};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -24,14 +24,20 @@ pub struct App {
 
 pub type AppState = Arc<App>;
 
-/// Opens storage (creating the data directory for SQLite) and loads keys.
-pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
+/// Opens the configured database (creating the data directory for SQLite) and brings its
+/// schema up to date: the one resolution every command shares.
+pub async fn open_database(config: &Config) -> anyhow::Result<(Db, Migrated)> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
         })?;
     }
-    let db = Db::connect(&config.database_url(), config.database_max_connections).await?;
+    Db::connect_and_migrate(&config.database_url(), config.database_max_connections).await
+}
+
+/// Opens storage and loads keys.
+pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
+    let (db, _) = open_database(config).await?;
     let threads = config.hash_threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });

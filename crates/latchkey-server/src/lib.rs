@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+mod config_checks;
 pub mod http;
 pub mod policy;
 pub mod telemetry;
