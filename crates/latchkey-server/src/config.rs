@@ -149,10 +149,11 @@ impl Config {
         crate::config_checks::check_env_names(
             std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
         )?;
-        // The harness's variables and the file's path share the prefix but are not settings.
+        // Variables that share the prefix but are not settings (the file's path, the test
+        // harness's and the load tool's).
         let env = Env::prefixed("LATCHKEY_").filter(|k| {
-            let k = k.as_str().to_ascii_lowercase();
-            !k.starts_with("test_") && k != "config"
+            let name = format!("LATCHKEY_{}", k.as_str().to_ascii_uppercase());
+            !crate::config_checks::exempt(&name)
         });
         let config: Config = fig
             .merge(env)

@@ -7,9 +7,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use crate::config::Config;
 
 /// Environment variables that share the prefix but are not settings: the configuration file's
-/// own path, and the test harness's variables.
-fn exempt(name: &str) -> bool {
-    name == "LATCHKEY_CONFIG" || name.starts_with("LATCHKEY_TEST_")
+/// own path, the test harness's variables and the load tool's (often exported in the same
+/// shell that starts the server).
+pub(crate) fn exempt(name: &str) -> bool {
+    name == "LATCHKEY_CONFIG"
+        || name.starts_with("LATCHKEY_TEST_")
+        || name.starts_with("LATCHKEY_BENCH_")
 }
 
 /// Every setting's name, read from the struct itself so a new field needs no registration.
@@ -178,6 +181,7 @@ mod tests {
                 "LATCHKEY_BIND",
                 "LATCHKEY_DATABASE_MAX_CONNECTIONS",
                 "LATCHKEY_TEST_DATABASE_URL",
+                "LATCHKEY_BENCH_URL",
                 "LATCHKEY_CONFIG",
                 "PATH",
             ]

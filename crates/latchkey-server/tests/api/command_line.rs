@@ -338,7 +338,10 @@ fn the_harness_variables_are_not_settings_and_flags_belong_to_their_command() {
     let r = run(
         &cwd,
         &["migrate", "--data-dir", "db"],
-        &[("LATCHKEY_TEST_ANYTHING", "1")],
+        &[
+            ("LATCHKEY_TEST_ANYTHING", "1"),
+            ("LATCHKEY_BENCH_URL", "http://127.0.0.1:8080"),
+        ],
         None,
     );
     assert!(r.ok, "{}", r.stderr);
