@@ -161,7 +161,95 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::Overrides;
+
+    fn load_file(text: &str) -> anyhow::Result<Config> {
+        let dir = std::env::temp_dir().join(format!("lk-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latchkey.toml");
+        std::fs::write(&file, text).unwrap();
+        Config::load(Some(&file), &Overrides::default())
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_named() {
+        let err = load_file("bnid = \"0.0.0.0:80\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`bnid`") && err.contains("`bind`"), "{err}");
+    }
+
+    #[test]
+    fn a_host_name_binds_to_its_address() {
+        let c = load_file("bind = \"localhost:9000\"\n").unwrap();
+        assert!(
+            c.bind.ip().is_loopback() && c.bind.port() == 9000,
+            "{}",
+            c.bind
+        );
+    }
+
+    #[test]
+    fn negative_durations_are_refused_readably() {
+        for text in ["access_token_ttl = -5\n", "access_token_ttl = \"-5m\"\n"] {
+            let err = load_file(text).unwrap_err().to_string();
+            assert!(
+                err.contains("access_token_ttl") && err.contains("negative"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_without_meaning_are_refused() {
+        for c in [
+            Config {
+                database_max_connections: 0,
+                ..Config::default()
+            },
+            Config {
+                database_max_connections: 100_000,
+                ..Config::default()
+            },
+            Config {
+                hash_threads: Some(0),
+                ..Config::default()
+            },
+            Config {
+                argon2_iterations: 0,
+                ..Config::default()
+            },
+            Config {
+                argon2_parallelism: 0,
+                ..Config::default()
+            },
+            Config {
+                login_limit_window: Duration::ZERO,
+                ..Config::default()
+            },
+        ] {
+            assert!(c.validate().is_err());
+        }
+        let off = Config {
+            login_limit_per_account: 0,
+            login_limit_per_ip: 0,
+            signup_limit_per_ip: 0,
+            ..Config::default()
+        };
+        off.validate().expect("a limit of 0 means off");
+    }
+
+    #[test]
+    fn the_log_level_must_be_a_filter() {
+        let c = Config {
+            log_level: "verbose".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("verbose"));
+    }
 
     #[test]
     fn unknown_environment_variables_are_named() {
