@@ -83,7 +83,10 @@ pub(crate) fn describe(e: figment::Error, file: Option<&std::path::Path>) -> any
 /// A tracing filter whose bare words are levels. `EnvFilter` would read `verbose` as a target
 /// name and log nothing at all; here it is an error.
 pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
-    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    // tracing also takes 0 (off) to 5 (trace).
+    const LEVELS: [&str; 12] = [
+        "trace", "debug", "info", "warn", "error", "off", "0", "1", "2", "3", "4", "5",
+    ];
     if filter.trim().is_empty() {
         return Err("log_level is empty; use trace, debug, info, warn, error or off".into());
     }
