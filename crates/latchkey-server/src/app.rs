@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use latchkey_core::password::{HashCost, PasswordHasher};
 use latchkey_core::state::StateStore;
-use latchkey_core::store::Db;
+use latchkey_core::store::{Db, Migrated};
 use latchkey_core::{Auth, Clock};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -24,9 +24,10 @@ pub struct App {
 
 pub type AppState = Arc<App>;
 
-/// Opens storage (creating the data directory for SQLite, readable by this user only) and
-/// loads keys, opening sealed ones with the master key.
-pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
+/// Opens the configured database (creating the data directory for SQLite, readable by this
+/// user only) and brings its schema up to date: the one resolution every command shares.
+/// Sealed keys are opened with the master key.
+pub async fn open_database(config: &Config) -> anyhow::Result<(Db, Migrated)> {
     let master_key = config.master_key()?;
     if config.database_url.is_none() {
         crate::data_dir::prepare(&config.data_dir)?;
@@ -37,12 +38,18 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
              in the database; set LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE"
         );
     }
-    let db = Db::connect(&config.database_url(), config.database_max_connections)
-        .await?
-        .with_master_key(master_key);
+    let (db, migrated) =
+        Db::connect_and_migrate(&config.database_url(), config.database_max_connections).await?;
+    let db = db.with_master_key(master_key);
     if config.database_url.is_none() {
         crate::data_dir::restrict_files(&config.data_dir)?;
     }
+    Ok((db, migrated))
+}
+
+/// Opens storage and loads keys.
+pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
+    let (db, _) = open_database(config).await?;
     let threads = config.hash_threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });

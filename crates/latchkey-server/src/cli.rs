@@ -1,12 +1,15 @@
 //! The `latchkey` command.
 
+use std::fmt::Write as _;
 use std::io::BufRead;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use latchkey_core::Clock;
 use latchkey_core::auth::account::Signup;
 use latchkey_core::secret::Secret;
+use latchkey_core::store::Role;
 
 use crate::config::{Config, Overrides};
 
@@ -17,14 +20,12 @@ use crate::config::{Config, Overrides};
     about = "Latchkey: login, tokens and sessions as a service"
 )]
 struct Cli {
-    /// A TOML configuration file.
-    #[arg(long, global = true, env = "LATCHKEY_CONFIG")]
+    /// A TOML configuration file (keys as the settings below, lower case, without the prefix).
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on, e.g. 127.0.0.1:8080.
-    #[arg(long, global = true)]
-    bind: Option<std::net::SocketAddr>,
-    /// Where the embedded database lives when no database URL is set.
-    #[arg(long, global = true)]
+    /// Where the embedded SQLite database lives when no database URL is set
+    /// [default: ./latchkey-data] [env: LATCHKEY_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -33,8 +34,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve,
-    /// Bring the database schema up to date and exit.
+    Serve {
+        /// Address to listen on; a host name is resolved at start
+        /// [default: 127.0.0.1:8080] [env: LATCHKEY_BIND]
+        #[arg(long, value_name = "HOST:PORT", value_parser = crate::config_checks::resolve_bind)]
+        bind: Option<SocketAddr>,
+    },
+    /// Bring the database schema up to date, report what was applied, and exit.
     Migrate,
     /// Manage users.
     Users {
@@ -45,84 +51,150 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Create a user. Without a referral code the user founds a new organization as its admin.
-    Create {
-        #[arg(long)]
-        email: String,
-        /// Make the user an admin (also when joining an organization by referral code).
-        #[arg(long)]
-        admin: bool,
-        /// Join the organization with this invite code.
-        #[arg(long)]
-        referral_code: Option<String>,
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the password from the first line of standard input; otherwise a random one is
-        /// generated and printed once.
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    /// Create a user and print their default API key (once). Without a referral code the user
+    /// founds a new organization and is its admin; with one they join it as a member.
+    Create(CreateArgs),
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    #[arg(long)]
+    email: String,
+    /// With --referral-code: join the organization as an admin instead of a member. (Without
+    /// a referral code the user founds an organization and is always its admin.)
+    #[arg(long)]
+    admin: bool,
+    /// Join the organization with this invite code.
+    #[arg(long)]
+    referral_code: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    /// Read the password from the first line of standard input; otherwise a random one is
+    /// generated and printed once.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// Every setting with its environment variable and default, read from `Config` itself so a
+/// new setting shows up without being listed here.
+fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings (environment variable; in the --config file the same name in lower case \
+         without LATCHKEY_) and defaults. Later sources win: defaults, file, environment, flags. \
+         A limit of 0 turns it off.\n",
+    );
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(Config::default()) {
+        for (key, value) in map {
+            let default = match value {
+                serde_json::Value::Null => "unset".to_owned(),
+                serde_json::Value::String(s) if s.is_empty() => "empty".to_owned(),
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(a) if a.is_empty() => "empty".to_owned(),
+                other => other.to_string(),
+            };
+            let _ = writeln!(out, "  LATCHKEY_{:<32} {default}", key.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+fn parse() -> Cli {
+    let help = settings_help();
+    let mut command = Cli::command().after_help(help.clone());
+    for name in ["serve", "migrate"] {
+        command = command.mut_subcommand(name, |c| c.after_help(help.clone()));
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 pub async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse();
+    let bind = match &cli.command {
+        Command::Serve { bind } => *bind,
+        _ => None,
+    };
     let overrides = Overrides {
-        bind: cli.bind,
+        bind,
         data_dir: cli.data_dir,
     };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     crate::telemetry::init(&config.log_format, &config.log_level);
     match cli.command {
-        Command::Serve => serve(config).await,
-        Command::Migrate => {
-            let app = crate::app::build(&config, Clock::system()).await?;
-            app.auth.db().close().await;
-            println!("database is up to date");
-            Ok(())
-        }
+        Command::Serve { .. } => serve(config).await,
+        Command::Migrate => migrate(&config).await,
         Command::Users {
-            command:
-                UsersCommand::Create {
-                    email,
-                    admin,
-                    referral_code,
-                    name,
-                    password_stdin,
-                },
-        } => {
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                line.trim_end_matches(['\r', '\n']).to_owned()
-            } else {
-                let generated = latchkey_core::secret::random_token::<18>();
-                println!("generated password (shown once): {generated}");
-                generated
-            };
-            let app = crate::app::build(&config, Clock::system()).await?;
-            let request = Signup {
-                email,
-                password: Secret::new(password),
-                name,
-                phone: None,
-                referral_code,
-            };
-            let user = app
-                .auth
-                .create_user_cli(request, admin)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            app.auth.db().close().await;
-            println!(
-                "created user {} ({}) in organization {} as {}",
-                user.id,
-                user.email,
-                user.org_id,
-                user.role.as_str()
-            );
-            Ok(())
-        }
+            command: UsersCommand::Create(args),
+        } => create_user(&config, args).await,
     }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    println!("database: {}", config.database_description());
+    let (db, migrated) = crate::app::open_database(config).await?;
+    db.close().await;
+    if migrated.applied.is_empty() {
+        println!("database is up to date ({} migrations)", migrated.total);
+        return Ok(());
+    }
+    for m in &migrated.applied {
+        println!("applied {:04} {}", m.version, m.description);
+    }
+    println!(
+        "applied {} of {} migrations; the database is now up to date",
+        migrated.applied.len(),
+        migrated.total
+    );
+    Ok(())
+}
+
+async fn create_user(config: &Config, args: CreateArgs) -> anyhow::Result<()> {
+    let generated = (!args.password_stdin).then(latchkey_core::secret::random_token::<18>);
+    let password = match &generated {
+        Some(p) => p.clone(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let joins = args.referral_code.is_some();
+    let request = Signup {
+        email: args.email,
+        password: Secret::new(password),
+        name: args.name,
+        phone: None,
+        referral_code: args.referral_code,
+    };
+    // Bad input stops here, before any database is opened or any secret printed.
+    request.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("database: {}", config.database_description());
+    let app = crate::app::build(config, Clock::system()).await?;
+    let created = app.auth.create_user_cli(request, args.admin).await;
+    let org = match &created {
+        Ok((user, _)) if !joins => app.auth.db().org_by_id(&user.org_id).await.ok().flatten(),
+        _ => None,
+    };
+    app.auth.db().close().await;
+    let (user, key) = created.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "created user {} ({}) in organization {} as {}",
+        user.id,
+        user.email,
+        user.org_id,
+        user.role.as_str()
+    );
+    if let Some(password) = generated {
+        println!("password (shown once): {password}");
+    }
+    println!("API key (shown once): {}", key.key.expose());
+    if let Some(org) = org.filter(|_| user.role == Role::Admin) {
+        println!(
+            "referral code of the new organization (to invite members): {}",
+            org.referral_code
+        );
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -130,6 +202,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             kib = config.argon2_memory_kib,
             "argon2 memory is below OWASP's 19 MiB minimum"
+        );
+    }
+    if config.issuer.is_none() && !config.bind.ip().is_loopback() {
+        // Tokens name their issuer; `http://0.0.0.0:8080` is no address a client can check.
+        tracing::warn!(
+            issuer = %config.issuer(),
+            "LATCHKEY_ISSUER is not set: tokens are issued as {}; set LATCHKEY_ISSUER to the \
+             public URL for anything but local use",
+            config.issuer()
         );
     }
     let running = crate::app::start(config.clone(), Clock::system()).await?;

@@ -10,9 +10,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use latchkey_core::master_key::MasterKey;
 use serde::{Deserialize, Deserializer, Serialize};
 
+// `deny_unknown_fields`: a misspelt key in the file is an error, not a silently kept default.
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// `host:port`; a host name is resolved at start.
+    #[serde(deserialize_with = "crate::config_checks::deserialize_bind")]
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     /// `postgres://…`; when absent, SQLite under `data_dir`.
@@ -152,13 +155,20 @@ impl Config {
             );
             fig = fig.merge(Toml::file(path));
         }
-        // Variables for the test harness share the prefix but are not settings.
-        let env = Env::prefixed("LATCHKEY_").filter(|k| !k.as_str().starts_with("test_"));
+        crate::config_checks::check_env_names(
+            std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+        )?;
+        // Variables that share the prefix but are not settings (the file's path, the test
+        // harness's and the load tool's).
+        let env = Env::prefixed("LATCHKEY_").filter(|k| {
+            let name = format!("LATCHKEY_{}", k.as_str().to_ascii_uppercase());
+            !crate::config_checks::exempt(&name)
+        });
         let config: Config = fig
             .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+            .map_err(|e| crate::config_checks::describe(e, file))?;
         config.validate()?;
         Ok(config)
     }
@@ -189,6 +199,29 @@ impl Config {
             self.argon2_memory_kib >= 1024,
             "argon2_memory_kib must be at least 1024"
         );
+        // Upper bounds: beyond them one hash takes seconds or the pool outgrows any server.
+        in_range(
+            "argon2_memory_kib",
+            self.argon2_memory_kib,
+            1024,
+            4 * 1024 * 1024,
+        )?;
+        in_range("argon2_iterations", self.argon2_iterations, 1, 100)?;
+        in_range("argon2_parallelism", self.argon2_parallelism, 1, 64)?;
+        in_range(
+            "database_max_connections",
+            self.database_max_connections,
+            1,
+            1000,
+        )?;
+        if let Some(n) = self.hash_threads {
+            in_range("hash_threads", n, 1, 1024)?;
+        }
+        anyhow::ensure!(
+            self.login_limit_window >= Duration::from_secs(1),
+            "login_limit_window must be at least 1s (set a limit to 0 to turn it off)"
+        );
+        crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
@@ -198,6 +231,14 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.bind))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The database for messages: a redacted URL, or the SQLite file.
+    pub fn database_description(&self) -> String {
+        match &self.database_url {
+            Some(url) => latchkey_core::store::redact_url(url),
+            None => format!("SQLite at {}", self.data_dir.join("latchkey.db").display()),
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -244,9 +285,26 @@ impl Config {
     }
 }
 
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    name: &str,
+    v: T,
+    min: T,
+    max: T,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        v >= min && v <= max,
+        "{name} (LATCHKEY_{}) must be between {min} and {max} (got {v})",
+        name.to_ascii_uppercase()
+    );
+    Ok(())
+}
+
 /// Durations as `15m`, `4s`, `7d`, `1h 30m`, or a bare number of seconds.
 mod duration {
     use super::*;
+
+    /// Longer durations overflow millisecond arithmetic and mean nothing for tokens anyway.
+    const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&humantime::format_duration(*d).to_string())
@@ -257,16 +315,37 @@ mod duration {
         #[serde(untagged)]
         enum Raw {
             Secs(u64),
+            Signed(i64),
+            Float(f64),
             Text(String),
         }
-        match Raw::deserialize(d)? {
-            Raw::Secs(n) => Ok(Duration::from_secs(n)),
-            Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
+        let d = match Raw::deserialize(d)? {
+            Raw::Secs(n) => Duration::from_secs(n),
+            Raw::Signed(n) => return Err(serde::de::Error::custom(negative(&n.to_string()))),
+            Raw::Float(f) if f < 0.0 => {
+                return Err(serde::de::Error::custom(negative(&f.to_string())));
+            }
+            Raw::Float(f) => Duration::try_from_secs_f64(f).map_err(serde::de::Error::custom)?,
+            Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom)?,
+        };
+        if d > MAX {
+            return Err(serde::de::Error::custom(format!(
+                "duration {} is longer than the supported maximum of 10 years",
+                humantime::format_duration(d)
+            )));
         }
+        Ok(d)
+    }
+
+    fn negative(t: &str) -> String {
+        format!("a duration cannot be negative (got {t}); use forms like 15m, 4s, 7d")
     }
 
     pub fn parse(t: &str) -> Result<Duration, String> {
         let t = t.trim();
+        if t.starts_with('-') {
+            return Err(negative(t));
+        }
         if let Ok(n) = t.parse::<u64>() {
             return Ok(Duration::from_secs(n));
         }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+mod config_checks;
 pub mod data_dir;
 pub mod http;
 pub mod policy;

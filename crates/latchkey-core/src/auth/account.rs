@@ -16,6 +16,17 @@ pub struct Signup {
     pub referral_code: Option<String>,
 }
 
+impl Signup {
+    /// The input rules of sign-up (email, name, phone, password policy), checked without
+    /// touching storage: `latchkey users create` runs them before it makes up a password.
+    pub fn check(&self) -> AuthResult<()> {
+        let email = Email::parse(&self.email)?;
+        parse_name(self.name.as_deref())?;
+        self.phone.as_deref().map(Phone::parse).transpose()?;
+        check_policy(self.password.expose(), email.as_str())
+    }
+}
+
 impl Auth {
     /// Creates an account and opens its first session. Without a referral code the user
     /// founds an organization and is its admin; with one they join it as a member.
@@ -94,16 +105,24 @@ impl Auth {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
         let account_key = format!("login:acct:{}", email.normalized());
         let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
-        self.take_attempt(&account_key, self.settings.login_limit_per_account)
+        let account_counted = self
+            .take_attempt(&account_key, self.settings.login_limit_per_account)
             .await?;
-        if let Some(ip_key) = &ip_key
-            && let Err(e) = self
+        let ip_counted = match &ip_key {
+            Some(ip_key) => match self
                 .take_attempt(ip_key, self.settings.login_limit_per_ip)
                 .await
-        {
-            self.state.give_back(&account_key).await?;
-            return Err(e);
-        }
+            {
+                Ok(counted) => counted,
+                Err(e) => {
+                    if account_counted {
+                        self.state.give_back(&account_key).await?;
+                    }
+                    return Err(e);
+                }
+            },
+            None => false,
+        };
         let user = self.db.user_by_email(email.normalized()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
@@ -111,8 +130,10 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;
-        self.state.reset(&account_key).await?;
-        if let Some(ip_key) = &ip_key {
+        if account_counted {
+            self.state.reset(&account_key).await?;
+        }
+        if let Some(ip_key) = ip_key.as_ref().filter(|_| ip_counted) {
             self.state.give_back(ip_key).await?;
         }
         if user.disabled {
@@ -121,13 +142,18 @@ impl Auth {
         self.open_session(user.into(), client).await
     }
 
-    async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<()> {
+    /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it
+    /// counts nothing and refuses nothing, rather than refusing everything).
+    async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
+        if limit == 0 {
+            return Ok(false);
+        }
         match self
             .state
             .take(key, limit, self.settings.login_window)
             .await?
         {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(RetryAfter(retry_after)) => Err(AuthError::RateLimited { retry_after }),
         }
     }
@@ -135,9 +161,13 @@ impl Auth {
 
 impl Auth {
     /// `latchkey users create`: the sign-up rules without a session or rate limit; `admin`
-    /// also promotes a user who joins by referral.
-    pub async fn create_user_cli(&self, req: Signup, admin: bool) -> AuthResult<User> {
-        let (mut user, _key) = self.register(req).await?;
+    /// also promotes a user who joins by referral. Returns the default API key (shown once).
+    pub async fn create_user_cli(
+        &self,
+        req: Signup,
+        admin: bool,
+    ) -> AuthResult<(User, CreatedKey)> {
+        let (mut user, key) = self.register(req).await?;
         if admin && user.role != Role::Admin {
             self.db
                 .set_user_role(&user.id, Role::Admin, self.clock.now_ms())
@@ -145,6 +175,6 @@ impl Auth {
             self.publish_user(&user.id).await?;
             user.role = Role::Admin;
         }
-        Ok(user)
+        Ok((user, key))
     }
 }

@@ -40,9 +40,37 @@ pub struct Db {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long the first connection to PostgreSQL may take before start-up gives up: an
+/// unreachable server should be reported at once, not after the pool's acquire timeout.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A schema migration, as `latchkey migrate` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i64,
+    pub description: String,
+}
+
+/// What one run of the migrations did.
+#[derive(Debug, Clone)]
+pub struct Migrated {
+    /// Applied by this run, oldest first; empty when the schema was already up to date.
+    pub applied: Vec<Migration>,
+    /// All migrations this version of Latchkey knows.
+    pub total: usize,
+}
+
 impl Db {
     /// Connects to `url` (`postgres://…` or `sqlite://…`) and brings the schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        Ok(Self::connect_and_migrate(url, max_connections).await?.0)
+    }
+
+    /// `connect`, also telling which migrations it applied.
+    pub async fn connect_and_migrate(
+        url: &str,
+        max_connections: u32,
+    ) -> anyhow::Result<(Db, Migrated)> {
         install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -51,6 +79,9 @@ impl Db {
         } else {
             anyhow::bail!("unsupported database URL scheme (use postgres:// or sqlite://)");
         };
+        if backend == Backend::Postgres {
+            probe_postgres(url).await?;
+        }
         let mut options = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10));
@@ -79,13 +110,42 @@ impl Db {
             writers,
             master_key: None,
         };
-        db.migrate().await?;
-        Ok(db)
+        let migrated = db.migrate().await?;
+        for m in &migrated.applied {
+            tracing::info!(version = m.version, description = %m.description, "applied migration");
+        }
+        Ok((db, migrated))
     }
 
-    pub async fn migrate(&self) -> anyhow::Result<()> {
+    /// Brings the schema up to date, reporting what this run applied.
+    pub async fn migrate(&self) -> anyhow::Result<Migrated> {
+        let before = self.applied_versions().await;
         MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        let applied = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+            .map(|m| Migration {
+                version: m.version,
+                description: m.description.to_string(),
+            })
+            .collect();
+        Ok(Migrated {
+            applied,
+            total: MIGRATOR
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration())
+                .count(),
+        })
+    }
+
+    /// Versions already recorded; none when the bookkeeping table does not exist yet (a new
+    /// database). A concurrent instance migrating at the same moment may make the report
+    /// name a migration it applied: harmless, the schema is the same.
+    async fn applied_versions(&self) -> Vec<i64> {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap_or_default()
     }
 
     /// Held for the length of a write transaction (SQLite only; PostgreSQL locks rows).
@@ -113,6 +173,39 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// One connection with a short timeout before the pool is built, so an unreachable server is
+/// named with its address and reason instead of surfacing as a pool timeout.
+async fn probe_postgres(url: &str) -> anyhow::Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("invalid database URL ({}): {e}", redact_url(url)))?;
+    let at = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(PROBE_TIMEOUT, options.connect()).await {
+        Err(_) => anyhow::bail!(
+            "cannot connect to PostgreSQL at {at}: no answer within {}s",
+            PROBE_TIMEOUT.as_secs()
+        ),
+        Ok(Err(e)) => anyhow::bail!(
+            "cannot connect to PostgreSQL at {at}: {}",
+            connect_failure(&e)
+        ),
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+    }
+}
+
+fn connect_failure(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is PostgreSQL running and listening there?)".to_owned()
+        }
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -8,6 +8,7 @@ mod api_keys;
 mod at_rest;
 mod attacks;
 mod bad_input;
+mod command_line;
 mod forward_auth;
 mod instances;
 mod openapi;
