@@ -27,6 +27,8 @@ pub struct Config {
     pub api_token_ttl: Duration,
     /// TOML rules for `/api/v1/authorize` (forward-auth); reloaded when the file changes.
     pub policy_file: Option<PathBuf>,
+    /// Where forward-auth reads the original method and URI (see `ForwardHeaders`).
+    pub forward_headers: ForwardHeaders,
     /// Public base URL; the `iss` of every token. Defaults to `http://<bind>`.
     pub issuer: Option<String>,
     /// The `aud` of access tokens. Defaults to the issuer.
@@ -70,6 +72,7 @@ impl Default for Config {
             redis_prefix: "lk:".into(),
             api_token_ttl: Duration::from_secs(3600),
             policy_file: None,
+            forward_headers: ForwardHeaders::Auto,
             issuer: None,
             audience: None,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -114,6 +117,7 @@ impl std::fmt::Debug for Config {
             )
             .field("redis_prefix", &self.redis_prefix)
             .field("policy_file", &self.policy_file)
+            .field("forward_headers", &self.forward_headers)
             .field("issuer", &self.issuer())
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
@@ -121,6 +125,20 @@ impl std::fmt::Debug for Config {
             .field("lenient_refresh_window", &self.lenient_refresh_window)
             .finish_non_exhaustive()
     }
+}
+
+/// Which proxy's description of the original request forward-auth trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardHeaders {
+    /// Exactly one of the three forms below must be present; two at once are refused.
+    Auto,
+    /// `X-Original-Method` + `X-Original-URI`.
+    Nginx,
+    /// `X-Forwarded-Method` + `X-Forwarded-Uri`.
+    Traefik,
+    /// The check request itself: its method, and the path after `/api/v1/authorize`.
+    Envoy,
 }
 
 /// Flags that override the file and the environment.

@@ -8,6 +8,7 @@ mod api_keys;
 mod attacks;
 mod bad_input;
 mod forward_auth;
+mod forward_strict;
 mod instances;
 mod openapi;
 mod scopes;
