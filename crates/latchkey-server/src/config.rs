@@ -48,6 +48,9 @@ pub struct Config {
     pub signup_limit_per_ip: u32,
     #[serde(deserialize_with = "words")]
     pub default_scopes: Vec<String>,
+    /// The scope catalogue: the only scopes admins may grant and tokens may use.
+    #[serde(deserialize_with = "words")]
+    pub scopes: Vec<String>,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -84,6 +87,7 @@ impl Default for Config {
             login_limit_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
+            scopes: Vec::new(),
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -198,6 +202,7 @@ impl Config {
             self.argon2_memory_kib >= 1024,
             "argon2_memory_kib must be at least 1024"
         );
+        self.settings().check_scopes()?;
         Ok(())
     }
 
@@ -233,6 +238,7 @@ impl Config {
             login_window: self.login_limit_window,
             signup_limit_per_ip: self.signup_limit_per_ip,
             default_scopes: self.default_scopes.clone(),
+            scope_catalogue: self.scopes.clone(),
             api_token_ttl: self.api_token_ttl,
         }
     }
@@ -316,7 +322,7 @@ mod tests {
         let file = dir.join("latchkey.toml");
         std::fs::write(
             &file,
-            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nbind = \"127.0.0.1:9000\"\n",
+            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nscopes = [\"a:read\", \"a:write\"]\nbind = \"127.0.0.1:9000\"\n",
         )
         .unwrap();
         let flags = Overrides {
@@ -327,8 +333,24 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(300));
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(30));
         assert_eq!(c.default_scopes, vec!["a:read"]);
+        assert_eq!(c.scopes, vec!["a:read", "a:write"]);
         assert_eq!(c.bind.port(), 9100);
         assert_eq!(c.issuer(), "http://127.0.0.1:9100");
+    }
+
+    #[test]
+    fn default_scopes_outside_the_catalogue_are_refused() {
+        let c = Config {
+            default_scopes: vec!["orders:read".into()],
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("orders:read"), "{e}");
+        let c = Config {
+            scopes: vec!["orders:read".into()],
+            ..c
+        };
+        assert!(c.validate().is_ok());
     }
 
     #[test]

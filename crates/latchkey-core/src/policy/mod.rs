@@ -266,5 +266,26 @@ scopes = []
         assert_eq!(e.line, 1);
         let e = Policy::parse("[[rule]]\npath = \"/a*\"\nscopes = []\n").unwrap_err();
         assert!(e.message.contains("whole segments"), "{e}");
+        let e =
+            Policy::parse("[[rule]]\npath = \"/x\"\nscopes = []\nrole = \"owner\"\n").unwrap_err();
+        assert!(e.message.contains("owner"), "{e}");
+        let e = Policy::parse("[[rule]]\npath = \"/x\"\nscopes = []\norg = []\n").unwrap_err();
+        assert!(e.message.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn organizations_and_roles_are_read() {
+        let p = Policy::parse(
+            "[[rule]]\npath = \"/a\"\nscopes = []\norg = \"o1\"\nrole = \"admin\"\n\n\
+             [[rule]]\npath = \"/b\"\nscopes = []\norg = [\"o1\", \"o2\"]\n",
+        )
+        .unwrap();
+        let a = p.decide("GET", "/a").unwrap();
+        assert_eq!(
+            (a.orgs.clone(), a.role),
+            (vec!["o1".to_owned()], Some(Role::Admin))
+        );
+        let b = p.decide("GET", "/b").unwrap();
+        assert_eq!((b.orgs.len(), b.role), (2, None));
     }
 }

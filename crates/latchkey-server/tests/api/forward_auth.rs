@@ -399,7 +399,7 @@ async fn encoded_dot_segments_cannot_walk_out_of_a_public_rule(app: TestApp) {
 on_both_stores_with_policy!(encoded_dot_segments_cannot_walk_out_of_a_public_rule);
 
 /// Polls (every 100 ms, up to 10 s) until `decide` gives `want`.
-async fn eventually(app: &TestApp, token: &str, method: &str, uri: &str, want: &Decision) {
+pub async fn eventually(app: &TestApp, token: &str, method: &str, uri: &str, want: &Decision) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let got = decide(app, token, method, uri).await;

@@ -11,6 +11,7 @@ mod forward_auth;
 mod forward_strict;
 mod instances;
 mod openapi;
+mod scope_catalogue;
 mod scopes;
 mod sessions;
 mod tokens;
