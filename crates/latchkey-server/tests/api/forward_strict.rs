@@ -29,6 +29,9 @@ path = "/**"
 scopes = []
 "#;
 
+/// Request headers as raw bytes.
+type Headers<'a> = Vec<(&'static str, &'a [u8])>;
+
 async fn spawn(policy: &str, mode: ForwardHeaders) -> (TestApp, String) {
     let path = policy_file(policy);
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
@@ -60,14 +63,14 @@ async fn ask_as(
     decision_of(with_token(req, token).send().await.unwrap()).await
 }
 
-fn traefik<'a>(method: &'a str, uri: &'a [u8]) -> Vec<(&'static str, &'a [u8])> {
+fn traefik<'a>(method: &'a str, uri: &'a [u8]) -> Headers<'a> {
     vec![
         ("x-forwarded-method", method.as_bytes()),
         ("x-forwarded-uri", uri),
     ]
 }
 
-fn nginx<'a>(method: &'a str, uri: &'a [u8]) -> Vec<(&'static str, &'a [u8])> {
+fn nginx<'a>(method: &'a str, uri: &'a [u8]) -> Headers<'a> {
     vec![
         ("x-original-method", method.as_bytes()),
         ("x-original-uri", uri),
@@ -100,7 +103,7 @@ fn raw_request(app: &TestApp, token: &str, line: &[u8], headers: &[u8]) -> (u16,
 async fn an_original_request_that_cannot_be_read_is_refused_not_matched_as_the_servers_own_path() {
     let (app, eve) = spawn(CATCH_ALL, ForwardHeaders::Auto).await;
     let bad = refused(400, "invalid_request");
-    let cases: Vec<(Vec<(&str, &[u8])>, Decision, &str)> = vec![
+    let cases: Vec<(Headers<'_>, Decision, &str)> = vec![
         (traefik("GET", b"/public/x"), allowed(&[]), "control"),
         (
             traefik("GET", b"/public/search?q=%C3%A9"),
