@@ -322,7 +322,7 @@ mod tests {
         let file = dir.join("latchkey.toml");
         std::fs::write(
             &file,
-            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nscopes = [\"a:read\", \"a:write\"]\nbind = \"127.0.0.1:9000\"\n",
+            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nscopes = [\"a:read\", \"a:write\"]\nforward_headers = \"envoy\"\nbind = \"127.0.0.1:9000\"\n",
         )
         .unwrap();
         let flags = Overrides {
@@ -334,6 +334,10 @@ mod tests {
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(30));
         assert_eq!(c.default_scopes, vec!["a:read"]);
         assert_eq!(c.scopes, vec!["a:read", "a:write"]);
+        assert_eq!(c.forward_headers, ForwardHeaders::Envoy);
+        std::fs::write(&file, "forward_headers = \"any\"\n").unwrap();
+        let e = Config::load(Some(&file), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("forward_headers"), "{e}");
         assert_eq!(c.bind.port(), 9100);
         assert_eq!(c.issuer(), "http://127.0.0.1:9100");
     }
