@@ -161,6 +161,20 @@ impl Policy {
         self.rules.is_empty()
     }
 
+    /// Rules that require a scope outside `catalogue` (no token can ever satisfy them), with
+    /// that scope.
+    pub fn unsatisfiable<'a>(
+        &'a self,
+        catalogue: &'a [String],
+    ) -> impl Iterator<Item = (&'a Rule, &'a str)> {
+        self.rules.iter().filter_map(move |r| {
+            r.scopes
+                .iter()
+                .find(|s| !catalogue.contains(s))
+                .map(|s| (r, s.as_str()))
+        })
+    }
+
     /// The first rule matching the request.
     pub fn rule_for(&self, req: &OriginalRequest) -> Option<&Rule> {
         let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
@@ -271,6 +285,17 @@ scopes = []
         assert!(e.message.contains("owner"), "{e}");
         let e = Policy::parse("[[rule]]\npath = \"/x\"\nscopes = []\norg = []\n").unwrap_err();
         assert!(e.message.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn rules_needing_scopes_outside_the_catalogue_are_pointed_out() {
+        let p = Policy::parse(FILE).unwrap();
+        let catalogue = vec!["orders:read".to_owned()];
+        let found: Vec<(usize, &str)> = p
+            .unsatisfiable(&catalogue)
+            .map(|(r, s)| (r.line, s))
+            .collect();
+        assert_eq!(found, vec![(9, "orders:write")]);
     }
 
     #[test]
