@@ -23,6 +23,8 @@ pub enum ErrorCode {
     AccountDisabled,
     ServiceUnavailable,
     InternalError,
+    UriTooLong,
+    UnknownScope,
 }
 
 impl ErrorCode {
@@ -40,7 +42,10 @@ impl ErrorCode {
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::HeadersTooLarge => 431,
-            ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode => 422,
+            ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode | ErrorCode::UnknownScope => {
+                422
+            }
+            ErrorCode::UriTooLong => 414,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::ServiceUnavailable => 503,
@@ -68,6 +73,8 @@ impl ErrorCode {
             ErrorCode::AccountDisabled => "account_disabled",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::UnknownScope => "unknown_scope",
         }
     }
 }

@@ -78,6 +78,8 @@ pub enum AuthError {
     InvalidToken(TokenProblem),
     #[error("the token lacks the scope {0}")]
     InsufficientScope(String),
+    #[error("the scope {0} is not in the scope catalogue")]
+    UnknownScope(String),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("{0}")]

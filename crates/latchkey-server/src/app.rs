@@ -61,7 +61,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         },
         threads,
     )?;
-    let policy = PolicyStore::load(config.policy_file.as_deref())?;
+    let policy = PolicyStore::load(config.policy_file.as_deref(), &config.scopes)?;
     let state = match &config.redis_url {
         Some(url) => StateStore::redis(url, &config.redis_prefix).await?,
         None => StateStore::in_memory(clock.clone()),

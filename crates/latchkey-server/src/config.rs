@@ -31,6 +31,8 @@ pub struct Config {
     pub api_token_ttl: Duration,
     /// TOML rules for `/api/v1/authorize` (forward-auth); reloaded when the file changes.
     pub policy_file: Option<PathBuf>,
+    /// Where forward-auth reads the original method and URI (see `ForwardHeaders`).
+    pub forward_headers: ForwardHeaders,
     /// Public base URL; the `iss` of every token. Defaults to `http://<bind>`.
     pub issuer: Option<String>,
     /// The `aud` of access tokens. Defaults to the issuer.
@@ -50,6 +52,9 @@ pub struct Config {
     pub signup_limit_per_ip: u32,
     #[serde(deserialize_with = "words")]
     pub default_scopes: Vec<String>,
+    /// The scope catalogue: the only scopes admins may grant and tokens may use.
+    #[serde(deserialize_with = "words")]
+    pub scopes: Vec<String>,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -79,6 +84,7 @@ impl Default for Config {
             redis_prefix: "lk:".into(),
             api_token_ttl: Duration::from_secs(3600),
             policy_file: None,
+            forward_headers: ForwardHeaders::Auto,
             issuer: None,
             audience: None,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -90,6 +96,7 @@ impl Default for Config {
             login_limit_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
+            scopes: Vec::new(),
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -125,6 +132,7 @@ impl std::fmt::Debug for Config {
             )
             .field("redis_prefix", &self.redis_prefix)
             .field("policy_file", &self.policy_file)
+            .field("forward_headers", &self.forward_headers)
             .field("issuer", &self.issuer())
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
@@ -133,6 +141,20 @@ impl std::fmt::Debug for Config {
             .field("master_key_file", &self.master_key_file)
             .finish_non_exhaustive()
     }
+}
+
+/// Which proxy's description of the original request forward-auth trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardHeaders {
+    /// Exactly one of the three forms below must be present; two at once are refused.
+    Auto,
+    /// `X-Original-Method` + `X-Original-URI`.
+    Nginx,
+    /// `X-Forwarded-Method` + `X-Forwarded-Uri`.
+    Traefik,
+    /// The check request itself: its method, and the path after `/api/v1/authorize`.
+    Envoy,
 }
 
 /// Flags that override the file and the environment.
@@ -222,6 +244,7 @@ impl Config {
             "login_limit_window must be at least 1s (set a limit to 0 to turn it off)"
         );
         crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
+        self.settings().check_scopes()?;
         Ok(())
     }
 
@@ -280,6 +303,7 @@ impl Config {
             login_window: self.login_limit_window,
             signup_limit_per_ip: self.signup_limit_per_ip,
             default_scopes: self.default_scopes.clone(),
+            scope_catalogue: self.scopes.clone(),
             api_token_ttl: self.api_token_ttl,
         }
     }
@@ -401,7 +425,7 @@ mod tests {
         let file = dir.join("latchkey.toml");
         std::fs::write(
             &file,
-            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nbind = \"127.0.0.1:9000\"\n",
+            "access_token_ttl = \"5m\"\nrefresh_reuse_grace = 30\ndefault_scopes = [\"a:read\"]\nscopes = [\"a:read\", \"a:write\"]\nforward_headers = \"envoy\"\nbind = \"127.0.0.1:9000\"\n",
         )
         .unwrap();
         let flags = Overrides {
@@ -412,8 +436,28 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(300));
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(30));
         assert_eq!(c.default_scopes, vec!["a:read"]);
+        assert_eq!(c.scopes, vec!["a:read", "a:write"]);
+        assert_eq!(c.forward_headers, ForwardHeaders::Envoy);
+        std::fs::write(&file, "forward_headers = \"any\"\n").unwrap();
+        let e = Config::load(Some(&file), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("forward_headers"), "{e}");
         assert_eq!(c.bind.port(), 9100);
         assert_eq!(c.issuer(), "http://127.0.0.1:9100");
+    }
+
+    #[test]
+    fn default_scopes_outside_the_catalogue_are_refused() {
+        let c = Config {
+            default_scopes: vec!["orders:read".into()],
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("orders:read"), "{e}");
+        let c = Config {
+            scopes: vec!["orders:read".into()],
+            ..c
+        };
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -11,6 +11,8 @@ use latchkey_core::policy::Policy;
 pub struct PolicyStore {
     current: RwLock<Arc<Policy>>,
     source: Option<PathBuf>,
+    /// The scope catalogue, to point out rules nobody can ever pass (a typo, a removed scope).
+    catalogue: Vec<String>,
 }
 
 /// How often the file's modification time is checked.
@@ -22,20 +24,33 @@ fn read(path: &Path) -> anyhow::Result<Policy> {
     Policy::parse(&text).map_err(|e| anyhow::anyhow!("policy file {}: {e}", path.display()))
 }
 
+/// Such a rule still denies (fail closed); the operator is told why it always will.
+fn warn_unsatisfiable(policy: &Policy, catalogue: &[String]) {
+    for (rule, scope) in policy.unsatisfiable(catalogue) {
+        tracing::warn!(
+            line = rule.line,
+            scope,
+            "policy rule requires a scope outside the scope catalogue; it denies every request"
+        );
+    }
+}
+
 fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl PolicyStore {
     /// No file: every forward-auth request is denied (no rule matches).
-    pub fn load(source: Option<&Path>) -> anyhow::Result<Arc<PolicyStore>> {
+    pub fn load(source: Option<&Path>, catalogue: &[String]) -> anyhow::Result<Arc<PolicyStore>> {
         let policy = match source {
             Some(path) => read(path)?,
             None => Policy::default(),
         };
+        warn_unsatisfiable(&policy, catalogue);
         Ok(Arc::new(PolicyStore {
             current: RwLock::new(Arc::new(policy)),
             source: source.map(Path::to_path_buf),
+            catalogue: catalogue.to_vec(),
         }))
     }
 
@@ -63,6 +78,7 @@ impl PolicyStore {
                 match read(&path) {
                     Ok(policy) => {
                         tracing::info!(rules = policy.len(), "policy reloaded");
+                        warn_unsatisfiable(&policy, &store.catalogue);
                         *store.current.write().unwrap_or_else(|e| e.into_inner()) =
                             Arc::new(policy);
                     }

@@ -41,6 +41,7 @@ impl Auth {
     ) -> AuthResult<User> {
         let mut user = self.member(admin, user_id).await?;
         let scopes = parse_scopes(scopes)?;
+        self.check_catalogued(&scopes)?;
         if !self
             .db
             .set_user_scopes(user_id, &scopes, self.clock.now_ms())

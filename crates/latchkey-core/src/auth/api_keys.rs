@@ -208,6 +208,7 @@ impl Auth {
     ) -> AuthResult<CreatedKey> {
         let name = parse_name(&new.name)?;
         let scopes = new.scopes.as_deref().map(parse_scopes).transpose()?;
+        self.check_catalogued(scopes.as_deref().unwrap_or_default())?;
         let now = self.clock.now_ms();
         if new.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::invalid_field(
@@ -283,6 +284,7 @@ impl Auth {
         }
         if let Some(scopes) = scopes {
             let scopes = scopes.as_deref().map(parse_scopes).transpose()?;
+            self.check_catalogued(scopes.as_deref().unwrap_or_default())?;
             if let Some(s) = scopes.iter().flatten().find(|s| !caller.has_scope(s)) {
                 return Err(AuthError::InsufficientScope(s.clone()));
             }

@@ -4,6 +4,7 @@
 pub mod account;
 mod admin;
 pub mod api_keys;
+mod catalogue;
 mod principal;
 mod refresh;
 mod session;
@@ -42,8 +43,10 @@ pub struct Settings {
     pub login_limit_per_ip: u32,
     pub login_window: Duration,
     pub signup_limit_per_ip: u32,
-    /// Scopes a new user starts with.
+    /// Scopes a new user starts with; all in the catalogue.
     pub default_scopes: Vec<String>,
+    /// Every scope that may be granted or honoured; empty means none.
+    pub scope_catalogue: Vec<String>,
     /// Lifetime of an API auth token, slid back to full on every use.
     pub api_token_ttl: Duration,
 }
@@ -64,6 +67,7 @@ impl Settings {
             login_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
+            scope_catalogue: Vec::new(),
             api_token_ttl: Duration::from_secs(3600),
         }
     }
@@ -115,6 +119,7 @@ impl Auth {
         mut settings: Settings,
     ) -> anyhow::Result<Auth> {
         settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
+        settings.check_scopes()?;
         db.protect_secrets_at_rest().await?;
         let now = clock.now_ms();
         let keys = Keyring::new(

@@ -72,9 +72,20 @@ impl Auth {
     /// Accepts a user's access token or an API auth token; `api_key` is the optional
     /// `x-api-key` header, which must then belong to the token's key.
     pub async fn authenticate(&self, token: &str, api_key: Option<&str>) -> AuthResult<Principal> {
-        if token.starts_with(super::api_keys::TOKEN_PREFIX) {
-            return self.authenticate_api_token(token, api_key).await;
-        }
+        let mut principal = if token.starts_with(super::api_keys::TOKEN_PREFIX) {
+            self.authenticate_api_token(token, api_key).await?
+        } else {
+            self.authenticate_session(token, api_key).await?
+        };
+        self.honoured(&mut principal.scopes);
+        Ok(principal)
+    }
+
+    async fn authenticate_session(
+        &self,
+        token: &str,
+        api_key: Option<&str>,
+    ) -> AuthResult<Principal> {
         if let Some(problem) = misplaced_credential(token) {
             return Err(AuthError::InvalidToken(problem));
         }

@@ -34,6 +34,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
             AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
             AuthError::InsufficientScope(_) => ErrorCode::InsufficientScope,
+            AuthError::UnknownScope(_) => ErrorCode::UnknownScope,
             AuthError::EmailTaken => ErrorCode::EmailTaken,
             AuthError::WeakPassword(_) => ErrorCode::WeakPassword,
             AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,

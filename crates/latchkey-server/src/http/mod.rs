@@ -53,6 +53,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/authorize"),
     ("head", "/api/v1/authorize"),
     ("options", "/api/v1/authorize"),
+    ("get", "/api/v1/authorize/{path}"),
+    ("post", "/api/v1/authorize/{path}"),
+    ("put", "/api/v1/authorize/{path}"),
+    ("patch", "/api/v1/authorize/{path}"),
+    ("delete", "/api/v1/authorize/{path}"),
+    ("head", "/api/v1/authorize/{path}"),
+    ("options", "/api/v1/authorize/{path}"),
     ("get", "/api/v1/admin/users"),
     ("delete", "/api/v1/admin/users/{id}"),
     ("put", "/api/v1/admin/users/{id}/scopes"),
@@ -83,6 +90,9 @@ pub fn router(app: AppState) -> Router {
         .route("/api-keys/{id}", patch(keys::update).delete(keys::delete))
         .route("/api-keys/{id}/rotate", post(keys::rotate))
         .route("/authorize", any(forward::authorize))
+        // Envoy's ext_authz appends the original path to its `path_prefix`.
+        .route("/authorize/", any(forward::authorize))
+        .route("/authorize/{*path}", any(forward::authorize))
         .route("/admin/users", get(admin::members))
         .route("/admin/users/{id}", delete(admin::remove))
         .route("/admin/users/{id}/scopes", put(admin::set_scopes))

@@ -118,6 +118,14 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
+/// The scope catalogue of test servers: every scope the tests grant.
+pub const TEST_SCOPES: &[&str] = &[
+    "orders:read",
+    "orders:write",
+    "billing:read",
+    "billing:admin",
+];
+
 /// A configuration for tests: port 0, cheap hashing (the cost is not under test here).
 pub fn test_config(backend: Backend, database_url: Option<String>) -> Config {
     Config {
@@ -129,6 +137,7 @@ pub fn test_config(backend: Backend, database_url: Option<String>) -> Config {
         argon2_memory_kib: 4096,
         argon2_iterations: 1,
         hash_threads: Some(2),
+        scopes: TEST_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         ..Config::default()
     }
     .tap(|c| assert_eq!(c.database_url.is_some(), backend == Backend::Postgres))

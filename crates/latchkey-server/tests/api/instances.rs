@@ -14,7 +14,9 @@ use crate::api_keys::{expect_error, expect_json, expect_status};
 use crate::forward_auth::{
     Decision, allowed, decision_of, orders_policy_file, refused, with_token,
 };
-use crate::helpers::{PASSWORD, fresh_pg_schema, redis_url, s, temp_dir, unique_prefix};
+use crate::helpers::{
+    PASSWORD, TEST_SCOPES, fresh_pg_schema, redis_url, s, temp_dir, unique_prefix,
+};
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -54,7 +56,8 @@ impl Server {
             .env("LATCHKEY_ARGON2_MEMORY_KIB", "4096")
             .env("LATCHKEY_ARGON2_ITERATIONS", "1")
             .env("LATCHKEY_ISSUER", "http://latchkey.test")
-            .env("LATCHKEY_LOG_LEVEL", "warn");
+            .env("LATCHKEY_LOG_LEVEL", "warn")
+            .env("LATCHKEY_SCOPES", TEST_SCOPES.join(" "));
         for (name, value) in shared {
             cmd.env(name, value);
         }

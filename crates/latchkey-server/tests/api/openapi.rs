@@ -226,6 +226,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
         AccountDisabled,
         ServiceUnavailable,
         InternalError,
+        UriTooLong,
+        UnknownScope,
     ];
     for code in &all {
         match code {
@@ -233,7 +235,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError => {}
+            | InternalError | UriTooLong | UnknownScope => {}
         }
     }
     all

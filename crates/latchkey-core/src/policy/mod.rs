@@ -1,15 +1,26 @@
-//! The forward-auth policy: which scopes a method + path of someone else's API needs.
+//! The forward-auth policy: who may make a method + path request to someone else's API.
 //!
 //! ```toml
 //! [[rule]]
 //! methods = ["GET"]
 //! path = "/orders/*"        # * = one segment, ** = any depth
 //! scopes = ["orders:read"]  # all required; [] = any valid token
+//! org = "3f2c…"             # optional: only these organizations (one id or a list)
+//! role = "admin"            # optional: only a user's own session with this role
 //! ```
 //! First match wins; no match is denied.
 
+mod matcher;
+mod request;
+
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::auth::{Credential, Principal};
+use crate::error::{AuthError, AuthResult};
+use crate::store::Role;
+use matcher::Segment;
+pub use request::{MAX_URI_LEN, OriginalRequest, Unmatchable};
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -22,15 +33,12 @@ pub struct Rule {
     methods: Vec<String>,
     pattern: Vec<Segment>,
     pub scopes: Vec<String>,
+    /// Organization ids the rule admits; empty means any.
+    pub orgs: Vec<String>,
+    /// The role the caller's own session must have; `None` admits API tokens too.
+    pub role: Option<Role>,
     /// Line of the rule in its file, for messages.
     pub line: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    One,
-    AnyDepth,
 }
 
 /// Why a policy file was refused: where, and what.
@@ -55,6 +63,17 @@ struct RawRule {
     methods: Vec<Spanned<String>>,
     path: Spanned<String>,
     scopes: Vec<String>,
+    #[serde(default)]
+    org: Option<OneOrMany>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -92,16 +111,42 @@ impl Policy {
                 methods.clear();
             }
             let path = raw.path.into_inner();
-            let pattern = parse_pattern(&path).map_err(err)?;
+            let pattern = matcher::parse_pattern(&path).map_err(err)?;
             for s in &raw.scopes {
                 if s.is_empty() || s.contains(char::is_whitespace) {
                     return Err(err(format!("invalid scope {s:?}")));
                 }
             }
+            let orgs = match raw.org {
+                None => Vec::new(),
+                Some(OneOrMany::One(id)) => vec![id],
+                Some(OneOrMany::Many(ids)) if ids.is_empty() => {
+                    return Err(err(
+                        "org = [] would admit nobody; leave org out to admit any organization"
+                            .into(),
+                    ));
+                }
+                Some(OneOrMany::Many(ids)) => ids,
+            };
+            if let Some(id) = orgs
+                .iter()
+                .find(|id| id.is_empty() || id.contains(char::is_whitespace))
+            {
+                return Err(err(format!("invalid organization id {id:?}")));
+            }
+            let role = match raw.role.as_deref() {
+                None => None,
+                Some(r) => Some(
+                    r.parse::<Role>()
+                        .map_err(|()| err(format!("unknown role {r:?} (admin or member)")))?,
+                ),
+            };
             rules.push(Rule {
                 methods,
                 pattern,
                 scopes: raw.scopes,
+                orgs,
+                role,
                 line,
             });
         }
@@ -116,80 +161,59 @@ impl Policy {
         self.rules.is_empty()
     }
 
-    /// The first rule matching `method` and `uri` (its query string ignored). Paths with `.`
-    /// or `..` segments never match: the proxy should have normalized them, and a rule must not
-    /// be walked around.
-    pub fn decide(&self, method: &str, uri: &str) -> Option<&Rule> {
-        let path = uri.split(['?', '#']).next().unwrap_or("");
-        if !path.starts_with('/') {
-            return None;
-        }
-        // Compared decoded, so `%2e%2e` is a dot segment and `%6Frders` is `orders`; a segment
-        // that decodes to a separator is refused rather than guessed at.
-        let mut segments = Vec::new();
-        for raw in path[1..].split('/').filter(|s| !s.is_empty()) {
-            let seg = percent_decode(raw)?;
-            if seg == "." || seg == ".." || seg.contains(['/', '\\']) {
-                return None;
-            }
-            segments.push(seg);
-        }
-        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    /// Rules that require a scope outside `catalogue` (no token can ever satisfy them), with
+    /// that scope.
+    pub fn unsatisfiable<'a>(
+        &'a self,
+        catalogue: &'a [String],
+    ) -> impl Iterator<Item = (&'a Rule, &'a str)> {
+        self.rules.iter().filter_map(move |r| {
+            r.scopes
+                .iter()
+                .find(|s| !catalogue.contains(s))
+                .map(|s| (r, s.as_str()))
+        })
+    }
+
+    /// The first rule matching the request.
+    pub fn rule_for(&self, req: &OriginalRequest) -> Option<&Rule> {
+        let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
         self.rules.iter().find(|r| {
-            (r.methods.is_empty() || r.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-                && matches(&r.pattern, &segments)
+            (r.methods.is_empty() || r.methods.contains(&req.method))
+                && matcher::matches(&r.pattern, &segments)
         })
+    }
+
+    /// The first rule matching `method` and `uri` (its query string ignored); `None` also for
+    /// a request that cannot be read or is ambiguous (see `OriginalRequest::parse`).
+    pub fn decide(&self, method: &str, uri: &str) -> Option<&Rule> {
+        let req = OriginalRequest::parse(method.as_bytes(), uri.as_bytes()).ok()?;
+        self.rule_for(&req)
     }
 }
 
-/// `%XX` decoding; `None` for a malformed escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+impl Rule {
+    /// Whether this caller satisfies the rule: organization, role, then every scope.
+    pub fn admit(&self, caller: &Principal) -> AuthResult<()> {
+        if !self.orgs.is_empty() && !self.orgs.contains(&caller.org_id) {
+            return Err(AuthError::Forbidden(
+                "this route is limited to other organizations",
+            ));
         }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn parse_pattern(path: &str) -> Result<Vec<Segment>, String> {
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(format!("path {path:?} must start with /"));
-    };
-    rest.split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| match s {
-            "*" => Ok(Segment::One),
-            "**" => Ok(Segment::AnyDepth),
-            s if s.contains('*') => Err(format!("in {path:?}: * and ** must be whole segments")),
-            s => Ok(Segment::Literal(s.to_owned())),
-        })
-        .collect()
-}
-
-fn matches(pattern: &[Segment], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((Segment::AnyDepth, rest)) => (0..=path.len()).any(|i| matches(rest, &path[i..])),
-        Some((seg, rest)) => match path.split_first() {
-            None => false,
-            Some((head, tail)) => {
-                let ok = match seg {
-                    Segment::One => true,
-                    Segment::Literal(l) => l == head,
-                    Segment::AnyDepth => unreachable!(),
-                };
-                ok && matches(rest, tail)
+        if let Some(role) = self.role {
+            // An API token acts for its key, not as the user: it holds no role.
+            let Credential::Session { .. } = caller.credential else {
+                return Err(AuthError::Forbidden(
+                    "this route needs a user's own session, not an API token",
+                ));
+            };
+            if role == Role::Admin && caller.role != Role::Admin {
+                return Err(AuthError::Forbidden(
+                    "this route needs an organization admin",
+                ));
             }
-        },
+        }
+        caller.require_scopes(self.scopes.iter().map(String::as_str))
     }
 }
 
@@ -256,5 +280,37 @@ scopes = []
         assert_eq!(e.line, 1);
         let e = Policy::parse("[[rule]]\npath = \"/a*\"\nscopes = []\n").unwrap_err();
         assert!(e.message.contains("whole segments"), "{e}");
+        let e =
+            Policy::parse("[[rule]]\npath = \"/x\"\nscopes = []\nrole = \"owner\"\n").unwrap_err();
+        assert!(e.message.contains("owner"), "{e}");
+        let e = Policy::parse("[[rule]]\npath = \"/x\"\nscopes = []\norg = []\n").unwrap_err();
+        assert!(e.message.contains("nobody"), "{e}");
+    }
+
+    #[test]
+    fn rules_needing_scopes_outside_the_catalogue_are_pointed_out() {
+        let p = Policy::parse(FILE).unwrap();
+        let catalogue = vec!["orders:read".to_owned()];
+        let found: Vec<(usize, &str)> = p
+            .unsatisfiable(&catalogue)
+            .map(|(r, s)| (r.line, s))
+            .collect();
+        assert_eq!(found, vec![(9, "orders:write")]);
+    }
+
+    #[test]
+    fn organizations_and_roles_are_read() {
+        let p = Policy::parse(
+            "[[rule]]\npath = \"/a\"\nscopes = []\norg = \"o1\"\nrole = \"admin\"\n\n\
+             [[rule]]\npath = \"/b\"\nscopes = []\norg = [\"o1\", \"o2\"]\n",
+        )
+        .unwrap();
+        let a = p.decide("GET", "/a").unwrap();
+        assert_eq!(
+            (a.orgs.clone(), a.role),
+            (vec!["o1".to_owned()], Some(Role::Admin))
+        );
+        let b = p.decide("GET", "/b").unwrap();
+        assert_eq!((b.orgs.len(), b.role), (2, None));
     }
 }
