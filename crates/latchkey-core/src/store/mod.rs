@@ -6,8 +6,8 @@
 
 mod accounts;
 mod api_keys;
-mod keys;
 mod sessions;
+mod signing_keys;
 
 use std::str::FromStr;
 use std::sync::Arc;
