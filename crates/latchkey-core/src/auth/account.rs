@@ -1,12 +1,13 @@
 //! Sign-up and password login.
 
 use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
+use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::password::check_policy;
 use crate::secret::Secret;
 use crate::state::RetryAfter;
-use crate::store::{NewUser, Role, User};
+use crate::store::NewUser;
 
 pub struct Signup {
     pub email: String,
@@ -104,13 +105,13 @@ impl Auth {
             self.state.give_back(&account_key).await?;
             return Err(e);
         }
-        let user = self.db.user_by_email(email.normalized()).await?;
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let row = self.db.user_by_email(email.normalized()).await?;
+        let stored = row.as_ref().and_then(|r| r.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
             tracing::info!("login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        let user = row.ok_or(AuthError::InvalidCredentials)?.user;
         self.state.reset(&account_key).await?;
         if let Some(ip_key) = &ip_key {
             self.state.give_back(ip_key).await?;

@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use super::session::REFRESH_PREFIX;
 use super::{Auth, Grant};
+use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, LEEWAY_SECS};
 use crate::secret::{hmac_b64, sha256_hex};
-use crate::store::{NewChild, RefreshRow, User};
+use crate::store::{NewChild, RefreshRow};
 
 impl Auth {
     /// Exchanges a refresh token for the next pair.

@@ -13,7 +13,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use accounts::{NewUser, Org, Role, User};
+/// Kept here too for code written before the domain types moved to `crate::domain`.
+pub use crate::domain::{Org, Role, User};
+pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -93,7 +93,7 @@ const SESSION_TOUCH_EVERY_MS: i64 = 60_000;
 pub struct RefreshContext {
     pub token: RefreshRow,
     pub session_revoked: bool,
-    pub user: super::User,
+    pub user: crate::domain::User,
 }
 
 impl Db {
@@ -103,7 +103,7 @@ impl Db {
             "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
              rt.expires_at AS rt_expires_at, rt.used_at, rt.child_id, s.revoked_at AS s_revoked_at, \
              u.id, u.org_id, u.email, u.name, u.phone, u.role, \
-             u.scopes, u.disabled_at, u.password_hash, u.version \
+             u.scopes, u.disabled_at, u.version \
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
              JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1",
         )
