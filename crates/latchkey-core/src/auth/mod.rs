@@ -4,6 +4,7 @@
 pub mod account;
 mod admin;
 pub mod api_keys;
+mod own_keys;
 mod principal;
 mod refresh;
 mod session;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use session::SessionInfo;
 

@@ -70,6 +70,16 @@ impl Auth {
             .await
     }
 
+    /// A token sent as `Authorization: Bearer` to the refresh route: a refresh token rotates;
+    /// anything else is taken as an expired access token asking for the lenient refresh.
+    pub async fn refresh_bearer(&self, token: &str) -> AuthResult<Grant> {
+        if token.starts_with(REFRESH_PREFIX) {
+            self.refresh(token).await
+        } else {
+            self.lenient_refresh(token).await
+        }
+    }
+
     /// Rotates `presented` into its child if it is unspent, unexpired and its session live;
     /// `None` when any of that fails.
     async fn try_rotate(

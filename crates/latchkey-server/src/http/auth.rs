@@ -58,8 +58,7 @@ pub async fn refresh(
     let body_token = body.and_then(|b| b.refresh_token);
     let grant = match (body_token, header_token) {
         (Some(token), _) => app.auth.refresh(&token).await?,
-        (None, Some(token)) if token.starts_with("lkr_") => app.auth.refresh(&token).await?,
-        (None, Some(token)) => app.auth.lenient_refresh(&token).await?,
+        (None, Some(token)) => app.auth.refresh_bearer(&token).await?,
         (None, None) => {
             return Err(ApiError::invalid_request(
                 "send refresh_token in the body or a token in Authorization: Bearer",
