@@ -13,7 +13,7 @@ pub mod secret;
 pub mod state;
 pub mod store;
 
-pub use auth::{Auth, ClientInfo, Grant, Settings};
+pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings};
 pub use clock::Clock;
 pub use domain::{Org, OrgProfile, Role, User};
 pub use error::{AuthError, AuthResult, TokenProblem};

@@ -9,6 +9,15 @@ use crate::secret::Secret;
 use crate::state::RetryAfter;
 use crate::store::NewUser;
 
+/// How a login with the right password ends. Only tokens today; more outcomes (a second factor
+/// asked for) will come, so callers must handle ones they do not know by refusing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// A new session and its tokens.
+    Signed(Grant),
+}
+
 pub struct Signup {
     pub email: String,
     pub password: Secret,
@@ -90,7 +99,7 @@ impl Auth {
         email: &str,
         password: &Secret,
         client: &ClientInfo,
-    ) -> AuthResult<Grant> {
+    ) -> AuthResult<LoginOutcome> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
         let account_key = format!("login:acct:{}", email.normalized());
@@ -119,7 +128,8 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
-        self.open_session(user.into(), client).await
+        let grant = self.open_session(user.into(), client).await?;
+        Ok(LoginOutcome::Signed(grant))
     }
 
     async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<()> {

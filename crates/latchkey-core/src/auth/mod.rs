@@ -13,6 +13,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use account::LoginOutcome;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
