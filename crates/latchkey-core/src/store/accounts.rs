@@ -59,7 +59,6 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
 impl Db {
     /// Creates the user, and the organization too when there is no referral code, atomically.
     pub async fn create_user(&self, new: NewUser<'_>, now_ms: i64) -> AuthResult<(User, Org)> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let (org, role) = match new.referral_code {
             Some(code) => {
