@@ -75,8 +75,8 @@ impl ErrorCode {
 /// The one error body of every `/api/v1` route:
 /// `{"status": "failed", "code": 401, "error": "invalid_token", "message": "...", "data": {}}`.
 ///
-/// `status`/`code`/`message`/`data` follow seed 002's envelope so existing clients of that shape
-/// keep working; `error` is the machine code.
+/// `status`/`code`/`message`/`data` are the envelope API-key clients already parse (the same as
+/// `/get-token`'s success body), so they keep working; `error` is the machine code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub status: String,

@@ -87,7 +87,7 @@ pub struct AuthTokenData {
     pub expires_in: u64,
 }
 
-/// Seed 002's success envelope.
+/// The envelope API-key clients already parse: `data` plus `status`, `code` and `message`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GetTokenResponse {
     pub data: AuthTokenData,

@@ -20,7 +20,7 @@ pub struct SignupRequest {
     #[serde(default)]
     pub phone: Option<String>,
     /// An organization's invite code: join it as a member. Without one, the user founds a new
-    /// organization and becomes its admin (seed 002).
+    /// organization and becomes its admin.
     #[serde(default)]
     pub referral_code: Option<String>,
 }

@@ -28,7 +28,7 @@ pub struct Signup {
 
 impl Auth {
     /// Creates an account and opens its first session. Without a referral code the user
-    /// founds an organization and is its admin; with one they join it as a member (seed 002).
+    /// founds an organization and is its admin; with one they join it as a member.
     pub async fn signup(&self, req: Signup, client: &ClientInfo) -> AuthResult<Grant> {
         if let Some(ip) = &client.ip {
             // Sign-ups are where referral codes could be guessed and accounts mass-created.
@@ -45,7 +45,7 @@ impl Auth {
     }
 
     /// The account itself: validated input, the organization rule, the password hash, and
-    /// (seed 002) a default API key, shown once.
+    /// a default API key, shown once.
     async fn register(&self, req: Signup) -> AuthResult<(User, CreatedKey)> {
         let email = Email::parse(&req.email)?;
         let name = parse_name(req.name.as_deref())?;

@@ -1,7 +1,7 @@
 //! Refresh: rotation with reuse detection and a parent-only grace, and the bounded lenient
-//! refresh from an expired access token (seed 003).
+//! refresh from an expired access token.
 //!
-//! Rules (LESSONS.md has the incidents behind each):
+//! The rules:
 //! - every use rotates: R1 → R2, and R1 is marked used in the same compare-and-set that stores R2;
 //! - R1 again within `reuse_grace` of its use, while R2 is still unused, answers with exactly
 //!   R2's pair (parallel tabs, a response lost on a mobile network): never a new branch;
@@ -141,7 +141,7 @@ impl Auth {
         }
     }
 
-    /// Seed 003: a client holding only a recently expired access token gets a new one for the
+    /// A client holding only a recently expired access token gets a new one for the
     /// same session. Bounded three ways: the token expired less than `lenient_window` ago, its
     /// session is live, and each `jti` is exchanged once. Trade-off: whoever holds a leaked
     /// access token can extend it once per window until the session ends; logout ends it.

@@ -1,4 +1,4 @@
-//! `/api/v1/api-keys` (the caller's own keys) and seed 002's `/get-token`.
+//! `/api/v1/api-keys` (the caller's own keys) and `/get-token`.
 
 use std::time::Duration;
 
@@ -90,7 +90,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Seed 002: an API key in, an auth token out — the same one while it lives, its expiry reset.
+/// An API key in, an auth token out — the same one while it lives, its expiry reset.
 pub async fn get_token(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<GetTokenRequest>,

@@ -53,8 +53,8 @@ pub async fn login(
     }
 }
 
-/// The refresh token comes in the body or as `Authorization: Bearer` (seed 000); a JWT in
-/// `Authorization` asks for the lenient refresh (seed 003).
+/// The refresh token comes in the body or as `Authorization: Bearer` (clients that send every
+/// token as a bearer); an expired access token in `Authorization` asks for the lenient refresh.
 pub async fn refresh(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -113,7 +113,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token))
 }
 
-/// The credential of a request: `Authorization: Bearer <token>` or seed 002's
+/// The credential of a request: `Authorization: Bearer <token>` or the API-key clients'
 /// `x-authorization: Agent <token>`, plus the optional `x-api-key`. A scheme in the wrong header
 /// is refused, not ignored, so a mix-up gets a clear message.
 pub fn credential(parts: &Parts) -> Result<Option<(&str, Option<&str>)>, ApiError> {
