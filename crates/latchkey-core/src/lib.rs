@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod domain;
 pub mod error;
 pub mod input;
 pub mod jwt;
@@ -13,6 +14,7 @@ pub mod secret;
 pub mod state;
 pub mod store;
 
-pub use auth::{Auth, ClientInfo, Grant, Settings};
+pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings};
 pub use clock::Clock;
+pub use domain::{Org, OrgProfile, Role, User};
 pub use error::{AuthError, AuthResult, TokenProblem};

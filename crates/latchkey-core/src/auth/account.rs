@@ -1,12 +1,22 @@
 //! Sign-up and password login.
 
 use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
+use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::password::check_policy;
 use crate::secret::Secret;
 use crate::state::RetryAfter;
-use crate::store::{NewUser, Role, User};
+use crate::store::NewUser;
+
+/// How a login with the right password ends. Only tokens today; more outcomes (a second factor
+/// asked for) will come, so callers must handle ones they do not know by refusing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// A new session and its tokens.
+    Signed(Grant),
+}
 
 pub struct Signup {
     pub email: String,
@@ -100,7 +110,7 @@ impl Auth {
         email: &str,
         password: &Secret,
         client: &ClientInfo,
-    ) -> AuthResult<Grant> {
+    ) -> AuthResult<LoginOutcome> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
         let account_key = format!("login:acct:{}", email.normalized());
@@ -123,13 +133,13 @@ impl Auth {
             },
             None => false,
         };
-        let user = self.db.user_by_email(email.normalized()).await?;
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let row = self.db.user_by_email(email.normalized()).await?;
+        let stored = row.as_ref().and_then(|r| r.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
             tracing::info!("login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        let user = row.ok_or(AuthError::InvalidCredentials)?.user;
         if account_counted {
             self.state.reset(&account_key).await?;
         }
@@ -139,7 +149,8 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
-        self.open_session(user.into(), client).await
+        let grant = self.open_session(user.into(), client).await?;
+        Ok(LoginOutcome::Signed(grant))
     }
 
     /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it

@@ -5,8 +5,8 @@
 use super::Auth;
 use super::api_keys::{ApiKeyInfo, parse_scopes};
 use super::principal::Principal;
+use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
-use crate::store::{Role, User};
 
 impl Auth {
     async fn member(&self, admin: &Principal, user_id: &str) -> AuthResult<User> {

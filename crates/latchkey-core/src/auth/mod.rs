@@ -5,6 +5,7 @@ pub mod account;
 mod admin;
 pub mod api_keys;
 mod catalogue;
+mod own_keys;
 mod principal;
 mod refresh;
 mod session;
@@ -13,17 +14,20 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use account::LoginOutcome;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use session::SessionInfo;
 
 use crate::clock::Clock;
+use crate::domain::{OrgProfile, User};
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::Keyring;
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::state::StateStore;
-use crate::store::{Db, Org, User};
+use crate::store::Db;
 use api_keys::{TokenWrap, Touched};
 
 /// The token rules and limits, already validated by the configuration layer.
@@ -158,15 +162,19 @@ impl Auth {
     }
 
     /// The caller's own profile, as every instance currently sees it.
-    pub async fn me(&self, caller: &Principal) -> AuthResult<crate::state::UserRecord> {
-        self.user_record(&caller.user_id).await
+    pub async fn me(&self, caller: &Principal) -> AuthResult<User> {
+        let record = self.user_record(&caller.user_id).await?;
+        Ok(users::user_of(&caller.user_id, record)?)
     }
 
-    pub async fn org(&self, caller: &Principal) -> AuthResult<Org> {
-        self.db
+    /// The caller's organization; the referral code only for its admins.
+    pub async fn org(&self, caller: &Principal) -> AuthResult<OrgProfile> {
+        let org = self
+            .db
             .org_by_id(&caller.org_id)
             .await?
-            .ok_or(AuthError::NotFound("organization"))
+            .ok_or(AuthError::NotFound("organization"))?;
+        Ok(OrgProfile::for_role(org, caller.role))
     }
 
     pub fn state(&self) -> &StateStore {

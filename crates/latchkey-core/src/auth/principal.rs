@@ -1,8 +1,8 @@
 //! Who is calling: the one check behind every protected route and the forward-auth endpoint.
 
 use super::Auth;
+use crate::domain::Role;
 use crate::error::{AuthError, AuthResult, TokenProblem};
-use crate::store::Role;
 
 /// The caller, with scopes as they are *now* (not as they were when the token was issued).
 #[derive(Debug, Clone)]

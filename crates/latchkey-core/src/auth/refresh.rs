@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use super::session::REFRESH_PREFIX;
 use super::{Auth, Grant};
+use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, LEEWAY_SECS};
 use crate::secret::{hmac_b64, sha256_hex};
-use crate::store::{NewChild, RefreshRow, User};
+use crate::store::{NewChild, RefreshRow};
 
 impl Auth {
     /// Exchanges a refresh token for the next pair.
@@ -67,6 +68,16 @@ impl Auth {
         }
         self.replay(&row, self.child_of(presented, uid, sid), user)
             .await
+    }
+
+    /// A token sent as `Authorization: Bearer` to the refresh route: a refresh token rotates;
+    /// anything else is taken as an expired access token asking for the lenient refresh.
+    pub async fn refresh_bearer(&self, token: &str) -> AuthResult<Grant> {
+        if token.starts_with(REFRESH_PREFIX) {
+            self.refresh(token).await
+        } else {
+            self.lenient_refresh(token).await
+        }
     }
 
     /// Rotates `presented` into its child if it is unspent, unexpired and its session live;

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use super::{Auth, ClientInfo, Grant, Principal};
+use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::AccessClaims;
 use crate::secret::{Secret, random_token, sha256_hex};
-use crate::store::{NewRefresh, SessionRow, User};
+use crate::store::{NewRefresh, SessionRow};
 
 /// Every refresh token starts with this, so a leaked one is recognizable (and grep-able).
 /// The whole token is `lkr_<user id>.<session id>.<secret>`: the ids are not secret (the hash

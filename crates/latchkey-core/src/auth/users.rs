@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::Auth;
+use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
-use crate::store::User;
 
 pub(super) fn record_of(u: &User) -> UserRecord {
     UserRecord {
@@ -32,7 +32,6 @@ pub(super) fn user_of(uid: &str, r: UserRecord) -> anyhow::Result<User> {
         role: crate::store::parse_column(&r.role, "role")?,
         scopes: r.scopes,
         disabled: r.disabled,
-        password_hash: None,
         version: r.version,
     })
 }

@@ -4,69 +4,20 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, is_unique_violation, parse_column};
+use crate::domain::{Org, Role, User};
 use crate::error::{AuthError, AuthResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "member" => Ok(Role::Member),
-            _ => Err(()),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Org {
-    pub id: String,
-    pub name: String,
-    pub referral_code: String,
-}
-
-#[derive(Clone)]
-pub struct User {
-    pub id: String,
-    pub org_id: String,
-    pub email: String,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub role: Role,
-    pub scopes: Vec<String>,
-    pub disabled: bool,
+/// A user as stored: the domain's `User` plus the password hash, which only login reads.
+pub struct UserRow {
+    pub user: User,
     pub password_hash: Option<String>,
-    /// Bumped by every change to the user or their keys (fences the derived records).
-    pub version: i64,
 }
 
-impl std::fmt::Debug for User {
+impl std::fmt::Debug for UserRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("org_id", &self.org_id)
-            .field("role", &self.role)
+        f.debug_struct("UserRow")
+            .field("user", &self.user)
             .finish_non_exhaustive()
-    }
-}
-
-impl User {
-    pub fn scope_string(&self) -> String {
-        self.scopes.join(" ")
     }
 }
 
@@ -85,7 +36,7 @@ pub struct NewUser<'a> {
 
 macro_rules! user_columns {
     () => {
-        "id, org_id, email, name, phone, role, scopes, disabled_at, password_hash, version"
+        "id, org_id, email, name, phone, role, scopes, disabled_at, version"
     };
 }
 
@@ -101,7 +52,6 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
         role: parse_column(&role, "users.role")?,
         scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-        password_hash: row.try_get("password_hash")?,
         version: row.try_get("version")?,
     })
 }
@@ -109,7 +59,6 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
 impl Db {
     /// Creates the user, and the organization too when there is no referral code, atomically.
     pub async fn create_user(&self, new: NewUser<'_>, now_ms: i64) -> AuthResult<(User, Org)> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let (org, role) = match new.referral_code {
             Some(code) => {
@@ -150,7 +99,6 @@ impl Db {
             role,
             scopes: new.scopes.to_vec(),
             disabled: false,
-            password_hash: new.password_hash.map(str::to_owned),
             version: 0,
         };
         let inserted = sqlx::query(
@@ -164,7 +112,7 @@ impl Db {
         .bind(new.email_normalized)
         .bind(&user.name)
         .bind(&user.phone)
-        .bind(&user.password_hash)
+        .bind(new.password_hash)
         .bind(user.role.as_str())
         .bind(user.scope_string())
         .bind(now_ms)
@@ -178,17 +126,22 @@ impl Db {
         Ok((user, org))
     }
 
-    pub async fn user_by_email(&self, email_normalized: &str) -> AuthResult<Option<User>> {
+    /// The only read of a password hash: login checks it, nothing else sees it.
+    pub async fn user_by_email(&self, email_normalized: &str) -> AuthResult<Option<UserRow>> {
         let sql = concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE email_normalized = $1"
+            ", password_hash FROM users WHERE email_normalized = $1"
         );
         let row = sqlx::query(sql)
             .bind(email_normalized)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(UserRow {
+            user: user_from_row(&row)?,
+            password_hash: row.try_get("password_hash")?,
+        }))
     }
 
     pub async fn user_by_id(&self, id: &str) -> AuthResult<Option<User>> {

@@ -1,7 +1,7 @@
 //! API keys.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::Db;
 use crate::error::AuthResult;
@@ -51,23 +51,19 @@ fn join(scopes: &Option<Vec<String>>) -> Option<String> {
 }
 
 /// Key changes bump the owner's version, in the same transaction (see migration 0003).
-async fn bump_owner(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    key_id: &str,
-) -> Result<(), sqlx::Error> {
+async fn bump_owner(conn: &mut AnyConnection, key_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET version = version + 1 \
          WHERE id = (SELECT user_id FROM api_keys WHERE id = $1)",
     )
     .bind(key_id)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 impl Db {
     pub async fn insert_api_key(&self, k: &ApiKeyRow) -> AuthResult<()> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, secret_hash, generation, scopes, created_at, \
@@ -110,7 +106,6 @@ impl Db {
         name: &str,
         scopes: &Option<Vec<String>>,
     ) -> AuthResult<bool> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE api_keys SET name = $1, scopes = $2 WHERE id = $3")
             .bind(name)
@@ -133,7 +128,6 @@ impl Db {
         previous_until: Option<i64>,
         now_ms: i64,
     ) -> AuthResult<bool> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE api_keys SET previous_hash = CASE WHEN CAST($1 AS BIGINT) IS NULL THEN NULL ELSE secret_hash END, \
@@ -153,7 +147,6 @@ impl Db {
     }
 
     pub async fn delete_api_key(&self, id: &str) -> AuthResult<bool> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         bump_owner(&mut tx, id).await?;
         let r = sqlx::query("DELETE FROM api_keys WHERE id = $1")

@@ -7,18 +7,20 @@
 mod accounts;
 mod api_keys;
 mod at_rest;
-mod keys;
 mod sessions;
+mod signing_keys;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use accounts::{NewUser, Org, Role, User};
+/// Kept here too for code written before the domain types moved to `crate::domain`.
+pub use crate::domain::{Org, Role, User};
+pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -148,12 +150,20 @@ impl Db {
             .unwrap_or_default()
     }
 
-    /// Held for the length of a write transaction (SQLite only; PostgreSQL locks rows).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.writers {
+    /// A transaction that will write; every write transaction starts here. On SQLite the
+    /// writer first waits for its turn in this process, then takes the database's write lock
+    /// up front (`BEGIN IMMEDIATE`), so writers queue in order instead of one failing on a
+    /// stale snapshot or sleeping in the busy handler. PostgreSQL locks rows instead.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = match &self.writers {
             Some(m) => Some(m.clone().lock_owned().await),
             None => None,
-        }
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// Secrets written from now on are sealed with `key`; see `protect_secrets_at_rest`.
@@ -206,6 +216,38 @@ fn connect_failure(e: &sqlx::Error) -> String {
         }
         sqlx::Error::Io(io) => io.to_string(),
         other => other.to_string(),
+    }
+}
+
+/// An open write transaction, used as a connection (`&mut *tx`). Dropped without `commit`, it
+/// rolls back. Field order matters: the transaction ends before the writer turn is released.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _turn } = self;
+        tx.commit().await
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _turn } = self;
+        tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 

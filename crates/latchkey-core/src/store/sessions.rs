@@ -1,7 +1,7 @@
 //! Sessions and their refresh-token chains.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Db};
 use crate::error::AuthResult;
@@ -93,7 +93,7 @@ const SESSION_TOUCH_EVERY_MS: i64 = 60_000;
 pub struct RefreshContext {
     pub token: RefreshRow,
     pub session_revoked: bool,
-    pub user: super::User,
+    pub user: crate::domain::User,
 }
 
 impl Db {
@@ -103,7 +103,7 @@ impl Db {
             "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
              rt.expires_at AS rt_expires_at, rt.used_at, rt.child_id, s.revoked_at AS s_revoked_at, \
              u.id, u.org_id, u.email, u.name, u.phone, u.role, \
-             u.scopes, u.disabled_at, u.password_hash, u.version \
+             u.scopes, u.disabled_at, u.version \
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
              JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1",
         )
@@ -126,20 +126,8 @@ impl Db {
         }))
     }
 
-    /// A transaction that will write. SQLite takes its write lock up front (`BEGIN IMMEDIATE`)
-    /// so two writers queue on the busy timeout instead of one failing on a stale snapshot.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-    }
-
     /// Stores a new session with the first token of its chain.
     pub async fn create_session(&self, s: &SessionRow, first: &NewRefresh) -> AuthResult<()> {
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
@@ -314,7 +302,6 @@ impl Db {
                 .await?;
             return Ok(row.try_get::<i64, _>("rotated")? == 1);
         }
-        let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(claim!())
             .bind(now_ms)
@@ -386,7 +373,7 @@ impl Db {
 
 /// Moves the session's expiry to its newest token's, at most once a minute.
 async fn touch_session_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut AnyConnection,
     session_id: &str,
     expires_at: i64,
     now_ms: i64,
@@ -399,13 +386,13 @@ async fn touch_session_in(
     .bind(expires_at)
     .bind(session_id)
     .bind(now_ms - SESSION_TOUCH_EVERY_MS)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 async fn insert_refresh(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut AnyConnection,
     session_id: &str,
     r: &NewRefresh,
     now_ms: i64,
@@ -422,7 +409,7 @@ async fn insert_refresh(
     .bind(&r.access_claims)
     .bind(now_ms)
     .bind(r.expires_at)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

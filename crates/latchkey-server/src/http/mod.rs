@@ -2,11 +2,11 @@
 
 mod account;
 mod admin;
+mod api_keys;
 mod auth;
 pub mod error;
 pub mod extract;
 mod forward;
-mod keys;
 mod meta;
 mod views;
 
@@ -86,9 +86,12 @@ pub fn router(app: AppState) -> Router {
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
         .route("/sessions/{id}", delete(account::delete_session))
-        .route("/api-keys", post(keys::create).get(keys::list))
-        .route("/api-keys/{id}", patch(keys::update).delete(keys::delete))
-        .route("/api-keys/{id}/rotate", post(keys::rotate))
+        .route("/api-keys", post(api_keys::create).get(api_keys::list))
+        .route(
+            "/api-keys/{id}",
+            patch(api_keys::update).delete(api_keys::delete),
+        )
+        .route("/api-keys/{id}/rotate", post(api_keys::rotate))
         .route("/authorize", any(forward::authorize))
         // Envoy's ext_authz appends the original path to its `path_prefix`.
         .route("/authorize/", any(forward::authorize))
@@ -106,7 +109,7 @@ pub fn router(app: AppState) -> Router {
         .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions));
     Router::new()
         .nest("/api/v1", api)
-        .route("/get-token", post(keys::get_token))
+        .route("/get-token", post(api_keys::get_token))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))

@@ -1,10 +1,9 @@
 //! Domain values as the API shows them.
 
 use latchkey_api::{ApiKeyCreated, ApiKeyView, MemberView, SessionView, UserView};
+use latchkey_core::User;
 use latchkey_core::auth::{ApiKeyInfo, CreatedKey, SessionInfo};
 use latchkey_core::clock::rfc3339_ms;
-use latchkey_core::state::UserRecord;
-use latchkey_core::store::User;
 
 pub fn user_view(u: &User) -> UserView {
     UserView {
@@ -15,18 +14,6 @@ pub fn user_view(u: &User) -> UserView {
         role: u.role.as_str().to_owned(),
         org_id: u.org_id.clone(),
         scopes: u.scopes.clone(),
-    }
-}
-
-pub fn record_view(user_id: &str, r: UserRecord) -> UserView {
-    UserView {
-        user_id: user_id.to_owned(),
-        email: r.email,
-        name: r.name,
-        phone: r.phone,
-        role: r.role,
-        org_id: r.org_id,
-        scopes: r.scopes,
     }
 }
 

@@ -1,5 +1,5 @@
-//! API keys (seed 002): the key every user gets at sign-up, `/get-token`, key management,
-//! rotation and deletion (the second open problem: tokens must not outlive their key's secret).
+//! API keys: the key every user gets at sign-up, `/get-token`, key management, rotation and
+//! deletion (tokens must not outlive their key's secret).
 //!
 //! The helpers at the top are shared by `scopes.rs`, `forward_auth.rs`, `admin.rs` and
 //! `instances.rs`.
@@ -11,7 +11,7 @@ use futures::future::join_all;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, s};
+use crate::helpers::{Backend, PASSWORD, TestApp, assert_error_shape, s};
 use crate::on_both_stores;
 
 pub const MINUTE: Duration = Duration::from_secs(60);
@@ -30,10 +30,7 @@ pub async fn expect_error(r: Response, status: u16, code: &str, what: &str) {
         (status, Some(code)),
         "{what}: got {got} {text}"
     );
-    assert_eq!(body["status"], "failed", "{what}: {body}");
-    assert_eq!(body["code"], status, "{what}: {body}");
-    assert!(body["message"].is_string(), "{what}: {body}");
-    assert_eq!(body["data"], json!({}), "{what}: {body}");
+    assert_error_shape(status, &body, what);
 }
 
 /// Asserts a 2xx JSON response with this status and returns its body.
@@ -96,18 +93,18 @@ pub async fn auth_token(app: &TestApp, api_key: &str) -> String {
     token
 }
 
-/// `POST /get-token` that must be refused as `invalid_api_key`, in seed 002's failure shape.
+/// `POST /get-token` that must be refused as `invalid_api_key`, in the documented error shape.
 pub async fn assert_key_refused(app: &TestApp, api_key: &str, what: &str) {
     let (status, body) = app.get_token(api_key).await;
     assert_eq!(
         status, 401,
         "{what}: get-token should refuse the key: {body}"
     );
-    assert_eq!(body["error"], "invalid_api_key", "{what}: {body}");
-    assert_eq!(body["status"], "failed", "{what}: {body}");
-    assert_eq!(body["code"], 401, "{what}: {body}");
-    assert_eq!(body["data"], json!({}), "{what}: {body}");
-    assert!(body["message"].is_string(), "{what}: {body}");
+    assert_eq!(
+        assert_error_shape(status, &body, what),
+        "invalid_api_key",
+        "{what}: {body}"
+    );
 }
 
 /// `/api/v1/me` with `x-authorization: Agent <token>` answers 200; returns the profile.
@@ -751,7 +748,7 @@ async fn another_users_key_is_not_found(app: TestApp) {
 on_both_stores!(another_users_key_is_not_found);
 
 // ---------------------------------------------------------------------------------------------
-// Rotation and deletion (the second open problem)
+// Rotation and deletion: no token outlives its key's secret
 // ---------------------------------------------------------------------------------------------
 
 async fn rotating_a_key_refuses_its_old_token_at_once_and_spares_the_other_keys(app: TestApp) {

@@ -79,10 +79,11 @@ async fn refused_response(r: reqwest::Response, what: &str) -> String {
         "{what}: {challenge}"
     );
     let body: Value = r.json().await.expect("error body is JSON");
-    assert_eq!(body["status"], "failed", "{what}: {body}");
-    assert_eq!(body["code"], 401, "{what}: {body}");
-    assert_eq!(body["error"], "invalid_token", "{what}: {body}");
-    assert_eq!(body["data"], json!({}), "{what}: {body}");
+    assert_eq!(
+        crate::helpers::assert_error_shape(401, &body, what),
+        "invalid_token",
+        "{what}"
+    );
     body["message"].as_str().expect("message").to_owned()
 }
 
@@ -406,9 +407,13 @@ async fn a_burst_of_parallel_guesses_is_capped_per_account(app: TestApp) {
     assert!(retry_after(&r) >= 1);
     assert_eq!(error_code(r).await, "rate_limited");
 
-    app.advance(Duration::from_secs(15 * 60 + 1));
-    let r = app.login("target@example.com", PASSWORD).await;
-    assert_eq!(r.status(), 200);
+    // Redis ends the window by its own clock, which a test cannot move; the in-process
+    // counters follow the injected one.
+    if app.config.redis_url.is_none() {
+        app.advance(Duration::from_secs(15 * 60 + 1));
+        let r = app.login("target@example.com", PASSWORD).await;
+        assert_eq!(r.status(), 200);
+    }
 }
 on_both_backends!(a_burst_of_parallel_guesses_is_capped_per_account);
 
@@ -437,31 +442,11 @@ async fn guesses_across_accounts_are_capped_per_ip(app: TestApp) {
     assert_eq!(r.status(), 429);
 }
 
-/// Like `on_both_backends!`, with a lower per-IP limit than the default.
-mod guesses_across_accounts_are_capped_per_ip {
-    use crate::helpers::{Backend, TestApp};
-
-    async fn spawn(backend: Backend) -> Option<TestApp> {
-        TestApp::spawn_with(backend, |c| {
-            c.login_limit_per_ip = 5;
-            c.login_limit_per_account = 100;
-        })
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::guesses_across_accounts_are_capped_per_ip(spawn(Backend::Sqlite).await.unwrap())
-            .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(app) = spawn(Backend::Postgres).await {
-            super::guesses_across_accounts_are_capped_per_ip(app).await;
-        }
-    }
-}
+// A lower per-IP limit than the default.
+crate::on_all_setups!(guesses_across_accounts_are_capped_per_ip, |c| {
+    c.login_limit_per_ip = 5;
+    c.login_limit_per_account = 100;
+});
 
 async fn an_unknown_email_and_a_wrong_password_look_the_same(app: TestApp) {
     app.signup("known@example.com").await;

@@ -55,30 +55,13 @@ pub fn replace_policy(path: &Path, text: &str) {
     std::fs::rename(&aside, path).unwrap();
 }
 
-/// Like `on_both_stores!`, with `ORDERS_POLICY` as the policy file.
+/// Like `on_all_setups!`, with `ORDERS_POLICY` as the policy file.
 #[macro_export]
 macro_rules! on_both_stores_with_policy {
     ($name:ident) => {
-        mod $name {
-            use $crate::forward_auth::orders_policy_file;
-            use $crate::helpers::{Backend, TestApp};
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                let policy = orders_policy_file();
-                let app = TestApp::spawn_with(Backend::Sqlite, |c| c.policy_file = Some(policy))
-                    .await
-                    .unwrap();
-                super::$name(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_redis() {
-                let policy = orders_policy_file();
-                if let Some(app) = TestApp::spawn_redis_with(|c| c.policy_file = Some(policy)).await
-                {
-                    super::$name(app).await;
-                }
-            }
-        }
+        $crate::on_all_setups!($name, |c| {
+            c.policy_file = Some($crate::forward_auth::orders_policy_file())
+        });
     };
 }
 
@@ -129,10 +112,10 @@ pub async fn decision_of(r: Response) -> Decision {
         return Ok(scopes);
     }
     let body: Value = r.json().await.unwrap_or(Value::Null);
-    assert_eq!(body["status"], "failed", "{body}");
-    assert_eq!(body["code"], status, "{body}");
-    assert_eq!(body["data"], json!({}), "{body}");
-    Err((status, body["error"].as_str().unwrap_or("?").to_owned()))
+    Err((
+        status,
+        crate::helpers::assert_error_shape(status, &body, "forward-auth refusal"),
+    ))
 }
 
 pub async fn decide(app: &TestApp, token: &str, method: &str, uri: &str) -> Decision {

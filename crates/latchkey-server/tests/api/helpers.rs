@@ -281,7 +281,7 @@ impl TestApp {
         (status, r.json().await.unwrap())
     }
 
-    /// A call with seed 002's `x-authorization: Agent <token>`.
+    /// A call with an auth token in `x-authorization: Agent <token>`.
     pub async fn get_agent(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -332,15 +332,25 @@ impl TestApp {
     }
 }
 
+/// The one check of the documented error shape, `{"status":"failed","code":<the HTTP
+/// status>,"error":…,"message":…,"data":{}}`, for a response with `status`. Returns the machine
+/// code (`error`).
+pub fn assert_error_shape(status: u16, body: &Value, what: &str) -> String {
+    assert_eq!(body["status"], "failed", "{what}: {body}");
+    assert_eq!(body["code"], status, "{what}: {body}");
+    assert!(body["message"].is_string(), "{what}: {body}");
+    assert_eq!(body["data"], json!({}), "{what}: {body}");
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no error code in {body}"))
+        .to_owned()
+}
+
 /// Reads a response body as the documented error shape and returns its machine code.
 pub async fn error_code(r: reqwest::Response) -> String {
     let status = r.status().as_u16();
     let body: Value = r.json().await.expect("error body is JSON");
-    assert_eq!(body["status"], "failed", "{body}");
-    assert_eq!(body["code"], status, "{body}");
-    assert!(body["message"].is_string(), "{body}");
-    assert_eq!(body["data"], json!({}), "{body}");
-    body["error"].as_str().expect("error code").to_owned()
+    assert_error_shape(status, &body, "error response")
 }
 
 pub fn s(v: &Value, key: &str) -> String {
@@ -350,20 +360,53 @@ pub fn s(v: &Value, key: &str) -> String {
         .to_owned()
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL:
-/// `on_both_backends!(name);` for an `async fn name(app: TestApp)`.
+/// The three setups every scenario runs on: the embedded one (SQLite, in-process store),
+/// PostgreSQL with the in-process store (one instance), and PostgreSQL with Redis (several).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    Sqlite,
+    Postgres,
+    PostgresRedis,
+}
+
+impl TestApp {
+    /// A server on `setup`, or `None` (test skipped) when a server the setup needs is
+    /// unreachable outside CI.
+    pub async fn spawn_setup(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        match setup {
+            Setup::Sqlite => Self::spawn_with(Backend::Sqlite, tweak).await,
+            Setup::Postgres => Self::spawn_with(Backend::Postgres, tweak).await,
+            Setup::PostgresRedis => Self::spawn_redis_with(tweak).await,
+        }
+    }
+}
+
+/// Declares a test that runs on every setup: `on_all_setups!(name);` for an
+/// `async fn name(app: TestApp)`, or `on_all_setups!(name, |c| …);` to adjust the `Config`
+/// first (paths in the closure must be absolute: it expands inside the test's own module).
+/// SQLite always runs; the PostgreSQL setups skip when their servers are unreachable outside CI.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_all_setups {
     ($name:ident) => {
+        $crate::on_all_setups!($name, |_| {});
+    };
+    ($name:ident, $tweak:expr) => {
         mod $name {
-            use $crate::helpers::{Backend, TestApp};
+            use $crate::helpers::{Setup, TestApp};
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(TestApp::spawn(Backend::Sqlite).await.unwrap()).await;
+                let app = TestApp::spawn_setup(Setup::Sqlite, $tweak).await;
+                super::$name(app.expect("SQLite needs no server")).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                if let Some(app) = TestApp::spawn_setup(Setup::Postgres, $tweak).await {
+                    super::$name(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_redis() {
+                if let Some(app) = TestApp::spawn_setup(Setup::PostgresRedis, $tweak).await {
                     super::$name(app).await;
                 }
             }
@@ -371,23 +414,19 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Declares a test that runs on the embedded setup (SQLite + in-process store) and on the
-/// production one (PostgreSQL + Redis): `on_both_stores!(name);` for `async fn name(app: TestApp)`.
+/// The same as `on_all_setups!` (the name from when tests ran on SQLite and PostgreSQL only).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($args:tt)*) => {
+        $crate::on_all_setups!($($args)*);
+    };
+}
+
+/// The same as `on_all_setups!` (the name from when tests ran on SQLite and on PostgreSQL
+/// with Redis only).
 #[macro_export]
 macro_rules! on_both_stores {
-    ($name:ident) => {
-        mod $name {
-            use $crate::helpers::{Backend, TestApp};
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                super::$name(TestApp::spawn(Backend::Sqlite).await.unwrap()).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_redis() {
-                if let Some(app) = TestApp::spawn_redis_with(|_| {}).await {
-                    super::$name(app).await;
-                }
-            }
-        }
+    ($($args:tt)*) => {
+        $crate::on_all_setups!($($args)*);
     };
 }

@@ -1,4 +1,4 @@
-//! Seed 002's first open problem: scopes are not frozen into a token. A change to a user's or a
+//! Scopes are not frozen into a token. A change to a user's or a
 //! key's scopes applies to every live token on its very next check — on every instance — with
 //! no new `/get-token` and no new login.
 

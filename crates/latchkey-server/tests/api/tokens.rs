@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, error_code, s};
+use crate::helpers::{PASSWORD, TestApp, error_code, s};
 use crate::on_both_backends;
 
 const REFRESH_PATH: &str = "/api/v1/auth/refresh";
@@ -231,12 +231,7 @@ async fn lenient_refresh_refuses_a_token_of_a_logged_out_session(app: TestApp) {
 }
 on_both_backends!(lenient_refresh_refuses_a_token_of_a_logged_out_session);
 
-async fn lenient_refresh_is_refused_when_the_window_is_zero(backend: Backend) {
-    let Some(app) =
-        TestApp::spawn_with(backend, |c| c.lenient_refresh_window = Duration::ZERO).await
-    else {
-        return;
-    };
+async fn lenient_refresh_is_refused_when_the_window_is_zero(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
     app.advance(ACCESS_TTL + MINUTE);
     let r = app
@@ -245,17 +240,9 @@ async fn lenient_refresh_is_refused_when_the_window_is_zero(backend: Backend) {
     assert_invalid_token(r, "lenient refresh turned off").await;
 }
 
-mod lenient_refresh_is_refused_when_the_window_is_zero {
-    use crate::helpers::Backend;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::lenient_refresh_is_refused_when_the_window_is_zero(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        super::lenient_refresh_is_refused_when_the_window_is_zero(Backend::Postgres).await;
-    }
-}
+crate::on_all_setups!(lenient_refresh_is_refused_when_the_window_is_zero, |c| {
+    c.lenient_refresh_window = std::time::Duration::ZERO
+});
 
 async fn refresh_token_expires_after_seven_days_without_use(app: TestApp) {
     let first = app.signup("ann@example.com").await;

@@ -51,8 +51,7 @@ pub async fn list(
     State(app): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<ApiKeyList>> {
-    caller.require_session()?;
-    let keys = app.auth.list_api_keys(&caller.user_id).await?;
+    let keys = app.auth.own_api_keys(&caller).await?;
     Ok(Json(ApiKeyList {
         api_keys: keys.into_iter().map(key_view).collect(),
     }))
@@ -77,16 +76,8 @@ pub async fn rotate(
     Path(id): Path<String>,
     MaybeJson(body): MaybeJson<RotateApiKeyRequest>,
 ) -> ApiResult<Json<ApiKeyCreated>> {
-    let overlap = body.map_or(0, |b| b.overlap_seconds);
-    if overlap > 7 * 24 * 3600 {
-        return Err(ApiError::invalid_request(
-            "overlap_seconds is at most 7 days",
-        ));
-    }
-    let created = app
-        .auth
-        .rotate_api_key(&caller, &id, Duration::from_secs(overlap))
-        .await?;
+    let overlap = Duration::from_secs(body.map_or(0, |b| b.overlap_seconds));
+    let created = app.auth.rotate_own_api_key(&caller, &id, overlap).await?;
     Ok(Json(key_created(created)))
 }
 
@@ -95,8 +86,7 @@ pub async fn delete(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_session()?;
-    app.auth.delete_api_key(&caller.user_id, &id).await?;
+    app.auth.delete_own_api_key(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
