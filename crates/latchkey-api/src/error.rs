@@ -17,6 +17,8 @@ pub enum ErrorCode {
     RateLimited,
     PayloadTooLarge,
     HeadersTooLarge,
+    UriTooLong,
+    RequestTimeout,
     NotFound,
     MethodNotAllowed,
     Forbidden,
@@ -40,6 +42,8 @@ impl ErrorCode {
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::HeadersTooLarge => 431,
+            ErrorCode::UriTooLong => 414,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
@@ -62,6 +66,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Forbidden => "forbidden",
@@ -121,6 +127,8 @@ mod tests {
             ErrorCode::InsufficientScope,
             ErrorCode::UnknownReferralCode,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::UriTooLong,
+            ErrorCode::RequestTimeout,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

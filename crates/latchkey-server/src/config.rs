@@ -51,8 +51,22 @@ pub struct Config {
     pub argon2_parallelism: u32,
     /// Threads that hash passwords; defaults to the number of cores.
     pub hash_threads: Option<usize>,
-    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
-    pub trust_proxy_headers: bool,
+    /// Networks of the reverse proxies in front of Latchkey (CIDRs or single addresses). Only
+    /// a request from one of them has its `Forwarded` / `X-Forwarded-For` read; empty = the
+    /// socket peer is the client.
+    #[serde(deserialize_with = "words")]
+    pub trusted_proxies: Vec<String>,
+    /// A client must send its whole request head within this time; also how long an idle
+    /// keep-alive connection stays open.
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// A request body must arrive whole within this time (408 otherwise).
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
+    /// After SIGTERM, how long requests in flight may run before the remaining connections are
+    /// closed.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
     /// `text` or `json`.
     pub log_format: String,
     /// A tracing filter such as `info` or `latchkey=debug`; `RUST_LOG` wins when set.
@@ -85,7 +99,10 @@ impl Default for Config {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             hash_threads: None,
-            trust_proxy_headers: false,
+            trusted_proxies: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
+            shutdown_timeout: Duration::from_secs(30),
             log_format: "text".into(),
             log_level: "info".into(),
         }
@@ -175,12 +192,38 @@ impl Config {
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
+        self.trusted_proxy_networks()?;
+        anyhow::ensure!(
+            self.header_read_timeout >= Duration::from_secs(1),
+            "header_read_timeout must be at least 1s"
+        );
+        anyhow::ensure!(
+            self.body_read_timeout >= Duration::from_secs(1)
+                && self.body_read_timeout < crate::http::REQUEST_DEADLINE,
+            "body_read_timeout must be at least 1s and under 30s"
+        );
         // Below OWASP's 19 MiB only for tests and tiny machines; `serve` warns about it.
         anyhow::ensure!(
             self.argon2_memory_kib >= 1024,
             "argon2_memory_kib must be at least 1024"
         );
         Ok(())
+    }
+
+    /// `trusted_proxies` parsed; a bare address is a network of one.
+    pub fn trusted_proxy_networks(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted_proxies: {s:?} is not an address or a network like 10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect()
     }
 
     pub fn issuer(&self) -> String {
@@ -320,6 +363,26 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_networks_and_addresses() {
+        let c = Config {
+            trusted_proxies: vec![
+                "10.0.0.0/8".into(),
+                "2001:db8::/32".into(),
+                "192.0.2.7".into(),
+            ],
+            ..Config::default()
+        };
+        let nets = c.trusted_proxy_networks().unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[2].contains(&"192.0.2.7".parse::<std::net::IpAddr>().unwrap()));
+        let bad = Config {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod policy;
+pub mod serve;
+mod shaped_io;
 pub mod telemetry;
 
 pub use app::{App, AppState, Running, start};

@@ -107,7 +107,6 @@ impl Auth {
         let user = self.db.user_by_email(email.normalized()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
-            tracing::info!("login failed");
             return Err(AuthError::InvalidCredentials);
         }
         let user = user.ok_or(AuthError::InvalidCredentials)?;

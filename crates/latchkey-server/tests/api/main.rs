@@ -7,6 +7,7 @@ mod admin;
 mod api_keys;
 mod attacks;
 mod bad_input;
+mod client_ip;
 mod forward_auth;
 mod instances;
 mod openapi;
