@@ -11,6 +11,7 @@ mod client_ip;
 mod forward_auth;
 mod instances;
 mod openapi;
+mod raw_http;
 mod scopes;
 mod sessions;
 mod tokens;
