@@ -48,9 +48,9 @@ pub async fn login(
         .inspect_err(|e| {
             // Never the address itself: a keyed reference that groups one account's failures.
             tracing::warn!(
-                client_ip = client.ip.as_deref().unwrap_or("-"),
+                client_ip = %client.ip.as_deref().unwrap_or("-"),
                 account = %crate::telemetry::account_ref(&app.log_key, &req.email),
-                reason = e.code.as_str(),
+                reason = %e.code.as_str(),
                 "login failed"
             );
         })?;
