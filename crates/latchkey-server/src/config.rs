@@ -162,8 +162,15 @@ impl Config {
         }
         // Variables for the test harness share the prefix but are not settings.
         let env = Env::prefixed("LATCHKEY_").filter(|k| !k.as_str().starts_with("test_"));
+        let fig = fig.merge(env);
+        // The old on/off switch trusted whatever the client wrote: refuse it by name rather
+        // than let an operator believe it still does something.
+        anyhow::ensure!(
+            fig.find_value("trust_proxy_headers").is_err(),
+            "configuration: trust_proxy_headers (LATCHKEY_TRUST_PROXY_HEADERS) was replaced by \
+             trusted_proxies (LATCHKEY_TRUSTED_PROXIES), a list of your proxies' networks"
+        );
         let config: Config = fig
-            .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
@@ -383,6 +390,21 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn the_old_proxy_switch_is_refused_with_its_replacement_named() {
+        let dir = std::env::temp_dir().join(format!("lk-config-proxy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latchkey.toml");
+        std::fs::write(&file, "trust_proxy_headers = true\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
+        let c = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(c.trusted_proxy_networks().unwrap().len(), 1);
     }
 
     #[test]
