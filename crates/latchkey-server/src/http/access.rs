@@ -42,3 +42,21 @@ pub async fn log(State(app): State<AppState>, req: Request, next: Next) -> Respo
     );
     response
 }
+
+/// A client's `x-request-id` is kept (it ties our lines to the caller's) only when it is a
+/// plain token of at most 128 characters; anything else could forge fields in a text log
+/// line, so it is dropped and a fresh id is generated instead.
+pub async fn plain_request_id(mut req: Request, next: Next) -> Response {
+    let plain = |v: &[u8]| {
+        !v.is_empty()
+            && v.len() <= 128
+            && v.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    };
+    if let Some(id) = req.headers().get("x-request-id")
+        && !plain(id.as_bytes())
+    {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
+}

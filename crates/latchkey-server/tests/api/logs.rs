@@ -29,6 +29,17 @@ async fn logs_have_access_lines_and_failed_logins_without_secrets_or_colour() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
+    // A request id that would forge fields in the line is replaced, not logged.
+    let r = client
+        .get(server.url("/healthz"))
+        .header("x-request-id", "x status=200 client_ip=6.6.6.6")
+        .send()
+        .await
+        .unwrap();
+    let replaced = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(!replaced.contains("6.6.6.6"), "{replaced}");
+    assert!(server.stderr_shows(&replaced).await, "{}", server.stderr());
+
     assert!(
         server.stderr_shows("req-logs-0002").await,
         "{}",
@@ -66,6 +77,7 @@ async fn logs_have_access_lines_and_failed_logins_without_secrets_or_colour() {
         "access_token=",
         "mallory",
         "Not-The-Password",
+        "6.6.6.6",
     ] {
         assert!(
             !log.contains(secret),
