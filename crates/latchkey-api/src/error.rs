@@ -17,13 +17,14 @@ pub enum ErrorCode {
     RateLimited,
     PayloadTooLarge,
     HeadersTooLarge,
+    UriTooLong,
+    RequestTimeout,
     NotFound,
     MethodNotAllowed,
     Forbidden,
     AccountDisabled,
     ServiceUnavailable,
     InternalError,
-    UriTooLong,
     UnknownScope,
 }
 
@@ -46,6 +47,7 @@ impl ErrorCode {
                 422
             }
             ErrorCode::UriTooLong => 414,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::ServiceUnavailable => 503,
@@ -67,13 +69,14 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::AccountDisabled => "account_disabled",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
-            ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::UnknownScope => "unknown_scope",
         }
     }
@@ -128,6 +131,8 @@ mod tests {
             ErrorCode::InsufficientScope,
             ErrorCode::UnknownReferralCode,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::UriTooLong,
+            ErrorCode::RequestTimeout,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -20,6 +20,10 @@ pub struct App {
     pub auth: Auth,
     pub config: Config,
     pub policy: Arc<PolicyStore>,
+    /// `config.trusted_proxies`, parsed once.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Keys the account references in logs (see `telemetry::account_ref`).
+    pub log_key: Vec<u8>,
 }
 
 pub type AppState = Arc<App>;
@@ -66,11 +70,16 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         Some(url) => StateStore::redis(url, &config.redis_prefix).await?,
         None => StateStore::in_memory(clock.clone()),
     };
+    let trusted_proxies = config.trusted_proxy_networks()?;
+    let now = clock.now_ms();
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
+    let log_key = auth.db().server_secret("log_account_ref", now).await?;
     Ok(Arc::new(App {
         auth,
         config: config.clone(),
         policy,
+        trusted_proxies,
+        log_key,
     }))
 }
 
@@ -83,7 +92,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, lets requests in flight finish, and closes storage.
+    /// Stops accepting, lets requests in flight finish (for up to `shutdown_timeout`, then the
+    /// remaining connections are closed), and closes storage.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -105,12 +115,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
     let watch = app.policy.watch();
+    let limits = crate::serve::Limits {
+        header_read_timeout: config.header_read_timeout,
+        shutdown_timeout: config.shutdown_timeout,
+    };
     let task = tokio::spawn(async move {
-        let result = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let result = crate::serve::serve(listener, router, limits, async {
             let _ = rx.await;
         })
         .await;

@@ -60,8 +60,22 @@ pub struct Config {
     pub argon2_parallelism: u32,
     /// Threads that hash passwords; defaults to the number of cores.
     pub hash_threads: Option<usize>,
-    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
-    pub trust_proxy_headers: bool,
+    /// Networks of the reverse proxies in front of Latchkey (CIDRs or single addresses). Only
+    /// a request from one of them has its `Forwarded` / `X-Forwarded-For` read; empty = the
+    /// socket peer is the client.
+    #[serde(deserialize_with = "words")]
+    pub trusted_proxies: Vec<String>,
+    /// A client must send its whole request head within this time; also how long an idle
+    /// keep-alive connection stays open.
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// A request body must arrive whole within this time (408 otherwise).
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
+    /// After SIGTERM, how long requests in flight may run before the remaining connections are
+    /// closed.
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
     /// `text` or `json`.
     pub log_format: String,
     /// A tracing filter such as `info` or `latchkey=debug`; `RUST_LOG` wins when set.
@@ -101,7 +115,10 @@ impl Default for Config {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             hash_threads: None,
-            trust_proxy_headers: false,
+            trusted_proxies: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
+            shutdown_timeout: Duration::from_secs(30),
             log_format: "text".into(),
             log_level: "info".into(),
             master_key: None,
@@ -177,6 +194,14 @@ impl Config {
             );
             fig = fig.merge(Toml::file(path));
         }
+        // The old on/off switch trusted whatever the client wrote: refuse it by name rather
+        // than let an operator believe it still does something.
+        anyhow::ensure!(
+            std::env::var_os("LATCHKEY_TRUST_PROXY_HEADERS").is_none()
+                && fig.find_value("trust_proxy_headers").is_err(),
+            "configuration: trust_proxy_headers (LATCHKEY_TRUST_PROXY_HEADERS) was replaced by \
+             trusted_proxies (LATCHKEY_TRUSTED_PROXIES), a list of your proxies' networks"
+        );
         crate::config_checks::check_env_names(
             std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
         )?;
@@ -186,8 +211,8 @@ impl Config {
             let name = format!("LATCHKEY_{}", k.as_str().to_ascii_uppercase());
             !crate::config_checks::exempt(&name)
         });
+        let fig = fig.merge(env);
         let config: Config = fig
-            .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| crate::config_checks::describe(e, file))?;
@@ -215,6 +240,16 @@ impl Config {
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
+        );
+        self.trusted_proxy_networks()?;
+        anyhow::ensure!(
+            self.header_read_timeout >= Duration::from_secs(1),
+            "header_read_timeout must be at least 1s"
+        );
+        anyhow::ensure!(
+            self.body_read_timeout >= Duration::from_secs(1)
+                && self.body_read_timeout < crate::http::REQUEST_DEADLINE,
+            "body_read_timeout must be at least 1s and under 30s"
         );
         // Below OWASP's 19 MiB only for tests and tiny machines; `serve` warns about it.
         anyhow::ensure!(
@@ -246,6 +281,22 @@ impl Config {
         crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
         self.settings().check_scopes()?;
         Ok(())
+    }
+
+    /// `trusted_proxies` parsed; a bare address is a network of one.
+    pub fn trusted_proxy_networks(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted_proxies: {s:?} is not an address or a network like 10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect()
     }
 
     pub fn issuer(&self) -> String {
@@ -467,6 +518,41 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_networks_and_addresses() {
+        let c = Config {
+            trusted_proxies: vec![
+                "10.0.0.0/8".into(),
+                "2001:db8::/32".into(),
+                "192.0.2.7".into(),
+            ],
+            ..Config::default()
+        };
+        let nets = c.trusted_proxy_networks().unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[2].contains(&"192.0.2.7".parse::<std::net::IpAddr>().unwrap()));
+        let bad = Config {
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn the_old_proxy_switch_is_refused_with_its_replacement_named() {
+        let dir = std::env::temp_dir().join(format!("lk-config-proxy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("latchkey.toml");
+        std::fs::write(&file, "trust_proxy_headers = true\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
+        let c = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(c.trusted_proxy_networks().unwrap().len(), 1);
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod config_checks;
 pub mod data_dir;
 pub mod http;
 pub mod policy;
+pub mod serve;
+mod shaped_io;
 pub mod telemetry;
 
 pub use app::{App, AppState, Running, start};

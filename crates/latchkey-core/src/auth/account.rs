@@ -136,7 +136,6 @@ impl Auth {
         let row = self.db.user_by_email(email.normalized()).await?;
         let stored = row.as_ref().and_then(|r| r.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
-            tracing::info!("login failed");
             return Err(AuthError::InvalidCredentials);
         }
         let user = row.ok_or(AuthError::InvalidCredentials)?.user;

@@ -1,12 +1,12 @@
 //! The caller's own account: profile, organization, sessions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use latchkey_api::{OrgView, SessionList, UserView};
 
 use super::error::ApiResult;
-use super::extract::Caller;
+use super::extract::{ApiPath, Caller};
 use super::views::{session_view, user_view};
 use crate::app::AppState;
 
@@ -37,7 +37,7 @@ pub async fn sessions(
 pub async fn delete_session(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     app.auth.delete_session(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)

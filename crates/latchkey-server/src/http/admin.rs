@@ -1,7 +1,7 @@
 //! `/api/v1/admin/*`: an organization's admins manage its members.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use latchkey_api::{
     ApiKeyList, LogoutAllResponse, MemberList, MemberView, SetDisabledRequest, SetRoleRequest,
@@ -10,7 +10,7 @@ use latchkey_api::{
 use latchkey_core::Role;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, Caller};
 use super::views::{key_view, member_view};
 use crate::app::AppState;
 
@@ -27,7 +27,7 @@ pub async fn members(
 pub async fn set_scopes(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SetScopesRequest>,
 ) -> ApiResult<Json<MemberView>> {
     let user = app
@@ -40,7 +40,7 @@ pub async fn set_scopes(
 pub async fn set_role(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> ApiResult<Json<MemberView>> {
     let role: Role = req
@@ -54,7 +54,7 @@ pub async fn set_role(
 pub async fn set_disabled(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<SetDisabledRequest>,
 ) -> ApiResult<StatusCode> {
     app.auth
@@ -66,7 +66,7 @@ pub async fn set_disabled(
 pub async fn remove(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     app.auth.remove_member(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -75,7 +75,7 @@ pub async fn remove(
 pub async fn api_keys(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ApiKeyList>> {
     let keys = app.auth.member_api_keys(&caller, &id).await?;
     Ok(Json(ApiKeyList {
@@ -86,7 +86,7 @@ pub async fn api_keys(
 pub async fn revoke_api_key(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path((id, key_id)): Path<(String, String)>,
+    ApiPath((id, key_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     app.auth
         .revoke_member_api_key(&caller, &id, &key_id)
@@ -97,7 +97,7 @@ pub async fn revoke_api_key(
 pub async fn revoke_sessions(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<LogoutAllResponse>> {
     let sessions_revoked = app.auth.revoke_member_sessions(&caller, &id).await?;
     Ok(Json(LogoutAllResponse { sessions_revoked }))

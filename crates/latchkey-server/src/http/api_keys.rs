@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{
@@ -13,7 +13,7 @@ use latchkey_api::{
 use latchkey_core::auth::NewApiKey;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Caller, MaybeJson};
+use super::extract::{ApiJson, ApiPath, Caller, MaybeJson};
 use super::views::{key_created, key_view};
 use crate::app::AppState;
 
@@ -60,7 +60,7 @@ pub async fn list(
 pub async fn update(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateApiKeyRequest>,
 ) -> ApiResult<Json<ApiKeyView>> {
     let info = app
@@ -73,7 +73,7 @@ pub async fn update(
 pub async fn rotate(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     MaybeJson(body): MaybeJson<RotateApiKeyRequest>,
 ) -> ApiResult<Json<ApiKeyCreated>> {
     let overlap = Duration::from_secs(body.map_or(0, |b| b.overlap_seconds));
@@ -84,7 +84,7 @@ pub async fn rotate(
 pub async fn delete(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     app.auth.delete_own_api_key(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)

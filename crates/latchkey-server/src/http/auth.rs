@@ -43,7 +43,17 @@ pub async fn login(
     let outcome = app
         .auth
         .login(&req.email, &Secret::new(req.password), &client)
-        .await?;
+        .await
+        .map_err(ApiError::from)
+        .inspect_err(|e| {
+            // Never the address itself: a keyed reference that groups one account's failures.
+            tracing::warn!(
+                client_ip = %client.ip.as_deref().unwrap_or("-"),
+                account = %crate::telemetry::account_ref(&app.log_key, &req.email),
+                reason = %e.code.as_str(),
+                "login failed"
+            );
+        })?;
     match outcome {
         LoginOutcome::Signed(grant) => Ok(token_response(&app, StatusCode::OK, grant)),
         // An outcome this edge cannot answer yet must not turn into tokens: fail closed.

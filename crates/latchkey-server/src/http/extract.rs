@@ -1,11 +1,11 @@
 //! Extractors: JSON bodies with errors in the documented shape, the bearer token, the caller.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use latchkey_api::ErrorCode;
 use latchkey_core::ClientInfo;
 use latchkey_core::auth::Principal;
@@ -18,7 +18,10 @@ use crate::app::AppState;
 /// oversized body `payload_too_large` (413) — never axum's plain-text defaults.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -30,7 +33,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// A JSON body that may be absent (empty or only whitespace).
 pub struct MaybeJson<T>(pub Option<T>);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -42,8 +48,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
     }
 }
 
-pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rejection| {
+/// The whole body, which must arrive within `body_read_timeout`: a client trickling bytes would
+/// otherwise hold a connection and a task for as long as it likes.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError>
+where
+    AppState: FromRef<S>,
+{
+    let limit = AppState::from_ref(state).config.body_read_timeout;
+    let read = tokio::time::timeout(limit, Bytes::from_request(req, state));
+    let Ok(read) = read.await else {
+        return Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            "the request body did not arrive in time",
+        ));
+    };
+    read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
@@ -173,35 +192,53 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Where the request came from: the peer address, or the first `X-Forwarded-For` hop when the
-/// operator said a proxy sets it (otherwise clients could pick their own rate-limit bucket).
+/// Where the request came from: the socket peer, or, when the peer is a trusted proxy, the
+/// address the proxies forwarded (see `client_ip`).
 pub struct Client(pub ClientInfo);
 
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let forwarded = app
-            .config
-            .trust_proxy_headers
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Ok(Client(ClientInfo {
-            ip: forwarded.or(peer),
+            ip: client_ip(&parts.headers, &parts.extensions, app).map(|ip| ip.to_string()),
             user_agent,
         }))
+    }
+}
+
+/// The client address of a request, `None` only when the server was not told its peer.
+pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, app: &AppState) -> Option<IpAddr> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(super::client_ip::resolve(
+        headers,
+        peer.ip(),
+        &app.trusted_proxies,
+    ))
+}
+
+/// A path parameter whose rejection (an escape that is not UTF-8, a value of the wrong type)
+/// is `invalid_request` in the error shape, not axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) if rejection.status().is_server_error() => {
+                tracing::error!(error = %rejection.body_text(), "path parameters do not fit the route");
+                Err(ApiError::new(ErrorCode::InternalError, "internal error"))
+            }
+            Err(_) => Err(ApiError::invalid_request(
+                "the path is not valid: a parameter is not valid percent-encoded UTF-8 or has the wrong form",
+            )),
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! The HTTP edge: one route table, thin handlers, errors mapped in `error.rs`.
 
+mod access;
 mod account;
 mod admin;
 mod api_keys;
 mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 mod forward;
+pub mod limits;
 mod meta;
 mod views;
 
@@ -14,12 +17,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, header};
+use axum::http::{HeaderName, header};
 use axum::routing::{any, delete, get, patch, post, put};
 use latchkey_api::ErrorCode;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::app::AppState;
 use error::ApiError;
@@ -117,30 +119,22 @@ pub fn router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    // The path only: query strings may carry tokens (sockets), never logged.
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                })
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
-        )
+        .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(limits::request_line))
+        .layer(axum::middleware::from_fn(header_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            access::log,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(access::plain_request_id))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
             HeaderName::from_static("x-authorization"),
             HeaderName::from_static("x-api-key"),
         ]))
-        .layer(axum::middleware::from_fn(deadline))
-        .layer(axum::middleware::from_fn(header_limit))
         .with_state(app)
 }
 
@@ -181,7 +175,7 @@ async fn deadline(
     }
 }
 
-const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")

@@ -220,6 +220,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
         RateLimited,
         PayloadTooLarge,
         HeadersTooLarge,
+        UriTooLong,
+        RequestTimeout,
         NotFound,
         MethodNotAllowed,
         Forbidden,
@@ -235,7 +237,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError | UriTooLong | UnknownScope => {}
+            | InternalError | UriTooLong | UnknownScope | RequestTimeout => {}
         }
     }
     all
