@@ -73,8 +73,28 @@ pub enum AuthError {
     Forbidden(&'static str),
     #[error("the service is overloaded; retry later")]
     Busy,
+    /// A store the answer depends on (Redis, the database) cannot be reached right now. The
+    /// request was refused, never allowed: the client may retry.
+    #[error("a storage backend is unreachable; retry later")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+/// Marks an error as "the store could not be reached" (as opposed to a bug): it becomes
+/// `AuthError::Unavailable` wherever `?` converts it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreUnavailable(pub &'static str);
+
+impl From<anyhow::Error> for AuthError {
+    fn from(e: anyhow::Error) -> Self {
+        if e.chain().any(|c| c.is::<StoreUnavailable>()) {
+            AuthError::Unavailable(e)
+        } else {
+            AuthError::Unexpected(e)
+        }
+    }
 }
 
 impl AuthError {
@@ -88,7 +108,17 @@ impl AuthError {
 
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
-        AuthError::Unexpected(anyhow::Error::new(e).context("database"))
+        // A lost or exhausted database is a reason to retry, not a bug.
+        let unreachable = matches!(
+            e,
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+        );
+        let e = anyhow::Error::new(e).context("database");
+        if unreachable {
+            AuthError::Unavailable(e)
+        } else {
+            AuthError::Unexpected(e)
+        }
     }
 }
 

@@ -45,7 +45,9 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     )?;
     let policy = PolicyStore::load(config.policy_file.as_deref())?;
     let state = match &config.redis_url {
-        Some(url) => StateStore::redis(url, &config.redis_prefix).await?,
+        Some(url) => {
+            StateStore::redis_with(url, &config.redis_prefix, &config.redis_options()).await?
+        }
         None => StateStore::in_memory(clock.clone()),
     };
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
@@ -86,6 +88,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
+    let upkeep = spawn_revocation_upkeep(app.clone());
     let watch = app.policy.watch();
     let task = tokio::spawn(async move {
         let result = axum::serve(
@@ -97,6 +100,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         })
         .await;
         purge.abort();
+        upkeep.abort();
         if let Some(w) = watch {
             w.abort();
         }
@@ -120,6 +124,21 @@ fn spawn_purge(app: AppState) -> JoinHandle<()> {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "purged ended sessions"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    })
+}
+
+/// Rebuilds a lost revocation list without waiting for a request to notice, and prunes
+/// revocations whose access tokens have all expired (Redis 7.0 cannot expire hash fields).
+fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.auth.revocation_upkeep().await {
+                tracing::warn!(error = %e, "revocation upkeep failed");
             }
         }
     })

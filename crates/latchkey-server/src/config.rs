@@ -22,6 +22,11 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prepended to every Redis key (several deployments or tests can share one Redis).
     pub redis_prefix: String,
+    /// Bounds every Redis connection attempt and command: past it the request is answered 503.
+    #[serde(with = "duration")]
+    pub redis_timeout: Duration,
+    /// Start even when Redis's `maxmemory-policy` is not `noeviction`.
+    pub redis_allow_eviction: bool,
     /// Lifetime of an API auth token from `/get-token`, slid back to full on every use.
     #[serde(with = "duration")]
     pub api_token_ttl: Duration,
@@ -68,6 +73,8 @@ impl Default for Config {
             database_max_connections: 16,
             redis_url: None,
             redis_prefix: "lk:".into(),
+            redis_timeout: Duration::from_secs(2),
+            redis_allow_eviction: false,
             api_token_ttl: Duration::from_secs(3600),
             policy_file: None,
             issuer: None,
@@ -113,6 +120,7 @@ impl std::fmt::Debug for Config {
                     .map(latchkey_core::store::redact_url),
             )
             .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout", &self.redis_timeout)
             .field("policy_file", &self.policy_file)
             .field("issuer", &self.issuer())
             .field("access_token_ttl", &self.access_token_ttl)
@@ -172,6 +180,10 @@ impl Config {
             "api_token_ttl must be at least 10s"
         );
         anyhow::ensure!(
+            self.redis_timeout >= Duration::from_millis(50),
+            "redis_timeout must be at least 50ms"
+        );
+        anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
@@ -198,6 +210,13 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("latchkey.db").display()
             ),
+        }
+    }
+
+    pub fn redis_options(&self) -> latchkey_core::state::RedisOptions {
+        latchkey_core::state::RedisOptions {
+            timeout: self.redis_timeout,
+            allow_eviction: self.redis_allow_eviction,
         }
     }
 
