@@ -89,7 +89,10 @@ pub struct StoreUnavailable(pub &'static str);
 
 impl From<anyhow::Error> for AuthError {
     fn from(e: anyhow::Error) -> Self {
-        if e.chain().any(|c| c.is::<StoreUnavailable>()) {
+        // `downcast_ref` finds it as the outermost context, `chain` anywhere as a source.
+        if e.downcast_ref::<StoreUnavailable>().is_some()
+            || e.chain().any(|c| c.is::<StoreUnavailable>())
+        {
             AuthError::Unavailable(e)
         } else {
             AuthError::Unexpected(e)

@@ -10,6 +10,7 @@ mod bad_input;
 mod forward_auth;
 mod instances;
 mod openapi;
+mod redis_faults;
 mod scopes;
 mod sessions;
 mod tokens;
