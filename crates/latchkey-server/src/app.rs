@@ -129,16 +129,29 @@ fn spawn_purge(app: AppState) -> JoinHandle<()> {
     })
 }
 
-/// Rebuilds a lost revocation list without waiting for a request to notice, and prunes
-/// revocations whose access tokens have all expired (Redis 7.0 cannot expire hash fields).
+/// Every second: rebuilds a lost or doubtful revocation list without waiting for a request to
+/// notice. Every minute: prunes revocations whose access tokens have all expired.
 fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        let mut warned: Option<std::time::Instant> = None;
+        for n in 0u64.. {
             tick.tick().await;
             if let Err(e) = app.auth.revocation_upkeep().await {
-                tracing::warn!(error = %e, "revocation upkeep failed");
+                // Once a minute at most: while Redis is away every tick fails.
+                if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "revocation upkeep failed");
+                    warned = Some(std::time::Instant::now());
+                }
+                continue;
+            }
+            if n % 60 == 59 {
+                match app.auth.prune_revocations().await {
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
+                }
             }
         }
     })

@@ -54,7 +54,11 @@ impl Auth {
                 Revocation::Live if !dirty() => return Ok(false),
                 _ => {}
             }
-            self.rebuild_locked().await?;
+            // Redis may answer reads yet refuse writes (out of memory): the database still
+            // answers for this session.
+            if let Err(e) = self.rebuild_locked().await {
+                tracing::warn!(error = ?e, "cannot rebuild the revocation list; asking the database");
+            }
         }
         // Whether or not the rebuild won its race, the database answers for this session. A
         // session the database does not know is refused.
@@ -115,17 +119,20 @@ impl Auth {
         Ok(done)
     }
 
-    /// Periodic: rebuilds a lost or doubtful list even when no request asks, and drops
-    /// revocations whose access tokens have all expired.
+    /// Periodic (every second): rebuilds a lost list, or one this instance failed to write to,
+    /// without waiting for a request to notice, so other instances see a revocation whose
+    /// write failed as soon as Redis takes writes again. One `HMGET` when all is well.
     pub async fn revocation_upkeep(&self) -> AuthResult<()> {
         let known = self.state.is_session_revoked(PROBE).await?;
         if known == Revocation::Unknown || self.revocations.dirty.load(Ordering::Acquire) {
             self.rebuild_revocations().await?;
         }
-        let pruned = self.state.prune_revocations().await?;
-        if pruned > 0 {
-            tracing::debug!(pruned, "expired revocations pruned");
-        }
         Ok(())
+    }
+
+    /// Periodic: drops revocations whose access tokens have all expired (Redis 7.0 cannot
+    /// expire hash fields).
+    pub async fn prune_revocations(&self) -> AuthResult<u64> {
+        Ok(self.state.prune_revocations().await?)
     }
 }

@@ -276,3 +276,35 @@ async fn a_paused_redis_answers_503_and_recovers_when_it_resumes() {
     let body: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(body["email"], "ann@example.com", "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_redis_refused_to_store_is_not_lost() {
+    let Some(redis) = OwnedRedis::start() else {
+        return;
+    };
+    let Some(a) = app_on(&redis, |_| {}).await else {
+        return;
+    };
+    let b = a.sibling().await;
+    a.signup("ann@example.com").await;
+    let grant = login_ok(&a, "ann@example.com").await;
+    let token = access(&grant);
+    assert_allowed(&b, &token, "before").await;
+
+    // Redis keeps answering reads but refuses writes (out of memory under `noeviction`): the
+    // logout commits to the database, then cannot record the revocation in Redis.
+    assert_eq!(redis.cli(&["CONFIG", "SET", "maxmemory", "1"]), "OK");
+    let r = a.post_auth("/api/v1/auth/logout", &token).await;
+    assert_unavailable(r, "logout while Redis refuses writes").await;
+    // The instance that failed no longer trusts the list: refused at once.
+    assert_refused(&a, &token, "instance 0, Redis still refusing writes").await;
+    // Refresh asks the database: refused on every instance.
+    let r = b.refresh(&refresh_token(&grant)).await;
+    assert_eq!(r.status(), 401, "refresh of the logged-out session");
+
+    assert_eq!(redis.cli(&["CONFIG", "SET", "maxmemory", "0"]), "OK");
+    // Once Redis takes writes again, that instance writes the revocation back (its next
+    // request does), and every instance refuses the session.
+    assert_refused(&a, &token, "instance 0, after Redis recovered").await;
+    assert_refused(&b, &token, "instance 1, after Redis recovered").await;
+}
