@@ -497,3 +497,44 @@ async fn check_eviction_policy(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AuthError;
+
+    #[test]
+    fn an_unreachable_redis_is_unavailable_and_a_bad_reply_is_a_bug() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let e = classify(anyhow::Error::from(refused));
+        assert!(is_dropped(&e));
+        assert!(matches!(AuthError::from(e), AuthError::Unavailable(_)));
+
+        // Server replies such as `OOM` cannot be built outside the redis crate: the HTTP test
+        // `a_revocation_redis_refused_to_store_is_not_lost` gets a real one.
+        let timeout = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        let e = classify(anyhow::Error::from(timeout).context("reading a record"));
+        assert!(
+            !is_dropped(&e),
+            "a timeout is not retried: it already waited"
+        );
+        assert!(matches!(AuthError::from(e), AuthError::Unavailable(_)));
+
+        let bad = redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "bad reply"));
+        assert!(matches!(
+            AuthError::from(classify(anyhow::Error::from(bad))),
+            AuthError::Unexpected(_)
+        ));
+    }
+
+    #[test]
+    fn absent_from_an_incomplete_list_is_unknown() {
+        let some = || Some("1".to_owned());
+        assert_eq!(revocation(&[some(), None]), Revocation::Revoked);
+        assert_eq!(revocation(&[some(), some()]), Revocation::Revoked);
+        assert_eq!(revocation(&[None, some()]), Revocation::Live);
+        assert_eq!(revocation(&[None, None]), Revocation::Unknown);
+        assert_eq!(revocation(&[]), Revocation::Unknown);
+    }
+}
