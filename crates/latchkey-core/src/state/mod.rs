@@ -17,11 +17,14 @@
 
 mod memory;
 mod redis;
+mod redis_conn;
+mod redis_revoked;
 
 use std::time::Duration;
 
 pub use memory::MemoryState;
-pub use redis::{RedisOptions, RedisState};
+pub use redis::RedisState;
+pub use redis_conn::RedisOptions;
 use serde::{Deserialize, Serialize};
 
 pub enum StateStore {
@@ -122,8 +125,8 @@ macro_rules! dispatch {
         match $self {
             StateStore::Memory($s) => Ok($e),
             StateStore::Redis($s) => match $e.await {
-                Err(e) if redis::is_dropped(&e) => $e.await.map_err(redis::classify),
-                r => r.map_err(redis::classify),
+                Err(e) if redis_conn::is_dropped(&e) => $e.await.map_err(redis_conn::classify),
+                r => r.map_err(redis_conn::classify),
             },
         }
     };
