@@ -126,3 +126,31 @@ impl From<sqlx::Error> for AuthError {
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_unavailable_and_anything_else_unexpected() {
+        let tagged = anyhow::anyhow!("connection refused").context(StoreUnavailable("Redis"));
+        assert!(matches!(AuthError::from(tagged), AuthError::Unavailable(_)));
+        // Also when more context was added on top.
+        let deeper = anyhow::anyhow!("refused")
+            .context(StoreUnavailable("Redis"))
+            .context("loading a user");
+        assert!(matches!(AuthError::from(deeper), AuthError::Unavailable(_)));
+        assert!(matches!(
+            AuthError::from(anyhow::anyhow!("a bug")),
+            AuthError::Unexpected(_)
+        ));
+        assert!(matches!(
+            AuthError::from(sqlx::Error::PoolTimedOut),
+            AuthError::Unavailable(_)
+        ));
+        assert!(matches!(
+            AuthError::from(sqlx::Error::RowNotFound),
+            AuthError::Unexpected(_)
+        ));
+    }
+}

@@ -308,3 +308,19 @@ async fn a_revocation_redis_refused_to_store_is_not_lost() {
     assert_refused(&a, &token, "instance 0, after Redis recovered").await;
     assert_refused(&b, &token, "instance 1, after Redis recovered").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_when_redis_hides_its_config() {
+    // Managed Redis services often disable CONFIG: the policy cannot be read, so Latchkey warns
+    // and starts rather than refusing a setup it cannot inspect.
+    let Some(redis) = OwnedRedis::start_with(&["--rename-command", "CONFIG", ""]) else {
+        return;
+    };
+    let reply = redis.cli(&["CONFIG", "GET", "maxmemory-policy"]);
+    assert!(reply.contains("unknown command"), "{reply}");
+    let Some(app) = app_on(&redis, |_| {}).await else {
+        return;
+    };
+    let grant = app.signup("ann@example.com").await;
+    assert_allowed(&app, &access(&grant), "on a Redis without CONFIG").await;
+}
