@@ -55,11 +55,14 @@ impl MemoryState {
     }
 
     pub(super) fn is_session_revoked(&self, sid: &str) -> Revocation {
-        let map = self.revoked.read().unwrap_or_else(|e| e.into_inner());
-        if map
+        // One lock at a time (never `revoked` and `rebuild` together): no lock-order inversion.
+        let revoked = self
+            .revoked
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .get(sid)
-            .is_some_and(|until| *until > self.clock.now_ms())
-        {
+            .is_some_and(|until| *until > self.clock.now_ms());
+        if revoked {
             return Revocation::Revoked;
         }
         let complete = self
@@ -92,10 +95,11 @@ impl MemoryState {
     }
 
     pub(super) fn finish_rebuild(&self, token: &str, revoked: &[(String, Duration)]) -> bool {
-        let mut state = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries first, then the marker: nothing is ever called live before its entry is in.
         for (sid, ttl) in revoked {
             self.revoke_session(sid, *ttl);
         }
+        let mut state = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
         match state.as_deref() {
             Some("") => true,
             Some(t) if t == token => {
