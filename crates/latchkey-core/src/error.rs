@@ -112,10 +112,12 @@ impl AuthError {
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
         // A lost or exhausted database is a reason to retry, not a bug.
-        let unreachable = matches!(
-            e,
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-        );
+        // PostgreSQL's class 57P: shutting down, crashed, or not yet accepting connections.
+        let unreachable = match &e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57P")),
+            _ => false,
+        };
         let e = anyhow::Error::new(e).context("database");
         if unreachable {
             AuthError::Unavailable(e)
