@@ -324,3 +324,89 @@ async fn starts_when_redis_hides_its_config() {
     let grant = app.signup("ann@example.com").await;
     assert_allowed(&app, &access(&grant), "on a Redis without CONFIG").await;
 }
+
+/// Waits until the workers made `n` more requests.
+async fn after_requests(count: &std::sync::atomic::AtomicUsize, n: usize) {
+    let target = count.load(std::sync::atomic::Ordering::Relaxed) + n;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count.load(std::sync::atomic::Ordering::Relaxed) < target {
+        assert!(Instant::now() < deadline, "the workers stalled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_redis_faults_never_answer_500_nor_admit_a_revoked_session() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let Some(mut redis) = OwnedRedis::start() else {
+        return;
+    };
+    let Some(a) = app_on(&redis, |c| c.redis_timeout = Duration::from_millis(300)).await else {
+        return;
+    };
+    let b = a.sibling().await;
+    a.signup("ann@example.com").await;
+    let live = access(&login_ok(&a, "ann@example.com").await);
+    let ended = access(&login_ok(&a, "ann@example.com").await);
+    let r = a.post_auth("/api/v1/auth/logout", &ended).await;
+    assert_eq!(r.status(), 204);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for (i, base) in [a.base.clone(), b.base.clone()].into_iter().enumerate() {
+        for (token, revoked) in [(live.clone(), false), (ended.clone(), true)] {
+            let (stop, count, client) = (stop.clone(), count.clone(), a.client.clone());
+            let base = base.clone();
+            workers.push(tokio::spawn(async move {
+                let mut seen = std::collections::BTreeMap::<u16, usize>::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let r = client
+                        .get(format!("{base}/api/v1/me"))
+                        .bearer_auth(&token)
+                        .timeout(Duration::from_secs(30))
+                        .send()
+                        .await
+                        .expect("answered");
+                    let status = r.status().as_u16();
+                    let allowed: &[u16] = if revoked { &[401, 503] } else { &[200, 503] };
+                    assert!(
+                        allowed.contains(&status),
+                        "instance {i}, revoked={revoked}: {status} {}",
+                        r.text().await.unwrap_or_default()
+                    );
+                    *seen.entry(status).or_default() += 1;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                seen
+            }));
+        }
+    }
+
+    after_requests(&count, 40).await;
+    for _ in 0..2 {
+        redis.stop();
+        after_requests(&count, 40).await;
+        redis.restart();
+        after_requests(&count, 40).await;
+        redis.pause();
+        after_requests(&count, 8).await;
+        redis.resume();
+        after_requests(&count, 40).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let seen = w.await.expect("worker passed");
+        assert!(
+            seen.contains_key(&200) || seen.contains_key(&401),
+            "{seen:?}"
+        );
+    }
+    // And all is well afterwards.
+    assert_allowed(&a, &live, "instance 0 after the faults").await;
+    assert_allowed(&b, &live, "instance 1 after the faults").await;
+    assert_refused(&a, &ended, "instance 0 after the faults").await;
+    assert_refused(&b, &ended, "instance 1 after the faults").await;
+}
