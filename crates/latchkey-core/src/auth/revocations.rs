@@ -75,6 +75,11 @@ impl Auth {
     pub(super) async fn publish_revocation(&self, sid: &str) -> AuthResult<()> {
         if let Err(e) = self.state.revoke_session(sid, self.revocation_ttl()).await {
             self.revocations.dirty.store(true, Ordering::Release);
+            // Tell the other instances too, if Redis still takes this (it does when it only
+            // refuses writes for lack of memory); otherwise they learn it from the rebuild.
+            if let Err(e) = self.state.distrust_revocations().await {
+                tracing::warn!(error = ?e, "cannot mark the revocation list incomplete");
+            }
             return Err(e.into());
         }
         Ok(())

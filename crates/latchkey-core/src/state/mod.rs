@@ -193,6 +193,13 @@ impl StateStore {
         dispatch!(self, s => s.finish_rebuild(token, revoked))
     }
 
+    /// Marks the list incomplete, so every instance asks the database until the next rebuild:
+    /// after a revocation could not be written. Redis allows this delete even when it refuses
+    /// writes for lack of memory.
+    pub async fn distrust_revocations(&self) -> anyhow::Result<()> {
+        dispatch!(self, s => s.distrust_revocations())
+    }
+
     /// Drops revocations whose access tokens have all expired; returns how many.
     pub async fn prune_revocations(&self) -> anyhow::Result<u64> {
         dispatch!(self, s => s.prune_revocations())

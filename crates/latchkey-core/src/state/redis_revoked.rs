@@ -127,6 +127,15 @@ impl RedisState {
         Ok(done == 1)
     }
 
+    pub(super) async fn distrust_revocations(&self) -> anyhow::Result<()> {
+        redis::cmd("HDEL")
+            .arg(self.revoked_key())
+            .arg(COMPLETE)
+            .query_async::<()>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn prune_revocations(&self) -> anyhow::Result<u64> {
         let n: i64 = PRUNE_SCRIPT
             .key(self.revoked_key())

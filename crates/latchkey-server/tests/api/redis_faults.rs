@@ -296,8 +296,9 @@ async fn a_revocation_redis_refused_to_store_is_not_lost() {
     assert_eq!(redis.cli(&["CONFIG", "SET", "maxmemory", "1"]), "OK");
     let r = a.post_auth("/api/v1/auth/logout", &token).await;
     assert_unavailable(r, "logout while Redis refuses writes").await;
-    // The instance that failed no longer trusts the list: refused at once.
+    // No instance trusts the list any more: refused at once, from the database.
     assert_refused(&a, &token, "instance 0, Redis still refusing writes").await;
+    assert_refused(&b, &token, "instance 1, Redis still refusing writes").await;
     // Refresh asks the database: refused on every instance.
     let r = b.refresh(&refresh_token(&grant)).await;
     assert_eq!(r.status(), 401, "refresh of the logged-out session");
