@@ -155,6 +155,23 @@ async fn a_rebuild_overtaken_by_another_is_not_marked_complete(s: StateStore) {
 }
 on_both!(a_rebuild_overtaken_by_another_is_not_marked_complete);
 
+async fn a_distrusted_list_is_unknown_until_rebuilt(s: StateStore) {
+    loaded(&s, &[("s1", 60)]).await;
+    s.distrust_revocations().await.unwrap();
+    assert_eq!(
+        s.is_session_revoked("s2").await.unwrap(),
+        Revocation::Unknown
+    );
+    // What it holds still counts.
+    assert_eq!(
+        s.is_session_revoked("s1").await.unwrap(),
+        Revocation::Revoked
+    );
+    loaded(&s, &[]).await;
+    assert_eq!(s.is_session_revoked("s2").await.unwrap(), Revocation::Live);
+}
+on_both!(a_distrusted_list_is_unknown_until_rebuilt);
+
 async fn a_written_record_replaces_and_an_absent_only_insert_never_does(s: StateStore) {
     assert_eq!(s.user("u1").await.unwrap(), None);
     s.put_user_if_absent("u1", &user(&["a"])).await.unwrap();

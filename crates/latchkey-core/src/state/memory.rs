@@ -88,7 +88,7 @@ impl MemoryState {
 
     pub(super) fn begin_rebuild(&self, token: &str) {
         let mut state = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
-        // A complete list stays complete: this process never loses an entry.
+        // A complete list stays complete (as in Redis, where the marker stays until lost).
         if state.as_deref() != Some("") {
             *state = Some(token.to_owned());
         }
@@ -110,8 +110,10 @@ impl MemoryState {
         }
     }
 
-    /// Writes here cannot fail, so there is never a reason to distrust the list.
-    pub(super) fn distrust_revocations(&self) {}
+    /// Writes here cannot fail, so nothing calls this in practice; it behaves as Redis does.
+    pub(super) fn distrust_revocations(&self) {
+        *self.rebuild.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 
     pub(super) fn prune_revocations(&self) -> u64 {
         let now = self.clock.now_ms();
