@@ -100,8 +100,31 @@ pub enum AuthError {
     Forbidden(&'static str),
     #[error("the service is overloaded; retry later")]
     Busy,
+    /// A store the answer depends on (Redis, the database) cannot be reached right now. The
+    /// request was refused, never allowed: the client may retry.
+    #[error("a storage backend is unreachable; retry later")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+/// Marks an error as "the store could not be reached" (as opposed to a bug): it becomes
+/// `AuthError::Unavailable` wherever `?` converts it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreUnavailable(pub &'static str);
+
+impl From<anyhow::Error> for AuthError {
+    fn from(e: anyhow::Error) -> Self {
+        // `downcast_ref` finds it as the outermost context, `chain` anywhere as a source.
+        if e.downcast_ref::<StoreUnavailable>().is_some()
+            || e.chain().any(|c| c.is::<StoreUnavailable>())
+        {
+            AuthError::Unavailable(e)
+        } else {
+            AuthError::Unexpected(e)
+        }
+    }
 }
 
 impl AuthError {
@@ -115,8 +138,48 @@ impl AuthError {
 
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
-        AuthError::Unexpected(anyhow::Error::new(e).context("database"))
+        // A lost or exhausted database is a reason to retry, not a bug.
+        // PostgreSQL's class 57P: shutting down, crashed, or not yet accepting connections.
+        let unreachable = match &e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57P")),
+            _ => false,
+        };
+        let e = anyhow::Error::new(e).context("database");
+        if unreachable {
+            AuthError::Unavailable(e)
+        } else {
+            AuthError::Unexpected(e)
+        }
     }
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_unavailable_and_anything_else_unexpected() {
+        let tagged = anyhow::anyhow!("connection refused").context(StoreUnavailable("Redis"));
+        assert!(matches!(AuthError::from(tagged), AuthError::Unavailable(_)));
+        // Also when more context was added on top.
+        let deeper = anyhow::anyhow!("refused")
+            .context(StoreUnavailable("Redis"))
+            .context("loading a user");
+        assert!(matches!(AuthError::from(deeper), AuthError::Unavailable(_)));
+        assert!(matches!(
+            AuthError::from(anyhow::anyhow!("a bug")),
+            AuthError::Unexpected(_)
+        ));
+        assert!(matches!(
+            AuthError::from(sqlx::Error::PoolTimedOut),
+            AuthError::Unavailable(_)
+        ));
+        assert!(matches!(
+            AuthError::from(sqlx::Error::RowNotFound),
+            AuthError::Unexpected(_)
+        ));
+    }
+}

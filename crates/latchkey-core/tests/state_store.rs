@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use latchkey_core::Clock;
-use latchkey_core::state::{KeyRecord, PreviousSecret, RetryAfter, Slide, StateStore, UserRecord};
+use latchkey_core::state::{
+    KeyRecord, PreviousSecret, RetryAfter, Revocation, Slide, StateStore, UserRecord,
+};
 
 /// The machine's Redis with a fresh key prefix; `None` (skip) when unreachable outside CI.
 async fn redis() -> Option<StateStore> {
@@ -79,18 +81,96 @@ fn key(generation: i64) -> KeyRecord {
     }
 }
 
+/// Marks the store's revocation list complete, as the start-up load from the database does.
+async fn loaded(s: &StateStore, revoked: &[(&str, u64)]) {
+    let token = s.begin_rebuild().await.unwrap();
+    let revoked: Vec<_> = revoked
+        .iter()
+        .map(|(sid, secs)| (sid.to_string(), Duration::from_secs(*secs)))
+        .collect();
+    assert!(s.finish_rebuild(&token, &revoked).await.unwrap());
+}
+
 async fn revoked_sessions_are_seen(s: StateStore) {
-    assert!(!s.is_session_revoked("s1").await.unwrap());
+    loaded(&s, &[]).await;
+    assert_eq!(s.is_session_revoked("s1").await.unwrap(), Revocation::Live);
     s.revoke_session("s1", Duration::from_secs(60))
         .await
         .unwrap();
-    assert!(s.is_session_revoked("s1").await.unwrap());
-    assert!(!s.is_session_revoked("s2").await.unwrap());
+    assert_eq!(
+        s.is_session_revoked("s1").await.unwrap(),
+        Revocation::Revoked
+    );
+    assert_eq!(s.is_session_revoked("s2").await.unwrap(), Revocation::Live);
     let (revoked, none) = s.session_and_user("s1", "nobody").await.unwrap();
-    assert!(revoked);
+    assert_eq!(revoked, Revocation::Revoked);
     assert_eq!(none, None);
 }
 on_both!(revoked_sessions_are_seen);
+
+async fn a_list_never_loaded_says_unknown_not_live(s: StateStore) {
+    // Before the load from the database (or after Redis lost the list) absence proves nothing.
+    assert_eq!(
+        s.is_session_revoked("s1").await.unwrap(),
+        Revocation::Unknown
+    );
+    s.revoke_session("s2", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.is_session_revoked("s2").await.unwrap(),
+        Revocation::Revoked
+    );
+    assert_eq!(
+        s.session_and_user("s1", "u1").await.unwrap().0,
+        Revocation::Unknown
+    );
+    loaded(&s, &[("s3", 60)]).await;
+    assert_eq!(s.is_session_revoked("s1").await.unwrap(), Revocation::Live);
+    assert_eq!(
+        s.is_session_revoked("s2").await.unwrap(),
+        Revocation::Revoked
+    );
+    assert_eq!(
+        s.is_session_revoked("s3").await.unwrap(),
+        Revocation::Revoked
+    );
+}
+on_both!(a_list_never_loaded_says_unknown_not_live);
+
+async fn a_rebuild_overtaken_by_another_is_not_marked_complete(s: StateStore) {
+    let first = s.begin_rebuild().await.unwrap();
+    let second = s.begin_rebuild().await.unwrap();
+    assert!(
+        !s.finish_rebuild(&first, &[("s1".into(), Duration::from_secs(60))])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.is_session_revoked("s9").await.unwrap(),
+        Revocation::Unknown
+    );
+    assert!(s.finish_rebuild(&second, &[]).await.unwrap());
+    assert_eq!(s.is_session_revoked("s9").await.unwrap(), Revocation::Live);
+}
+on_both!(a_rebuild_overtaken_by_another_is_not_marked_complete);
+
+async fn a_distrusted_list_is_unknown_until_rebuilt(s: StateStore) {
+    loaded(&s, &[("s1", 60)]).await;
+    s.distrust_revocations().await.unwrap();
+    assert_eq!(
+        s.is_session_revoked("s2").await.unwrap(),
+        Revocation::Unknown
+    );
+    // What it holds still counts.
+    assert_eq!(
+        s.is_session_revoked("s1").await.unwrap(),
+        Revocation::Revoked
+    );
+    loaded(&s, &[]).await;
+    assert_eq!(s.is_session_revoked("s2").await.unwrap(), Revocation::Live);
+}
+on_both!(a_distrusted_list_is_unknown_until_rebuilt);
 
 async fn a_written_record_replaces_and_an_absent_only_insert_never_does(s: StateStore) {
     assert_eq!(s.user("u1").await.unwrap(), None);
@@ -100,8 +180,9 @@ async fn a_written_record_replaces_and_an_absent_only_insert_never_does(s: State
     s.put_user("u1", &user(&["a", "b"])).await.unwrap();
     s.put_user_if_absent("u1", &user(&["a"])).await.unwrap();
     assert_eq!(s.user("u1").await.unwrap(), Some(user(&["a", "b"])));
+    loaded(&s, &[]).await;
     let (revoked, rec) = s.session_and_user("s9", "u1").await.unwrap();
-    assert!(!revoked);
+    assert_eq!(revoked, Revocation::Live);
     assert_eq!(rec, Some(user(&["a", "b"])));
 
     s.put_key_if_absent("k1", &key(0)).await.unwrap();
@@ -212,7 +293,10 @@ async fn memory_entries_expire_by_the_injected_clock() {
             .is_some()
     );
     clock.advance(Duration::from_secs(45));
-    assert!(!s.is_session_revoked("s1").await.unwrap());
+    assert_ne!(
+        s.is_session_revoked("s1").await.unwrap(),
+        Revocation::Revoked
+    );
     // A lookup for an entry the caller does not hold (a forged token) slides nothing.
     assert!(
         s.token_lookup("k1", 0, ttl, Slide::IfEntryStartsWith("forged|"))
@@ -304,4 +388,50 @@ async fn redis_slides_a_used_tokens_expiry_back_to_the_full_ttl() {
     .await
     .unwrap();
     assert!(ttl(&mut conn).await <= 10);
+}
+
+/// `advance` moves the store's clock past the short entry's expiry.
+async fn pruning_drops_only_expired_revocations(s: StateStore, advance: impl AsyncFn()) {
+    loaded(&s, &[]).await;
+    s.revoke_session("gone", Duration::from_millis(1))
+        .await
+        .unwrap();
+    s.revoke_session("kept", Duration::from_secs(600))
+        .await
+        .unwrap();
+    advance().await;
+    assert_eq!(s.prune_revocations().await.unwrap(), 1);
+    assert_eq!(
+        s.is_session_revoked("gone").await.unwrap(),
+        Revocation::Live
+    );
+    assert_eq!(
+        s.is_session_revoked("kept").await.unwrap(),
+        Revocation::Revoked
+    );
+    // The completeness marker is never pruned.
+    assert_eq!(s.prune_revocations().await.unwrap(), 0);
+    assert_eq!(
+        s.is_session_revoked("other").await.unwrap(),
+        Revocation::Live
+    );
+}
+
+#[tokio::test]
+async fn memory_prunes_expired_revocations() {
+    let clock = Clock::manual();
+    let s = StateStore::in_memory(clock.clone());
+    pruning_drops_only_expired_revocations(s, async || clock.advance(Duration::from_millis(2)))
+        .await;
+}
+
+#[tokio::test]
+async fn redis_prunes_expired_revocations() {
+    if let Some(s) = redis().await {
+        // Redis expires by its own clock: 1 ms has passed once a later command sees it.
+        pruning_drops_only_expired_revocations(s, async || {
+            tokio::time::sleep(Duration::from_millis(20)).await
+        })
+        .await;
+    }
 }

@@ -67,7 +67,9 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     )?;
     let policy = PolicyStore::load(config.policy_file.as_deref(), &config.scopes)?;
     let state = match &config.redis_url {
-        Some(url) => StateStore::redis(url, &config.redis_prefix).await?,
+        Some(url) => {
+            StateStore::redis_with(url, &config.redis_prefix, &config.redis_options()).await?
+        }
         None => StateStore::in_memory(clock.clone()),
     };
     let trusted_proxies = config.trusted_proxy_networks()?;
@@ -114,6 +116,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
+    let upkeep = spawn_revocation_upkeep(app.clone());
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -125,6 +128,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         })
         .await;
         purge.abort();
+        upkeep.abort();
         if let Some(w) = watch {
             w.abort();
         }
@@ -148,6 +152,34 @@ fn spawn_purge(app: AppState) -> JoinHandle<()> {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "purged ended sessions"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    })
+}
+
+/// Every second: rebuilds a lost or doubtful revocation list without waiting for a request to
+/// notice. Every minute: prunes revocations whose access tokens have all expired.
+fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut warned: Option<std::time::Instant> = None;
+        for n in 0u64.. {
+            tick.tick().await;
+            if let Err(e) = app.auth.revocation_upkeep().await {
+                // Once a minute at most: while Redis is away every tick fails.
+                if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "revocation upkeep failed");
+                    warned = Some(std::time::Instant::now());
+                }
+                continue;
+            }
+            if n % 60 == 59 {
+                match app.auth.prune_revocations().await {
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
+                }
             }
         }
     })

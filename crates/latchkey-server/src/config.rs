@@ -26,6 +26,11 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prepended to every Redis key (several deployments or tests can share one Redis).
     pub redis_prefix: String,
+    /// Bounds every Redis connection attempt and command: past it the request is answered 503.
+    #[serde(with = "duration")]
+    pub redis_timeout: Duration,
+    /// Start even when Redis's `maxmemory-policy` is not `noeviction`.
+    pub redis_allow_eviction: bool,
     /// Lifetime of an API auth token from `/get-token`, slid back to full on every use.
     #[serde(with = "duration")]
     pub api_token_ttl: Duration,
@@ -96,6 +101,8 @@ impl Default for Config {
             database_max_connections: 16,
             redis_url: None,
             redis_prefix: "lk:".into(),
+            redis_timeout: Duration::from_secs(2),
+            redis_allow_eviction: false,
             api_token_ttl: Duration::from_secs(3600),
             policy_file: None,
             forward_headers: ForwardHeaders::Auto,
@@ -148,6 +155,7 @@ impl std::fmt::Debug for Config {
                     .map(latchkey_core::store::redact_url),
             )
             .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout", &self.redis_timeout)
             .field("policy_file", &self.policy_file)
             .field("forward_headers", &self.forward_headers)
             .field("issuer", &self.issuer())
@@ -236,6 +244,10 @@ impl Config {
         anyhow::ensure!(
             self.api_token_ttl >= Duration::from_secs(10),
             "api_token_ttl must be at least 10s"
+        );
+        anyhow::ensure!(
+            self.redis_timeout >= Duration::from_millis(50),
+            "redis_timeout must be at least 50ms"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
@@ -338,6 +350,13 @@ impl Config {
             (None, None) => return Ok(None),
         };
         MasterKey::parse(&text).map(Some)
+    }
+
+    pub fn redis_options(&self) -> latchkey_core::state::RedisOptions {
+        latchkey_core::state::RedisOptions {
+            timeout: self.redis_timeout,
+            allow_eviction: self.redis_allow_eviction,
+        }
     }
 
     pub fn settings(&self) -> latchkey_core::Settings {

@@ -8,6 +8,7 @@ mod catalogue;
 mod own_keys;
 mod principal;
 mod refresh;
+mod revocations;
 mod session;
 mod users;
 
@@ -111,6 +112,7 @@ pub struct Auth {
     chain_key: Vec<u8>,
     wrap: TokenWrap,
     touched: Touched,
+    revocations: revocations::Revocations,
 }
 
 impl Auth {
@@ -143,8 +145,9 @@ impl Auth {
             chain_key,
             wrap,
             touched: Touched::default(),
+            revocations: Default::default(),
         };
-        auth.restore_revocations().await?;
+        auth.rebuild_revocations().await?;
         Ok(auth)
     }
 
@@ -189,18 +192,6 @@ impl Auth {
     /// Revocations must outlive every access token they cover.
     fn revocation_ttl(&self) -> Duration {
         self.settings.access_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
-    }
-
-    async fn restore_revocations(&self) -> anyhow::Result<()> {
-        let ttl = self.revocation_ttl();
-        let since = self.clock.now_ms() - ttl.as_millis() as i64;
-        for (sid, revoked_at) in self.db.sessions_revoked_since(since).await? {
-            let left = ttl.saturating_sub(Duration::from_millis(
-                (self.clock.now_ms() - revoked_at).max(0) as u64,
-            ));
-            self.state.revoke_session(&sid, left).await?;
-        }
-        Ok(())
     }
 
     /// Deletes sessions that ended more than a refresh lifetime ago.

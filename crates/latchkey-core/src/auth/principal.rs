@@ -96,11 +96,11 @@ impl Auth {
             .keys
             .verify(token, &self.clock)
             .map_err(AuthError::InvalidToken)?;
-        let (revoked, user) = self
+        let (revocation, user) = self
             .state
             .session_and_user(&claims.sid, &claims.sub)
             .await?;
-        if revoked {
+        if self.resolve_revocation(&claims.sid, revocation).await? {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
         let user = match user {

@@ -167,7 +167,8 @@ impl Auth {
         if window == 0 || claims.exp + window + LEEWAY_SECS < now_secs {
             return Err(AuthError::InvalidToken(TokenProblem::Expired));
         }
-        if self.state.is_session_revoked(&claims.sid).await? {
+        // Unknown (a lost list) is settled by the database check right below.
+        if self.state.is_session_revoked(&claims.sid).await? == crate::state::Revocation::Revoked {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
         let user = self.live_session_user(&claims.sid).await?;

@@ -109,9 +109,7 @@ impl Auth {
             .revoke_session(sid, reason, self.clock.now_ms())
             .await?;
         // Also when the row was already revoked: the store may have lost it (restart).
-        self.state
-            .revoke_session(sid, self.revocation_ttl())
-            .await?;
+        self.publish_revocation(sid).await?;
         tracing::info!(session_id = %sid, reason, "session revoked");
         Ok(())
     }
@@ -122,9 +120,7 @@ impl Auth {
             .revoke_sessions_of(user_id, reason, self.clock.now_ms())
             .await?;
         for sid in &ids {
-            self.state
-                .revoke_session(sid, self.revocation_ttl())
-                .await?;
+            self.publish_revocation(sid).await?;
         }
         tracing::info!(user_id, count = ids.len(), reason, "sessions revoked");
         Ok(ids.len() as u64)

@@ -4,13 +4,17 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use super::{KeyRecord, RECORD_TTL, RetryAfter, Slide, UserRecord};
+use super::{KeyRecord, RECORD_TTL, RetryAfter, Revocation, Slide, UserRecord};
 use crate::clock::Clock;
 
 pub struct MemoryState {
     clock: Clock,
     /// session id -> revoked until (ms)
     revoked: RwLock<HashMap<String, i64>>,
+    /// The list's state: `None` until a rebuild from the database finished (a store created
+    /// before the revocations were loaded must not call any session live), `Some("")` once
+    /// complete, `Some(token)` while a rebuild is in progress.
+    rebuild: Mutex<Option<String>>,
     users: Records<UserRecord>,
     keys: Records<KeyRecord>,
     tokens: Mutex<HashMap<String, TokenSlot>>,
@@ -33,6 +37,7 @@ impl MemoryState {
         MemoryState {
             clock,
             revoked: RwLock::default(),
+            rebuild: Mutex::default(),
             users: Records::default(),
             keys: Records::default(),
             tokens: Mutex::default(),
@@ -49,14 +54,73 @@ impl MemoryState {
         map.insert(sid.to_owned(), now + ms(ttl));
     }
 
-    pub(super) fn is_session_revoked(&self, sid: &str) -> bool {
-        let map = self.revoked.read().unwrap_or_else(|e| e.into_inner());
-        map.get(sid)
-            .is_some_and(|until| *until > self.clock.now_ms())
+    pub(super) fn is_session_revoked(&self, sid: &str) -> Revocation {
+        // One lock at a time (never `revoked` and `rebuild` together): no lock-order inversion.
+        let revoked = self
+            .revoked
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sid)
+            .is_some_and(|until| *until > self.clock.now_ms());
+        if revoked {
+            return Revocation::Revoked;
+        }
+        let complete = self
+            .rebuild
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_deref()
+            == Some("");
+        if complete {
+            Revocation::Live
+        } else {
+            Revocation::Unknown
+        }
     }
 
-    pub(super) fn session_and_user(&self, sid: &str, uid: &str) -> (bool, Option<UserRecord>) {
+    pub(super) fn session_and_user(
+        &self,
+        sid: &str,
+        uid: &str,
+    ) -> (Revocation, Option<UserRecord>) {
         (self.is_session_revoked(sid), self.user(uid))
+    }
+
+    pub(super) fn begin_rebuild(&self, token: &str) {
+        let mut state = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        // A complete list stays complete (as in Redis, where the marker stays until lost).
+        if state.as_deref() != Some("") {
+            *state = Some(token.to_owned());
+        }
+    }
+
+    pub(super) fn finish_rebuild(&self, token: &str, revoked: &[(String, Duration)]) -> bool {
+        // Entries first, then the marker: nothing is ever called live before its entry is in.
+        for (sid, ttl) in revoked {
+            self.revoke_session(sid, *ttl);
+        }
+        let mut state = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        match state.as_deref() {
+            Some("") => true,
+            Some(t) if t == token => {
+                *state = Some(String::new());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes here cannot fail, so nothing calls this in practice; it behaves as Redis does.
+    pub(super) fn distrust_revocations(&self) {
+        *self.rebuild.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub(super) fn prune_revocations(&self) -> u64 {
+        let now = self.clock.now_ms();
+        let mut map = self.revoked.write().unwrap_or_else(|e| e.into_inner());
+        let before = map.len();
+        map.retain(|_, until| *until > now);
+        (before - map.len()) as u64
     }
 
     pub(super) fn user(&self, uid: &str) -> Option<UserRecord> {

@@ -6,14 +6,25 @@
 //! with pre-change data: readers only insert when absent). The in-process store serves a single
 //! node; Redis lets several instances act as one. Both pass one behaviour suite
 //! (`tests/state_store.rs`). The enum keeps dispatch static.
+//!
+//! Revocations are a *cache* of the database's `sessions.revoked_at`: the store may lose them
+//! (a restart, an eviction). The list carries a completeness marker, written only by a rebuild
+//! from the database; a check that finds the marker missing answers `Revocation::Unknown`, never
+//! "live", and the caller rebuilds or asks the database.
+//!
+//! Errors from Redis that mean "unreachable right now" (I/O, timeouts, loading, out of memory)
+//! are tagged `StoreUnavailable`, so they reach clients as a retryable 503, not a 500.
 
 mod memory;
 mod redis;
+mod redis_conn;
+mod redis_revoked;
 
 use std::time::Duration;
 
 pub use memory::MemoryState;
 pub use redis::RedisState;
+pub use redis_conn::RedisOptions;
 use serde::{Deserialize, Serialize};
 
 pub enum StateStore {
@@ -40,6 +51,16 @@ impl Slide<'_> {
             Slide::IfEntryStartsWith(prefix) => entry.starts_with(prefix),
         }
     }
+}
+
+/// What the store knows about one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// Not revoked, and the list is known to be complete.
+    Live,
+    /// Not in the list, but the list was lost since it was last rebuilt: ask the database.
+    Unknown,
 }
 
 /// Refused: when the counted action may be tried again.
@@ -95,11 +116,18 @@ pub struct PreviousSecret {
 /// How long derived records are kept without use. They are rebuilt from the database on a miss.
 pub const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// Every operation is idempotent enough to be sent twice (a counter may count one attempt
+/// twice, which only errs on the side of refusing): after Redis restarts, the first command on
+/// the old connection fails with a dropped connection while the manager reconnects, and one
+/// retry makes that request succeed instead of failing.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             StateStore::Memory($s) => Ok($e),
-            StateStore::Redis($s) => $e.await,
+            StateStore::Redis($s) => match $e.await {
+                Err(e) if redis_conn::is_dropped(&e) => $e.await.map_err(redis_conn::classify),
+                r => r.map_err(redis_conn::classify),
+            },
         }
     };
 }
@@ -110,7 +138,13 @@ impl StateStore {
     }
 
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Ok(StateStore::Redis(RedisState::connect(url, prefix).await?))
+        Self::redis_with(url, prefix, &RedisOptions::default()).await
+    }
+
+    pub async fn redis_with(url: &str, prefix: &str, opts: &RedisOptions) -> anyhow::Result<Self> {
+        Ok(StateStore::Redis(
+            RedisState::connect(url, prefix, opts).await?,
+        ))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -126,7 +160,7 @@ impl StateStore {
         dispatch!(self, s => s.revoke_session(sid, ttl))
     }
 
-    pub async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<bool> {
+    pub async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<Revocation> {
         dispatch!(self, s => s.is_session_revoked(sid))
     }
 
@@ -136,8 +170,39 @@ impl StateStore {
         &self,
         sid: &str,
         uid: &str,
-    ) -> anyhow::Result<(bool, Option<UserRecord>)> {
+    ) -> anyhow::Result<(Revocation, Option<UserRecord>)> {
         dispatch!(self, s => s.session_and_user(sid, uid))
+    }
+
+    /// First step of a rebuild, taken *before* the database is read: returns a token that
+    /// `finish_rebuild` checks, so a list lost (or rebuilt by another instance) in between is
+    /// never marked complete with a stale snapshot.
+    pub async fn begin_rebuild(&self) -> anyhow::Result<String> {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        dispatch!(self, s => s.begin_rebuild(&token))?;
+        Ok(token)
+    }
+
+    /// Adds `revoked` (session id, time left) and marks the list complete, atomically, if the
+    /// list is still the one `begin_rebuild` saw; false otherwise (the caller may retry).
+    pub async fn finish_rebuild(
+        &self,
+        token: &str,
+        revoked: &[(String, Duration)],
+    ) -> anyhow::Result<bool> {
+        dispatch!(self, s => s.finish_rebuild(token, revoked))
+    }
+
+    /// Marks the list incomplete, so every instance asks the database until the next rebuild:
+    /// after a revocation could not be written. Redis allows this delete even when it refuses
+    /// writes for lack of memory.
+    pub async fn distrust_revocations(&self) -> anyhow::Result<()> {
+        dispatch!(self, s => s.distrust_revocations())
+    }
+
+    /// Drops revocations whose access tokens have all expired; returns how many.
+    pub async fn prune_revocations(&self) -> anyhow::Result<u64> {
+        dispatch!(self, s => s.prune_revocations())
     }
 
     pub async fn user(&self, uid: &str) -> anyhow::Result<Option<UserRecord>> {

@@ -1,20 +1,24 @@
 //! The Redis store, for several instances acting as one.
 //!
-//! Keys: `<prefix>rev:<sid>`, `<prefix>user:<uid>`, `<prefix>rl:<name>`, and per API key
+//! Keys: `<prefix>revoked`, `<prefix>user:<uid>`, `<prefix>rl:<name>`, and per API key
 //! `<prefix>{<kid>}:key` and `<prefix>{<kid>}:tok` — one hash tag per key id, so the scripts
 //! that touch a key's record and its tokens run on Redis Cluster too. Each check is one round
 //! trip: a script or a pipeline.
+//!
+//! The revocation list lives in `redis_revoked.rs`; connection handling and error meaning in
+//! `redis_conn.rs`.
 
 use std::time::Duration;
 
 use redis::Script;
 use redis::aio::ConnectionManager;
 
+use super::redis_conn::{RedisOptions, check_eviction_policy, manager_config};
 use super::{KeyRecord, RECORD_TTL, RetryAfter, Slide, UserRecord};
 
 pub struct RedisState {
     conn: ConnectionManager,
-    prefix: String,
+    pub(super) prefix: String,
     take: Script,
     put: Script,
     give_back: Script,
@@ -73,13 +77,14 @@ fn empty_to_none(s: String) -> Option<String> {
 }
 
 impl RedisState {
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, prefix: &str, opts: &RedisOptions) -> anyhow::Result<Self> {
         let client =
             redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
-        let conn = client
-            .get_connection_manager()
+        let mut conn = client
+            .get_connection_manager_with_config(manager_config(opts))
             .await
             .map_err(|e| anyhow::anyhow!("cannot reach Redis: {e}"))?;
+        check_eviction_policy(&mut conn, opts.allow_eviction).await?;
         Ok(RedisState {
             conn,
             prefix: prefix.to_owned(),
@@ -91,45 +96,8 @@ impl RedisState {
         })
     }
 
-    fn conn(&self) -> ConnectionManager {
+    pub(super) fn conn(&self) -> ConnectionManager {
         self.conn.clone()
-    }
-
-    pub(super) async fn revoke_session(&self, sid: &str, ttl: Duration) -> anyhow::Result<()> {
-        redis::cmd("SET")
-            .arg(format!("{}rev:{sid}", self.prefix))
-            .arg(1)
-            .arg("PX")
-            .arg(ttl.as_millis().max(1) as u64)
-            .query_async::<()>(&mut self.conn())
-            .await?;
-        Ok(())
-    }
-
-    pub(super) async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<bool> {
-        let n: i64 = redis::cmd("EXISTS")
-            .arg(format!("{}rev:{sid}", self.prefix))
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(n > 0)
-    }
-
-    pub(super) async fn session_and_user(
-        &self,
-        sid: &str,
-        uid: &str,
-    ) -> anyhow::Result<(bool, Option<UserRecord>)> {
-        let (revoked, user): (i64, Option<String>) = redis::pipe()
-            .cmd("EXISTS")
-            .arg(format!("{}rev:{sid}", self.prefix))
-            .cmd("GET")
-            .arg(format!("{}user:{uid}", self.prefix))
-            .query_async(&mut self.conn())
-            .await?;
-        Ok((
-            revoked > 0,
-            user.map(|u| serde_json::from_str(&u)).transpose()?,
-        ))
     }
 
     pub(super) async fn user(&self, uid: &str) -> anyhow::Result<Option<UserRecord>> {

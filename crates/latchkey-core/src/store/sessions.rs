@@ -216,7 +216,8 @@ impl Db {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Sessions revoked since `since_ms`: loaded into the token store at start, so a restart
+    /// Sessions revoked since `since_ms`: loaded into the state store at start and whenever it
+    /// lost its list (Redis restarted or evicted it), so a restart
     /// does not re-admit their still-unexpired access tokens.
     pub async fn sessions_revoked_since(&self, since_ms: i64) -> AuthResult<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT id, revoked_at FROM sessions WHERE revoked_at > $1")

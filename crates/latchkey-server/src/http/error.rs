@@ -45,6 +45,12 @@ impl From<AuthError> for ApiError {
             AuthError::NotFound(_) => ErrorCode::NotFound,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::Busy => ErrorCode::ServiceUnavailable,
+            AuthError::Unavailable(cause) => {
+                // Logged (once, here) so an operator sees which store is down; the client is
+                // refused with a retryable status, never allowed.
+                tracing::warn!(error = format!("{cause:#}"), "storage unavailable");
+                ErrorCode::ServiceUnavailable
+            }
             AuthError::Unexpected(cause) => {
                 // The cause chain is logged once, here; the client gets no internals.
                 tracing::error!(error = format!("{cause:#}"), "unexpected error");
@@ -53,7 +59,7 @@ impl From<AuthError> for ApiError {
         };
         let retry_after_secs = match &e {
             AuthError::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil() as u64),
-            AuthError::Busy => Some(1),
+            AuthError::Busy | AuthError::Unavailable(_) => Some(1),
             _ => None,
         };
         ApiError {

@@ -86,6 +86,119 @@ pub fn redis_url() -> Option<String> {
     }
 }
 
+/// A `redis-server` of the test's own on a free loopback port, so a test may stop it, restart
+/// it empty, pause it (SIGSTOP, as a network cut looks to a client) and reconfigure it without
+/// touching the machine's shared Redis. Killed when dropped. `None` (skip) when
+/// `/usr/bin/redis-server` is missing outside CI.
+pub struct OwnedRedis {
+    pub port: u16,
+    extra: Vec<String>,
+    child: Option<std::process::Child>,
+}
+
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
+impl OwnedRedis {
+    pub fn start() -> Option<OwnedRedis> {
+        Self::start_with(&[])
+    }
+
+    /// With extra `redis-server` arguments, e.g. `["--maxmemory-policy", "allkeys-lru"]`.
+    pub fn start_with(extra: &[&str]) -> Option<OwnedRedis> {
+        if !std::path::Path::new(REDIS_SERVER).exists() {
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "{REDIS_SERVER} is required under CI=true"
+            );
+            eprintln!("skipping: {REDIS_SERVER} not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = OwnedRedis {
+            port,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        redis.restart();
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it (again) on the same port with nothing in it, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new(REDIS_SERVER)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(&self.extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]) != "PONG" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "own redis-server not up"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills it: its data is gone, its port refuses connections.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            self.signal("CONT");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP: connections stay open but nothing answers, as during a network cut.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        if let Some(child) = &self.child {
+            let status = std::process::Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(child.id().to_string())
+                .status()
+                .expect("kill");
+            assert!(status.success(), "kill -{name} failed");
+        }
+    }
+
+    /// Runs a command with `redis-cli` and returns its raw output, trimmed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for OwnedRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 pub fn unique_prefix() -> String {
     format!("lktest:{}:", uuid::Uuid::new_v4().simple())
 }

@@ -349,3 +349,128 @@ async fn what_one_server_process_revokes_the_other_refuses_at_once() {
     .await;
     expect_error(r, 401, "invalid_token", "the logged-out refresh token on B").await;
 }
+
+/// Two `latchkey serve` processes over a fresh schema and a Redis of the test's own.
+async fn two_instances_on(
+    redis: &crate::helpers::OwnedRedis,
+    client: &Client,
+) -> Option<(Server, Server)> {
+    let database = fresh_pg_schema().await?;
+    let shared = [
+        ("LATCHKEY_DATABASE_URL", database),
+        ("LATCHKEY_REDIS_URL", redis.url()),
+        ("LATCHKEY_REDIS_PREFIX", unique_prefix()),
+        ("LATCHKEY_REDIS_TIMEOUT", "500ms".to_owned()),
+    ];
+    let a = Server::start(&shared, client).await;
+    let b = Server::start(&shared, client).await;
+    Some((a, b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_processes_keep_revocations_when_redis_restarts_and_answer_503_while_it_is_down() {
+    let client = client();
+    let Some(mut redis) = crate::helpers::OwnedRedis::start() else {
+        return;
+    };
+    let Some((a, b)) = two_instances_on(&redis, &client).await else {
+        return;
+    };
+    let live = s(
+        &signup(&client, &a, "ann@example.com").await,
+        "access_token",
+    );
+    let r = post(
+        &client,
+        &b,
+        "/api/v1/auth/login",
+        json!({"email": "ann@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let ended = s(&expect_json(r, 200, "login").await, "access_token");
+    let r = post_auth(&client, &b, "/api/v1/auth/logout", &ended, json!({})).await;
+    expect_status(r, 204, "logout on B").await;
+
+    redis.restart();
+    for (name, server) in [("A", &a), ("B", &b)] {
+        let r = me_bearer(&client, server, &ended).await;
+        expect_error(r, 401, "invalid_token", &format!("logged out, on {name}")).await;
+        let r = me_bearer(&client, server, &live).await;
+        expect_status(r, 200, &format!("live, on {name}")).await;
+    }
+
+    redis.stop();
+    for (name, server) in [("A", &a), ("B", &b)] {
+        let r = me_bearer(&client, server, &live).await;
+        expect_error(
+            r,
+            503,
+            "service_unavailable",
+            &format!("Redis down, {name}"),
+        )
+        .await;
+    }
+    redis.restart();
+    for (name, server) in [("A", &a), ("B", &b)] {
+        let r = me_bearer(&client, server, &live).await;
+        expect_status(r, 200, &format!("Redis back, on {name}")).await;
+        let r = me_bearer(&client, server, &ended).await;
+        expect_error(r, 401, "invalid_token", &format!("Redis back, {name}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_redis_that_may_evict() {
+    let Some(redis) =
+        crate::helpers::OwnedRedis::start_with(&["--maxmemory-policy", "allkeys-lru"])
+    else {
+        return;
+    };
+    let Some(database) = fresh_pg_schema().await else {
+        return;
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("LATCHKEY_") || name == "RUST_LOG" {
+            cmd.env_remove(name);
+        }
+    }
+    let log = temp_dir().join("latchkey.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = cmd
+        .arg("serve")
+        .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("LATCHKEY_DATA_DIR", temp_dir())
+        .env("LATCHKEY_DATABASE_URL", database)
+        .env("LATCHKEY_REDIS_URL", redis.url())
+        .env("LATCHKEY_REDIS_PREFIX", unique_prefix())
+        .env("LATCHKEY_ARGON2_MEMORY_KIB", "4096")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("run latchkey serve");
+    // Polled with a deadline: a server that starts anyway must fail the test, not hang it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after 20 s:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!status.success(), "exited 0:\n{text}");
+    assert!(
+        text.contains("maxmemory-policy allkeys-lru")
+            && text.contains("LATCHKEY_REDIS_ALLOW_EVICTION"),
+        "{text}"
+    );
+}

@@ -17,6 +17,7 @@ mod logs;
 mod openapi;
 mod process;
 mod raw_http;
+mod redis_faults;
 mod scope_catalogue;
 mod scopes;
 mod sessions;
