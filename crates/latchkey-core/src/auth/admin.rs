@@ -3,8 +3,9 @@
 //! (another org's user is "not found", not "forbidden": ids cannot be probed).
 
 use super::Auth;
-use super::api_keys::{ApiKeyInfo, parse_scopes};
+use super::api_keys::ApiKeyInfo;
 use super::principal::Principal;
+use super::scopes::parse_scopes;
 use crate::error::{AuthError, AuthResult};
 use crate::store::{Role, User};
 

@@ -4,8 +4,10 @@
 pub mod account;
 mod admin;
 pub mod api_keys;
+mod authenticate;
 mod principal;
 mod refresh;
+pub mod scopes;
 mod session;
 mod users;
 

@@ -1,7 +1,6 @@
-//! Who is calling: the one check behind every protected route and the forward-auth endpoint.
+//! Who is calling, as every protected route and the forward-auth endpoint see it.
 
-use super::Auth;
-use crate::error::{AuthError, AuthResult, TokenProblem};
+use crate::error::{AuthError, AuthResult};
 use crate::store::Role;
 
 /// The caller, with scopes as they are *now* (not as they were when the token was issued).
@@ -65,45 +64,5 @@ impl Principal {
             ));
         }
         Ok(())
-    }
-}
-
-impl Auth {
-    /// Accepts a user's access token or an API auth token; `api_key` is the optional
-    /// `x-api-key` header, which must then belong to the token's key.
-    pub async fn authenticate(&self, token: &str, api_key: Option<&str>) -> AuthResult<Principal> {
-        if token.starts_with(super::api_keys::TOKEN_PREFIX) {
-            return self.authenticate_api_token(token, api_key).await;
-        }
-        if api_key.is_some() {
-            return Err(AuthError::InvalidToken(TokenProblem::Malformed));
-        }
-        let claims = self
-            .keys
-            .verify(token, &self.clock)
-            .map_err(AuthError::InvalidToken)?;
-        let (revoked, user) = self
-            .state
-            .session_and_user(&claims.sid, &claims.sub)
-            .await?;
-        if revoked {
-            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
-        }
-        let user = match user {
-            Some(u) => u,
-            None => self.load_user_record(&claims.sub).await?,
-        };
-        if user.disabled {
-            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
-        }
-        Ok(Principal {
-            user_id: claims.sub.clone(),
-            org_id: user.org_id,
-            role: crate::store::parse_column(&user.role, "role")?,
-            scopes: user.scopes,
-            credential: Credential::Session {
-                sid: claims.sid.clone(),
-            },
-        })
     }
 }

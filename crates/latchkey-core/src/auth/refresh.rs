@@ -29,7 +29,7 @@ impl Auth {
         // record, then one compare-and-set (unspent, unexpired, live session) stores the child.
         let record = self.user_record(uid).await?;
         if !record.disabled {
-            let user = Arc::new(super::users::user_of(uid, record)?);
+            let user = Arc::new(super::users::user_of(uid, record));
             if let Some(grant) = self.try_rotate(presented, &hash, sid, user).await? {
                 return Ok(grant);
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::Auth;
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
-use crate::store::User;
+use crate::store::{Role, User};
 
 pub(super) fn record_of(u: &User) -> UserRecord {
     UserRecord {
@@ -14,7 +14,7 @@ pub(super) fn record_of(u: &User) -> UserRecord {
         email: u.email.clone(),
         name: u.name.clone(),
         phone: u.phone.clone(),
-        role: u.role.as_str().to_owned(),
+        role: u.role,
         scopes: u.scopes.clone(),
         disabled: u.disabled,
         version: u.version,
@@ -22,19 +22,19 @@ pub(super) fn record_of(u: &User) -> UserRecord {
 }
 
 /// A user as the token rules need it, from their live record.
-pub(super) fn user_of(uid: &str, r: UserRecord) -> anyhow::Result<User> {
-    Ok(User {
+pub(super) fn user_of(uid: &str, r: UserRecord) -> User {
+    User {
         id: uid.to_owned(),
         org_id: r.org_id,
         email: r.email,
         name: r.name,
         phone: r.phone,
-        role: crate::store::parse_column(&r.role, "role")?,
+        role: r.role,
         scopes: r.scopes,
         disabled: r.disabled,
         password_hash: None,
         version: r.version,
-    })
+    }
 }
 
 /// What stands in for a removed user: refuses everything until the record expires, and the
@@ -45,7 +45,7 @@ fn tombstone() -> UserRecord {
         email: String::new(),
         name: None,
         phone: None,
-        role: "member".into(),
+        role: Role::Member,
         scopes: Vec::new(),
         disabled: true,
         // User ids are never reused: nothing may replace the tombstone.

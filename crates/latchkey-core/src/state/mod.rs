@@ -16,6 +16,8 @@ pub use memory::MemoryState;
 pub use redis::RedisState;
 use serde::{Deserialize, Serialize};
 
+use crate::store::Role;
+
 pub enum StateStore {
     Memory(MemoryState),
     Redis(RedisState),
@@ -55,7 +57,9 @@ pub struct UserRecord {
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
-    pub role: String,
+    /// Parsed once when the record is built; stored as `"admin"`/`"member"`.
+    #[serde(with = "role_wire")]
+    pub role: Role,
     pub scopes: Vec<String>,
     pub disabled: bool,
     /// The user's version when this was read; the store keeps the newest.
@@ -69,7 +73,8 @@ pub struct UserRecord {
 pub struct KeyRecord {
     pub user_id: String,
     pub org_id: String,
-    pub role: String,
+    #[serde(with = "role_wire")]
+    pub role: Role,
     pub scopes: Vec<String>,
     pub secret_hash: String,
     pub generation: i64,
@@ -90,6 +95,22 @@ pub struct PreviousSecret {
     pub hash: String,
     pub generation: i64,
     pub until: i64,
+}
+
+/// A role in a record travels as its column value, so records written by older builds read.
+mod role_wire {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::store::Role;
+
+    pub fn serialize<S: Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(role.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(|()| D::Error::custom("unknown role"))
+    }
 }
 
 /// How long derived records are kept without use. They are rebuilt from the database on a miss.

@@ -24,7 +24,7 @@ pub fn record_view(user_id: &str, r: UserRecord) -> UserView {
         email: r.email,
         name: r.name,
         phone: r.phone,
-        role: r.role,
+        role: r.role.as_str().to_owned(),
         org_id: r.org_id,
         scopes: r.scopes,
     }
