@@ -73,6 +73,12 @@ pub enum AuthError {
     Forbidden(&'static str),
     #[error("the service is overloaded; retry later")]
     Busy,
+    /// The change is committed to the database but not yet in force: the token store could
+    /// not be reached. It takes effect once the store is back (every instance retries).
+    #[error(
+        "the change is saved and will take effect once the token store is reachable; retrying the same call is safe"
+    )]
+    Unpublished,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -86,6 +86,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
+    let publisher = spawn_publisher(app.clone());
     let watch = app.policy.watch();
     let task = tokio::spawn(async move {
         let result = axum::serve(
@@ -97,6 +98,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         })
         .await;
         purge.abort();
+        publisher.abort();
         if let Some(w) = watch {
             w.abort();
         }
@@ -120,6 +122,33 @@ fn spawn_purge(app: AppState) -> JoinHandle<()> {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "purged ended sessions"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    })
+}
+
+/// Publishes changes left behind when the token store was unreachable (or an instance stopped
+/// between commit and publish). Every instance runs it; publishing twice is harmless.
+fn spawn_publisher(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(latchkey_core::auth::PUBLISH_RETRY_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match app.auth.publish_pending().await {
+                Ok(n) => {
+                    if n > 0 || failing {
+                        tracing::info!(published = n, "pending changes published");
+                    }
+                    failing = false;
+                }
+                // Once per outage, not every tick.
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "pending changes not published yet; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
             }
         }
     })

@@ -139,10 +139,11 @@ impl Auth {
     pub async fn create_user_cli(&self, req: Signup, admin: bool) -> AuthResult<User> {
         let (mut user, _key) = self.register(req).await?;
         if admin && user.role != Role::Admin {
+            let batch = super::publish::new_batch();
             self.db
-                .set_user_role(&user.id, Role::Admin, self.clock.now_ms())
+                .set_user_role(&user.id, Role::Admin, self.clock.now_ms(), &batch)
                 .await?;
-            self.publish_user(&user.id).await?;
+            self.flush(&batch).await?;
             user.role = Role::Admin;
         }
         Ok(user)

@@ -6,6 +6,7 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod principal;
+mod publish;
 mod refresh;
 pub mod scopes;
 mod session;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use principal::{Credential, Principal};
+pub use publish::PUBLISH_RETRY_EVERY;
 pub use session::SessionInfo;
 
 use crate::clock::Clock;
@@ -117,6 +119,9 @@ impl Auth {
         mut settings: Settings,
     ) -> anyhow::Result<Auth> {
         settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
+        let mut state = state;
+        // A record whose change was never published cannot outlive one access token.
+        state.set_record_ttl(settings.access_ttl);
         let now = clock.now_ms();
         let keys = Keyring::new(
             &db.signing_keys(now).await?,

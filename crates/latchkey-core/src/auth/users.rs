@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Auth;
+use super::publish::new_batch;
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
 use crate::store::{Role, User};
@@ -94,15 +95,38 @@ impl Auth {
     }
 
     /// Disables (or re-enables) an account. Disabling ends every session and key at once.
+    /// Saved and published: the call may be retried as is (`Unpublished` says it is saved).
     pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> AuthResult<()> {
         let now = self.clock.now_ms();
-        if !self.db.set_user_disabled(user_id, disabled, now).await? {
+        let batch = new_batch();
+        if !self
+            .db
+            .set_user_disabled(user_id, disabled, now, &batch)
+            .await?
+        {
             return Err(AuthError::NotFound("user"));
         }
-        self.publish_user(user_id).await?;
+        // The sessions end in the database before anything reaches the store, so they stay
+        // ended whatever the store does.
+        let ended = if disabled {
+            self.db
+                .revoke_sessions_of(user_id, "account disabled", now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        self.flush(&batch).await?;
+        for sid in &ended {
+            self.state
+                .revoke_session(sid, self.revocation_ttl())
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "session revocation not published; the disabled record refuses it");
+                    AuthError::Unpublished
+                })?;
+        }
         if disabled {
-            self.revoke_all_sessions(user_id, "account disabled")
-                .await?;
+            tracing::info!(user_id, sessions = ended.len(), "account disabled");
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub struct MemoryState {
     tokens: Mutex<HashMap<String, TokenSlot>>,
     /// key -> (window end ms, count)
     counters: Mutex<HashMap<String, (i64, u32)>>,
+    pub(super) record_ttl: Duration,
 }
 
 /// A key's live tokens: generation -> entry, and when they all expire (ms).
@@ -37,6 +38,7 @@ impl MemoryState {
             keys: Records::default(),
             tokens: Mutex::default(),
             counters: Mutex::default(),
+            record_ttl: RECORD_TTL,
         }
     }
 
@@ -65,7 +67,8 @@ impl MemoryState {
 
     pub(super) fn put_user(&self, uid: &str, rec: &UserRecord, only_if_absent: bool) {
         let keep = |old: &UserRecord| only_if_absent || old.version > rec.version;
-        self.users.put(uid, rec, keep, self.clock.now_ms());
+        self.users
+            .put(uid, rec, keep, self.clock.now_ms(), self.record_ttl);
     }
 
     pub(super) fn key(&self, kid: &str) -> Option<KeyRecord> {
@@ -74,7 +77,8 @@ impl MemoryState {
 
     pub(super) fn put_key(&self, kid: &str, rec: &KeyRecord, only_if_absent: bool) {
         let keep = |old: &KeyRecord| only_if_absent || old.version > rec.version;
-        self.keys.put(kid, rec, keep, self.clock.now_ms());
+        self.keys
+            .put(kid, rec, keep, self.clock.now_ms(), self.record_ttl);
     }
 
     pub(super) fn token_lookup(
@@ -168,7 +172,7 @@ impl MemoryState {
     pub(super) fn ping(&self) {}
 }
 
-/// Derived records by id, each kept for `RECORD_TTL`.
+/// Derived records by id, each kept for the store's record TTL.
 struct Records<T>(RwLock<HashMap<String, (T, i64)>>);
 
 impl<T> Default for Records<T> {
@@ -186,7 +190,7 @@ impl<T: Clone> Records<T> {
     }
 
     /// Stores `rec` unless a live entry is there that `keep` says must stay.
-    fn put(&self, id: &str, rec: &T, keep: impl Fn(&T) -> bool, now: i64) {
+    fn put(&self, id: &str, rec: &T, keep: impl Fn(&T) -> bool, now: i64, ttl: Duration) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         if map
             .get(id)
@@ -197,6 +201,6 @@ impl<T: Clone> Records<T> {
         if map.len() > SWEEP_AT {
             map.retain(|_, (_, until)| *until > now);
         }
-        map.insert(id.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+        map.insert(id.to_owned(), (rec.clone(), now + ms(ttl)));
     }
 }

@@ -113,8 +113,10 @@ mod role_wire {
     }
 }
 
-/// How long derived records are kept without use. They are rebuilt from the database on a miss.
-pub const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The longest derived records are kept. They are rebuilt from the database on a miss, so a
+/// change whose publishing was missed cannot stay out of force longer than this (the
+/// server lowers it to the access-token lifetime when that is shorter).
+pub const RECORD_TTL: Duration = Duration::from_secs(5 * 60);
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
@@ -132,6 +134,15 @@ impl StateStore {
 
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
         Ok(StateStore::Redis(RedisState::connect(url, prefix).await?))
+    }
+
+    /// How long records live from their last write (at most `RECORD_TTL`).
+    pub fn set_record_ttl(&mut self, ttl: Duration) {
+        let ttl = ttl.clamp(Duration::from_secs(1), RECORD_TTL);
+        match self {
+            StateStore::Memory(s) => s.record_ttl = ttl,
+            StateStore::Redis(s) => s.record_ttl = ttl,
+        }
     }
 
     pub fn kind(&self) -> &'static str {

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Db;
+use super::{Db, outbox};
 use crate::error::AuthResult;
 
 #[derive(Debug, Clone)]
@@ -109,6 +109,8 @@ impl Db {
         id: &str,
         name: &str,
         scopes: &Option<Vec<String>>,
+        now_ms: i64,
+        batch: &str,
     ) -> AuthResult<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
@@ -119,6 +121,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
@@ -132,6 +135,7 @@ impl Db {
         new_hash: &str,
         previous_until: Option<i64>,
         now_ms: i64,
+        batch: &str,
     ) -> AuthResult<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
@@ -148,14 +152,16 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn delete_api_key(&self, id: &str) -> AuthResult<bool> {
+    pub async fn delete_api_key(&self, id: &str, now_ms: i64, batch: &str) -> AuthResult<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         let r = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

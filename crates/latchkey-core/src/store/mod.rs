@@ -7,6 +7,7 @@
 mod accounts;
 mod api_keys;
 mod keys;
+mod outbox;
 mod sessions;
 
 use std::str::FromStr;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, Org, Role, User};
 pub use api_keys::ApiKeyRow;
+pub use outbox::{Pending, PendingKind};
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -10,6 +10,8 @@ mod bad_input;
 mod forward_auth;
 mod instances;
 mod openapi;
+mod owned_redis;
+mod publish;
 mod scopes;
 mod sessions;
 mod tokens;

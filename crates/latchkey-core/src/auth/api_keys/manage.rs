@@ -6,6 +6,7 @@ use super::format::{hash_b64, new_id, parse_name};
 use super::{ApiKeyInfo, CreatedKey, KEY_PREFIX, NewApiKey};
 use crate::auth::Auth;
 use crate::auth::principal::Principal;
+use crate::auth::publish::new_batch;
 use crate::auth::scopes::{effective, parse_scopes};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, random_token};
@@ -61,7 +62,10 @@ impl Auth {
             expires_at: new.expires_at,
         };
         self.db.insert_api_key(&row).await?;
-        self.publish_key(&id).await?;
+        if let Err(e) = self.publish_key(&id).await {
+            // Nothing stale can stand for a new key: readers load it on a miss.
+            tracing::warn!(key_id = %id, error = %e, "new api key not published; loaded on first use");
+        }
         tracing::info!(key_id = %id, user_id, "api key created");
         Ok(CreatedKey {
             info: info(&row, &owner.scopes),
@@ -113,10 +117,16 @@ impl Auth {
             }
             row.scopes = scopes;
         }
-        if !self.db.update_api_key(kid, &row.name, &row.scopes).await? {
+        let batch = new_batch();
+        let now = self.clock.now_ms();
+        if !self
+            .db
+            .update_api_key(kid, &row.name, &row.scopes, now, &batch)
+            .await?
+        {
             return Err(AuthError::NotFound("api key"));
         }
-        self.publish_key(kid).await?;
+        self.flush(&batch).await?;
         Ok(info(&row, &caller.scopes))
     }
 
@@ -133,18 +143,23 @@ impl Auth {
         let now = self.clock.now_ms();
         let key = format!("{KEY_PREFIX}{kid}_{}", random_token::<32>());
         let until = (!overlap.is_zero()).then(|| now + overlap.as_millis() as i64);
+        let batch = new_batch();
         if !self
             .db
-            .rotate_api_key(kid, row.generation, &hash_b64(&key), until, now)
+            .rotate_api_key(kid, row.generation, &hash_b64(&key), until, now, &batch)
             .await?
         {
             return Err(AuthError::Conflict(
                 "the key was rotated concurrently; retry",
             ));
         }
-        self.publish_key(kid).await?;
-        if until.is_none() {
-            self.state.drop_tokens(kid).await?;
+        // Unpublished: the new secret is lost with the answer, and a retry rotates again.
+        self.flush(&batch).await?;
+        if until.is_none()
+            && let Err(e) = self.state.drop_tokens(kid).await
+        {
+            // Housekeeping only: the record already refuses the old generation.
+            tracing::warn!(key_id = %kid, error = %e, "old tokens not dropped");
         }
         tracing::info!(key_id = %kid, overlap_ms = overlap.as_millis() as u64, "api key rotated");
         let row = self.owned_key(&caller.user_id, kid).await?;
@@ -154,11 +169,20 @@ impl Auth {
         })
     }
 
+    /// Deletes the key; its tombstone is published and its tokens dropped. A retry of a
+    /// deletion that was saved but not yet published finishes it instead of answering 404.
     pub async fn delete_api_key(&self, owner_id: &str, kid: &str) -> AuthResult<()> {
-        self.owned_key(owner_id, kid).await?;
-        self.db.delete_api_key(kid).await?;
-        self.publish_key(kid).await?;
-        self.state.drop_tokens(kid).await?;
+        if let Err(e) = self.owned_key(owner_id, kid).await {
+            return match e {
+                AuthError::NotFound(_) if self.finish_pending(kid, owner_id).await? => Ok(()),
+                e => Err(e),
+            };
+        }
+        let batch = new_batch();
+        self.db
+            .delete_api_key(kid, self.clock.now_ms(), &batch)
+            .await?;
+        self.flush(&batch).await?;
         tracing::info!(key_id = %kid, "api key deleted");
         Ok(())
     }

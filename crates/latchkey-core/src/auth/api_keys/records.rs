@@ -25,11 +25,12 @@ fn tombstone() -> KeyRecord {
 }
 
 impl Auth {
-    /// Rewrites the key's record from the database (a tombstone when the key is gone).
-    pub(in crate::auth) async fn publish_key(&self, kid: &str) -> AuthResult<()> {
+    /// Rewrites the key's record from the database (a tombstone when the key is gone);
+    /// whether the key still exists.
+    pub(in crate::auth) async fn publish_key(&self, kid: &str) -> AuthResult<bool> {
         let rec = self.build_key_record(kid).await?;
         self.state.put_key(kid, &rec).await?;
-        Ok(())
+        Ok(rec.generation >= 0)
     }
 
     async fn build_key_record(&self, kid: &str) -> AuthResult<KeyRecord> {
