@@ -82,8 +82,11 @@ impl Auth {
         Ok((user, key))
     }
 
-    /// Email + password. Attempts are counted per account and per IP *before* the password is
-    /// checked, so a burst of parallel guesses cannot all be evaluated.
+    /// Email + password. Attempts are counted per IP, then per account, *before* the password
+    /// is checked, so a burst of parallel guesses cannot all be evaluated. Only accounts that
+    /// exist get a counter: made-up addresses must not grow the store (unknown ones still cost
+    /// a dummy hash, so timing does not tell them apart). Sign-up answers `email_taken`
+    /// anyway, so the per-account limit reveals nothing new.
     pub async fn login(
         &self,
         email: &str,
@@ -92,25 +95,33 @@ impl Auth {
     ) -> AuthResult<Grant> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
-        let account_key = format!("login:acct:{}", email.normalized());
         let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
-        self.take_attempt(&account_key, self.settings.login_limit_per_account)
-            .await?;
-        if let Some(ip_key) = &ip_key
-            && let Err(e) = self
-                .take_attempt(ip_key, self.settings.login_limit_per_ip)
-                .await
-        {
-            self.state.give_back(&account_key).await?;
-            return Err(e);
+        if let Some(ip_key) = &ip_key {
+            self.take_attempt(ip_key, self.settings.login_limit_per_ip)
+                .await?;
         }
         let user = self.db.user_by_email(email.normalized()).await?;
+        let account_key = user
+            .as_ref()
+            .map(|_| format!("login:acct:{}", email.normalized()));
+        if let Some(account_key) = &account_key
+            && let Err(e) = self
+                .take_attempt(account_key, self.settings.login_limit_per_account)
+                .await
+        {
+            if let Some(ip_key) = &ip_key {
+                self.state.give_back(ip_key).await?;
+            }
+            return Err(e);
+        }
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
             tracing::info!("login failed");
             return Err(AuthError::InvalidCredentials);
         }
-        let user = user.ok_or(AuthError::InvalidCredentials)?;
+        let (Some(user), Some(account_key)) = (user, account_key) else {
+            return Err(AuthError::InvalidCredentials);
+        };
         self.state.reset(&account_key).await?;
         if let Some(ip_key) = &ip_key {
             self.state.give_back(ip_key).await?;

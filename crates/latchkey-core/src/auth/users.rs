@@ -64,10 +64,12 @@ impl Auth {
     }
 
     pub(super) async fn load_user_record(&self, uid: &str) -> AuthResult<UserRecord> {
-        let rec = match self.db.user_by_id(uid).await? {
-            Some(u) => record_of(&u),
-            None => tombstone(),
+        let Some(user) = self.db.user_by_id(uid).await? else {
+            // Not cached: ids anyone can make up (a refresh token names one) must not grow the
+            // store. Refused all the same.
+            return Ok(tombstone());
         };
+        let rec = record_of(&user);
         // Only if absent: a writer that changed the user meanwhile has already put a newer one.
         self.state.put_user_if_absent(uid, &rec).await?;
         Ok(rec)

@@ -14,4 +14,5 @@ mod owned_redis;
 mod publish;
 mod scopes;
 mod sessions;
+mod state_growth;
 mod tokens;
