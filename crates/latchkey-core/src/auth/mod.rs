@@ -80,6 +80,22 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// `GET /me`: who is calling.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub org_id: String,
+    /// `None` for an API token.
+    pub role: Option<crate::store::Role>,
+    /// The user's scopes, or the key's effective scopes for an API token.
+    pub scopes: Vec<String>,
+    /// The key an API token was minted from.
+    pub key_id: Option<String>,
+}
+
 /// What login, sign-up and refresh hand out.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -158,12 +174,30 @@ impl Auth {
         self.keys.jwks()
     }
 
-    /// The caller's own profile, as every instance currently sees it.
-    pub async fn me(&self, caller: &Principal) -> AuthResult<crate::state::UserRecord> {
-        self.user_record(&caller.user_id).await
+    /// The caller's own profile, as every instance currently sees it. For an API token: the
+    /// owner's identity with the key's effective scopes and no role (the token is not the user).
+    pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
+        let rec = self.user_record(&caller.user_id).await?;
+        let key_id = caller.key_id().map(str::to_owned);
+        Ok(Profile {
+            user_id: caller.user_id.clone(),
+            email: rec.email,
+            name: rec.name,
+            phone: rec.phone,
+            org_id: rec.org_id,
+            role: key_id.is_none().then_some(rec.role),
+            scopes: if key_id.is_some() {
+                caller.scopes.clone()
+            } else {
+                rec.scopes
+            },
+            key_id,
+        })
     }
 
+    /// The caller's organization; a user session only (it shows the referral code to admins).
     pub async fn org(&self, caller: &Principal) -> AuthResult<Org> {
+        caller.require_session()?;
         self.db
             .org_by_id(&caller.org_id)
             .await?

@@ -8,6 +8,8 @@ use crate::store::Role;
 pub struct Principal {
     pub user_id: String,
     pub org_id: String,
+    /// The user's role for their own session; always `Member` for an API token: a token is
+    /// not the user, and routes that need a role (or act on the account) need a session.
     pub role: Role,
     pub scopes: Vec<String>,
     pub credential: Credential,
@@ -49,7 +51,8 @@ impl Principal {
         Ok(())
     }
 
-    /// Routes that act as the user (key management, logout) need the user's own session.
+    /// Routes that act as the user or show the account (key management, logout, sessions,
+    /// the organization) need the user's own session.
     pub fn require_session(&self) -> AuthResult<&str> {
         self.session_id().ok_or(AuthError::Forbidden(
             "this route needs a user's access token, not an API token",

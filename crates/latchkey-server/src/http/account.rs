@@ -9,12 +9,12 @@ use super::error::ApiResult;
 use super::extract::Caller;
 use latchkey_core::store::Role;
 
-use super::views::{record_view, session_view};
+use super::views::{profile_view, session_view};
 use crate::app::AppState;
 
 pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
-    let rec = app.auth.me(&caller).await?;
-    Ok(Json(record_view(&caller.user_id, rec)))
+    let profile = app.auth.me(&caller).await?;
+    Ok(Json(profile_view(profile)))
 }
 
 pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<OrgView>> {

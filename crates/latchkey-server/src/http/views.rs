@@ -1,9 +1,8 @@
 //! Domain values as the API shows them.
 
 use latchkey_api::{ApiKeyCreated, ApiKeyView, MemberView, SessionView, UserView};
-use latchkey_core::auth::{ApiKeyInfo, CreatedKey, SessionInfo};
+use latchkey_core::auth::{ApiKeyInfo, CreatedKey, Profile, SessionInfo};
 use latchkey_core::clock::rfc3339_ms;
-use latchkey_core::state::UserRecord;
 use latchkey_core::store::User;
 
 pub fn user_view(u: &User) -> UserView {
@@ -12,21 +11,23 @@ pub fn user_view(u: &User) -> UserView {
         email: u.email.clone(),
         name: u.name.clone(),
         phone: u.phone.clone(),
-        role: u.role.as_str().to_owned(),
+        role: Some(u.role.as_str().to_owned()),
         org_id: u.org_id.clone(),
         scopes: u.scopes.clone(),
+        key_id: None,
     }
 }
 
-pub fn record_view(user_id: &str, r: UserRecord) -> UserView {
+pub fn profile_view(p: Profile) -> UserView {
     UserView {
-        user_id: user_id.to_owned(),
-        email: r.email,
-        name: r.name,
-        phone: r.phone,
-        role: r.role.as_str().to_owned(),
-        org_id: r.org_id,
-        scopes: r.scopes,
+        user_id: p.user_id,
+        email: p.email,
+        name: p.name,
+        phone: p.phone,
+        role: p.role.map(|r| r.as_str().to_owned()),
+        org_id: p.org_id,
+        scopes: p.scopes,
+        key_id: p.key_id,
     }
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod api_keys;
+mod api_token_limits;
 mod attacks;
 mod bad_input;
 mod forward_auth;

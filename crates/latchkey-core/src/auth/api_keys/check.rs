@@ -7,6 +7,7 @@ use crate::auth::principal::{Credential, Principal};
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::secret::ct_eq;
 use crate::state::Slide;
+use crate::store::Role;
 
 impl Auth {
     pub(in crate::auth) async fn authenticate_api_token(
@@ -57,7 +58,8 @@ impl Auth {
         Ok(Principal {
             user_id: rec.user_id,
             org_id: rec.org_id,
-            role: rec.role,
+            // The owner's role is not the token's: it only carries the key's scopes.
+            role: Role::Member,
             scopes: rec.scopes,
             credential: Credential::ApiToken {
                 key_id: kid.to_owned(),
