@@ -131,7 +131,7 @@ fn spawn_purge(app: AppState) -> JoinHandle<()> {
 /// between commit and publish). Every instance runs it; publishing twice is harmless.
 fn spawn_publisher(app: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(latchkey_core::auth::PUBLISH_RETRY_EVERY);
+        let mut tick = tokio::time::interval(app.config.publish_retry_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
         loop {

@@ -57,6 +57,9 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter such as `info` or `latchkey=debug`; `RUST_LOG` wins when set.
     pub log_level: String,
+    /// How often each instance retries publishing changes the token store missed.
+    #[serde(with = "duration")]
+    pub publish_retry_interval: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             trust_proxy_headers: false,
             log_format: "text".into(),
             log_level: "info".into(),
+            publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
         }
     }
 }
@@ -170,6 +174,11 @@ impl Config {
         anyhow::ensure!(
             self.api_token_ttl >= Duration::from_secs(10),
             "api_token_ttl must be at least 10s"
+        );
+        anyhow::ensure!(
+            (Duration::from_secs(1)..=Duration::from_secs(3600))
+                .contains(&self.publish_retry_interval),
+            "publish_retry_interval must be between 1s and 1h"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),

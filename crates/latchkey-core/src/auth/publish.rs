@@ -34,20 +34,23 @@ impl Auth {
     }
 
     /// A retried call whose change was already committed (the target is gone, so the call
-    /// itself cannot run again): finishes publishing it. `false` when nothing of `owner_id`'s
-    /// was pending for `target_id`.
+    /// itself cannot run again): finishes publishing that change, all of it (a removal names
+    /// the user and each of their keys). `false` when nothing of `owner_id`'s was pending for
+    /// `target_id`.
     pub(super) async fn finish_pending(&self, target_id: &str, owner_id: &str) -> AuthResult<bool> {
-        let rows: Vec<Pending> = self
+        let mut batches: Vec<String> = self
             .db
             .pending_for(target_id)
             .await?
             .into_iter()
             .filter(|p| p.owner_id == owner_id)
+            .map(|p| p.batch)
             .collect();
-        for row in &rows {
-            self.publish_row(row).await.map_err(unpublished)?;
+        batches.dedup();
+        for batch in &batches {
+            self.flush(batch).await?;
         }
-        Ok(!rows.is_empty())
+        Ok(!batches.is_empty())
     }
 
     /// The background retry: publishes the oldest rows left behind; how many were published.

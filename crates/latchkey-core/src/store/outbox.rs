@@ -28,6 +28,8 @@ impl PendingKind {
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub id: String,
+    /// The change it belongs to (one change may name a user and each of their keys).
+    pub batch: String,
     pub kind: PendingKind,
     pub target_id: String,
     /// The user's organization, or the key's user.
@@ -38,6 +40,7 @@ fn pending_from_row(row: &AnyRow) -> anyhow::Result<Pending> {
     let kind: String = row.try_get("kind")?;
     Ok(Pending {
         id: row.try_get("id")?,
+        batch: row.try_get("batch")?,
         kind: match kind.as_str() {
             "user" => PendingKind::User,
             "key" => PendingKind::Key,
@@ -144,7 +147,7 @@ impl Db {
     /// The oldest rows left behind (the store was unreachable, or the process stopped).
     pub async fn pending_oldest(&self, limit: i64) -> AuthResult<Vec<Pending>> {
         let rows = sqlx::query(
-            "SELECT id, kind, target_id, owner_id FROM publish_outbox \
+            "SELECT id, batch, kind, target_id, owner_id FROM publish_outbox \
              ORDER BY created_at, id LIMIT $1",
         )
         .bind(limit)
@@ -158,7 +161,7 @@ impl Db {
 
     async fn select_pending(&self, filter: &str, value: &str) -> AuthResult<Vec<Pending>> {
         let sql = format!(
-            "SELECT id, kind, target_id, owner_id FROM publish_outbox {filter} ORDER BY created_at, id"
+            "SELECT id, batch, kind, target_id, owner_id FROM publish_outbox {filter} ORDER BY created_at, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)
