@@ -18,7 +18,8 @@ pub(super) fn new_batch() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn unpublished(cause: AuthError) -> AuthError {
+/// Any failure after the commit: the change stands, so the caller must not hear "failed".
+pub(super) fn unpublished(cause: AuthError) -> AuthError {
     tracing::warn!(error = %cause, "a committed change could not be published yet; it will be retried");
     AuthError::Unpublished
 }

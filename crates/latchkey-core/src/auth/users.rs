@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Auth;
-use super::publish::new_batch;
+use super::publish::{new_batch, unpublished};
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
 use crate::store::{Role, User};
@@ -113,7 +113,8 @@ impl Auth {
         let ended = if disabled {
             self.db
                 .revoke_sessions_of(user_id, "account disabled", now)
-                .await?
+                .await
+                .map_err(unpublished)?
         } else {
             Vec::new()
         };
