@@ -253,3 +253,28 @@ impl StateStore {
         dispatch!(self, s => s.ping())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keep_the_role_in_its_wire_form() {
+        let rec = UserRecord {
+            org_id: "o".into(),
+            email: "e@example.com".into(),
+            name: None,
+            phone: None,
+            role: Role::Admin,
+            scopes: vec!["a".into()],
+            disabled: false,
+            version: 3,
+        };
+        let json = serde_json::to_value(&rec).unwrap();
+        assert_eq!(json["role"], "admin");
+        assert_eq!(serde_json::from_value::<UserRecord>(json).unwrap(), rec);
+        let bad = serde_json::json!({"org_id": "o", "email": "e", "role": "owner",
+            "scopes": [], "disabled": false});
+        assert!(serde_json::from_value::<UserRecord>(bad).is_err());
+    }
+}
