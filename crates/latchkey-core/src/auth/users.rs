@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Auth;
-use super::publish::{new_batch, unpublished};
+use super::publish::new_batch;
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
 use crate::store::{Role, User};
@@ -101,23 +101,13 @@ impl Auth {
     pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> AuthResult<()> {
         let now = self.clock.now_ms();
         let batch = new_batch();
-        if !self
+        // The sessions end with the flag, in the database, so they stay ended whatever the
+        // store does.
+        let ended = self
             .db
             .set_user_disabled(user_id, disabled, now, &batch)
             .await?
-        {
-            return Err(AuthError::NotFound("user"));
-        }
-        // The sessions end in the database before anything reaches the store, so they stay
-        // ended whatever the store does.
-        let ended = if disabled {
-            self.db
-                .revoke_sessions_of(user_id, "account disabled", now)
-                .await
-                .map_err(unpublished)?
-        } else {
-            Vec::new()
-        };
+            .ok_or(AuthError::NotFound("user"))?;
         self.flush(&batch).await?;
         for sid in &ended {
             self.state

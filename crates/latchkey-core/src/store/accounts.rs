@@ -294,22 +294,46 @@ impl Db {
             .collect::<anyhow::Result<_>>()?)
     }
 
-    /// Sets or clears the disabled flag.
+    /// Sets or clears the disabled flag; disabling also ends the user's live sessions, in the
+    /// same transaction. `None` when there is no such user, else the ended sessions' ids.
     pub async fn set_user_disabled(
         &self,
         id: &str,
         disabled: bool,
         now_ms: i64,
         batch: &str,
-    ) -> AuthResult<bool> {
-        self.update_user(
+    ) -> AuthResult<Option<Vec<String>>> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
             "UPDATE users SET disabled_at = $1, updated_at = $2, version = version + 1 WHERE id = $3",
-            disabled.then_some(now_ms),
-            id,
-            now_ms,
-            batch,
         )
-        .await
+        .bind(disabled.then_some(now_ms))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let ended = if disabled {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1, revoke_reason = 'account disabled' \
+                 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(ended))
     }
 }
 
