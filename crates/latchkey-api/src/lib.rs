@@ -48,9 +48,14 @@ pub struct UserView {
     pub email: String,
     pub name: Option<String>,
     pub phone: Option<String>,
-    pub role: String,
+    /// Absent for an API token: it carries its key's scopes, not the user's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     pub org_id: String,
     pub scopes: Vec<String>,
+    /// `GET /me` with an API token: the key it was minted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// What login, sign-up and refresh return.

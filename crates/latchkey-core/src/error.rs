@@ -104,6 +104,12 @@ pub enum AuthError {
     /// request was refused, never allowed: the client may retry.
     #[error("a storage backend is unreachable; retry later")]
     Unavailable(anyhow::Error),
+    /// The change is committed to the database but not yet in force: the token store could
+    /// not be reached. It takes effect once the store is back (every instance retries).
+    #[error(
+        "the change is saved and will take effect once the token store is reachable; retrying the same call is safe"
+    )]
+    Unpublished,
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }

@@ -117,6 +117,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let router = crate::http::router(app.clone());
     let purge = spawn_purge(app.clone());
     let upkeep = spawn_revocation_upkeep(app.clone());
+    let publisher = spawn_publisher(app.clone());
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -129,6 +130,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         .await;
         purge.abort();
         upkeep.abort();
+        publisher.abort();
         if let Some(w) = watch {
             w.abort();
         }
@@ -180,6 +182,33 @@ fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
                 }
+            }
+        }
+    })
+}
+
+/// Publishes changes left behind when the token store was unreachable (or an instance stopped
+/// between commit and publish). Every instance runs it; publishing twice is harmless.
+fn spawn_publisher(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(app.config.publish_retry_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match app.auth.publish_pending().await {
+                Ok(n) => {
+                    if n > 0 || failing {
+                        tracing::info!(published = n, "pending changes published");
+                    }
+                    failing = false;
+                }
+                // Once per outage, not every tick.
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "pending changes not published yet; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
             }
         }
     })

@@ -90,6 +90,9 @@ pub struct Config {
     pub master_key: Option<String>,
     /// A file holding the master key (e.g. a mounted secret), instead of `master_key`.
     pub master_key_file: Option<PathBuf>,
+    /// How often each instance retries publishing changes the token store missed.
+    #[serde(with = "duration")]
+    pub publish_retry_interval: Duration,
 }
 
 impl Default for Config {
@@ -130,6 +133,7 @@ impl Default for Config {
             log_level: "info".into(),
             master_key: None,
             master_key_file: None,
+            publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
         }
     }
 }
@@ -248,6 +252,11 @@ impl Config {
         anyhow::ensure!(
             self.redis_timeout >= Duration::from_millis(50),
             "redis_timeout must be at least 50ms"
+        );
+        anyhow::ensure!(
+            (Duration::from_secs(1)..=Duration::from_secs(3600))
+                .contains(&self.publish_retry_interval),
+            "publish_retry_interval must be between 1s and 1h"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),

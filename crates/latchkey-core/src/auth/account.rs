@@ -103,8 +103,11 @@ impl Auth {
         Ok((user, key))
     }
 
-    /// Email + password. Attempts are counted per account and per IP *before* the password is
-    /// checked, so a burst of parallel guesses cannot all be evaluated.
+    /// Email + password. Attempts are counted per IP, then per account, *before* the password
+    /// is checked, so a burst of parallel guesses cannot all be evaluated. Only accounts that
+    /// exist get a counter: made-up addresses must not grow the store (unknown ones still cost
+    /// a dummy hash, so timing does not tell them apart). Sign-up answers `email_taken`
+    /// anyway, so the per-account limit reveals nothing new.
     pub async fn login(
         &self,
         email: &str,
@@ -113,32 +116,43 @@ impl Auth {
     ) -> AuthResult<LoginOutcome> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
-        let account_key = format!("login:acct:{}", email.normalized());
         let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
-        let account_counted = self
-            .take_attempt(&account_key, self.settings.login_limit_per_account)
-            .await?;
+        // Per IP first: made-up emails must leave no per-account counters behind.
         let ip_counted = match &ip_key {
-            Some(ip_key) => match self
-                .take_attempt(ip_key, self.settings.login_limit_per_ip)
-                .await
-            {
-                Ok(counted) => counted,
-                Err(e) => {
-                    if account_counted {
-                        self.state.give_back(&account_key).await?;
-                    }
-                    return Err(e);
-                }
-            },
+            Some(ip_key) => {
+                self.take_attempt(ip_key, self.settings.login_limit_per_ip)
+                    .await?
+            }
             None => false,
         };
         let row = self.db.user_by_email(email.normalized()).await?;
+        // Only existing accounts are counted per account; unknown ones still pay the dummy hash.
+        let account_key = row
+            .as_ref()
+            .map(|_| format!("login:acct:{}", email.normalized()));
+        let mut account_counted = false;
+        if let Some(account_key) = &account_key {
+            match self
+                .take_attempt(account_key, self.settings.login_limit_per_account)
+                .await
+            {
+                Ok(counted) => account_counted = counted,
+                Err(e) => {
+                    if let Some(ip_key) = ip_key.as_ref().filter(|_| ip_counted) {
+                        self.state.give_back(ip_key).await?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
         let stored = row.as_ref().and_then(|r| r.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
             return Err(AuthError::InvalidCredentials);
         }
-        let user = row.ok_or(AuthError::InvalidCredentials)?.user;
+        let (Some(row), Some(account_key)) = (row, account_key) else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let user = row.user;
         if account_counted {
             self.state.reset(&account_key).await?;
         }
@@ -179,10 +193,11 @@ impl Auth {
     ) -> AuthResult<(User, CreatedKey)> {
         let (mut user, key) = self.register(req).await?;
         if admin && user.role != Role::Admin {
+            let batch = super::publish::new_batch();
             self.db
-                .set_user_role(&user.id, Role::Admin, self.clock.now_ms())
+                .set_user_role(&user.id, Role::Admin, self.clock.now_ms(), &batch)
                 .await?;
-            self.publish_user(&user.id).await?;
+            self.flush(&batch).await?;
             user.role = Role::Admin;
         }
         Ok((user, key))

@@ -3,8 +3,10 @@
 //! (another org's user is "not found", not "forbidden": ids cannot be probed).
 
 use super::Auth;
-use super::api_keys::{ApiKeyInfo, parse_scopes};
+use super::api_keys::ApiKeyInfo;
 use super::principal::Principal;
+use super::publish::new_batch;
+use super::scopes::parse_scopes;
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 
@@ -42,14 +44,15 @@ impl Auth {
         let mut user = self.member(admin, user_id).await?;
         let scopes = parse_scopes(scopes)?;
         self.check_catalogued(&scopes)?;
+        let batch = new_batch();
         if !self
             .db
-            .set_user_scopes(user_id, &scopes, self.clock.now_ms())
+            .set_user_scopes(user_id, &scopes, self.clock.now_ms(), &batch)
             .await?
         {
             return Err(AuthError::NotFound("user"));
         }
-        self.publish_user(user_id).await?;
+        self.flush(&batch).await?;
         tracing::info!(user_id, by = %admin.user_id, "scopes changed");
         user.scopes = scopes;
         Ok(user)
@@ -63,10 +66,15 @@ impl Auth {
     ) -> AuthResult<User> {
         Self::not_self(admin, user_id)?;
         let mut user = self.member(admin, user_id).await?;
-        self.db
-            .set_user_role(user_id, role, self.clock.now_ms())
-            .await?;
-        self.publish_user(user_id).await?;
+        let batch = new_batch();
+        if !self
+            .db
+            .set_user_role(user_id, role, self.clock.now_ms(), &batch)
+            .await?
+        {
+            return Err(AuthError::NotFound("user"));
+        }
+        self.flush(&batch).await?;
         tracing::info!(user_id, role = role.as_str(), by = %admin.user_id, "role changed");
         user.role = role;
         Ok(user)
@@ -83,21 +91,26 @@ impl Auth {
         self.set_user_disabled(user_id, disabled).await
     }
 
-    /// Removes a member: their sessions, keys and tokens stop at once.
+    /// Removes a member: their sessions, keys and tokens stop at once (their sessions and keys
+    /// go with the row; the user's and every key's tombstone refuse what is still live).
+    /// A retry of a removal that was saved but not yet published finishes it (204) rather
+    /// than answering 404; once published, the user is simply not found.
     pub async fn remove_member(&self, admin: &Principal, user_id: &str) -> AuthResult<()> {
         Self::not_self(admin, user_id)?;
-        self.member(admin, user_id).await?;
-        // Revoke and collect first: the rows go with the user.
-        self.revoke_all_sessions(user_id, "user removed").await?;
-        let keys = self.db.api_keys_of(user_id).await?;
-        self.db.delete_user(user_id).await?;
-        self.publish_user(user_id).await?;
-        for key in keys {
-            self.publish_key(&key.id).await?;
-            self.state.drop_tokens(&key.id).await?;
+        if let Err(e) = self.member(admin, user_id).await {
+            return match e {
+                AuthError::NotFound(_) if self.finish_pending(user_id, &admin.org_id).await? => {
+                    Ok(())
+                }
+                e => Err(e),
+            };
         }
+        let batch = new_batch();
+        self.db
+            .delete_user(user_id, self.clock.now_ms(), &batch)
+            .await?;
         tracing::info!(user_id, by = %admin.user_id, "user removed");
-        Ok(())
+        self.flush(&batch).await
     }
 
     pub async fn member_api_keys(

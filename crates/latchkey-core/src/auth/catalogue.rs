@@ -4,7 +4,7 @@
 //! organization by signing up, so a scope name alone must never be enough to reach another
 //! party's API: that is what a policy rule's `org` is for.
 
-use super::api_keys::parse_scopes;
+use super::scopes::parse_scopes;
 use super::{Auth, Settings};
 use crate::error::{AuthError, AuthResult};
 

@@ -4,11 +4,14 @@
 pub mod account;
 mod admin;
 pub mod api_keys;
+mod authenticate;
 mod catalogue;
 mod own_keys;
 mod principal;
+mod publish;
 mod refresh;
 mod revocations;
+pub mod scopes;
 mod session;
 mod users;
 
@@ -19,6 +22,7 @@ pub use account::LoginOutcome;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
+pub use publish::PUBLISH_RETRY_EVERY;
 pub use session::SessionInfo;
 
 use crate::clock::Clock;
@@ -85,6 +89,22 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// `GET /me`: who is calling.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub user_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub org_id: String,
+    /// `None` for an API token.
+    pub role: Option<crate::domain::Role>,
+    /// The user's scopes, or the key's effective scopes for an API token.
+    pub scopes: Vec<String>,
+    /// The key an API token was minted from.
+    pub key_id: Option<String>,
+}
+
 /// What login, sign-up and refresh hand out.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -127,6 +147,9 @@ impl Auth {
         settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
         settings.check_scopes()?;
         db.protect_secrets_at_rest().await?;
+        let mut state = state;
+        // A record whose change was never published cannot outlive one access token.
+        state.set_record_ttl(settings.access_ttl);
         let now = clock.now_ms();
         let keys = Keyring::new(
             &db.signing_keys(now).await?,
@@ -164,14 +187,30 @@ impl Auth {
         self.keys.jwks()
     }
 
-    /// The caller's own profile, as every instance currently sees it.
-    pub async fn me(&self, caller: &Principal) -> AuthResult<User> {
-        let record = self.user_record(&caller.user_id).await?;
-        Ok(users::user_of(&caller.user_id, record)?)
+    /// The caller's own profile, as every instance currently sees it. For an API token: the
+    /// owner's identity with the key's effective scopes and no role (the token is not the user).
+    pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
+        let rec = self.user_record(&caller.user_id).await?;
+        let key_id = caller.key_id().map(str::to_owned);
+        Ok(Profile {
+            user_id: caller.user_id.clone(),
+            email: rec.email,
+            name: rec.name,
+            phone: rec.phone,
+            org_id: rec.org_id,
+            role: key_id.is_none().then_some(rec.role),
+            scopes: if key_id.is_some() {
+                caller.scopes.clone()
+            } else {
+                rec.scopes
+            },
+            key_id,
+        })
     }
 
-    /// The caller's organization; the referral code only for its admins.
+    /// The caller's organization, to a user session only; the referral code only for its admins.
     pub async fn org(&self, caller: &Principal) -> AuthResult<OrgProfile> {
+        caller.require_session()?;
         let org = self
             .db
             .org_by_id(&caller.org_id)

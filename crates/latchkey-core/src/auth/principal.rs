@@ -1,14 +1,15 @@
-//! Who is calling: the one check behind every protected route and the forward-auth endpoint.
+//! Who is calling, as every protected route and the forward-auth endpoint see it.
 
-use super::Auth;
 use crate::domain::Role;
-use crate::error::{AuthError, AuthResult, TokenProblem};
+use crate::error::{AuthError, AuthResult};
 
 /// The caller, with scopes as they are *now* (not as they were when the token was issued).
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user_id: String,
     pub org_id: String,
+    /// The user's role for their own session; always `Member` for an API token: a token is
+    /// not the user, and routes that need a role (or act on the account) need a session.
     pub role: Role,
     pub scopes: Vec<String>,
     pub credential: Credential,
@@ -50,7 +51,8 @@ impl Principal {
         Ok(())
     }
 
-    /// Routes that act as the user (key management, logout) need the user's own session.
+    /// Routes that act as the user or show the account (key management, logout, sessions,
+    /// the organization) need the user's own session.
     pub fn require_session(&self) -> AuthResult<&str> {
         self.session_id().ok_or(AuthError::Forbidden(
             "this route needs a user's access token, not an API token",
@@ -65,71 +67,5 @@ impl Principal {
             ));
         }
         Ok(())
-    }
-}
-
-impl Auth {
-    /// Accepts a user's access token or an API auth token; `api_key` is the optional
-    /// `x-api-key` header, which must then belong to the token's key.
-    pub async fn authenticate(&self, token: &str, api_key: Option<&str>) -> AuthResult<Principal> {
-        let mut principal = if token.starts_with(super::api_keys::TOKEN_PREFIX) {
-            self.authenticate_api_token(token, api_key).await?
-        } else {
-            self.authenticate_session(token, api_key).await?
-        };
-        self.honoured(&mut principal.scopes);
-        Ok(principal)
-    }
-
-    async fn authenticate_session(
-        &self,
-        token: &str,
-        api_key: Option<&str>,
-    ) -> AuthResult<Principal> {
-        if let Some(problem) = misplaced_credential(token) {
-            return Err(AuthError::InvalidToken(problem));
-        }
-        if api_key.is_some() {
-            return Err(AuthError::InvalidToken(TokenProblem::Malformed));
-        }
-        let claims = self
-            .keys
-            .verify(token, &self.clock)
-            .map_err(AuthError::InvalidToken)?;
-        let (revocation, user) = self
-            .state
-            .session_and_user(&claims.sid, &claims.sub)
-            .await?;
-        if self.resolve_revocation(&claims.sid, revocation).await? {
-            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
-        }
-        let user = match user {
-            Some(u) => u,
-            None => self.load_user_record(&claims.sub).await?,
-        };
-        if user.disabled {
-            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
-        }
-        Ok(Principal {
-            user_id: claims.sub.clone(),
-            org_id: user.org_id,
-            role: crate::store::parse_column(&user.role, "role")?,
-            scopes: user.scopes,
-            credential: Credential::Session {
-                sid: claims.sid.clone(),
-            },
-        })
-    }
-}
-
-/// A long-lived credential sent where a token belongs: named, so the client learns which
-/// exchange it skipped instead of reading "malformed".
-pub(super) fn misplaced_credential(token: &str) -> Option<TokenProblem> {
-    if token.starts_with(super::api_keys::KEY_PREFIX) {
-        Some(TokenProblem::ApiKeyNotToken)
-    } else if token.starts_with(super::session::REFRESH_PREFIX) {
-        Some(TokenProblem::RefreshTokenNotAccess)
-    } else {
-        None
     }
 }

@@ -30,7 +30,7 @@ impl Auth {
         // record, then one compare-and-set (unspent, unexpired, live session) stores the child.
         let record = self.user_record(uid).await?;
         if !record.disabled {
-            let user = Arc::new(super::users::user_of(uid, record)?);
+            let user = Arc::new(super::users::user_of(uid, record));
             if let Some(grant) = self.try_rotate(presented, &hash, sid, user).await? {
                 return Ok(grant);
             }
@@ -148,7 +148,7 @@ impl Auth {
     /// its session is live; and each `jti` is exchanged once. What remains: whoever holds a
     /// leaked access token can extend it once, by one access lifetime; logout ends it.
     pub async fn lenient_refresh(&self, access_token: &str) -> AuthResult<Grant> {
-        if let Some(problem) = super::principal::misplaced_credential(access_token) {
+        if let Some(problem) = super::authenticate::misplaced_credential(access_token) {
             return Err(AuthError::InvalidToken(problem));
         }
         let window = self.settings.lenient_window.as_secs() as i64;

@@ -126,8 +126,9 @@ impl Auth {
         Ok(ids.len() as u64)
     }
 
+    /// The caller's live sessions (devices, IPs): a user session only.
     pub async fn sessions(&self, caller: &Principal) -> AuthResult<Vec<SessionInfo>> {
-        let current = caller.session_id();
+        let current = Some(caller.require_session()?);
         let rows = self
             .db
             .live_sessions_of(&caller.user_id, self.clock.now_ms())

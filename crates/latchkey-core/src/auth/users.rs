@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::Auth;
-use crate::domain::User;
+use super::publish::new_batch;
+use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
 
@@ -14,7 +15,7 @@ pub(super) fn record_of(u: &User) -> UserRecord {
         email: u.email.clone(),
         name: u.name.clone(),
         phone: u.phone.clone(),
-        role: u.role.as_str().to_owned(),
+        role: u.role,
         scopes: u.scopes.clone(),
         disabled: u.disabled,
         version: u.version,
@@ -22,18 +23,18 @@ pub(super) fn record_of(u: &User) -> UserRecord {
 }
 
 /// A user as the token rules need it, from their live record.
-pub(super) fn user_of(uid: &str, r: UserRecord) -> anyhow::Result<User> {
-    Ok(User {
+pub(super) fn user_of(uid: &str, r: UserRecord) -> User {
+    User {
         id: uid.to_owned(),
         org_id: r.org_id,
         email: r.email,
         name: r.name,
         phone: r.phone,
-        role: crate::store::parse_column(&r.role, "role")?,
+        role: r.role,
         scopes: r.scopes,
         disabled: r.disabled,
         version: r.version,
-    })
+    }
 }
 
 /// What stands in for a removed user: refuses everything until the record expires, and the
@@ -44,7 +45,7 @@ fn tombstone() -> UserRecord {
         email: String::new(),
         name: None,
         phone: None,
-        role: "member".into(),
+        role: Role::Member,
         scopes: Vec::new(),
         disabled: true,
         // User ids are never reused: nothing may replace the tombstone.
@@ -62,10 +63,12 @@ impl Auth {
     }
 
     pub(super) async fn load_user_record(&self, uid: &str) -> AuthResult<UserRecord> {
-        let rec = match self.db.user_by_id(uid).await? {
-            Some(u) => record_of(&u),
-            None => tombstone(),
+        let Some(user) = self.db.user_by_id(uid).await? else {
+            // Not cached: ids anyone can make up (a refresh token names one) must not grow the
+            // store. Refused all the same.
+            return Ok(tombstone());
         };
+        let rec = record_of(&user);
         // Only if absent: a writer that changed the user meanwhile has already put a newer one.
         self.state.put_user_if_absent(uid, &rec).await?;
         Ok(rec)
@@ -93,15 +96,29 @@ impl Auth {
     }
 
     /// Disables (or re-enables) an account. Disabling ends every session and key at once.
+    /// Saved and published: the call may be retried as is (`Unpublished` says it is saved).
     pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> AuthResult<()> {
         let now = self.clock.now_ms();
-        if !self.db.set_user_disabled(user_id, disabled, now).await? {
-            return Err(AuthError::NotFound("user"));
+        let batch = new_batch();
+        // The sessions end with the flag, in the database, so they stay ended whatever the
+        // store does.
+        let ended = self
+            .db
+            .set_user_disabled(user_id, disabled, now, &batch)
+            .await?
+            .ok_or(AuthError::NotFound("user"))?;
+        self.flush(&batch).await?;
+        for sid in &ended {
+            self.state
+                .revoke_session(sid, self.revocation_ttl())
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "session revocation not published; the disabled record refuses it");
+                    AuthError::Unpublished
+                })?;
         }
-        self.publish_user(user_id).await?;
         if disabled {
-            self.revoke_all_sessions(user_id, "account disabled")
-                .await?;
+            tracing::info!(user_id, sessions = ended.len(), "account disabled");
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub struct MemoryState {
     tokens: Mutex<HashMap<String, TokenSlot>>,
     /// key -> (window end ms, count)
     counters: Mutex<HashMap<String, (i64, u32)>>,
+    pub(super) record_ttl: Duration,
 }
 
 /// A key's live tokens: generation -> entry, and when they all expire (ms).
@@ -32,6 +33,38 @@ fn ms(d: Duration) -> i64 {
 /// Maps are swept of expired entries when they grow past this.
 const SWEEP_AT: usize = 100_000;
 
+/// The most counters, and the most records of each kind, one process keeps.
+const MAX_ENTRIES: usize = 100_000;
+
+/// Makes room for one more entry: drops expired entries, then, if the map is still nearly
+/// full, the tenth that would expire soonest. Counters and records are what unauthenticated
+/// traffic can make, so they are bounded; what is dropped is only rebuilt (a record) or
+/// restarted (a counter, whose window the per-IP count still bounds). Revocations are never
+/// dropped this way: forgetting one would let a revoked token in.
+fn make_room<V>(map: &mut HashMap<String, V>, now: i64, until: impl Fn(&V) -> i64) {
+    if map.len() < MAX_ENTRIES {
+        return;
+    }
+    map.retain(|_, v| until(v) > now);
+    if map.len() < MAX_ENTRIES - MAX_ENTRIES / 10 {
+        return;
+    }
+    let mut ends: Vec<i64> = map.values().map(&until).collect();
+    let cut = ends.len() / 10;
+    let (_, nth, _) = ends.select_nth_unstable(cut);
+    let nth = *nth;
+    // Exactly a tenth, even when many expire at the same moment.
+    let victims: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| until(v) <= nth)
+        .map(|(k, _)| k.clone())
+        .take(cut.max(1))
+        .collect();
+    for k in victims {
+        map.remove(&k);
+    }
+}
+
 impl MemoryState {
     pub fn new(clock: Clock) -> Self {
         MemoryState {
@@ -42,6 +75,7 @@ impl MemoryState {
             keys: Records::default(),
             tokens: Mutex::default(),
             counters: Mutex::default(),
+            record_ttl: RECORD_TTL,
         }
     }
 
@@ -129,7 +163,8 @@ impl MemoryState {
 
     pub(super) fn put_user(&self, uid: &str, rec: &UserRecord, only_if_absent: bool) {
         let keep = |old: &UserRecord| only_if_absent || old.version > rec.version;
-        self.users.put(uid, rec, keep, self.clock.now_ms());
+        self.users
+            .put(uid, rec, keep, self.clock.now_ms(), self.record_ttl);
     }
 
     pub(super) fn key(&self, kid: &str) -> Option<KeyRecord> {
@@ -138,7 +173,8 @@ impl MemoryState {
 
     pub(super) fn put_key(&self, kid: &str, rec: &KeyRecord, only_if_absent: bool) {
         let keep = |old: &KeyRecord| only_if_absent || old.version > rec.version;
-        self.keys.put(kid, rec, keep, self.clock.now_ms());
+        self.keys
+            .put(kid, rec, keep, self.clock.now_ms(), self.record_ttl);
     }
 
     pub(super) fn token_lookup(
@@ -200,8 +236,8 @@ impl MemoryState {
     pub(super) fn take(&self, key: &str, limit: u32, window: Duration) -> Result<(), RetryAfter> {
         let now = self.clock.now_ms();
         let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > SWEEP_AT {
-            map.retain(|_, (end, _)| *end > now);
+        if !map.contains_key(key) {
+            make_room(&mut map, now, |(end, _)| *end);
         }
         let entry = map.entry(key.to_owned()).or_insert((now + ms(window), 0));
         if entry.0 <= now {
@@ -232,7 +268,7 @@ impl MemoryState {
     pub(super) fn ping(&self) {}
 }
 
-/// Derived records by id, each kept for `RECORD_TTL`.
+/// Derived records by id, each kept for the store's record TTL.
 struct Records<T>(RwLock<HashMap<String, (T, i64)>>);
 
 impl<T> Default for Records<T> {
@@ -250,7 +286,7 @@ impl<T: Clone> Records<T> {
     }
 
     /// Stores `rec` unless a live entry is there that `keep` says must stay.
-    fn put(&self, id: &str, rec: &T, keep: impl Fn(&T) -> bool, now: i64) {
+    fn put(&self, id: &str, rec: &T, keep: impl Fn(&T) -> bool, now: i64, ttl: Duration) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         if map
             .get(id)
@@ -258,9 +294,51 @@ impl<T: Clone> Records<T> {
         {
             return;
         }
-        if map.len() > SWEEP_AT {
-            map.retain(|_, (_, until)| *until > now);
+        if !map.contains_key(id) {
+            make_room(&mut map, now, |(_, until)| *until);
         }
-        map.insert(id.to_owned(), (rec.clone(), now + ms(RECORD_TTL)));
+        map.insert(id.to_owned(), (rec.clone(), now + ms(ttl)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_records_stay_bounded_under_made_up_keys() {
+        let clock = Clock::manual();
+        let state = MemoryState::new(clock.clone());
+        let window = Duration::from_secs(900);
+        for i in 0..MAX_ENTRIES + 5_000 {
+            assert!(state.take(&format!("login:ip:{i}"), 10, window).is_ok());
+            clock.advance(Duration::from_millis(1));
+        }
+        let counters = state.counters.lock().unwrap().len();
+        assert!(counters <= MAX_ENTRIES, "{counters} counters");
+        // The newest keys are kept, the soonest to expire went first.
+        let newest = format!("login:ip:{}", MAX_ENTRIES + 4_999);
+        assert!(state.counters.lock().unwrap().contains_key(&newest));
+    }
+
+    #[test]
+    fn records_stay_bounded_and_keep_the_newest() {
+        let clock = Clock::manual();
+        let state = MemoryState::new(clock.clone());
+        let rec = |v| UserRecord {
+            org_id: "o".into(),
+            email: "e".into(),
+            name: None,
+            phone: None,
+            role: crate::store::Role::Member,
+            scopes: Vec::new(),
+            disabled: false,
+            version: v,
+        };
+        for i in 0..MAX_ENTRIES + 10 {
+            state.put_user(&format!("u{i}"), &rec(0), false);
+        }
+        assert!(state.users.0.read().unwrap().len() <= MAX_ENTRIES);
+        assert!(state.user(&format!("u{}", MAX_ENTRIES + 9)).is_some());
     }
 }

@@ -27,6 +27,8 @@ pub use redis::RedisState;
 pub use redis_conn::RedisOptions;
 use serde::{Deserialize, Serialize};
 
+use crate::store::Role;
+
 pub enum StateStore {
     Memory(MemoryState),
     Redis(RedisState),
@@ -76,7 +78,9 @@ pub struct UserRecord {
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
-    pub role: String,
+    /// Parsed once when the record is built; stored as `"admin"`/`"member"`.
+    #[serde(with = "role_wire")]
+    pub role: Role,
     pub scopes: Vec<String>,
     pub disabled: bool,
     /// The user's version when this was read; the store keeps the newest.
@@ -90,7 +94,8 @@ pub struct UserRecord {
 pub struct KeyRecord {
     pub user_id: String,
     pub org_id: String,
-    pub role: String,
+    #[serde(with = "role_wire")]
+    pub role: Role,
     pub scopes: Vec<String>,
     pub secret_hash: String,
     pub generation: i64,
@@ -113,8 +118,26 @@ pub struct PreviousSecret {
     pub until: i64,
 }
 
-/// How long derived records are kept without use. They are rebuilt from the database on a miss.
-pub const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
+/// A role in a record travels as its column value, so records written by older builds read.
+mod role_wire {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::store::Role;
+
+    pub fn serialize<S: Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(role.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(|()| D::Error::custom("unknown role"))
+    }
+}
+
+/// The longest derived records are kept. They are rebuilt from the database on a miss, so a
+/// change whose publishing was missed cannot stay out of force longer than this (the
+/// server lowers it to the access-token lifetime when that is shorter).
+pub const RECORD_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// Every operation is idempotent enough to be sent twice (a counter may count one attempt
 /// twice, which only errs on the side of refusing): after Redis restarts, the first command on
@@ -145,6 +168,15 @@ impl StateStore {
         Ok(StateStore::Redis(
             RedisState::connect(url, prefix, opts).await?,
         ))
+    }
+
+    /// How long records live from their last write (at most `RECORD_TTL`).
+    pub fn set_record_ttl(&mut self, ttl: Duration) {
+        let ttl = ttl.clamp(Duration::from_secs(1), RECORD_TTL);
+        match self {
+            StateStore::Memory(s) => s.record_ttl = ttl,
+            StateStore::Redis(s) => s.record_ttl = ttl,
+        }
     }
 
     pub fn kind(&self) -> &'static str {
@@ -284,5 +316,30 @@ impl StateStore {
 
     pub async fn ping(&self) -> anyhow::Result<()> {
         dispatch!(self, s => s.ping())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keep_the_role_in_its_wire_form() {
+        let rec = UserRecord {
+            org_id: "o".into(),
+            email: "e@example.com".into(),
+            name: None,
+            phone: None,
+            role: Role::Admin,
+            scopes: vec!["a".into()],
+            disabled: false,
+            version: 3,
+        };
+        let json = serde_json::to_value(&rec).unwrap();
+        assert_eq!(json["role"], "admin");
+        assert_eq!(serde_json::from_value::<UserRecord>(json).unwrap(), rec);
+        let bad = serde_json::json!({"org_id": "o", "email": "e", "role": "owner",
+            "scopes": [], "disabled": false});
+        assert!(serde_json::from_value::<UserRecord>(bad).is_err());
     }
 }

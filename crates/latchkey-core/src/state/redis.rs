@@ -24,6 +24,7 @@ pub struct RedisState {
     give_back: Script,
     lookup: Script,
     insert: Script,
+    pub(super) record_ttl: Duration,
 }
 
 const TAKE: &str = r"
@@ -93,6 +94,7 @@ impl RedisState {
             give_back: Script::new(GIVE_BACK),
             lookup: Script::new(LOOKUP),
             insert: Script::new(INSERT),
+            record_ttl: RECORD_TTL,
         })
     }
 
@@ -118,7 +120,7 @@ impl RedisState {
         self.put
             .key(key)
             .arg(value)
-            .arg(secs(RECORD_TTL))
+            .arg(secs(self.record_ttl))
             .arg(if only_if_absent { "1" } else { "0" })
             .arg(version)
             .invoke_async::<i64>(&mut self.conn())

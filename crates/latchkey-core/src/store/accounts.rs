@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, is_unique_violation, parse_column};
+use super::{Db, is_unique_violation, outbox, parse_column};
 use crate::domain::{Org, Role, User};
 use crate::error::{AuthError, AuthResult};
 
@@ -158,15 +158,46 @@ impl Db {
         Ok(row.as_ref().map(org_from_row).transpose()?)
     }
 
-    pub async fn set_user_role(&self, id: &str, role: Role, now_ms: i64) -> AuthResult<bool> {
-        let r = sqlx::query(
+    /// Changes the role; the change is queued for publishing in `batch` (see `outbox`).
+    pub async fn set_user_role(
+        &self,
+        id: &str,
+        role: Role,
+        now_ms: i64,
+        batch: &str,
+    ) -> AuthResult<bool> {
+        self.update_user(
             "UPDATE users SET role = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            role.as_str().to_owned(),
+            id,
+            now_ms,
+            batch,
         )
-        .bind(role.as_str())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// One statement changing one user (`$1` the value, `$2` now, `$3` the id), with its
+    /// outbox row, in one transaction.
+    async fn update_user<V>(
+        &self,
+        sql: &'static str,
+        value: V,
+        id: &str,
+        now_ms: i64,
+        batch: &str,
+    ) -> AuthResult<bool>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(sql)
+            .bind(value)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -175,23 +206,29 @@ impl Db {
         id: &str,
         scopes: &[String],
         now_ms: i64,
+        batch: &str,
     ) -> AuthResult<bool> {
-        let r = sqlx::query(
+        self.update_user(
             "UPDATE users SET scopes = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+            scopes.join(" "),
+            id,
+            now_ms,
+            batch,
         )
-        .bind(scopes.join(" "))
-        .bind(now_ms)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .await
     }
 
-    pub async fn delete_user(&self, id: &str) -> AuthResult<bool> {
+    /// Deletes the user (sessions and keys go by cascade), queueing the user's and every
+    /// key's tombstone in `batch`.
+    pub async fn delete_user(&self, id: &str, now_ms: i64, batch: &str) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
+        outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        outbox::enqueue_keys_of(&mut tx, batch, id, now_ms).await?;
         let r = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -208,21 +245,45 @@ impl Db {
             .collect::<anyhow::Result<_>>()?)
     }
 
-    /// Sets or clears the disabled flag.
+    /// Sets or clears the disabled flag; disabling also ends the user's live sessions, in the
+    /// same transaction. `None` when there is no such user, else the ended sessions' ids.
     pub async fn set_user_disabled(
         &self,
         id: &str,
         disabled: bool,
         now_ms: i64,
-    ) -> AuthResult<bool> {
-        let at = disabled.then_some(now_ms);
-        let r = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2, version = version + 1 WHERE id = $3")
-            .bind(at)
+        batch: &str,
+    ) -> AuthResult<Option<Vec<String>>> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE users SET disabled_at = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(disabled.then_some(now_ms))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let ended = if disabled {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1, revoke_reason = 'account disabled' \
+                 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
+            )
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(ended))
     }
 }
 

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::Db;
+use super::{Db, outbox};
 use crate::error::AuthResult;
 
 #[derive(Debug, Clone)]
@@ -105,6 +105,8 @@ impl Db {
         id: &str,
         name: &str,
         scopes: &Option<Vec<String>>,
+        now_ms: i64,
+        batch: &str,
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE api_keys SET name = $1, scopes = $2 WHERE id = $3")
@@ -114,6 +116,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
@@ -127,6 +130,7 @@ impl Db {
         new_hash: &str,
         previous_until: Option<i64>,
         now_ms: i64,
+        batch: &str,
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -142,13 +146,15 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn delete_api_key(&self, id: &str) -> AuthResult<bool> {
+    pub async fn delete_api_key(&self, id: &str, now_ms: i64, batch: &str) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         bump_owner(&mut tx, id).await?;
+        outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
         let r = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

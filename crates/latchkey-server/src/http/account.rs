@@ -7,12 +7,12 @@ use latchkey_api::{OrgView, SessionList, UserView};
 
 use super::error::ApiResult;
 use super::extract::{ApiPath, Caller};
-use super::views::{session_view, user_view};
+use super::views::{profile_view, session_view};
 use crate::app::AppState;
 
 pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
-    let user = app.auth.me(&caller).await?;
-    Ok(Json(user_view(&user)))
+    let profile = app.auth.me(&caller).await?;
+    Ok(Json(profile_view(profile)))
 }
 
 pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<OrgView>> {

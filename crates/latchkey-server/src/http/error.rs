@@ -11,6 +11,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub retry_after_secs: Option<u64>,
+    /// The body's `data` (`{}` when `None`).
+    pub data: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            data: None,
         }
     }
 
@@ -44,7 +47,7 @@ impl From<AuthError> for ApiError {
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
-            AuthError::Busy => ErrorCode::ServiceUnavailable,
+            AuthError::Busy | AuthError::Unpublished => ErrorCode::ServiceUnavailable,
             AuthError::Unavailable(cause) => {
                 // Logged (once, here) so an operator sees which store is down; the client is
                 // refused with a retryable status, never allowed.
@@ -60,12 +63,17 @@ impl From<AuthError> for ApiError {
         let retry_after_secs = match &e {
             AuthError::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil() as u64),
             AuthError::Busy | AuthError::Unavailable(_) => Some(1),
+            AuthError::Unpublished => Some(latchkey_core::auth::PUBLISH_RETRY_EVERY.as_secs()),
             _ => None,
         };
+        // Says the 503 is not a failure to save: the change stands and will take effect.
+        let data =
+            matches!(e, AuthError::Unpublished).then(|| serde_json::json!({"committed": true}));
         ApiError {
             code,
             message: e.to_string(),
             retry_after_secs,
+            data,
         }
     }
 }
@@ -74,11 +82,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (
-            status,
-            axum::Json(ErrorBody::new(self.code, self.message.clone())),
-        )
-            .into_response();
+        let mut body = ErrorBody::new(self.code, self.message.clone());
+        if let Some(data) = self.data {
+            body.data = data;
+        }
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.

@@ -2,7 +2,7 @@
 
 use latchkey_api::{ApiKeyCreated, ApiKeyView, MemberView, SessionView, UserView};
 use latchkey_core::User;
-use latchkey_core::auth::{ApiKeyInfo, CreatedKey, SessionInfo};
+use latchkey_core::auth::{ApiKeyInfo, CreatedKey, Profile, SessionInfo};
 use latchkey_core::clock::rfc3339_ms;
 
 pub fn user_view(u: &User) -> UserView {
@@ -11,9 +11,23 @@ pub fn user_view(u: &User) -> UserView {
         email: u.email.clone(),
         name: u.name.clone(),
         phone: u.phone.clone(),
-        role: u.role.as_str().to_owned(),
+        role: Some(u.role.as_str().to_owned()),
         org_id: u.org_id.clone(),
         scopes: u.scopes.clone(),
+        key_id: None,
+    }
+}
+
+pub fn profile_view(p: Profile) -> UserView {
+    UserView {
+        user_id: p.user_id,
+        email: p.email,
+        name: p.name,
+        phone: p.phone,
+        role: p.role.map(|r| r.as_str().to_owned()),
+        org_id: p.org_id,
+        scopes: p.scopes,
+        key_id: p.key_id,
     }
 }
 

@@ -247,6 +247,7 @@ async fn a_role_change_shows_on_the_members_live_tokens(app: TestApp) {
     let view = expect_json(r, 200, "promote").await;
     assert_eq!(view["role"], "admin");
     for (i, app) in apps.iter().enumerate() {
+        // The auth token is not the user: it never carries the owner's admin role.
         let r = authorize(app, &token, "GET", "/public/x").await;
         assert_eq!(
             role_of(r),

@@ -1,0 +1,75 @@
+//! The one check behind every protected route and the forward-auth endpoint: a user's access
+//! token or an API auth token in, the caller as they are *now* out.
+
+use super::Auth;
+use super::api_keys::{KEY_PREFIX, TOKEN_PREFIX};
+use super::principal::{Credential, Principal};
+use crate::error::{AuthError, AuthResult, TokenProblem};
+
+impl Auth {
+    /// Accepts a user's access token or an API auth token; `api_key` is the optional
+    /// `x-api-key` header, which must then belong to the token's key. Scopes outside the
+    /// operator's catalogue never count, whatever a record says.
+    pub async fn authenticate(&self, token: &str, api_key: Option<&str>) -> AuthResult<Principal> {
+        let mut principal = if token.starts_with(TOKEN_PREFIX) {
+            self.authenticate_api_token(token, api_key).await?
+        } else {
+            self.authenticate_session(token, api_key).await?
+        };
+        self.honoured(&mut principal.scopes);
+        Ok(principal)
+    }
+
+    async fn authenticate_session(
+        &self,
+        token: &str,
+        api_key: Option<&str>,
+    ) -> AuthResult<Principal> {
+        if let Some(problem) = misplaced_credential(token) {
+            return Err(AuthError::InvalidToken(problem));
+        }
+        if api_key.is_some() {
+            return Err(AuthError::InvalidToken(TokenProblem::Malformed));
+        }
+        let claims = self
+            .keys
+            .verify(token, &self.clock)
+            .map_err(AuthError::InvalidToken)?;
+        let (revocation, user) = self
+            .state
+            .session_and_user(&claims.sid, &claims.sub)
+            .await?;
+        // An incomplete revocation list is never read as "live": the database decides.
+        if self.resolve_revocation(&claims.sid, revocation).await? {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        let user = match user {
+            Some(u) => u,
+            None => self.load_user_record(&claims.sub).await?,
+        };
+        if user.disabled {
+            return Err(AuthError::InvalidToken(TokenProblem::Revoked));
+        }
+        Ok(Principal {
+            user_id: claims.sub.clone(),
+            org_id: user.org_id,
+            role: user.role,
+            scopes: user.scopes,
+            credential: Credential::Session {
+                sid: claims.sid.clone(),
+            },
+        })
+    }
+}
+
+/// A long-lived credential sent where a token belongs: named, so the client learns which
+/// exchange it skipped instead of reading "malformed".
+pub(super) fn misplaced_credential(token: &str) -> Option<TokenProblem> {
+    if token.starts_with(KEY_PREFIX) {
+        Some(TokenProblem::ApiKeyNotToken)
+    } else if token.starts_with(super::session::REFRESH_PREFIX) {
+        Some(TokenProblem::RefreshTokenNotAccess)
+    } else {
+        None
+    }
+}
