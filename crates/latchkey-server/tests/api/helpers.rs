@@ -87,12 +87,14 @@ pub fn redis_url() -> Option<String> {
 }
 
 /// A `redis-server` of the test's own on a free loopback port, so a test may stop it, restart
-/// it empty, pause it (SIGSTOP, as a network cut looks to a client) and reconfigure it without
+/// it, pause it (SIGSTOP, as a network cut looks to a client) and reconfigure it without
 /// touching the machine's shared Redis. Killed when dropped. `None` (skip) when
 /// `/usr/bin/redis-server` is missing outside CI.
 pub struct OwnedRedis {
     pub port: u16,
     extra: Vec<String>,
+    /// Where a persistent server keeps its append-only file; `None`: a restart comes back empty.
+    dir: Option<PathBuf>,
     child: Option<std::process::Child>,
 }
 
@@ -101,6 +103,23 @@ const REDIS_SERVER: &str = "/usr/bin/redis-server";
 impl OwnedRedis {
     pub fn start() -> Option<OwnedRedis> {
         Self::start_with(&[])
+    }
+
+    /// One that keeps its data across `kill` and `restart` (append-only file, synced on every
+    /// write), as a real outage would: what it held before comes back.
+    pub fn start_persistent() -> Option<OwnedRedis> {
+        let dir = temp_dir();
+        let dir = dir.to_str().expect("a UTF-8 temp dir").to_owned();
+        let mut redis = Self::start_with(&[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            &dir,
+        ])?;
+        redis.dir = Some(PathBuf::from(dir));
+        Some(redis)
     }
 
     /// With extra `redis-server` arguments, e.g. `["--maxmemory-policy", "allkeys-lru"]`.
@@ -121,6 +140,7 @@ impl OwnedRedis {
         let mut redis = OwnedRedis {
             port,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            dir: None,
             child: None,
         };
         redis.restart();
@@ -131,12 +151,18 @@ impl OwnedRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts it (again) on the same port with nothing in it, and waits until it answers.
+    /// Starts it (again) on the same port, empty unless it is persistent, and waits until it
+    /// answers.
     pub fn restart(&mut self) {
         self.stop();
         let child = std::process::Command::new(REDIS_SERVER)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--save", ""])
+            .args(if self.extra.iter().any(|a| a == "--appendonly") {
+                &[][..]
+            } else {
+                &["--appendonly", "no"][..]
+            })
             .args(&self.extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -153,7 +179,8 @@ impl OwnedRedis {
         }
     }
 
-    /// Kills it: its data is gone, its port refuses connections.
+    /// Kills it at once (SIGKILL): connections drop and its port refuses new ones; a persistent
+    /// one keeps what it had written.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             self.signal("CONT");
@@ -196,6 +223,9 @@ impl OwnedRedis {
 impl Drop for OwnedRedis {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

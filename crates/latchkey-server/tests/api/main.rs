@@ -16,7 +16,6 @@ mod forward_strict;
 mod instances;
 mod logs;
 mod openapi;
-mod owned_redis;
 mod process;
 mod publish;
 mod raw_http;

@@ -13,8 +13,7 @@ use crate::api_keys::{
     signup_key, user_id,
 };
 use crate::forward_auth::orders_policy_file;
-use crate::helpers::{Backend, TestApp, unique_prefix};
-use crate::owned_redis::OwnedRedis;
+use crate::helpers::{Backend, OwnedRedis, TestApp, unique_prefix};
 
 /// PostgreSQL + a Redis of the test's own (which the test may kill), with a policy file.
 async fn app_on_own_redis(redis: &OwnedRedis) -> Option<TestApp> {
@@ -75,7 +74,7 @@ async fn with_store_cut_mid_call(
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        redis.kill();
+        redis.stop();
         tx.rollback().await.unwrap();
     };
     let (response, ()) = tokio::join!(call, cut);
@@ -100,7 +99,7 @@ fn refused(status: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it_is_back() {
-    let Some(mut redis) = OwnedRedis::start() else {
+    let Some(mut redis) = OwnedRedis::start_persistent() else {
         return;
     };
     let Some(app) = app_on_own_redis(&redis).await else {
@@ -165,7 +164,7 @@ async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_removal_finishes_the_one_saved_while_the_store_was_down() {
-    let Some(mut redis) = OwnedRedis::start() else {
+    let Some(mut redis) = OwnedRedis::start_persistent() else {
         return;
     };
     // The background retry stays out of the way: the retried call itself must finish the job.
