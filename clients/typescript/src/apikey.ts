@@ -13,7 +13,7 @@ export interface ApiKeyClientOptions {
  */
 export class ApiKeyClient {
   readonly baseUrl: string;
-  private readonly apiKey: string;
+  private apiKey: string;
   private readonly fetchImpl: typeof fetch;
   private token: string | null = null;
   private pending: Promise<string> | null = null;
@@ -23,6 +23,11 @@ export class ApiKeyClient {
     this.apiKey = options.apiKey;
     const f = options.fetch ?? globalThis.fetch;
     this.fetchImpl = (input, init) => f(input, init);
+  }
+
+  /** Uses a new key (after a rotation); the next request exchanges it. */
+  setApiKey(apiKey: string): void {
+    this.apiKey = apiKey;
   }
 
   /** The current auth token, fetching one when there is none. */

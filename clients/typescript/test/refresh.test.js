@@ -2,8 +2,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LatchkeyClient, LatchkeyError, MemoryStorage } from '../dist/index.js';
-import { REFRESH, countingProxy, signup, startServer } from './support/harness.js';
+import { io as ioClient } from 'socket.io-client';
+
+import {
+  ApiKeyClient,
+  LatchkeyClient,
+  LatchkeyError,
+  MemoryStorage,
+  keepSocketIo,
+  webSocketUrl,
+} from '../dist/index.js';
+import { socketIoApp } from './support/apps.js';
+import { REFRESH, countingProxy, eventually, signup, startServer } from './support/harness.js';
 
 describe('a server with the default 15 minute access tokens', () => {
   let server;
@@ -172,5 +182,73 @@ describe('a server with the default 15 minute access tokens', () => {
     // Back online (same store, reachable server): the session goes on.
     const online = new LatchkeyClient({ baseUrl: server.base, storage });
     assert.equal((await online.fetch('/api/v1/me')).status, 200);
+  });
+});
+
+describe('sockets and API keys on a default server', () => {
+  let server;
+  let proxy;
+  before(async () => {
+    server = await startServer();
+    proxy = await countingProxy(server.base);
+  });
+  after(async () => {
+    await proxy?.close();
+    await server?.stop();
+  });
+
+  test('the Socket.IO helper connects only once there is a token, and with it', async () => {
+    const { io, url, seen, close } = await socketIoApp(server.base);
+    try {
+      const client = new LatchkeyClient({ baseUrl: proxy.base });
+      const socket = keepSocketIo(
+        client,
+        ioClient(url, { autoConnect: false, transports: ['websocket'], reconnection: false }),
+      );
+      const { email, password } = await signup(server.base);
+      const url2 = webSocketUrl(client, '/api/v1/ws');
+      let built = null;
+      url2.then((u) => (built = u));
+      // A few round trips later, still nothing has been attempted without a session.
+      for (let i = 0; i < 3; i++) await fetch(`${server.base}/healthz`);
+      assert.equal(seen.length, 0);
+      assert.equal(socket.connected, false);
+      assert.equal(built, null);
+
+      await client.login(email, password);
+      await eventually(() => socket.connected, 10_000, 'the socket to connect');
+      assert.deepEqual(seen, [client.currentAccessToken()]);
+      const wsUrl = new URL(await url2);
+      assert.equal(wsUrl.protocol, 'ws:');
+      assert.equal(wsUrl.pathname, '/api/v1/ws');
+      assert.equal(wsUrl.searchParams.get('access_token'), client.currentAccessToken());
+      socket.disconnect();
+    } finally {
+      await close(io);
+    }
+  });
+
+  test('the API-key client fetches one auth token for concurrent requests and renews it on 401', async () => {
+    const { tokens } = await signup(server.base);
+    const client = new ApiKeyClient({ baseUrl: proxy.base, apiKey: tokens.api_key.key });
+    proxy.reset();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => client.fetch('/api/v1/me')));
+    assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
+    assert.equal((await answers[0].json()).key_id, tokens.api_key.id);
+    assert.equal(proxy.count('POST /get-token'), 1);
+
+    // The auth token is ended at the server (its key rotated with no overlap, the new secret
+    // given to the client): the next request is refused once, renewed once, and succeeds.
+    const rotated = await fetch(`${server.base}/api/v1/api-keys/${tokens.api_key.id}/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ overlap_seconds: 0 }),
+    });
+    assert.equal(rotated.status, 200, await rotated.clone().text());
+    client.setApiKey((await rotated.json()).key);
+    const again = await client.fetch('/api/v1/me');
+    assert.equal(again.status, 200);
+    assert.equal(proxy.count('POST /get-token'), 2);
+    assert.equal(proxy.count('GET /api/v1/me'), 22);
   });
 });
