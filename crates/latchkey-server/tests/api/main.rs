@@ -23,6 +23,7 @@ mod raw_http;
 mod redis_faults;
 mod scope_catalogue;
 mod scopes;
+mod sdk_typescript;
 mod sessions;
 mod slow_clients;
 mod state_growth;
