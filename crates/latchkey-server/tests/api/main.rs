@@ -9,6 +9,7 @@ mod api_token_limits;
 mod at_rest;
 mod attacks;
 mod bad_input;
+mod browser;
 mod client_ip;
 mod command_line;
 mod forward_auth;

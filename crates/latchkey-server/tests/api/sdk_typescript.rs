@@ -18,7 +18,11 @@ fn run(dir: &Path, program: &str, args: &[&str]) {
     println!("$ {program} {}", args.join(" "));
     println!("{}", String::from_utf8_lossy(&out.stdout));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{program} {args:?} failed: {}", out.status);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        out.status
+    );
 }
 
 fn node_available() -> bool {
