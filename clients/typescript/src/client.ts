@@ -125,11 +125,10 @@ export class LatchkeyClient {
     const token = this.accessToken;
     try {
       if (token) {
-        await this.fetchImpl(this.url('/api/v1/auth/logout'), {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}` },
-          credentials: this.mode === 'cookie' ? 'include' : 'same-origin',
-        });
+        await this.fetchImpl(
+          this.url('/api/v1/auth/logout'),
+          this.authInit({ method: 'POST', headers: { authorization: `Bearer ${token}` } }),
+        );
       }
     } catch {
       // Offline: the local session ends anyway; the server's ends with its refresh token.
@@ -263,12 +262,11 @@ export class LatchkeyClient {
 
   /** Network failures are retried twice with backoff inside the one refresh, then reported. */
   private async refreshRequest(stored: string | null): Promise<Response> {
-    const init: RequestInit = {
+    const init = this.authInit({
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(stored ? { refresh_token: stored } : {}),
-      credentials: this.mode === 'cookie' ? 'include' : 'same-origin',
-    };
+    });
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.fetchImpl(this.url(REFRESH_PATH), init);
@@ -297,14 +295,26 @@ export class LatchkeyClient {
     return tokens;
   }
 
+  /** In cookie mode every auth call asks for the cookie and lets the browser send it. */
+  private authInit(init: RequestInit & { headers: Record<string, string> }): RequestInit {
+    if (this.mode !== 'cookie') return init;
+    return {
+      ...init,
+      headers: { ...init.headers, 'x-refresh-token-mode': 'cookie' },
+      credentials: 'include',
+    };
+  }
+
   private async raw(path: string, body: unknown): Promise<Response> {
     try {
-      return await this.fetchImpl(this.url(path), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        credentials: this.mode === 'cookie' ? 'include' : 'same-origin',
-      });
+      return await this.fetchImpl(
+        this.url(path),
+        this.authInit({
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
     } catch (e) {
       throw new LatchkeyError(0, 'network_error', `could not reach the server: ${String(e)}`);
     }
