@@ -22,6 +22,7 @@ mod process;
 mod publish;
 mod raw_http;
 mod redis_faults;
+mod rust_client;
 mod scope_catalogue;
 mod scopes;
 mod sdk_typescript;
