@@ -1,4 +1,4 @@
-//! A client for [Latchkey](https://github.com/) that keeps people signed in.
+//! A client for Latchkey that keeps people signed in.
 //!
 //! Every request gets `Authorization: Bearer <access token>`. The access token lives in memory
 //! only; the refresh token lives in a [`TokenStore`]. The client refreshes first when memory is
