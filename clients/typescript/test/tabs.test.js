@@ -1,5 +1,5 @@
-// Two tabs of one browser (headless Chromium) on another origin than the API, refreshing at the
-// same moment with one refresh token in localStorage: one refresh, both tabs signed in.
+// A real browser (headless Chromium) on another origin than the API: two tabs refreshing at the
+// same moment with one refresh token in localStorage, and the HttpOnly refresh cookie mode.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -33,8 +33,11 @@ async function pageServer() {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(`<!doctype html><script type="module">
         import { LatchkeyClient, LocalStorageAdapter } from '/dist/index.js';
-        const api = new URLSearchParams(location.search).get('api');
-        window.lk = new LatchkeyClient({ baseUrl: api, storage: new LocalStorageAdapter() });
+        const params = new URLSearchParams(location.search);
+        const api = params.get('api');
+        window.lk = params.get('mode') === 'cookie'
+          ? new LatchkeyClient({ baseUrl: api, refreshTokenMode: 'cookie' })
+          : new LatchkeyClient({ baseUrl: api, storage: new LocalStorageAdapter() });
         window.ready = true;
       </script>`);
       return;
@@ -59,7 +62,7 @@ describe('two browser tabs', { skip: missing && `${CHROMIUM} is not installed` }
   let browser;
   before(async () => {
     page = await pageServer();
-    server = await startServer({ LATCHKEY_CORS_ORIGINS: page.origin });
+    server = await startServer({ LATCHKEY_CORS_ORIGINS: page.origin, LATCHKEY_REFRESH_COOKIE: 'true' });
     proxy = await countingProxy(server.base);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   });
@@ -99,6 +102,37 @@ describe('two browser tabs', { skip: missing && `${CHROMIUM} is not installed` }
     assert.equal(proxy.count(REFRESH), 1, 'one refresh for both tabs');
     const stored = await two.evaluate(() => localStorage.getItem('latchkey.refresh_token'));
     assert.match(stored, /^lkr_/);
+    await context.close();
+  });
+
+  test('cookie mode across origins: no script sees the refresh token, a reload stays signed in', async () => {
+    const { email, password } = await signup(server.base);
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    const url = `${page.origin}/?mode=cookie&api=${encodeURIComponent(proxy.base)}`;
+    await tab.goto(url);
+    await tab.waitForFunction(() => window.ready === true);
+    const login = await tab.evaluate(
+      ([e, p]) => window.lk.login(e, p).then((t) => ({ refresh: t.refresh_token ?? null })),
+      [email, password],
+    );
+    assert.equal(login.refresh, null, 'not in the body');
+    assert.equal(await tab.evaluate(() => document.cookie), '', 'not visible to scripts');
+    const cookies = await context.cookies(`${proxy.base}/api/v1/auth/refresh`);
+    const cookie = cookies.find((c) => c.name === 'latchkey_refresh');
+    assert.ok(cookie, 'the browser keeps the cookie');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+
+    await tab.reload();
+    await tab.waitForFunction(() => window.ready === true);
+    proxy.reset();
+    const me = await tab.evaluate(() =>
+      window.lk.fetch('/api/v1/me').then(async (r) => ({ status: r.status, email: (await r.json()).email })),
+    );
+    assert.deepEqual(me, { status: 200, email });
+    assert.equal(proxy.count(REFRESH), 1);
+    assert.equal(proxy.count('OPTIONS /api/v1/auth/refresh'), 1, 'the browser asked CORS first');
     await context.close();
   });
 });
