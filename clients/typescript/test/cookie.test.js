@@ -15,7 +15,8 @@ function cookieJarFetch() {
       headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     }
     const res = await fetch(input, { ...init, headers });
-    for (const line of res.headers.getSetCookie()) {
+    const setCookies = res.headers.getSetCookie?.() ?? [res.headers.get('set-cookie')].filter(Boolean);
+    for (const line of setCookies) {
       const [pair] = line.split(';');
       const [name, value] = pair.split('=');
       if (/Max-Age=0/.test(line)) jar.delete(name);

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod api_key;
 mod store;
 
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub use api_key::ApiKeyClient;
 pub use store::{BoxFuture, FileStore, MemoryStore, TokenStore};
 
 /// What can go wrong, by what the caller does about it.
@@ -371,5 +373,44 @@ async fn api_error(res: Response) -> Error {
         status,
         code: text("error", "http_error"),
         message: text("message", "request failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str, challenge: Option<&str>) -> Response {
+        let mut r = http_response(StatusCode::from_u16(status).unwrap(), body.to_owned());
+        if let Some(c) = challenge {
+            r.headers_mut()
+                .insert(reqwest::header::WWW_AUTHENTICATE, c.parse().unwrap());
+        }
+        Response::from(r)
+    }
+
+    #[tokio::test]
+    async fn a_403_counts_as_a_refused_token_only_when_it_says_invalid_token() {
+        let (_, refused) = refuses_token(response(401, "", None)).await.unwrap();
+        assert!(refused);
+        let body = r#"{"status":"failed","code":403,"error":"invalid_token","message":"expired"}"#;
+        let (r, refused) = refuses_token(response(403, body, None)).await.unwrap();
+        assert!(refused);
+        // The body read to decide is still there for the caller.
+        assert_eq!(r.text().await.unwrap(), body);
+        let (_, refused) = refuses_token(response(
+            403,
+            "",
+            Some(r#"Bearer realm="x", error="invalid_token""#),
+        ))
+        .await
+        .unwrap();
+        assert!(refused);
+        let forbidden =
+            r#"{"status":"failed","code":403,"error":"forbidden","message":"admins only"}"#;
+        let (_, refused) = refuses_token(response(403, forbidden, None)).await.unwrap();
+        assert!(!refused, "a missing permission is not a refresh matter");
+        let (_, refused) = refuses_token(response(200, "{}", None)).await.unwrap();
+        assert!(!refused);
     }
 }

@@ -104,9 +104,19 @@ async fn rust_client_keeps_the_refresh_token_in_a_0600_file_and_a_restart_refres
 }
 
 #[tokio::test]
-async fn rust_client_refreshes_once_for_50_concurrent_requests_after_expiry() {
-    let server = start(&[("LATCHKEY_ACCESS_TOKEN_TTL", "10s")]).await;
-    signup(&server, "expiry@example.com").await;
+async fn rust_clients_refresh_once_for_50_concurrent_requests_after_expiry_and_renew_an_expired_api_token()
+ {
+    let server = start(&[
+        ("LATCHKEY_ACCESS_TOKEN_TTL", "10s"),
+        ("LATCHKEY_API_TOKEN_TTL", "10s"),
+    ])
+    .await;
+    let account = signup(&server, "expiry@example.com").await;
+    let agent = latchkey_client::ApiKeyClient::new(
+        &server.base,
+        account["api_key"]["key"].as_str().unwrap(),
+    );
+    let first_agent_token = agent.token().await.unwrap();
     let client = Client::builder(&server.base)
         .refresh_margin(Duration::ZERO)
         .build()
@@ -133,6 +143,19 @@ async fn rust_client_refreshes_once_for_50_concurrent_requests_after_expiry() {
         assert_eq!(r.unwrap().status(), 200);
     }
     assert_eq!(hits(&server, "POST", "/api/v1/auth/refresh") - before, 1);
+
+    // The API auth token, unused as long, has expired too: one 401, one renewal, success.
+    let r = http
+        .get(server.url("/api/v1/me"))
+        .header("x-authorization", format!("Agent {first_agent_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the auth token expired unused");
+    let before = hits(&server, "POST", "/get-token");
+    assert_eq!(agent.get("/api/v1/me").await.unwrap().status(), 200);
+    assert_eq!(hits(&server, "POST", "/get-token") - before, 1);
+    assert_ne!(agent.token().await.unwrap(), first_agent_token);
 }
 
 #[tokio::test]
@@ -189,4 +212,56 @@ impl TokenStore for SharedStore {
     fn clear(&self) -> latchkey_client::BoxFuture<'_, std::io::Result<()>> {
         self.0.clear()
     }
+}
+
+#[tokio::test]
+async fn rust_api_key_client_gets_one_auth_token_for_concurrent_requests_and_stops_at_a_refused_key()
+ {
+    let server = start(&[]).await;
+    let account = signup(&server, "agent@example.com").await;
+    let key = account["api_key"]["key"].as_str().unwrap();
+    let client = latchkey_client::ApiKeyClient::new(&server.base, key);
+    let answers = join_all((0..20).map(|_| client.get("/api/v1/me"))).await;
+    for r in answers {
+        let r = r.unwrap();
+        assert_eq!(r.status(), 200);
+        let me: Value = r.json().await.unwrap();
+        assert_eq!(me["key_id"], account["api_key"]["id"]);
+    }
+    wait_for_hits(&server, "GET", "/api/v1/me", 20).await;
+    assert_eq!(hits(&server, "POST", "/get-token"), 1);
+
+    // The key is rotated with no overlap: the old key and its auth token are over.
+    let access = account["access_token"].as_str().unwrap();
+    let id = account["api_key"]["id"].as_str().unwrap();
+    let rotated: Value = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/api-keys/{id}/rotate")))
+        .bearer_auth(access)
+        .json(&json!({"overlap_seconds": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let old = client.token().await.unwrap();
+    let refused = reqwest::Client::new()
+        .get(server.url("/api/v1/me"))
+        .header("x-authorization", format!("Agent {old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "rotation ended the old key's token");
+    // The old key is gone too: the client's renewal is refused, typed, without a loop.
+    let before = hits(&server, "POST", "/get-token");
+    match client.get("/api/v1/me").await {
+        Err(Error::Api {
+            status: 401, code, ..
+        }) => assert_eq!(code, "invalid_api_key"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(hits(&server, "POST", "/get-token") - before, 1);
+    let renewed =
+        latchkey_client::ApiKeyClient::new(&server.base, rotated["key"].as_str().unwrap());
+    assert_eq!(renewed.get("/api/v1/me").await.unwrap().status(), 200);
 }
