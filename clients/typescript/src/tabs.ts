@@ -46,9 +46,13 @@ export class TabCoordinator {
     }
   }
 
+  /**
+   * Only in a browser page: elsewhere (Node, say) clients in one process may act for different
+   * users, and a shared channel would hand one user's token to another.
+   */
   static available(): boolean {
-    const nav = (globalThis as { navigator?: { locks?: unknown } }).navigator;
-    return !!nav?.locks;
+    const g = globalThis as { navigator?: { locks?: unknown }; document?: unknown };
+    return !!g.navigator?.locks && typeof g.document !== 'undefined';
   }
 
   /**
