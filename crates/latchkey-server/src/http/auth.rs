@@ -83,7 +83,20 @@ pub async fn refresh(
     let body_token = body.and_then(|b| b.refresh_token);
     let cookie = refresh_cookie::wanted(&app, &headers);
     let cookie_token = cookie.then(|| refresh_cookie::read(&headers)).flatten();
+    let from_cookie = body_token.is_none() && cookie_token.is_some();
     let grant = match (body_token.or(cookie_token), header_token) {
+        // A refused cookie is removed, so the browser stops sending a dead token; a server in
+        // trouble (503) keeps it, and the session with it.
+        (Some(token), _) if from_cookie => match app.auth.refresh(&token).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                let mut response = ApiError::from(e).into_response();
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    refresh_cookie::set(&mut response, None, 0);
+                }
+                return Ok(response);
+            }
+        },
         (Some(token), _) => app.auth.refresh(&token).await?,
         (None, Some(token)) => app.auth.refresh_bearer(&token).await?,
         (None, None) => {

@@ -181,7 +181,14 @@ async fn cookie_mode_keeps_the_refresh_token_out_of_page_scripts_reach() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert!(cookie_of(&r).unwrap().contains("Max-Age=0"));
-    assert_eq!(refresh(second).await.unwrap().status(), 401);
+    let r = refresh(second).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        cookie_of(&r).unwrap().contains("Max-Age=0"),
+        "a refused cookie is removed"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_error_shape(401, &body, "refused cookie");
 }
 
 #[tokio::test]
