@@ -197,7 +197,9 @@ export class LatchkeyClient {
    * it, that token is returned without a refresh; concurrent callers share one refresh.
    */
   async refresh(used: string | null = this.accessToken): Promise<string> {
-    if (this.accessToken && this.accessToken !== used && this.expiresAt - this.marginMs > Date.now()) {
+    // Someone else's refresh already replaced `used`: take its token, even inside the margin
+    // (a margin longer than a token's life would otherwise refresh on every request).
+    if (this.accessToken && this.accessToken !== used && this.expiresAt > Date.now()) {
       return this.accessToken;
     }
     if (!this.refreshing) {

@@ -240,9 +240,11 @@ impl Client {
     /// whoever finds the token already replaced takes it without another refresh.
     pub async fn refresh(&self, used: Option<String>) -> Result<String, Error> {
         let _gate = self.inner.refresh_gate.lock().await;
+        // Someone else's refresh already replaced `used`: take its token, even inside the
+        // margin (a margin longer than a token's life would otherwise refresh every time).
         if let Some((token, expires)) = self.current()
             && Some(&token) != used.as_ref()
-            && expires > Instant::now() + self.inner.margin
+            && expires > Instant::now()
         {
             return Ok(token);
         }
