@@ -93,6 +93,12 @@ pub struct Config {
     /// How often each instance retries publishing changes the token store missed.
     #[serde(with = "duration")]
     pub publish_retry_interval: Duration,
+    /// Browser origins allowed to call the API (CORS), e.g. `https://app.example.com`.
+    #[serde(deserialize_with = "words")]
+    pub cors_origins: Vec<String>,
+    /// Offer web apps the refresh token in an HttpOnly cookie instead of the response body
+    /// (per request, when the client asks with `X-Refresh-Token-Mode: cookie`).
+    pub refresh_cookie: bool,
 }
 
 impl Default for Config {
@@ -134,6 +140,8 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
+            cors_origins: Vec::new(),
+            refresh_cookie: false,
         }
     }
 }
@@ -258,6 +266,9 @@ impl Config {
                 .contains(&self.publish_retry_interval),
             "publish_retry_interval must be between 1s and 1h"
         );
+        for origin in &self.cors_origins {
+            crate::http::cors::check_origin(origin).map_err(anyhow::Error::msg)?;
+        }
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
@@ -537,6 +548,31 @@ mod tests {
             ..c
         };
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn cors_origins_must_be_plain_origins() {
+        let ok = Config {
+            cors_origins: vec![
+                "https://app.example.com".into(),
+                "http://localhost:3000".into(),
+            ],
+            ..Config::default()
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            "*",
+            "https://app.example.com/",
+            "app.example.com",
+            "https://*.example.com",
+        ] {
+            let c = Config {
+                cors_origins: vec![bad.into()],
+                ..Config::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("cors_origins"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -11,12 +11,14 @@ use latchkey_core::{Grant, LoginOutcome};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
+use super::refresh_cookie;
 use super::views::{key_created, user_view};
 use crate::app::AppState;
 
 pub async fn signup(
     State(app): State<AppState>,
     Client(client): Client,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> ApiResult<Response> {
     let grant = app
@@ -32,12 +34,14 @@ pub async fn signup(
             &client,
         )
         .await?;
-    Ok(token_response(&app, StatusCode::CREATED, grant))
+    let cookie = refresh_cookie::wanted(&app, &headers);
+    Ok(token_response(&app, StatusCode::CREATED, grant, cookie))
 }
 
 pub async fn login(
     State(app): State<AppState>,
     Client(client): Client,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let outcome = app
@@ -55,7 +59,12 @@ pub async fn login(
             );
         })?;
     match outcome {
-        LoginOutcome::Signed(grant) => Ok(token_response(&app, StatusCode::OK, grant)),
+        LoginOutcome::Signed(grant) => Ok(token_response(
+            &app,
+            StatusCode::OK,
+            grant,
+            refresh_cookie::wanted(&app, &headers),
+        )),
         // An outcome this edge cannot answer yet must not turn into tokens: fail closed.
         _ => Err(ApiError::from(latchkey_core::AuthError::Unexpected(
             anyhow::anyhow!("a login outcome this server cannot answer"),
@@ -72,7 +81,22 @@ pub async fn refresh(
 ) -> ApiResult<Response> {
     let header_token = bearer(&headers)?.map(str::to_owned);
     let body_token = body.and_then(|b| b.refresh_token);
-    let grant = match (body_token, header_token) {
+    let cookie = refresh_cookie::wanted(&app, &headers);
+    let cookie_token = cookie.then(|| refresh_cookie::read(&headers)).flatten();
+    let from_cookie = body_token.is_none() && cookie_token.is_some();
+    let grant = match (body_token.or(cookie_token), header_token) {
+        // A refused cookie is removed, so the browser stops sending a dead token; a server in
+        // trouble (503) keeps it, and the session with it.
+        (Some(token), _) if from_cookie => match app.auth.refresh(&token).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                let mut response = ApiError::from(e).into_response();
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    refresh_cookie::set(&mut response, None, 0);
+                }
+                return Ok(response);
+            }
+        },
         (Some(token), _) => app.auth.refresh(&token).await?,
         (None, Some(token)) => app.auth.refresh_bearer(&token).await?,
         (None, None) => {
@@ -81,12 +105,20 @@ pub async fn refresh(
             ));
         }
     };
-    Ok(token_response(&app, StatusCode::OK, grant))
+    Ok(token_response(&app, StatusCode::OK, grant, cookie))
 }
 
-pub async fn logout(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Caller(caller): Caller,
+) -> ApiResult<Response> {
     app.auth.logout(&caller).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if refresh_cookie::wanted(&app, &headers) {
+        refresh_cookie::set(&mut response, None, 0);
+    }
+    Ok(response)
 }
 
 pub async fn logout_all(
@@ -97,20 +129,32 @@ pub async fn logout_all(
     Ok(axum::Json(LogoutAllResponse { sessions_revoked }))
 }
 
-fn token_response(app: &AppState, status: StatusCode, grant: Grant) -> Response {
+/// With `cookie`, the refresh token goes in the cookie and not in the body.
+fn token_response(app: &AppState, status: StatusCode, grant: Grant, cookie: bool) -> Response {
     let now = app.auth.clock().now_secs();
+    let in_cookie = if cookie {
+        grant.refresh_token.as_ref().map(|t| t.expose().to_owned())
+    } else {
+        None
+    };
     let body = TokenResponse {
         access_token: grant.access_token.expose().to_owned(),
         token_type: "Bearer".into(),
         expires_in: (grant.access_expires_at - now).max(0),
         expires_at: rfc3339_ms(grant.access_expires_at * 1000),
-        refresh_token: grant.refresh_token.map(|t| t.expose().to_owned()),
+        refresh_token: grant
+            .refresh_token
+            .filter(|_| !cookie)
+            .map(|t| t.expose().to_owned()),
         refresh_expires_at: grant.refresh_expires_at.map(rfc3339_ms),
         session_id: grant.session_id,
         user: user_view(&grant.user),
         api_key: grant.api_key.map(key_created),
     };
     let mut response = (status, axum::Json(body)).into_response();
+    if let (Some(token), Some(expires_ms)) = (in_cookie, grant.refresh_expires_at) {
+        refresh_cookie::set(&mut response, Some(&token), expires_ms / 1000 - now);
+    }
     // Tokens must not be kept by any cache between here and the client.
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -6,11 +6,13 @@ mod admin;
 mod api_keys;
 mod auth;
 pub mod client_ip;
+pub mod cors;
 pub mod error;
 pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod refresh_cookie;
 mod views;
 
 use std::time::Duration;
@@ -122,6 +124,10 @@ pub fn router(app: AppState) -> Router {
         .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn(limits::request_line))
         .layer(axum::middleware::from_fn(header_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            cors::cors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             access::log,

@@ -1,0 +1,418 @@
+//! A client for Latchkey that keeps people signed in.
+//!
+//! Every request gets `Authorization: Bearer <access token>`. The access token lives in memory
+//! only; the refresh token lives in a [`TokenStore`]. The client refreshes first when memory is
+//! empty (the program was restarted) or the token expires within the margin (60 s by default),
+//! and on a 401 — or a 403 whose error is `invalid_token` — refreshes once and retries once.
+//! Any number of concurrent requests share one refresh. A refresh the server refuses ends the
+//! session (the store is cleared and the `on_session_expired` callbacks run, once); a network
+//! error keeps it, and the next request tries again.
+//!
+//! ```no_run
+//! use latchkey_client::{Client, FileStore};
+//!
+//! # async fn run() -> Result<(), latchkey_client::Error> {
+//! let client = Client::builder("http://127.0.0.1:8080")
+//!     .store(FileStore::new("/home/ann/.config/myapp/session"))
+//!     .build()?;
+//! client.on_session_expired(|| eprintln!("signed out: please log in again"));
+//! if !client.has_session().await? {
+//!     client.login("ann@example.com", "correct horse battery staple").await?;
+//! }
+//! let me: serde_json::Value = client.get("/api/v1/me").await?.json().await?;
+//! println!("{me}");
+//! # Ok(()) }
+//! ```
+
+mod api_key;
+mod store;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use api_key::ApiKeyClient;
+pub use store::{BoxFuture, FileStore, MemoryStore, TokenStore};
+
+/// What can go wrong, by what the caller does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// There is no session: log in.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The server refused the refresh token: the session is over, log in again.
+    #[error("the session has ended: {0}")]
+    SessionExpired(String),
+    /// The server answered with an error (`code` is its snake_case error, e.g.
+    /// `invalid_credentials`).
+    #[error("{status} {code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server could not be reached; the session is kept.
+    #[error("network error: {0}")]
+    Network(#[from] reqwest::Error),
+    /// The token store failed.
+    #[error("token store: {0}")]
+    Store(#[from] std::io::Error),
+}
+
+/// The user and tokens the server answers a login, sign-up or refresh with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: Option<String>,
+    pub session_id: String,
+    pub user: Value,
+    /// The default API key, with a sign-up only (shown once).
+    #[serde(default)]
+    pub api_key: Option<Value>,
+}
+
+pub struct Builder {
+    base: String,
+    store: Arc<dyn TokenStore>,
+    margin: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl Builder {
+    /// Where the refresh token is kept ([`MemoryStore`] by default).
+    pub fn store(mut self, store: impl TokenStore + 'static) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// Refresh before a request when the access token expires within this (60 s).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// A reqwest client of your own (proxies, TLS roots, timeouts).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    pub fn build(self) -> Result<Client, Error> {
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base: self.base.trim_end_matches('/').to_owned(),
+                store: self.store,
+                margin: self.margin,
+                access: Mutex::new(None),
+                refresh_gate: tokio::sync::Mutex::new(()),
+                expired: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+}
+
+type Callback = Box<dyn Fn() + Send + Sync>;
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    store: Arc<dyn TokenStore>,
+    margin: Duration,
+    /// The access token and when it expires, by this machine's monotonic clock.
+    access: Mutex<Option<(String, Instant)>>,
+    /// Held while refreshing: the single flight every caller needing a refresh queues on.
+    refresh_gate: tokio::sync::Mutex<()>,
+    expired: Mutex<Vec<Callback>>,
+}
+
+/// Cheap to clone; clones share the session.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    pub fn builder(base_url: &str) -> Builder {
+        Builder {
+            base: base_url.to_owned(),
+            store: Arc::new(MemoryStore::new()),
+            margin: Duration::from_secs(60),
+            http: None,
+        }
+    }
+
+    /// Email and password login. Neither is stored; the refresh token is.
+    pub async fn login(&self, email: &str, password: &str) -> Result<TokenResponse, Error> {
+        self.authenticate(
+            "/api/v1/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Creates an account (`{"email", "password", "name"?, "phone"?, "referral_code"?}`) and
+    /// signs in.
+    pub async fn signup(&self, body: Value) -> Result<TokenResponse, Error> {
+        self.authenticate("/api/v1/auth/signup", body).await
+    }
+
+    /// Signs in with an emailed one-time code (servers with email-code login).
+    pub async fn login_with_code(&self, email: &str, code: &str) -> Result<TokenResponse, Error> {
+        self.authenticate(
+            "/api/v1/auth/code/verify",
+            json!({"email": email, "code": code}),
+        )
+        .await
+    }
+
+    /// Ends the session at the server when reachable, and here in any case.
+    pub async fn logout(&self) -> Result<(), Error> {
+        let token = self.current().map(|(t, _)| t);
+        if let Some(token) = token {
+            // Offline or refused: the local session ends anyway.
+            let _ = self
+                .inner
+                .http
+                .post(self.url("/api/v1/auth/logout"))
+                .bearer_auth(token)
+                .send()
+                .await;
+        }
+        self.clear().await
+    }
+
+    /// Called once each time a session ends because the server refused its refresh token.
+    pub fn on_session_expired(&self, f: impl Fn() + Send + Sync + 'static) {
+        lock(&self.inner.expired).push(Box::new(f));
+    }
+
+    /// True when there is an access token in memory or a refresh token in the store.
+    pub async fn has_session(&self) -> Result<bool, Error> {
+        Ok(self.current().is_some() || self.inner.store.load().await?.is_some())
+    }
+
+    /// A valid access token, refreshed first when missing or inside the margin.
+    pub async fn access_token(&self) -> Result<String, Error> {
+        match self.current() {
+            Some((token, expires)) if expires > Instant::now() + self.inner.margin => Ok(token),
+            current => self.refresh(current.map(|(t, _)| t)).await,
+        }
+    }
+
+    /// `GET path` with the rules applied.
+    pub async fn get(&self, path: &str) -> Result<Response, Error> {
+        self.send(self.inner.http.get(self.url(path))).await
+    }
+
+    /// A request to `path` to finish with [`Client::send`].
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.inner.http.request(method, self.url(path))
+    }
+
+    /// Sends `request` with the access token; on a refusal of the token, refreshes once and
+    /// retries once (only when the body can be sent twice: a stream cannot). The retry's
+    /// answer is returned whatever it is.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
+        let used = self.access_token().await?;
+        let retry = request.try_clone();
+        let res = request.bearer_auth(&used).send().await?;
+        let Some(retry) = retry else { return Ok(res) };
+        let (res, refused) = refuses_token(res).await?;
+        if !refused {
+            return Ok(res);
+        }
+        let fresh = self.refresh(Some(used)).await?;
+        Ok(retry.bearer_auth(fresh).send().await?)
+    }
+
+    /// A new access token after `used` was refused or found stale. Callers queue on one gate;
+    /// whoever finds the token already replaced takes it without another refresh.
+    pub async fn refresh(&self, used: Option<String>) -> Result<String, Error> {
+        let _gate = self.inner.refresh_gate.lock().await;
+        // Someone else's refresh already replaced `used`: take its token, even inside the
+        // margin (a margin longer than a token's life would otherwise refresh every time).
+        if let Some((token, expires)) = self.current()
+            && Some(&token) != used.as_ref()
+            && expires > Instant::now()
+        {
+            return Ok(token);
+        }
+        let Some(refresh_token) = self.inner.store.load().await? else {
+            self.end_session().await?;
+            return Err(Error::NotSignedIn);
+        };
+        let res = self
+            .inner
+            .http
+            .post(self.url("/api/v1/auth/refresh"))
+            .json(&json!({"refresh_token": refresh_token}))
+            .send()
+            .await?;
+        if res.status().is_success() {
+            let tokens: TokenResponse = res.json().await?;
+            self.adopt(&tokens).await?;
+            return Ok(tokens.access_token);
+        }
+        let status = res.status();
+        let error = api_error(res).await;
+        // A refused session ends here too; a struggling server (5xx, 429) does not end it.
+        if matches!(status.as_u16(), 400 | 401 | 403) {
+            self.end_session().await?;
+            let message = match error {
+                Error::Api { message, .. } => message,
+                other => other.to_string(),
+            };
+            return Err(Error::SessionExpired(message));
+        }
+        Err(error)
+    }
+
+    async fn authenticate(&self, path: &str, body: Value) -> Result<TokenResponse, Error> {
+        let res = self
+            .inner
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            return Err(api_error(res).await);
+        }
+        let tokens: TokenResponse = res.json().await?;
+        self.adopt(&tokens).await?;
+        Ok(tokens)
+    }
+
+    async fn adopt(&self, tokens: &TokenResponse) -> Result<(), Error> {
+        if let Some(refresh) = &tokens.refresh_token {
+            self.inner.store.save(refresh).await?;
+        }
+        // expires_in, not expires_at: this machine's clock may be wrong, a duration is not.
+        let expires = Instant::now() + Duration::from_secs(tokens.expires_in);
+        *lock(&self.inner.access) = Some((tokens.access_token.clone(), expires));
+        Ok(())
+    }
+
+    async fn end_session(&self) -> Result<(), Error> {
+        let was_live = self.current().is_some();
+        self.clear().await?;
+        if was_live {
+            for f in lock(&self.inner.expired).iter() {
+                f();
+            }
+        }
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), Error> {
+        lock(&self.inner.access).take();
+        Ok(self.inner.store.clear().await?)
+    }
+
+    fn current(&self) -> Option<(String, Instant)> {
+        lock(&self.inner.access).clone()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.base)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A 401, or a 403 whose error is `invalid_token` (servers that answer expiry with 403).
+/// Reading a 403's body consumes it, so the response is rebuilt for the caller.
+async fn refuses_token(res: Response) -> Result<(Response, bool), Error> {
+    match res.status() {
+        StatusCode::UNAUTHORIZED => Ok((res, true)),
+        StatusCode::FORBIDDEN => {
+            let challenge = res
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("invalid_token"));
+            let status = res.status();
+            let headers = res.headers().clone();
+            let bytes = res.bytes().await?;
+            let body_says = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .is_some_and(|v| v["error"] == "invalid_token");
+            let mut rebuilt = http_response(status, bytes);
+            *rebuilt.headers_mut() = headers;
+            Ok((Response::from(rebuilt), challenge || body_says))
+        }
+        _ => Ok((res, false)),
+    }
+}
+
+fn http_response(
+    status: StatusCode,
+    body: impl Into<reqwest::Body>,
+) -> http::Response<reqwest::Body> {
+    let mut r = http::Response::new(body.into());
+    *r.status_mut() = status;
+    r
+}
+
+async fn api_error(res: Response) -> Error {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let text = |k: &str, d: &str| body[k].as_str().unwrap_or(d).to_owned();
+    Error::Api {
+        status,
+        code: text("error", "http_error"),
+        message: text("message", "request failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str, challenge: Option<&str>) -> Response {
+        let mut r = http_response(StatusCode::from_u16(status).unwrap(), body.to_owned());
+        if let Some(c) = challenge {
+            r.headers_mut()
+                .insert(reqwest::header::WWW_AUTHENTICATE, c.parse().unwrap());
+        }
+        Response::from(r)
+    }
+
+    #[tokio::test]
+    async fn a_403_counts_as_a_refused_token_only_when_it_says_invalid_token() {
+        let (_, refused) = refuses_token(response(401, "", None)).await.unwrap();
+        assert!(refused);
+        let body = r#"{"status":"failed","code":403,"error":"invalid_token","message":"expired"}"#;
+        let (r, refused) = refuses_token(response(403, body, None)).await.unwrap();
+        assert!(refused);
+        // The body read to decide is still there for the caller.
+        assert_eq!(r.text().await.unwrap(), body);
+        let (_, refused) = refuses_token(response(
+            403,
+            "",
+            Some(r#"Bearer realm="x", error="invalid_token""#),
+        ))
+        .await
+        .unwrap();
+        assert!(refused);
+        let forbidden =
+            r#"{"status":"failed","code":403,"error":"forbidden","message":"admins only"}"#;
+        let (_, refused) = refuses_token(response(403, forbidden, None)).await.unwrap();
+        assert!(!refused, "a missing permission is not a refresh matter");
+        let (_, refused) = refuses_token(response(200, "{}", None)).await.unwrap();
+        assert!(!refused);
+    }
+}
