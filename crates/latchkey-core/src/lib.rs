@@ -8,6 +8,7 @@ pub mod error;
 pub mod input;
 pub mod jwt;
 pub mod master_key;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod secret;

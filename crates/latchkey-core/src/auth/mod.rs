@@ -13,6 +13,7 @@ mod refresh;
 mod revocations;
 pub mod scopes;
 mod session;
+pub mod social;
 mod users;
 
 use std::sync::Arc;
