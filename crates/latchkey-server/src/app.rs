@@ -24,6 +24,8 @@ pub struct App {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Keys the account references in logs (see `telemetry::account_ref`).
     pub log_key: Vec<u8>,
+    /// Sign-in through external OpenID providers.
+    pub oidc: latchkey_core::oidc::Oidc,
 }
 
 pub type AppState = Arc<App>;
@@ -76,12 +78,19 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     let now = clock.now_ms();
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
     let log_key = auth.db().server_secret("log_account_ref", now).await?;
+    let oidc = latchkey_core::oidc::Oidc::new(
+        crate::oidc_config::provider_settings(&config.oidc_providers)?,
+        config.oidc_redirect_allow_list.clone(),
+        &config.issuer(),
+        auth.db().server_secret("oidc_flow", now).await?,
+    )?;
     Ok(Arc::new(App {
         auth,
         config: config.clone(),
         policy,
         trusted_proxies,
         log_key,
+        oidc,
     }))
 }
 

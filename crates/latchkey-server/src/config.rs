@@ -93,6 +93,11 @@ pub struct Config {
     /// How often each instance retries publishing changes the token store missed.
     #[serde(with = "duration")]
     pub publish_retry_interval: Duration,
+    /// Sign-in providers (Google, Microsoft, any OpenID provider); see `oidc_config`.
+    pub oidc_providers: Vec<crate::oidc_config::OidcProvider>,
+    /// Where a provider sign-in may hand its result: web origins and app schemes.
+    #[serde(deserialize_with = "words")]
+    pub oidc_redirect_allow_list: Vec<String>,
 }
 
 impl Default for Config {
@@ -134,6 +139,8 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
+            oidc_providers: Vec::new(),
+            oidc_redirect_allow_list: Vec::new(),
         }
     }
 }
@@ -301,6 +308,8 @@ impl Config {
         );
         crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
         self.settings().check_scopes()?;
+        crate::oidc_config::provider_settings(&self.oidc_providers)?;
+        crate::oidc_config::check_redirects(&self.oidc_redirect_allow_list)?;
         Ok(())
     }
 

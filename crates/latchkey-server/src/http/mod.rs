@@ -11,6 +11,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod social;
 mod views;
 
 use std::time::Duration;
@@ -38,6 +39,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/logout-all"),
+    ("post", "/api/v1/auth/exchange"),
+    ("post", "/api/v1/auth/signup/complete"),
+    ("get", "/api/v1/oauth/{provider}/start"),
+    ("get", "/api/v1/oauth/{provider}/callback"),
+    ("post", "/api/v1/oauth/{provider}/callback"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -84,6 +90,13 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
+        .route("/auth/exchange", post(social::exchange))
+        .route("/auth/signup/complete", post(social::signup_complete))
+        .route("/oauth/{provider}/start", get(social::start))
+        .route(
+            "/oauth/{provider}/callback",
+            get(social::callback_get).post(social::callback_post),
+        )
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
