@@ -118,8 +118,11 @@ impl Oidc {
     }
 
     fn provider(&self, name: &str) -> crate::error::AuthResult<&Arc<Provider>> {
-        self.providers
-            .get(name)
-            .ok_or(crate::error::AuthError::NotFound("sign-in provider"))
+        self.providers.get(name).ok_or_else(|| {
+            crate::error::AuthError::invalid_field(
+                "provider",
+                "no such sign-in provider is configured",
+            )
+        })
     }
 }

@@ -468,5 +468,5 @@ async fn social_start_refuses_unlisted_redirects_and_unknown_providers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
