@@ -39,7 +39,7 @@ enum Payload {
 /// What `POST /auth/exchange` answers.
 #[derive(Debug)]
 pub enum Exchanged {
-    Signed(Grant),
+    Signed(Box<Grant>),
     /// A new person: finish with `complete_signup`.
     SignupRequired {
         signup_token: String,
@@ -145,9 +145,8 @@ impl Auth {
                 if user.disabled {
                     return Err(AuthError::AccountDisabled);
                 }
-                Ok(Exchanged::Signed(
-                    self.open_session(user.into(), client).await?,
-                ))
+                let grant = self.open_session(user.into(), client).await?;
+                Ok(Exchanged::Signed(Box::new(grant)))
             }
             Payload::Signup(pending) => {
                 let email = pending.email.clone();

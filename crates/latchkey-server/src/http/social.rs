@@ -114,7 +114,7 @@ pub async fn exchange(
         .exchange_code(&req.code, req.code_verifier.as_deref(), &client)
         .await?
     {
-        Exchanged::Signed(grant) => Ok(token_response(&app, StatusCode::OK, grant)),
+        Exchanged::Signed(grant) => Ok(token_response(&app, StatusCode::OK, *grant)),
         Exchanged::SignupRequired {
             signup_token,
             email,
