@@ -21,6 +21,7 @@ mod owned_redis;
 mod process;
 mod publish;
 mod raw_http;
+mod real_provider;
 mod redis_faults;
 mod scope_catalogue;
 mod scopes;
