@@ -34,3 +34,24 @@ pub struct SignupCompleteRequest {
     #[serde(default)]
     pub referral_code: Option<String>,
 }
+
+/// `POST /api/v1/phone/verify/start`: where the code went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneCodeSent {
+    pub sent: bool,
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
+}
+
+/// `POST /api/v1/phone/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneVerifyRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneVerified {
+    pub phone: String,
+    pub verified: bool,
+}

@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod secret;
+pub mod sms;
 pub mod state;
 pub mod store;
 

@@ -26,6 +26,8 @@ pub struct App {
     pub log_key: Vec<u8>,
     /// Sign-in through external OpenID providers.
     pub oidc: latchkey_core::oidc::Oidc,
+    /// Sends phone verification codes.
+    pub sms: latchkey_core::sms::SmsSender,
 }
 
 pub type AppState = Arc<App>;
@@ -78,6 +80,24 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     let now = clock.now_ms();
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
     let log_key = auth.db().server_secret("log_account_ref", now).await?;
+    let sms = match &config.sms_webhook_url {
+        Some(url) => latchkey_core::sms::SmsSender::webhook(
+            url.clone(),
+            config
+                .sms_webhook_token
+                .clone()
+                .map(latchkey_core::secret::Secret::new),
+        )?,
+        None => {
+            let outbox = config.data_dir.join("sms-outbox");
+            tracing::warn!(
+                outbox = %outbox.display(),
+                "no LATCHKEY_SMS_WEBHOOK_URL: phone verification codes are written to a local \
+                 folder instead of being sent (development only)"
+            );
+            latchkey_core::sms::SmsSender::Outbox(outbox)
+        }
+    };
     let oidc = latchkey_core::oidc::Oidc::new(
         crate::oidc_config::provider_settings(&config.oidc_providers)?,
         config.oidc_redirect_allow_list.clone(),
@@ -91,6 +111,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         trusted_proxies,
         log_key,
         oidc,
+        sms,
     }))
 }
 

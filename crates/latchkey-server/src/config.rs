@@ -98,6 +98,11 @@ pub struct Config {
     /// Where a provider sign-in may hand its result: web origins and app schemes.
     #[serde(deserialize_with = "words")]
     pub oidc_redirect_allow_list: Vec<String>,
+    /// Your SMS gateway's webhook for verification codes; without it, messages go to the
+    /// `sms-outbox` folder in `data_dir` (development).
+    pub sms_webhook_url: Option<String>,
+    /// Sent as `Authorization: Bearer` to the webhook. A secret: never logged.
+    pub sms_webhook_token: Option<String>,
 }
 
 impl Default for Config {
@@ -141,6 +146,8 @@ impl Default for Config {
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
             oidc_providers: Vec::new(),
             oidc_redirect_allow_list: Vec::new(),
+            sms_webhook_url: None,
+            sms_webhook_token: None,
         }
     }
 }
@@ -310,6 +317,12 @@ impl Config {
         self.settings().check_scopes()?;
         crate::oidc_config::provider_settings(&self.oidc_providers)?;
         crate::oidc_config::check_redirects(&self.oidc_redirect_allow_list)?;
+        if let Some(url) = &self.sms_webhook_url {
+            anyhow::ensure!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "sms_webhook_url must be an http(s) URL"
+            );
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ pub mod api_keys;
 mod authenticate;
 mod catalogue;
 mod own_keys;
+pub mod phone;
 mod principal;
 mod publish;
 mod refresh;

@@ -9,6 +9,7 @@ mod api_keys;
 mod at_rest;
 mod identities;
 mod outbox;
+mod phone;
 mod sessions;
 mod signing_keys;
 

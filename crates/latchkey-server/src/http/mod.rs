@@ -11,6 +11,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod phone;
 mod social;
 mod views;
 
@@ -42,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/exchange"),
     ("post", "/api/v1/auth/signup/complete"),
     ("get", "/api/v1/oauth/{provider}/start"),
+    ("post", "/api/v1/phone/verify/start"),
+    ("post", "/api/v1/phone/verify"),
     ("get", "/api/v1/oauth/{provider}/callback"),
     ("post", "/api/v1/oauth/{provider}/callback"),
     ("get", "/api/v1/me"),
@@ -93,6 +96,8 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/exchange", post(social::exchange))
         .route("/auth/signup/complete", post(social::signup_complete))
         .route("/oauth/{provider}/start", get(social::start))
+        .route("/phone/verify/start", post(phone::start))
+        .route("/phone/verify", post(phone::verify))
         .route(
             "/oauth/{provider}/callback",
             get(social::callback_get).post(social::callback_post),

@@ -18,6 +18,7 @@ mod logs;
 mod oidc_stub;
 mod openapi;
 mod owned_redis;
+mod phone;
 mod process;
 mod publish;
 mod raw_http;
