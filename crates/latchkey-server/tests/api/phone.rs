@@ -9,6 +9,9 @@ use crate::helpers::{Backend, TestApp, assert_error_shape, s};
 
 const PHONE: &str = "+14155550123";
 
+/// What the webhook received: the `Authorization` header and the JSON body.
+type Inbox = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
 async fn user_with_phone(app: &TestApp) -> String {
     let body = app
         .signup_with(
@@ -110,7 +113,7 @@ async fn phone_verification_needs_a_phone_on_the_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_codes_go_to_the_sms_webhook() {
-    let received: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    let received: Inbox = Arc::default();
     let sink = received.clone();
     let router = axum::Router::new().route(
         "/sms",
