@@ -316,6 +316,12 @@ impl Config {
         crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
         self.settings().check_scopes()?;
         crate::oidc_config::provider_settings(&self.oidc_providers)?;
+        // The flow cookie of a form_post answer must be `SameSite=None; Secure`.
+        anyhow::ensure!(
+            !self.oidc_providers.iter().any(|p| p.form_post)
+                || self.issuer().starts_with("https://"),
+            "oidc_providers: form_post needs an https:// issuer (LATCHKEY_ISSUER)"
+        );
         crate::oidc_config::check_redirects(&self.oidc_redirect_allow_list)?;
         if let Some(url) = &self.sms_webhook_url {
             anyhow::ensure!(

@@ -26,6 +26,9 @@ pub struct OidcProvider {
     /// Microsoft: the tenant ids allowed to sign in (empty: any the authority admits).
     #[serde(default)]
     pub tenants: Vec<String>,
+    /// Ask for `response_mode=form_post` (needs an `https://` `LATCHKEY_ISSUER`).
+    #[serde(default)]
+    pub form_post: bool,
 }
 
 impl OidcProvider {
@@ -83,6 +86,7 @@ impl OidcProvider {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone().map(Secret::new),
             scopes: self.scopes.clone(),
+            form_post: self.form_post,
         })
     }
 }
@@ -143,4 +147,74 @@ pub fn check_redirects(list: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(kind: &str) -> OidcProvider {
+        OidcProvider {
+            name: "p".into(),
+            kind: kind.into(),
+            issuer: None,
+            client_id: "id".into(),
+            client_secret: None,
+            scopes: vec![],
+            authority: None,
+            tenants: vec![],
+            form_post: false,
+        }
+    }
+
+    #[test]
+    fn providers_get_their_known_issuers_and_bad_ones_are_refused() {
+        assert_eq!(
+            provider("google").settings().unwrap().issuer,
+            "https://accounts.google.com"
+        );
+        let ms = OidcProvider {
+            authority: Some("organizations".into()),
+            ..provider("microsoft")
+        };
+        assert_eq!(
+            ms.settings().unwrap().issuer,
+            "https://login.microsoftonline.com/organizations/v2.0"
+        );
+        let err = |p: OidcProvider| p.settings().unwrap_err().to_string();
+        assert!(err(provider("oidc")).contains("issuer is required"));
+        assert!(err(provider("github")).contains("not google, microsoft or oidc"));
+        let plain = OidcProvider {
+            issuer: Some("http://id.example.com".into()),
+            ..provider("oidc")
+        };
+        assert!(err(plain).contains("must use https"));
+        let loopback = OidcProvider {
+            issuer: Some("http://127.0.0.1:9000".into()),
+            ..provider("oidc")
+        };
+        assert!(loopback.settings().is_ok());
+        let bad_name = OidcProvider {
+            name: "Google/x".into(),
+            ..provider("google")
+        };
+        assert!(err(bad_name).contains("name"));
+        let tenants_elsewhere = OidcProvider {
+            tenants: vec!["t".into()],
+            ..provider("google")
+        };
+        assert!(err(tenants_elsewhere).contains("apply to kind = \"microsoft\" only"));
+        let twice = provider_settings(&[provider("google"), provider("google")]);
+        assert!(twice.unwrap_err().to_string().contains("used twice"));
+    }
+
+    #[test]
+    fn redirect_entries_are_origins_or_app_schemes() {
+        assert!(
+            check_redirects(&["https://app.example.com".into(), "com.example.app:/".into()])
+                .is_ok()
+        );
+        assert!(check_redirects(&["app.example.com".into()]).is_err());
+        assert!(check_redirects(&["https://".into()]).is_err());
+    }
 }

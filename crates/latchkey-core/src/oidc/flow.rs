@@ -33,6 +33,8 @@ pub struct Started {
     pub location: String,
     /// The signed flow, to be set as an HttpOnly cookie.
     pub cookie: String,
+    /// The provider will POST back (cross-site): the cookie must be `SameSite=None; Secure`.
+    pub form_post: bool,
 }
 
 /// The provider's answer: known parameters only; others (Google adds several) are ignored.
@@ -98,9 +100,14 @@ impl Oidc {
             .append_pair("nonce", &flow.nonce)
             .append_pair("code_challenge", &s256(&flow.verifier))
             .append_pair("code_challenge_method", "S256");
+        if p.settings.form_post {
+            url.query_pairs_mut()
+                .append_pair("response_mode", "form_post");
+        }
         Ok(Started {
             location: url.to_string(),
             cookie: self.seal(&flow),
+            form_post: p.settings.form_post,
         })
     }
 

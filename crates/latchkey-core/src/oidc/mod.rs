@@ -28,7 +28,8 @@ pub enum ProviderKind {
     Generic,
 }
 
-#[derive(Clone)]
+/// `Debug` is safe: the client secret prints redacted.
+#[derive(Clone, Debug)]
 pub struct ProviderSettings {
     /// The path segment in `/api/v1/oauth/{name}/…`.
     pub name: String,
@@ -38,6 +39,9 @@ pub struct ProviderSettings {
     pub client_id: String,
     pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
+    /// Ask for `response_mode=form_post`: the provider POSTs the answer back, which needs a
+    /// `SameSite=None; Secure` flow cookie.
+    pub form_post: bool,
 }
 
 /// A person as a provider vouched for them.

@@ -53,7 +53,12 @@ pub async fn start(
             now,
         )
         .await?;
-    let cookie = flow_cookie(&app, &started.cookie, latchkey_core::oidc::FLOW_TTL_SECS);
+    let cookie = flow_cookie(
+        &app,
+        &started.cookie,
+        latchkey_core::oidc::FLOW_TTL_SECS,
+        started.form_post,
+    );
     Ok(redirect(StatusCode::FOUND, &started.location, cookie))
 }
 
@@ -100,7 +105,7 @@ async fn callback(
     Ok(redirect(
         StatusCode::SEE_OTHER,
         &location,
-        flow_cookie(&app, "", 0),
+        flow_cookie(&app, "", 0, false),
     ))
 }
 
@@ -169,15 +174,17 @@ fn serde_urlencoded_form<T: DeserializeOwned>(body: &str) -> ApiResult<T> {
 }
 
 /// `HttpOnly`, `SameSite=Lax` (a `Strict` cookie would be withheld on the provider's
-/// redirect back), `Secure` when the public URL is HTTPS, scoped to the sign-in routes.
-fn flow_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.config.issuer().starts_with("https://") {
+/// redirect back; a `form_post` answer is a cross-site POST, which only `None` survives),
+/// `Secure` when the public URL is HTTPS, scoped to the sign-in routes.
+fn flow_cookie(app: &AppState, value: &str, max_age: i64, form_post: bool) -> HeaderValue {
+    let same_site = if form_post { "None" } else { "Lax" };
+    let secure = if form_post || app.config.issuer().starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{FLOW_COOKIE}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        "{FLOW_COOKIE}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
     ))
     .expect("cookie values are base64url")
 }

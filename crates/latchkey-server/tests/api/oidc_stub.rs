@@ -185,6 +185,13 @@ async fn authorize(State(s): State<Stub>, Query(q): Query<HashMap<String, String
             redirect_uri: q["redirect_uri"].clone(),
         },
     );
+    if q.get("response_mode").map(String::as_str) == Some("form_post") {
+        let page = format!(
+            r#"<form method="post" action="{}"><input type="hidden" name="code" value="{code}"/><input type="hidden" name="state" value="{}"/><input type="hidden" name="session_state" value="ignored"/></form>"#,
+            q["redirect_uri"], q["state"]
+        );
+        return axum::response::Html(page).into_response();
+    }
     let mut url = reqwest::Url::parse(&q["redirect_uri"]).unwrap();
     url.query_pairs_mut()
         .append_pair("code", &code)

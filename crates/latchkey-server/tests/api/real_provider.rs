@@ -80,6 +80,7 @@ async fn spawn(op: &RealProvider, kind: &str, tenants: &[&str]) -> TestApp {
         scopes: vec![],
         authority: None,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
+        form_post: false,
     };
     TestApp::spawn_with(Backend::Sqlite, |c| {
         c.oidc_providers = vec![provider];

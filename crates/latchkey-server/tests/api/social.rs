@@ -19,6 +19,7 @@ async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> O
         scopes: vec![],
         authority: None,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
+        form_post: false,
     };
     TestApp::spawn_with(backend, |c| {
         c.oidc_providers = vec![provider];
@@ -469,4 +470,87 @@ async fn social_start_refuses_unlisted_redirects_and_unknown_providers() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_form_post_answer_with_a_same_site_none_cookie() {
+    let stub = Stub::google_like().await;
+    let provider = latchkey_server::oidc_config::OidcProvider {
+        name: "google".into(),
+        kind: "google".into(),
+        issuer: Some(stub.config_issuer()),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        authority: None,
+        tenants: vec![],
+        form_post: true,
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.issuer = Some("https://latchkey.test".into());
+        c.oidc_providers = vec![provider];
+        c.oidc_redirect_allow_list = vec!["https://app.example".into()];
+    })
+    .await
+    .unwrap();
+    let http = no_redirects();
+    let start = http
+        .get(app.url(&format!(
+            "/api/v1/oauth/google/start?redirect_to={}",
+            urlencode(APP)
+        )))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.contains("SameSite=None") && set_cookie.contains("Secure"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let at_provider = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        at_provider.contains("response_mode=form_post"),
+        "{at_provider}"
+    );
+    let page = http
+        .get(&at_provider)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let attr = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned()
+    };
+    let form = format!(
+        "code={}&state={}&session_state=ignored",
+        attr("code"),
+        attr("state")
+    );
+    let r = http
+        .post(app.url("/api/v1/oauth/google/callback"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let code = reqwest::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["signup_required"], true);
 }
