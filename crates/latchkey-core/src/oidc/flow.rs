@@ -73,7 +73,10 @@ impl Oidc {
                 "must be an S256 challenge (43 base64url characters)",
             ));
         }
-        let meta = p.metadata(&self.http).await.map_err(unreachable)?;
+        let meta = p
+            .metadata(&self.http, now_secs * 1000)
+            .await
+            .map_err(unreachable)?;
         let flow = Flow {
             provider: provider.to_owned(),
             state: random_token::<32>(),
@@ -140,7 +143,8 @@ impl Oidc {
             .code
             .filter(|c| !c.is_empty())
             .ok_or(refused("the provider sent no code"))?;
-        let meta = p.metadata(&self.http).await.map_err(unreachable)?;
+        let now_ms = now_secs * 1000;
+        let meta = p.metadata(&self.http, now_ms).await.map_err(unreachable)?;
         let id_token = self.exchange(p, &meta.token_endpoint, &code, &flow).await?;
         let expect = Expect {
             kind: &p.settings.kind,
@@ -149,11 +153,17 @@ impl Oidc {
             nonce: &flow.nonce,
             now_secs,
         };
-        let keys = p.keys(&self.http, false).await.map_err(unreachable)?;
+        let keys = p
+            .keys(&self.http, false, now_ms)
+            .await
+            .map_err(unreachable)?;
         let claims = match id_token::validate(&id_token, &keys, &expect) {
             Err(IdTokenError::UnknownKey) => {
                 // The provider may have rotated its keys: read them again, once.
-                let keys = p.keys(&self.http, true).await.map_err(unreachable)?;
+                let keys = p
+                    .keys(&self.http, true, now_ms)
+                    .await
+                    .map_err(unreachable)?;
                 id_token::validate(&id_token, &keys, &expect)
             }
             other => other,

@@ -1,6 +1,6 @@
 //! One configured provider: discovery and its key set, fetched on first use and cached.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
@@ -8,11 +8,12 @@ use tokio::sync::Mutex;
 
 use super::ProviderSettings;
 
-/// How long discovery and keys are trusted before they are read again.
-const CACHE_FOR: Duration = Duration::from_secs(3600);
+/// How long discovery and keys are trusted before they are read again. Times come from the
+/// domain clock (milliseconds), so tests can move them.
+const CACHE_FOR_MS: i64 = Duration::from_secs(3600).as_millis() as i64;
 /// An unknown `kid` re-fetches the key set at most this often, so forged tokens with made-up
 /// key ids cannot turn Latchkey into a flood of requests to the provider.
-const REFETCH_EVERY: Duration = Duration::from_secs(30);
+const REFETCH_EVERY_MS: i64 = Duration::from_secs(30).as_millis() as i64;
 /// Largest discovery or key-set document read.
 const MAX_DOC: usize = 512 * 1024;
 
@@ -26,8 +27,8 @@ pub struct Metadata {
 
 pub struct Provider {
     pub settings: ProviderSettings,
-    metadata: Mutex<Option<(Metadata, Instant)>>,
-    keys: Mutex<Option<(JwkSet, Instant)>>,
+    metadata: Mutex<Option<(Metadata, i64)>>,
+    keys: Mutex<Option<(JwkSet, i64)>>,
 }
 
 impl Provider {
@@ -39,10 +40,10 @@ impl Provider {
         }
     }
 
-    pub async fn metadata(&self, http: &reqwest::Client) -> anyhow::Result<Metadata> {
+    pub async fn metadata(&self, http: &reqwest::Client, now_ms: i64) -> anyhow::Result<Metadata> {
         let mut slot = self.metadata.lock().await;
         if let Some((m, at)) = slot.as_ref()
-            && at.elapsed() < CACHE_FOR
+            && now_ms - at < CACHE_FOR_MS
         {
             return Ok(m.clone());
         }
@@ -51,23 +52,28 @@ impl Provider {
             self.settings.issuer.trim_end_matches('/')
         );
         let m: Metadata = fetch_json(http, &url).await?;
-        *slot = Some((m.clone(), Instant::now()));
+        *slot = Some((m.clone(), now_ms));
         Ok(m)
     }
 
     /// The cached key set, or a fresh one when `refresh` asks for it (an unknown `kid`) and
     /// the last fetch is old enough.
-    pub async fn keys(&self, http: &reqwest::Client, refresh: bool) -> anyhow::Result<JwkSet> {
+    pub async fn keys(
+        &self,
+        http: &reqwest::Client,
+        refresh: bool,
+        now_ms: i64,
+    ) -> anyhow::Result<JwkSet> {
         let mut slot = self.keys.lock().await;
         if let Some((k, at)) = slot.as_ref() {
-            let fresh = at.elapsed() < CACHE_FOR;
-            if fresh && (!refresh || at.elapsed() < REFETCH_EVERY) {
+            let age = now_ms - at;
+            if age < CACHE_FOR_MS && (!refresh || age < REFETCH_EVERY_MS) {
                 return Ok(k.clone());
             }
         }
-        let jwks_uri = self.metadata(http).await?.jwks_uri;
+        let jwks_uri = self.metadata(http, now_ms).await?.jwks_uri;
         let k: JwkSet = fetch_json(http, &jwks_uri).await?;
-        *slot = Some((k.clone(), Instant::now()));
+        *slot = Some((k.clone(), now_ms));
         Ok(k)
     }
 }

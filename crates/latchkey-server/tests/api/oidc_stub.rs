@@ -66,7 +66,7 @@ struct Inner {
     discovery_issuer: String,
     /// The `iss` of tokens, before tampering.
     token_issuer: String,
-    signer: Signer,
+    signer: Mutex<Arc<Signer>>,
     person: Mutex<Value>,
     tamper: Mutex<Option<Tamper>>,
     codes: Mutex<HashMap<String, Grant>>,
@@ -107,7 +107,7 @@ impl Stub {
             base,
             discovery_issuer,
             token_issuer,
-            signer: signer("stub-key-1"),
+            signer: Mutex::new(Arc::new(signer("stub-key-1"))),
             person: Mutex::new(json!({"sub": "google-sub-1", "email": "ann@example.com",
                 "email_verified": true, "name": "Ann"})),
             tamper: Mutex::new(None),
@@ -140,6 +140,15 @@ impl Stub {
         *self.0.person.lock().unwrap() = claims;
     }
 
+    /// Replaces the signing key: the JWKS publishes only the new one from now on.
+    pub fn rotate_key(&self, kid: &str) {
+        *self.0.signer.lock().unwrap() = Arc::new(signer(kid));
+    }
+
+    fn signer(&self) -> Arc<Signer> {
+        self.0.signer.lock().unwrap().clone()
+    }
+
     pub fn tamper_next(&self, t: Tamper) {
         *self.0.tamper.lock().unwrap() = Some(t);
     }
@@ -167,7 +176,7 @@ async fn discovery(State(s): State<Stub>) -> axum::Json<Value> {
 }
 
 async fn jwks(State(s): State<Stub>) -> axum::Json<Value> {
-    axum::Json(json!({"keys": [s.0.signer.jwk]}))
+    axum::Json(json!({"keys": [s.signer().jwk]}))
 }
 
 /// Signs the person in without a page and redirects back, adding parameters Latchkey must
@@ -228,7 +237,7 @@ async fn token(State(s): State<Stub>, _h: HeaderMap, body: String) -> Response {
     }
     let tamper = s.0.tamper.lock().unwrap().take();
     let id_token = match tamper {
-        None => sign(&s.0.signer, &claims),
+        None => sign(&s.signer(), &claims),
         Some(Tamper::Claims(changes)) => {
             for (k, v) in changes.as_object().unwrap() {
                 if v.is_null() {
@@ -237,12 +246,12 @@ async fn token(State(s): State<Stub>, _h: HeaderMap, body: String) -> Response {
                     claims[k] = v.clone();
                 }
             }
-            sign(&s.0.signer, &claims)
+            sign(&s.signer(), &claims)
         }
-        Some(Tamper::ForeignKey) => sign(&signer(&s.0.signer.kid), &claims),
+        Some(Tamper::ForeignKey) => sign(&signer(&s.signer().kid), &claims),
         Some(Tamper::AlgNone) => format!(
             "{}.{}.",
-            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","kid":"{}"}}"#, s.0.signer.kid)),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","kid":"{}"}}"#, s.signer().kid)),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         ),
         Some(Tamper::UnknownKid) => sign(&signer("never-published"), &claims),

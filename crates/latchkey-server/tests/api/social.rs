@@ -554,3 +554,19 @@ async fn social_form_post_answer_with_a_same_site_none_cookie() {
     assert_eq!(status, StatusCode::OK, "{step}");
     assert_eq!(step["signup_required"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let first = sign_up(&app, "google", "", "+14155550123").await;
+    stub.rotate_key("stub-key-2");
+    // The keys were read moments ago: an unknown kid does not trigger another read yet.
+    dance(&app, "google", "").await.refused("unknown key");
+    // Later, the unknown kid makes Latchkey read the provider's keys again, once.
+    app.advance(std::time::Duration::from_secs(31));
+    let code = dance(&app, "google", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], first["user"]["id"]);
+}
