@@ -55,3 +55,17 @@ pub struct PhoneVerified {
     pub phone: String,
     pub verified: bool,
 }
+
+/// `POST /api/v1/oauth/{provider}/link`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// Where the browser lands afterwards, with `?linked=<provider>`.
+    pub redirect_to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkStarted {
+    /// Open in the browser within 2 minutes; it works once.
+    pub url: String,
+}

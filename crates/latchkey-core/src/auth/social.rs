@@ -34,6 +34,11 @@ enum Payload {
     Signup(Pending),
     /// The `signup_token`: only `complete_signup` takes it.
     SignupStep(Pending),
+    /// Lets `/oauth/{provider}/start` link a provider to this signed-in user.
+    LinkTicket {
+        user_id: String,
+        provider: String,
+    },
 }
 
 /// What `POST /auth/exchange` answers.
@@ -158,7 +163,7 @@ impl Auth {
                     expires_in_secs: SIGNUP_STEP_TTL_MS / 1000,
                 })
             }
-            Payload::SignupStep(_) => Err(invalid),
+            Payload::SignupStep(_) | Payload::LinkTicket { .. } => Err(invalid),
         }
     }
 
@@ -268,6 +273,67 @@ impl Auth {
             )
             .await?;
         Ok((user, key))
+    }
+
+    /// A one-time ticket (2 minutes) for the browser to start linking `provider` to the
+    /// caller's account: a browser navigation cannot carry the access token itself.
+    pub async fn link_ticket(
+        &self,
+        caller: &super::Principal,
+        provider: &str,
+    ) -> AuthResult<String> {
+        caller.require_session()?;
+        let payload = Payload::LinkTicket {
+            user_id: caller.user_id.clone(),
+            provider: provider.to_owned(),
+        };
+        self.put_code(&payload, None, HANDOFF_TTL_MS).await
+    }
+
+    /// The user a link ticket was made for; the ticket is used up.
+    pub async fn take_link_ticket(&self, ticket: &str, provider: &str) -> AuthResult<String> {
+        let invalid =
+            || AuthError::ExternalLogin("the link ticket is invalid, expired or already used");
+        let handoff = self
+            .db
+            .take_handoff(&sha256_hex(ticket.as_bytes()))
+            .await?
+            .ok_or_else(invalid)?;
+        match serde_json::from_str::<Payload>(&handoff.payload) {
+            Ok(Payload::LinkTicket {
+                user_id,
+                provider: p,
+            }) if p == provider && handoff.expires_at > self.clock.now_ms() => Ok(user_id),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Links the provider identity to `user_id` (the person signed in to Latchkey and at the
+    /// provider in the same browser). An identity already linked elsewhere is a conflict.
+    pub async fn link_external(&self, user_id: &str, who: &ExternalIdentity) -> AuthResult<()> {
+        match self
+            .db
+            .identity_user(&who.provider, &who.claims.subject)
+            .await?
+        {
+            Some(owner) if owner == user_id => return Ok(()),
+            Some(_) => {
+                return Err(AuthError::Conflict(
+                    "this sign-in is already linked to another account",
+                ));
+            }
+            None => {}
+        }
+        let identity = NewIdentity {
+            provider: &who.provider,
+            subject: &who.claims.subject,
+            email: who.claims.email.as_deref(),
+        };
+        self.db
+            .link_identity(&identity, user_id, self.clock.now_ms())
+            .await?;
+        tracing::info!(%user_id, provider = %who.provider, "identity linked from the account");
+        Ok(())
     }
 
     async fn put_code(

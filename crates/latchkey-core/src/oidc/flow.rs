@@ -26,6 +26,9 @@ pub struct Flow {
     pub referral_code: Option<String>,
     /// The app's own PKCE challenge (S256) for `POST /auth/exchange`, when it sent one.
     pub app_challenge: Option<String>,
+    /// Linking a provider to this signed-in user (from a link ticket), not signing in.
+    #[serde(default)]
+    pub link_user: Option<String>,
     pub expires_at: i64,
 }
 
@@ -56,6 +59,7 @@ impl Oidc {
         redirect_to: &str,
         referral_code: Option<String>,
         app_challenge: Option<String>,
+        link_user: Option<String>,
         now_secs: i64,
     ) -> AuthResult<Started> {
         let p = self.provider(provider)?;
@@ -85,6 +89,7 @@ impl Oidc {
             redirect_to: redirect_to.to_owned(),
             referral_code,
             app_challenge,
+            link_user,
             expires_at: now_secs + FLOW_TTL_SECS,
         };
         let mut url = reqwest::Url::parse(&meta.authorization_endpoint)

@@ -112,13 +112,21 @@ impl Oidc {
 
     /// `redirect_to` with the one-time code appended.
     pub fn handoff_url(&self, redirect_to: &str, code: &str) -> String {
+        self.with_param(redirect_to, "code", code)
+    }
+
+    pub fn with_param(&self, redirect_to: &str, name: &str, value: &str) -> String {
         match reqwest::Url::parse(redirect_to) {
             Ok(mut url) => {
-                url.query_pairs_mut().append_pair("code", code);
+                url.query_pairs_mut().append_pair(name, value);
                 url.to_string()
             }
             Err(_) => redirect_to.to_owned(),
         }
+    }
+
+    pub fn require_provider(&self, name: &str) -> crate::error::AuthResult<()> {
+        self.provider(name).map(drop)
     }
 
     fn provider(&self, name: &str) -> crate::error::AuthResult<&Arc<Provider>> {

@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/exchange"),
     ("post", "/api/v1/auth/signup/complete"),
     ("get", "/api/v1/oauth/{provider}/start"),
+    ("post", "/api/v1/oauth/{provider}/link"),
     ("post", "/api/v1/phone/verify/start"),
     ("post", "/api/v1/phone/verify"),
     ("get", "/api/v1/oauth/{provider}/callback"),
@@ -96,6 +97,7 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/exchange", post(social::exchange))
         .route("/auth/signup/complete", post(social::signup_complete))
         .route("/oauth/{provider}/start", get(social::start))
+        .route("/oauth/{provider}/link", post(social::link))
         .route("/phone/verify/start", post(phone::start))
         .route("/phone/verify", post(phone::verify))
         .route(

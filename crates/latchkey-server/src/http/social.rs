@@ -4,7 +4,9 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_api::{ExchangeRequest, SignupCompleteRequest, SignupRequiredResponse};
+use latchkey_api::{
+    ExchangeRequest, LinkRequest, LinkStarted, SignupCompleteRequest, SignupRequiredResponse,
+};
 use latchkey_core::auth::social::{CompleteSignup, Exchanged};
 use latchkey_core::oidc::CallbackParams;
 use serde::Deserialize;
@@ -12,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::token_response;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiPath, Client};
+use super::extract::{ApiJson, ApiPath, Caller, Client};
 use crate::app::AppState;
 
 /// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
@@ -25,6 +27,8 @@ pub struct StartQuery {
     /// A mobile app's own PKCE challenge, checked at `/auth/exchange`.
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// From `POST /oauth/{provider}/link`: link instead of signing in.
+    link_ticket: Option<String>,
 }
 
 pub async fn start(
@@ -43,6 +47,10 @@ pub async fn start(
         ));
     }
     let now = app.auth.clock().now_secs();
+    let link_user = match &q.link_ticket {
+        Some(ticket) => Some(app.auth.take_link_ticket(ticket, &provider).await?),
+        None => None,
+    };
     let started = app
         .oidc
         .start(
@@ -50,6 +58,7 @@ pub async fn start(
             &redirect_to,
             q.referral_code,
             q.code_challenge,
+            link_user,
             now,
         )
         .await?;
@@ -96,17 +105,58 @@ async fn callback(
         .callback(&provider, params, cookie.as_deref(), now)
         .await
         .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
-    let code = app
-        .auth
-        .external_sign_in(&who, flow.referral_code, flow.app_challenge)
-        .await?;
-    let location = app.oidc.handoff_url(&flow.redirect_to, &code);
+    let location = match &flow.link_user {
+        Some(user_id) => {
+            app.auth.link_external(user_id, &who).await?;
+            app.oidc.with_param(&flow.redirect_to, "linked", &provider)
+        }
+        None => {
+            let code = app
+                .auth
+                .external_sign_in(&who, flow.referral_code, flow.app_challenge)
+                .await?;
+            app.oidc.handoff_url(&flow.redirect_to, &code)
+        }
+    };
     // The flow is over: its cookie goes, so its state cannot serve twice.
     Ok(redirect(
         StatusCode::SEE_OTHER,
         &location,
         flow_cookie(&app, "", 0, false),
     ))
+}
+
+/// `POST /oauth/{provider}/link`: a signed-in user asks for the URL that links a provider.
+pub async fn link(
+    State(app): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> ApiResult<axum::Json<LinkStarted>> {
+    if !app.oidc.redirect_allowed(&req.redirect_to) {
+        return Err(ApiError::invalid_request(
+            "redirect_to is not in the allowed redirect list",
+        ));
+    }
+    app.oidc.require_provider(&provider)?;
+    let ticket = app.auth.link_ticket(&caller, &provider).await?;
+    let mut url = format!("{}/api/v1/oauth/{provider}/start", app.config.issuer());
+    url.push_str(&format!(
+        "?link_ticket={ticket}&redirect_to={}",
+        encode(&req.redirect_to)
+    ));
+    Ok(axum::Json(LinkStarted { url }))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub async fn exchange(

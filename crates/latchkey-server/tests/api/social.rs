@@ -84,15 +84,20 @@ async fn dance_with(
     query: &str,
     spoil: impl FnOnce(String) -> String,
 ) -> Callback {
+    let start_url = app.url(&format!(
+        "/api/v1/oauth/{provider}/start?redirect_to={}{query}",
+        urlencode(APP)
+    ));
+    dance_from(app, &start_url, spoil).await
+}
+
+async fn dance_from(
+    app: &TestApp,
+    start_url: &str,
+    spoil: impl FnOnce(String) -> String,
+) -> Callback {
     let http = no_redirects();
-    let start = http
-        .get(app.url(&format!(
-            "/api/v1/oauth/{provider}/start?redirect_to={}{query}",
-            urlencode(APP)
-        )))
-        .send()
-        .await
-        .unwrap();
+    let start = http.get(start_url).send().await.unwrap();
     assert_eq!(start.status(), StatusCode::FOUND);
     let set_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
     for attr in [
@@ -569,4 +574,60 @@ async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
     assert_eq!(signed["user"]["id"], first["user"]["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_a_signed_in_user_links_microsoft_from_the_account() {
+    let stub = Stub::microsoft_like("tenant-a").await;
+    let app = spawn(Backend::Sqlite, &stub, "microsoft", &[])
+        .await
+        .unwrap();
+    let carol = app.signup("carol@contoso.example").await;
+    stub.set_person(json!({"sub": "s", "tid": "tenant-a", "oid": "oid-carol",
+        "email": "carol@contoso.example"}));
+    let token = s(&carol, "access_token");
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &token,
+            &json!({"redirect_to": APP}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
+    let cb = dance_from(&app, &url, |u| u).await;
+    assert_eq!(cb.status, StatusCode::SEE_OTHER, "{}", cb.body);
+    assert_eq!(
+        cb.location.as_deref(),
+        Some(format!("{APP}?linked=microsoft").as_str())
+    );
+    // The ticket works once.
+    let again = no_redirects().get(&url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    // From now on Microsoft signs Carol in.
+    let code = dance(&app, "microsoft", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], carol["user"]["id"]);
+    // The same Microsoft account cannot be linked to a second user.
+    let dave = app.signup("dave@example.com").await;
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &s(&dave, "access_token"),
+            &json!({"redirect_to": APP}),
+        )
+        .await;
+    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
+    let cb = dance_from(&app, &url, |u| u).await;
+    assert_eq!(cb.status, StatusCode::CONFLICT, "{}", cb.body);
+    // An unlisted redirect is refused before any ticket exists.
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &token,
+            &json!({"redirect_to": "https://evil.example/"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
