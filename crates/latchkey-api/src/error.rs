@@ -26,6 +26,7 @@ pub enum ErrorCode {
     ServiceUnavailable,
     InternalError,
     UnknownScope,
+    ExternalLoginFailed,
 }
 
 impl ErrorCode {
@@ -35,7 +36,8 @@ impl ErrorCode {
             ErrorCode::MissingToken
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidCredentials
-            | ErrorCode::InvalidApiKey => 401,
+            | ErrorCode::InvalidApiKey
+            | ErrorCode::ExternalLoginFailed => 401,
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::NotFound => 404,
@@ -78,6 +80,7 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::UnknownScope => "unknown_scope",
+            ErrorCode::ExternalLoginFailed => "external_login_failed",
         }
     }
 }

@@ -3,10 +3,12 @@
 
 mod error;
 mod keys;
+mod social;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
 use serde::{Deserialize, Serialize};
+pub use social::*;
 
 /// `POST /api/v1/auth/signup`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

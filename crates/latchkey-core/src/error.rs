@@ -100,6 +100,9 @@ pub enum AuthError {
     Forbidden(&'static str),
     #[error("the service is overloaded; retry later")]
     Busy,
+    /// A sign-in through an external provider was refused (state, code or ID token).
+    #[error("{0}")]
+    ExternalLogin(&'static str),
     /// A store the answer depends on (Redis, the database) cannot be reached right now. The
     /// request was refused, never allowed: the client may retry.
     #[error("a storage backend is unreachable; retry later")]

@@ -8,9 +8,11 @@ pub mod error;
 pub mod input;
 pub mod jwt;
 pub mod master_key;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod secret;
+pub mod sms;
 pub mod state;
 pub mod store;
 

@@ -24,6 +24,10 @@ pub struct App {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Keys the account references in logs (see `telemetry::account_ref`).
     pub log_key: Vec<u8>,
+    /// Sign-in through external OpenID providers.
+    pub oidc: latchkey_core::oidc::Oidc,
+    /// Sends phone verification codes.
+    pub sms: latchkey_core::sms::SmsSender,
 }
 
 pub type AppState = Arc<App>;
@@ -76,12 +80,38 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     let now = clock.now_ms();
     let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
     let log_key = auth.db().server_secret("log_account_ref", now).await?;
+    let sms = match &config.sms_webhook_url {
+        Some(url) => latchkey_core::sms::SmsSender::webhook(
+            url.clone(),
+            config
+                .sms_webhook_token
+                .clone()
+                .map(latchkey_core::secret::Secret::new),
+        )?,
+        None => {
+            let outbox = config.data_dir.join("sms-outbox");
+            tracing::warn!(
+                outbox = %outbox.display(),
+                "no LATCHKEY_SMS_WEBHOOK_URL: phone verification codes are written to a local \
+                 folder instead of being sent (development only)"
+            );
+            latchkey_core::sms::SmsSender::Outbox(outbox)
+        }
+    };
+    let oidc = latchkey_core::oidc::Oidc::new(
+        crate::oidc_config::provider_settings(&config.oidc_providers)?,
+        config.oidc_redirect_allow_list.clone(),
+        &config.issuer(),
+        auth.db().server_secret("oidc_flow", now).await?,
+    )?;
     Ok(Arc::new(App {
         auth,
         config: config.clone(),
         policy,
         trusted_proxies,
         log_key,
+        oidc,
+        sms,
     }))
 }
 

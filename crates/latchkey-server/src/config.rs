@@ -99,6 +99,16 @@ pub struct Config {
     /// Offer web apps the refresh token in an HttpOnly cookie instead of the response body
     /// (per request, when the client asks with `X-Refresh-Token-Mode: cookie`).
     pub refresh_cookie: bool,
+    /// Sign-in providers (Google, Microsoft, any OpenID provider); see `oidc_config`.
+    pub oidc_providers: Vec<crate::oidc_config::OidcProvider>,
+    /// Where a provider sign-in may hand its result: web origins and app schemes.
+    #[serde(deserialize_with = "words")]
+    pub oidc_redirect_allow_list: Vec<String>,
+    /// Your SMS gateway's webhook for verification codes; without it, messages go to the
+    /// `sms-outbox` folder in `data_dir` (development).
+    pub sms_webhook_url: Option<String>,
+    /// Sent as `Authorization: Bearer` to the webhook. A secret: never logged.
+    pub sms_webhook_token: Option<String>,
 }
 
 impl Default for Config {
@@ -142,6 +152,10 @@ impl Default for Config {
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
             cors_origins: Vec::new(),
             refresh_cookie: false,
+            oidc_providers: Vec::new(),
+            oidc_redirect_allow_list: Vec::new(),
+            sms_webhook_url: None,
+            sms_webhook_token: None,
         }
     }
 }
@@ -312,6 +326,20 @@ impl Config {
         );
         crate::config_checks::check_log_filter(&self.log_level).map_err(anyhow::Error::msg)?;
         self.settings().check_scopes()?;
+        crate::oidc_config::provider_settings(&self.oidc_providers)?;
+        // The flow cookie of a form_post answer must be `SameSite=None; Secure`.
+        anyhow::ensure!(
+            !self.oidc_providers.iter().any(|p| p.form_post)
+                || self.issuer().starts_with("https://"),
+            "oidc_providers: form_post needs an https:// issuer (LATCHKEY_ISSUER)"
+        );
+        crate::oidc_config::check_redirects(&self.oidc_redirect_allow_list)?;
+        if let Some(url) = &self.sms_webhook_url {
+            anyhow::ensure!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "sms_webhook_url must be an http(s) URL"
+            );
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@ pub mod config;
 mod config_checks;
 pub mod data_dir;
 pub mod http;
+pub mod oidc_config;
 pub mod policy;
 pub mod serve;
 mod shaped_io;

@@ -85,6 +85,7 @@ impl Auth {
                     scopes: &self.settings.default_scopes,
                     referral_code: referral.as_deref(),
                     new_org_name: &org_name,
+                    identity: None,
                 },
                 self.clock.now_ms(),
             )
@@ -168,7 +169,7 @@ impl Auth {
 
     /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it
     /// counts nothing and refuses nothing, rather than refusing everything).
-    async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
+    pub(super) async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
         if limit == 0 {
             return Ok(false);
         }

@@ -7,12 +7,14 @@ pub mod api_keys;
 mod authenticate;
 mod catalogue;
 mod own_keys;
+pub mod phone;
 mod principal;
 mod publish;
 mod refresh;
 mod revocations;
 pub mod scopes;
 mod session;
+pub mod social;
 mod users;
 
 use std::sync::Arc;

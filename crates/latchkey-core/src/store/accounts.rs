@@ -32,6 +32,8 @@ pub struct NewUser<'a> {
     pub referral_code: Option<&'a str>,
     /// Name of the organization founded when there is no referral code.
     pub new_org_name: &'a str,
+    /// An external identity linked in the same transaction (sign-up through a provider).
+    pub identity: Option<super::NewIdentity<'a>>,
 }
 
 macro_rules! user_columns {
@@ -122,6 +124,9 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(AuthError::EmailTaken),
             other => other?,
         };
+        if let Some(identity) = &new.identity {
+            super::identities::link(&mut tx, identity, &user.id, now_ms).await?;
+        }
         tx.commit().await?;
         Ok((user, org))
     }

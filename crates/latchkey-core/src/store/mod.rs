@@ -7,7 +7,9 @@
 mod accounts;
 mod api_keys;
 mod at_rest;
+mod identities;
 mod outbox;
+mod phone;
 mod sessions;
 mod signing_keys;
 
@@ -19,6 +21,7 @@ use std::time::Duration;
 pub use crate::domain::{Org, Role, User};
 pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
+pub use identities::{Handoff, NewIdentity};
 pub use outbox::{Pending, PendingKind};
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

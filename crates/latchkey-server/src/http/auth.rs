@@ -130,7 +130,12 @@ pub async fn logout_all(
 }
 
 /// With `cookie`, the refresh token goes in the cookie and not in the body.
-fn token_response(app: &AppState, status: StatusCode, grant: Grant, cookie: bool) -> Response {
+pub(super) fn token_response(
+    app: &AppState,
+    status: StatusCode,
+    grant: Grant,
+    cookie: bool,
+) -> Response {
     let now = app.auth.clock().now_secs();
     let in_cookie = if cookie {
         grant.refresh_token.as_ref().map(|t| t.expose().to_owned())

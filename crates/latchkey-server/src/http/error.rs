@@ -47,6 +47,7 @@ impl From<AuthError> for ApiError {
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::ExternalLogin(_) => ErrorCode::ExternalLoginFailed,
             AuthError::Busy | AuthError::Unpublished => ErrorCode::ServiceUnavailable,
             AuthError::Unavailable(cause) => {
                 // Logged (once, here) so an operator sees which store is down; the client is

@@ -12,7 +12,9 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod phone;
 mod refresh_cookie;
+mod social;
 mod views;
 
 use std::time::Duration;
@@ -40,6 +42,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/logout-all"),
+    ("post", "/api/v1/auth/exchange"),
+    ("post", "/api/v1/auth/signup/complete"),
+    ("get", "/api/v1/oauth/{provider}/start"),
+    ("post", "/api/v1/oauth/{provider}/link"),
+    ("post", "/api/v1/phone/verify/start"),
+    ("post", "/api/v1/phone/verify"),
+    ("get", "/api/v1/oauth/{provider}/callback"),
+    ("post", "/api/v1/oauth/{provider}/callback"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -86,6 +96,16 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
+        .route("/auth/exchange", post(social::exchange))
+        .route("/auth/signup/complete", post(social::signup_complete))
+        .route("/oauth/{provider}/start", get(social::start))
+        .route("/oauth/{provider}/link", post(social::link))
+        .route("/phone/verify/start", post(phone::start))
+        .route("/phone/verify", post(phone::verify))
+        .route(
+            "/oauth/{provider}/callback",
+            get(social::callback_get).post(social::callback_post),
+        )
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))

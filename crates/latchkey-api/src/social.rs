@@ -1,0 +1,71 @@
+//! Sign-in through Google, Microsoft or another OpenID provider.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/auth/exchange`: the one-time code the app received on its redirect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRequest {
+    pub code: String,
+    /// The PKCE verifier, required when the app sent `code_challenge` to `/start`.
+    #[serde(default)]
+    pub code_verifier: Option<String>,
+}
+
+/// `POST /api/v1/auth/exchange` for a person without an account yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignupRequiredResponse {
+    pub signup_required: bool,
+    pub signup_token: String,
+    pub email: Option<String>,
+    /// Seconds left to finish with `POST /api/v1/auth/signup/complete`.
+    pub expires_in: i64,
+}
+
+/// `POST /api/v1/auth/signup/complete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupCompleteRequest {
+    pub signup_token: String,
+    /// E.164, e.g. `+14155550123`.
+    pub phone: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub referral_code: Option<String>,
+}
+
+/// `POST /api/v1/phone/verify/start`: where the code went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneCodeSent {
+    pub sent: bool,
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
+}
+
+/// `POST /api/v1/phone/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneVerifyRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneVerified {
+    pub phone: String,
+    pub verified: bool,
+}
+
+/// `POST /api/v1/oauth/{provider}/link`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// Where the browser lands afterwards, with `?linked=<provider>`.
+    pub redirect_to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkStarted {
+    /// Open in the browser within 2 minutes; it works once.
+    pub url: String,
+}

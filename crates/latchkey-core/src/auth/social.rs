@@ -1,0 +1,357 @@
+//! After a provider vouched for someone: sign in a known identity, link an existing account
+//! only on a verified email, or hold a sign-up step (a phone number is still needed). The
+//! result reaches the app as a one-time code, never as tokens in a URL.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
+use crate::error::{AuthError, AuthResult};
+use crate::input::{Email, Phone, parse_name};
+use crate::oidc::{ExternalIdentity, s256};
+use crate::secret::{ct_eq, random_token, sha256_hex};
+use crate::store::{NewIdentity, NewUser};
+
+/// How long the app has to exchange the code it received on its redirect.
+pub const HANDOFF_TTL_MS: i64 = 120_000;
+/// How long a person has to enter their phone number.
+pub const SIGNUP_STEP_TTL_MS: i64 = 600_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    provider: String,
+    subject: String,
+    email: Option<String>,
+    name: Option<String>,
+    referral_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Payload {
+    SignIn {
+        user_id: String,
+    },
+    Signup(Pending),
+    /// The `signup_token`: only `complete_signup` takes it.
+    SignupStep(Pending),
+    /// Lets `/oauth/{provider}/start` link a provider to this signed-in user.
+    LinkTicket {
+        user_id: String,
+        provider: String,
+    },
+}
+
+/// What `POST /auth/exchange` answers.
+#[derive(Debug)]
+pub enum Exchanged {
+    Signed(Box<Grant>),
+    /// A new person: finish with `complete_signup`.
+    SignupRequired {
+        signup_token: String,
+        email: Option<String>,
+        expires_in_secs: i64,
+    },
+}
+
+pub struct CompleteSignup {
+    pub signup_token: String,
+    pub phone: String,
+    pub name: Option<String>,
+    pub referral_code: Option<String>,
+}
+
+impl Auth {
+    /// Decides who this is and returns the one-time code for the app's redirect.
+    pub async fn external_sign_in(
+        &self,
+        who: &ExternalIdentity,
+        referral_code: Option<String>,
+        app_challenge: Option<String>,
+    ) -> AuthResult<String> {
+        let claims = &who.claims;
+        let known = self
+            .db
+            .identity_user(&who.provider, &claims.subject)
+            .await?;
+        let payload = match known {
+            Some(user_id) => Payload::SignIn { user_id },
+            None => match self.verified_email_owner(who).await? {
+                Some(user_id) => {
+                    let identity = NewIdentity {
+                        provider: &who.provider,
+                        subject: &claims.subject,
+                        email: claims.email.as_deref(),
+                    };
+                    self.db
+                        .link_identity(&identity, &user_id, self.clock.now_ms())
+                        .await?;
+                    tracing::info!(%user_id, provider = %who.provider, "identity linked by verified email");
+                    Payload::SignIn { user_id }
+                }
+                None => Payload::Signup(Pending {
+                    provider: who.provider.clone(),
+                    subject: claims.subject.clone(),
+                    email: claims.email.clone(),
+                    name: claims.name.clone(),
+                    referral_code,
+                }),
+            },
+        };
+        self.put_code(&payload, app_challenge.as_deref(), HANDOFF_TTL_MS)
+            .await
+    }
+
+    /// An existing account with this email, when — and only when — the provider asserts the
+    /// address is verified. An unverified claim would let anyone take over an account.
+    async fn verified_email_owner(&self, who: &ExternalIdentity) -> AuthResult<Option<String>> {
+        let (true, Some(email)) = (who.claims.email_verified, who.claims.email.as_deref()) else {
+            return Ok(None);
+        };
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        Ok(self
+            .db
+            .user_by_email(email.normalized())
+            .await?
+            .map(|row| row.user.id))
+    }
+
+    /// The app trades the code from its redirect (and its PKCE verifier, when it sent a
+    /// challenge at start) for tokens, or for the sign-up step.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: Option<&str>,
+        client: &ClientInfo,
+    ) -> AuthResult<Exchanged> {
+        let invalid = AuthError::ExternalLogin("the code is invalid, expired or already used");
+        let handoff = self
+            .db
+            .take_handoff(&sha256_hex(code.as_bytes()))
+            .await?
+            .ok_or(AuthError::ExternalLogin(
+                "the code is invalid, expired or already used",
+            ))?;
+        if handoff.expires_at <= self.clock.now_ms() {
+            return Err(invalid);
+        }
+        if let Some(challenge) = &handoff.code_challenge {
+            let ok = verifier.is_some_and(|v| ct_eq(s256(v).as_bytes(), challenge.as_bytes()));
+            if !ok {
+                return Err(AuthError::ExternalLogin(
+                    "the code_verifier does not match the code_challenge sent at start",
+                ));
+            }
+        }
+        match serde_json::from_str::<Payload>(&handoff.payload).map_err(anyhow::Error::from)? {
+            Payload::SignIn { user_id } => {
+                let user = self.db.user_by_id(&user_id).await?.ok_or(invalid)?;
+                if user.disabled {
+                    return Err(AuthError::AccountDisabled);
+                }
+                let grant = self.open_session(user.into(), client).await?;
+                Ok(Exchanged::Signed(Box::new(grant)))
+            }
+            Payload::Signup(pending) => {
+                let email = pending.email.clone();
+                let step = Payload::SignupStep(pending);
+                let signup_token = self.put_code(&step, None, SIGNUP_STEP_TTL_MS).await?;
+                Ok(Exchanged::SignupRequired {
+                    signup_token,
+                    email,
+                    expires_in_secs: SIGNUP_STEP_TTL_MS / 1000,
+                })
+            }
+            Payload::SignupStep(_) | Payload::LinkTicket { .. } => Err(invalid),
+        }
+    }
+
+    /// Creates the account of a person who came through a provider: their phone number, the
+    /// organization rule (no referral: a new organization, admin; referral: member), the
+    /// identity link and a default API key, shown once.
+    pub async fn complete_signup(
+        &self,
+        req: CompleteSignup,
+        client: &ClientInfo,
+    ) -> AuthResult<Grant> {
+        // Input first, so a typo does not use up the sign-up step.
+        let phone = Phone::parse(&req.phone)?;
+        let name_override = parse_name(req.name.as_deref())?;
+        if let Some(ip) = &client.ip {
+            self.take_attempt(
+                &format!("signup:ip:{ip}"),
+                self.settings.signup_limit_per_ip,
+            )
+            .await?;
+        }
+        let hash = sha256_hex(req.signup_token.as_bytes());
+        let invalid =
+            || AuthError::ExternalLogin("the signup_token is invalid, expired or already used");
+        let handoff = self.db.take_handoff(&hash).await?.ok_or_else(invalid)?;
+        if handoff.expires_at <= self.clock.now_ms() {
+            return Err(invalid());
+        }
+        let Ok(Payload::SignupStep(pending)) = serde_json::from_str::<Payload>(&handoff.payload)
+        else {
+            return Err(invalid());
+        };
+        let result = self
+            .register_external(&pending, &phone, name_override, req.referral_code)
+            .await;
+        let (user, key) = match result {
+            Ok(created) => created,
+            Err(e) => {
+                // A wrong referral code or a taken email: the person may correct and retry.
+                if matches!(
+                    e,
+                    AuthError::UnknownReferralCode | AuthError::InvalidInput { .. }
+                ) {
+                    self.db
+                        .put_handoff(&hash, &handoff.payload, None, handoff.expires_at)
+                        .await?;
+                }
+                return Err(e);
+            }
+        };
+        let mut grant = self.open_session(user.into(), client).await?;
+        grant.api_key = Some(key);
+        Ok(grant)
+    }
+
+    async fn register_external(
+        &self,
+        pending: &Pending,
+        phone: &Phone,
+        name_override: Option<String>,
+        referral_override: Option<String>,
+    ) -> AuthResult<(crate::domain::User, CreatedKey)> {
+        let email = pending.email.as_deref().ok_or(AuthError::ExternalLogin(
+            "the provider shared no email address; an account needs one",
+        ))?;
+        let email = Email::parse(email)?;
+        let name = name_override.or(parse_name(pending.name.as_deref()).unwrap_or(None));
+        let referral = referral_override
+            .or(pending.referral_code.clone())
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty());
+        let org_name = format!(
+            "{}'s organization",
+            name.as_deref().unwrap_or(email.as_str())
+        );
+        let (user, _org) = self
+            .db
+            .create_user(
+                NewUser {
+                    email: email.as_str(),
+                    email_normalized: email.normalized(),
+                    name: name.as_deref(),
+                    phone: Some(phone.as_str()),
+                    // Signs in through the provider only, until a password is set.
+                    password_hash: None,
+                    scopes: &self.settings.default_scopes,
+                    referral_code: referral.as_deref(),
+                    new_org_name: &org_name,
+                    identity: Some(NewIdentity {
+                        provider: &pending.provider,
+                        subject: &pending.subject,
+                        email: pending.email.as_deref(),
+                    }),
+                },
+                self.clock.now_ms(),
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), provider = %pending.provider, "user signed up through a provider");
+        let key = self
+            .create_key_for(
+                &user.id,
+                NewApiKey {
+                    name: "default".into(),
+                    scopes: None,
+                    expires_at: None,
+                },
+            )
+            .await?;
+        Ok((user, key))
+    }
+
+    /// A one-time ticket (2 minutes) for the browser to start linking `provider` to the
+    /// caller's account: a browser navigation cannot carry the access token itself.
+    pub async fn link_ticket(
+        &self,
+        caller: &super::Principal,
+        provider: &str,
+    ) -> AuthResult<String> {
+        caller.require_session()?;
+        let payload = Payload::LinkTicket {
+            user_id: caller.user_id.clone(),
+            provider: provider.to_owned(),
+        };
+        self.put_code(&payload, None, HANDOFF_TTL_MS).await
+    }
+
+    /// The user a link ticket was made for; the ticket is used up.
+    pub async fn take_link_ticket(&self, ticket: &str, provider: &str) -> AuthResult<String> {
+        let invalid =
+            || AuthError::ExternalLogin("the link ticket is invalid, expired or already used");
+        let handoff = self
+            .db
+            .take_handoff(&sha256_hex(ticket.as_bytes()))
+            .await?
+            .ok_or_else(invalid)?;
+        match serde_json::from_str::<Payload>(&handoff.payload) {
+            Ok(Payload::LinkTicket {
+                user_id,
+                provider: p,
+            }) if p == provider && handoff.expires_at > self.clock.now_ms() => Ok(user_id),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Links the provider identity to `user_id` (the person signed in to Latchkey and at the
+    /// provider in the same browser). An identity already linked elsewhere is a conflict.
+    pub async fn link_external(&self, user_id: &str, who: &ExternalIdentity) -> AuthResult<()> {
+        match self
+            .db
+            .identity_user(&who.provider, &who.claims.subject)
+            .await?
+        {
+            Some(owner) if owner == user_id => return Ok(()),
+            Some(_) => {
+                return Err(AuthError::Conflict(
+                    "this sign-in is already linked to another account",
+                ));
+            }
+            None => {}
+        }
+        let identity = NewIdentity {
+            provider: &who.provider,
+            subject: &who.claims.subject,
+            email: who.claims.email.as_deref(),
+        };
+        self.db
+            .link_identity(&identity, user_id, self.clock.now_ms())
+            .await?;
+        tracing::info!(%user_id, provider = %who.provider, "identity linked from the account");
+        Ok(())
+    }
+
+    async fn put_code(
+        &self,
+        payload: &Payload,
+        challenge: Option<&str>,
+        ttl_ms: i64,
+    ) -> AuthResult<String> {
+        let code = random_token::<32>();
+        let json = serde_json::to_string(payload).map_err(anyhow::Error::from)?;
+        self.db
+            .put_handoff(
+                &sha256_hex(code.as_bytes()),
+                &json,
+                challenge,
+                self.clock.now_ms() + ttl_ms,
+            )
+            .await?;
+        Ok(code)
+    }
+}

@@ -1,0 +1,140 @@
+//! Sign-in with Google, Microsoft or any OpenID Connect provider: the authorization-code flow
+//! with state, nonce and PKCE (S256), and full ID-token validation. What happens to the person
+//! afterwards (link, sign up, sign in) is `Auth`'s business (`auth/social.rs`).
+
+mod flow;
+pub mod id_token;
+mod provider;
+
+pub use flow::s256;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use flow::{CallbackParams, FLOW_TTL_SECS, Flow, Started};
+pub use id_token::IdClaims;
+use provider::Provider;
+
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderKind {
+    Google,
+    /// `tenants`: the tenant ids allowed to sign in; empty allows every tenant the authority
+    /// admits.
+    Microsoft {
+        tenants: Vec<String>,
+    },
+    Generic,
+}
+
+/// `Debug` is safe: the client secret prints redacted.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// The path segment in `/api/v1/oauth/{name}/…`.
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Discovery is read from `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub scopes: Vec<String>,
+    /// Ask for `response_mode=form_post`: the provider POSTs the answer back, which needs a
+    /// `SameSite=None; Secure` flow cookie.
+    pub form_post: bool,
+}
+
+/// A person as a provider vouched for them.
+#[derive(Debug, Clone)]
+pub struct ExternalIdentity {
+    pub provider: String,
+    pub claims: IdClaims,
+}
+
+/// The configured providers, the redirect allow-list, and the HTTP client that talks to the
+/// providers.
+pub struct Oidc {
+    providers: HashMap<String, Arc<Provider>>,
+    http: reqwest::Client,
+    redirect_allow: Vec<String>,
+    /// Our callback is `{callback_base}/api/v1/oauth/{name}/callback`.
+    callback_base: String,
+    /// Signs the flow cookie so its state, nonce and verifier cannot be forged.
+    cookie_key: Vec<u8>,
+}
+
+impl Oidc {
+    pub fn new(
+        providers: Vec<ProviderSettings>,
+        redirect_allow: Vec<String>,
+        callback_base: &str,
+        cookie_key: Vec<u8>,
+    ) -> anyhow::Result<Oidc> {
+        // Never follow redirects: a provider URL must not lead the server elsewhere (SSRF).
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(Oidc {
+            providers: providers
+                .into_iter()
+                .map(|p| (p.name.clone(), Arc::new(Provider::new(p))))
+                .collect(),
+            http,
+            redirect_allow,
+            callback_base: callback_base.trim_end_matches('/').to_owned(),
+            cookie_key,
+        })
+    }
+
+    pub fn callback_url(&self, provider: &str) -> String {
+        format!("{}/api/v1/oauth/{provider}/callback", self.callback_base)
+    }
+
+    /// Whether `redirect_to` may receive a sign-in result: the same origin as a web entry of
+    /// the allow-list, or the scheme of an app entry (`com.example.app:/cb`).
+    pub fn redirect_allowed(&self, redirect_to: &str) -> bool {
+        let Ok(target) = reqwest::Url::parse(redirect_to) else {
+            return false;
+        };
+        self.redirect_allow.iter().any(|entry| {
+            let Ok(allowed) = reqwest::Url::parse(entry) else {
+                return false;
+            };
+            match allowed.scheme() {
+                "http" | "https" => {
+                    target.origin() == allowed.origin() && target.fragment().is_none()
+                }
+                scheme => target.scheme() == scheme,
+            }
+        })
+    }
+
+    /// `redirect_to` with the one-time code appended.
+    pub fn handoff_url(&self, redirect_to: &str, code: &str) -> String {
+        self.with_param(redirect_to, "code", code)
+    }
+
+    pub fn with_param(&self, redirect_to: &str, name: &str, value: &str) -> String {
+        match reqwest::Url::parse(redirect_to) {
+            Ok(mut url) => {
+                url.query_pairs_mut().append_pair(name, value);
+                url.to_string()
+            }
+            Err(_) => redirect_to.to_owned(),
+        }
+    }
+
+    pub fn require_provider(&self, name: &str) -> crate::error::AuthResult<()> {
+        self.provider(name).map(drop)
+    }
+
+    fn provider(&self, name: &str) -> crate::error::AuthResult<&Arc<Provider>> {
+        self.providers.get(name).ok_or_else(|| {
+            crate::error::AuthError::invalid_field(
+                "provider",
+                "no such sign-in provider is configured",
+            )
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! Sign-in through an external provider: `/oauth/{provider}/start` and `/callback`, then
+//! `/auth/exchange` and `/auth/signup/complete` for the app.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_api::{
+    ExchangeRequest, LinkRequest, LinkStarted, SignupCompleteRequest, SignupRequiredResponse,
+};
+use latchkey_core::auth::social::{CompleteSignup, Exchanged};
+use latchkey_core::oidc::CallbackParams;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::auth::token_response;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, Caller, Client};
+use crate::app::AppState;
+
+/// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
+const FLOW_COOKIE: &str = "latchkey_oidc_flow";
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    redirect_to: Option<String>,
+    referral_code: Option<String>,
+    /// A mobile app's own PKCE challenge, checked at `/auth/exchange`.
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    /// From `POST /oauth/{provider}/link`: link instead of signing in.
+    link_ticket: Option<String>,
+}
+
+pub async fn start(
+    State(app): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let q: StartQuery = query(&uri)?;
+    let redirect_to = q
+        .redirect_to
+        .ok_or_else(|| ApiError::invalid_request("redirect_to is required"))?;
+    if q.code_challenge.is_some() && q.code_challenge_method.as_deref().unwrap_or("S256") != "S256"
+    {
+        return Err(ApiError::invalid_request(
+            "code_challenge_method must be S256",
+        ));
+    }
+    let now = app.auth.clock().now_secs();
+    let link_user = match &q.link_ticket {
+        Some(ticket) => Some(app.auth.take_link_ticket(ticket, &provider).await?),
+        None => None,
+    };
+    let started = app
+        .oidc
+        .start(
+            &provider,
+            &redirect_to,
+            q.referral_code,
+            q.code_challenge,
+            link_user,
+            now,
+        )
+        .await?;
+    let cookie = flow_cookie(
+        &app,
+        &started.cookie,
+        latchkey_core::oidc::FLOW_TTL_SECS,
+        started.form_post,
+    );
+    Ok(redirect(StatusCode::FOUND, &started.location, cookie))
+}
+
+pub async fn callback_get(
+    State(app): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let params: CallbackParams = query(&uri)?;
+    callback(app, provider, &headers, params).await
+}
+
+/// `response_mode=form_post`.
+pub async fn callback_post(
+    State(app): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Response> {
+    let params: CallbackParams = serde_urlencoded_form(&body)?;
+    callback(app, provider, &headers, params).await
+}
+
+async fn callback(
+    app: AppState,
+    provider: String,
+    headers: &HeaderMap,
+    params: CallbackParams,
+) -> ApiResult<Response> {
+    let now = app.auth.clock().now_secs();
+    let cookie = read_cookie(headers, FLOW_COOKIE);
+    let (who, flow) = app
+        .oidc
+        .callback(&provider, params, cookie.as_deref(), now)
+        .await
+        .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
+    let location = match &flow.link_user {
+        Some(user_id) => {
+            app.auth.link_external(user_id, &who).await?;
+            app.oidc.with_param(&flow.redirect_to, "linked", &provider)
+        }
+        None => {
+            let code = app
+                .auth
+                .external_sign_in(&who, flow.referral_code, flow.app_challenge)
+                .await?;
+            app.oidc.handoff_url(&flow.redirect_to, &code)
+        }
+    };
+    // The flow is over: its cookie goes, so its state cannot serve twice.
+    Ok(redirect(
+        StatusCode::SEE_OTHER,
+        &location,
+        flow_cookie(&app, "", 0, false),
+    ))
+}
+
+/// `POST /oauth/{provider}/link`: a signed-in user asks for the URL that links a provider.
+pub async fn link(
+    State(app): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> ApiResult<axum::Json<LinkStarted>> {
+    if !app.oidc.redirect_allowed(&req.redirect_to) {
+        return Err(ApiError::invalid_request(
+            "redirect_to is not in the allowed redirect list",
+        ));
+    }
+    app.oidc.require_provider(&provider)?;
+    let ticket = app.auth.link_ticket(&caller, &provider).await?;
+    let mut url = format!("{}/api/v1/oauth/{provider}/start", app.config.issuer());
+    url.push_str(&format!(
+        "?link_ticket={ticket}&redirect_to={}",
+        encode(&req.redirect_to)
+    ));
+    Ok(axum::Json(LinkStarted { url }))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn exchange(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Client(client): Client,
+    ApiJson(req): ApiJson<ExchangeRequest>,
+) -> ApiResult<Response> {
+    match app
+        .auth
+        .exchange_code(&req.code, req.code_verifier.as_deref(), &client)
+        .await?
+    {
+        Exchanged::Signed(grant) => Ok(token_response(
+            &app,
+            StatusCode::OK,
+            *grant,
+            super::refresh_cookie::wanted(&app, &headers),
+        )),
+        Exchanged::SignupRequired {
+            signup_token,
+            email,
+            expires_in_secs,
+        } => {
+            let mut response = axum::Json(SignupRequiredResponse {
+                signup_required: true,
+                signup_token,
+                email,
+                expires_in: expires_in_secs,
+            })
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+    }
+}
+
+pub async fn signup_complete(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Client(client): Client,
+    ApiJson(req): ApiJson<SignupCompleteRequest>,
+) -> ApiResult<Response> {
+    let grant = app
+        .auth
+        .complete_signup(
+            CompleteSignup {
+                signup_token: req.signup_token,
+                phone: req.phone,
+                name: req.name,
+                referral_code: req.referral_code,
+            },
+            &client,
+        )
+        .await?;
+    let cookie = super::refresh_cookie::wanted(&app, &headers);
+    Ok(token_response(&app, StatusCode::CREATED, grant, cookie))
+}
+
+fn query<T: DeserializeOwned>(uri: &Uri) -> ApiResult<T> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|_| ApiError::invalid_request("the query string is malformed"))
+}
+
+fn serde_urlencoded_form<T: DeserializeOwned>(body: &str) -> ApiResult<T> {
+    let uri: Uri = format!("/?{body}")
+        .parse()
+        .map_err(|_| ApiError::invalid_request("the form body is malformed"))?;
+    query(&uri)
+}
+
+/// `HttpOnly`, `SameSite=Lax` (a `Strict` cookie would be withheld on the provider's
+/// redirect back; a `form_post` answer is a cross-site POST, which only `None` survives),
+/// `Secure` when the public URL is HTTPS, scoped to the sign-in routes.
+fn flow_cookie(app: &AppState, value: &str, max_age: i64, form_post: bool) -> HeaderValue {
+    let same_site = if form_post { "None" } else { "Lax" };
+    let secure = if form_post || app.config.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{FLOW_COOKIE}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+fn redirect(status: StatusCode, location: &str, cookie: HeaderValue) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, v);
+    }
+    headers.insert(header::SET_COOKIE, cookie);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}

@@ -1,0 +1,633 @@
+//! Sign-in through OpenID providers, end to end: Latchkey against a provider on loopback,
+//! the test acting as the browser and then as the app.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_error_shape, s};
+use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
+
+const APP: &str = "https://app.example/done";
+
+async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> Option<TestApp> {
+    let provider = latchkey_server::oidc_config::OidcProvider {
+        name: kind.into(),
+        kind: kind.into(),
+        issuer: Some(stub.config_issuer()),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        authority: None,
+        tenants: tenants.iter().map(|t| t.to_string()).collect(),
+        form_post: false,
+    };
+    TestApp::spawn_with(backend, |c| {
+        c.oidc_providers = vec![provider];
+        c.oidc_redirect_allow_list = vec!["https://app.example".into(), "com.example.app:/".into()];
+    })
+    .await
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// What the browser saw at the end of the dance.
+struct Callback {
+    status: StatusCode,
+    location: Option<String>,
+    body: Value,
+    /// To replay it.
+    url: String,
+    cookie: String,
+}
+
+impl Callback {
+    /// The one-time code handed to the app.
+    fn code(&self) -> String {
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "callback answered {}",
+            self.body
+        );
+        let location = self.location.as_deref().unwrap();
+        assert!(location.starts_with(APP), "{location}");
+        reqwest::Url::parse(location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    fn refused(&self, why: &str) {
+        assert_error_shape(self.status.as_u16(), &self.body, "callback");
+        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{}", self.body);
+        assert_eq!(self.body["error"], "external_login_failed");
+        let message = self.body["message"].as_str().unwrap();
+        assert!(message.contains(why), "{message:?} lacks {why:?}");
+    }
+}
+
+/// The browser: start at Latchkey, pass the provider, come back to the callback.
+async fn dance(app: &TestApp, provider: &str, query: &str) -> Callback {
+    dance_with(app, provider, query, |url| url).await
+}
+
+async fn dance_with(
+    app: &TestApp,
+    provider: &str,
+    query: &str,
+    spoil: impl FnOnce(String) -> String,
+) -> Callback {
+    let start_url = app.url(&format!(
+        "/api/v1/oauth/{provider}/start?redirect_to={}{query}",
+        urlencode(APP)
+    ));
+    dance_from(app, &start_url, spoil).await
+}
+
+async fn dance_from(
+    app: &TestApp,
+    start_url: &str,
+    spoil: impl FnOnce(String) -> String,
+) -> Callback {
+    let http = no_redirects();
+    let start = http.get(start_url).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let set_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Max-Age=600",
+        "Path=/api/v1/oauth/",
+    ] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let at_provider = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        at_provider.contains("code_challenge_method=S256"),
+        "{at_provider}"
+    );
+    let back = http.get(&at_provider).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+    // The provider redirects to Latchkey's public URL; the test server listens elsewhere.
+    let url = back.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace("http://latchkey.test", &app.base);
+    let url = spoil(url);
+    callback(app, &url, &cookie).await
+}
+
+async fn callback(app: &TestApp, url: &str, cookie: &str) -> Callback {
+    let _ = app;
+    let r = no_redirects()
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = r.json().await.unwrap_or(Value::Null);
+    Callback {
+        status,
+        location,
+        body,
+        url: url.to_owned(),
+        cookie: cookie.to_owned(),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
+        .unwrap()
+        .query()
+        .unwrap()[2..]
+        .to_owned()
+}
+
+async fn exchange(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    let r = app.post("/api/v1/auth/exchange", &body).await;
+    (r.status(), r.json().await.unwrap())
+}
+
+async fn complete(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    let r = app.post("/api/v1/auth/signup/complete", &body).await;
+    (r.status(), r.json().await.unwrap())
+}
+
+/// A new person through the provider: the sign-up step, then tokens and a default API key.
+async fn sign_up(app: &TestApp, provider: &str, query: &str, phone: &str) -> Value {
+    let code = dance(app, provider, query).await.code();
+    let (status, step) = exchange(app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["signup_required"], true);
+    let (status, body) = complete(
+        app,
+        json!({"signup_token": s(&step, "signup_token"), "phone": phone}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn sign_up_then_sign_in_again(backend: Backend) {
+    let stub = Stub::google_like().await;
+    let Some(app) = spawn(backend, &stub, "google", &[]).await else {
+        return;
+    };
+    let code = dance(&app, "google", "").await.code();
+    let (_, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(step["email"], "ann@example.com");
+    let token = s(&step, "signup_token");
+    // The phone number is required and checked; a bad one does not use up the step.
+    let (status, body) = complete(&app, json!({"signup_token": token, "phone": "12"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, created) = complete(
+        &app,
+        json!({"signup_token": token, "phone": "+14155550123"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["user"]["role"], "admin",
+        "no referral: founder and admin"
+    );
+    assert!(
+        s(&created["api_key"], "key").starts_with("lk_"),
+        "{created}"
+    );
+    let me: Value = app
+        .me(&s(&created, "access_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["phone"], "+14155550123");
+    assert_eq!(me["email"], "ann@example.com");
+    // The sign-up step works once.
+    let (status, again) = complete(
+        &app,
+        json!({"signup_token": token, "phone": "+14155550123"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{again}");
+    assert_eq!(again["error"], "external_login_failed");
+
+    // Next time: straight to tokens, the same user.
+    let code = dance(&app, "google", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], created["user"]["id"]);
+    assert!(signed["refresh_token"].is_string());
+    assert!(
+        signed["api_key"].is_null(),
+        "the key is shown once, at sign-up"
+    );
+    // A code is good for one exchange.
+    let (status, replay) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{replay}");
+    assert_error_shape(status.as_u16(), &replay, "replayed exchange");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_sign_up_with_phone_then_sign_in_again_sqlite() {
+    sign_up_then_sign_in_again(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_sign_up_with_phone_then_sign_in_again_postgres() {
+    sign_up_then_sign_in_again(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_links_an_existing_account_only_on_a_verified_email() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let existing = app.signup("ann@example.com").await;
+    // Unverified: no link, and the address cannot be taken by a second account.
+    stub.set_person(
+        json!({"sub": "other-sub", "email": "ann@example.com", "email_verified": false}),
+    );
+    let code = dance(&app, "google", "").await.code();
+    let (_, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(step["signup_required"], true, "{step}");
+    let (status, body) = complete(
+        &app,
+        json!({"signup_token": s(&step, "signup_token"), "phone": "+14155550123"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "email_taken");
+    // Verified: linked to the existing account, and from then on by `sub`.
+    stub.set_person(
+        json!({"sub": "google-sub-1", "email": "Ann@Example.com", "email_verified": true}),
+    );
+    let code = dance(&app, "google", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], existing["user"]["id"]);
+    stub.set_person(
+        json!({"sub": "google-sub-1", "email": "changed@example.com", "email_verified": false}),
+    );
+    let code = dance(&app, "google", "").await.code();
+    let (_, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(
+        signed["user"]["id"], existing["user"]["id"],
+        "keyed on sub, not email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_referral_makes_a_member_of_that_organization() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let admin = app.signup("boss@example.com").await;
+    let org: Value = app
+        .get_auth("/api/v1/org", &s(&admin, "access_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let referral = s(&org, "referral_code");
+    let joined = sign_up(
+        &app,
+        "google",
+        &format!("&referral_code={referral}"),
+        "+442071838750",
+    )
+    .await;
+    assert_eq!(joined["user"]["role"], "member", "{joined}");
+    assert_eq!(joined["user"]["org_id"], admin["user"]["org_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_tampered_id_tokens_are_refused() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let cases = [
+        (Tamper::Claims(json!({"nonce": "not-ours"})), "nonce"),
+        (Tamper::Claims(json!({"nonce": null})), "nonce"),
+        (Tamper::Claims(json!({"aud": "another-client"})), "aud"),
+        (Tamper::Claims(json!({"azp": "another-client"})), "azp"),
+        (
+            Tamper::Claims(json!({"aud": [CLIENT_ID, "another"]})),
+            "azp",
+        ),
+        (
+            Tamper::Claims(json!({"iss": "http://evil.example"})),
+            "issuer",
+        ),
+        (
+            Tamper::Claims(json!({"exp": now - 3600, "iat": now - 7200})),
+            "expired",
+        ),
+        (Tamper::Claims(json!({"iat": now + 3600})), "future"),
+        (Tamper::ForeignKey, "signature"),
+        (Tamper::AlgNone, "algorithm"),
+        (Tamper::UnknownKid, "unknown key"),
+    ];
+    for (tamper, why) in cases {
+        stub.tamper_next(tamper.clone());
+        let cb = dance(&app, "google", "").await;
+        assert!(
+            cb.status != StatusCode::SEE_OTHER,
+            "{tamper:?} was accepted"
+        );
+        cb.refused(why);
+    }
+    // Nothing was created on the way: an honest token signs the person up afresh.
+    let created = sign_up(&app, "google", "", "+14155550123").await;
+    assert_eq!(created["user"]["role"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_state_mismatch_missing_cookie_and_replayed_code_are_refused() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let cb = dance_with(&app, "google", "", |url| url.replace("state=", "state=x")).await;
+    cb.refused("state");
+    let cb = dance(&app, "google", "").await;
+    let code = cb.code();
+    // The same callback again (the provider's code replayed): refused by the provider.
+    let replay = callback(&app, &cb.url, &cb.cookie).await;
+    replay.refused("code");
+    // Without the flow cookie (another browser): refused before the code is used.
+    let cb2 = dance(&app, "google", "").await;
+    let other_browser = callback(&app, &cb2.url, "latchkey_oidc_flow=forged.value").await;
+    other_browser.refused("flow cookie");
+    let (status, _) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_microsoft_tenant_template_and_allow_list() {
+    let stub = Stub::microsoft_like("tenant-a").await;
+    let app = spawn(Backend::Sqlite, &stub, "microsoft", &["tenant-a"])
+        .await
+        .unwrap();
+    let first = sign_up(&app, "microsoft", "", "+14155550123").await;
+    // Same tenant and object id, another `sub` and email: the same person.
+    stub.set_person(
+        json!({"sub": "changed", "tid": "tenant-a", "oid": "oid-1", "email": "x@contoso.example"}),
+    );
+    let code = dance(&app, "microsoft", "").await.code();
+    let (_, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(signed["user"]["id"], first["user"]["id"], "{signed}");
+    // A token whose `tid` is not the tenant in its issuer.
+    stub.tamper_next(Tamper::Claims(json!({"tid": "tenant-b"})));
+    dance(&app, "microsoft", "").await.refused("tenant");
+    // Microsoft never vouches for an email: no automatic link to an existing account.
+    app.signup("carol@contoso.example").await;
+    stub.set_person(json!({"sub": "s", "tid": "tenant-a", "oid": "oid-carol",
+        "email": "carol@contoso.example", "email_verified": true}));
+    let code = dance(&app, "microsoft", "").await.code();
+    let (_, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(step["signup_required"], true, "{step}");
+
+    // A tenant outside the allow-list.
+    let outsider = Stub::microsoft_like("tenant-z").await;
+    let app2 = spawn(Backend::Sqlite, &outsider, "microsoft", &["tenant-a"])
+        .await
+        .unwrap();
+    dance(&app2, "microsoft", "").await.refused("tenant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_mobile_exchange_needs_the_apps_pkce_verifier() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let verifier = "a-verifier-the-app-made-up-of-at-least-43-characters";
+    let challenge = latchkey_core::oidc::s256(verifier);
+    let code = dance(
+        &app,
+        "google",
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await
+    .code();
+    let (status, body) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let code = dance(&app, "google", &format!("&code_challenge={challenge}"))
+        .await
+        .code();
+    let (status, body) = exchange(&app, json!({"code": code, "code_verifier": "wrong"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let code = dance(&app, "google", &format!("&code_challenge={challenge}"))
+        .await
+        .code();
+    let (status, body) = exchange(&app, json!({"code": code, "code_verifier": verifier})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["signup_required"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_start_refuses_unlisted_redirects_and_unknown_providers() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let http = no_redirects();
+    for target in [
+        "https://evil.example/done",
+        "https://app.example.evil.example/",
+        "javascript:alert(1)",
+        "not a url",
+    ] {
+        let r = http
+            .get(app.url(&format!(
+                "/api/v1/oauth/google/start?redirect_to={}",
+                urlencode(target)
+            )))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 400, "{target}: {body}");
+        assert_error_shape(status, &body, target);
+    }
+    // An app scheme from the list is fine.
+    let r = http
+        .get(app.url(&format!(
+            "/api/v1/oauth/google/start?redirect_to={}",
+            urlencode("com.example.app:/cb")
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let r = http
+        .get(app.url(&format!(
+            "/api/v1/oauth/github/start?redirect_to={}",
+            urlencode(APP)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_form_post_answer_with_a_same_site_none_cookie() {
+    let stub = Stub::google_like().await;
+    let provider = latchkey_server::oidc_config::OidcProvider {
+        name: "google".into(),
+        kind: "google".into(),
+        issuer: Some(stub.config_issuer()),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        authority: None,
+        tenants: vec![],
+        form_post: true,
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.issuer = Some("https://latchkey.test".into());
+        c.oidc_providers = vec![provider];
+        c.oidc_redirect_allow_list = vec!["https://app.example".into()];
+    })
+    .await
+    .unwrap();
+    let http = no_redirects();
+    let start = http
+        .get(app.url(&format!(
+            "/api/v1/oauth/google/start?redirect_to={}",
+            urlencode(APP)
+        )))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.contains("SameSite=None") && set_cookie.contains("Secure"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let at_provider = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        at_provider.contains("response_mode=form_post"),
+        "{at_provider}"
+    );
+    let page = http
+        .get(&at_provider)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let attr = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned()
+    };
+    let form = format!(
+        "code={}&state={}&session_state=ignored",
+        attr("code"),
+        attr("state")
+    );
+    let r = http
+        .post(app.url("/api/v1/oauth/google/callback"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let code = reqwest::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["signup_required"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let first = sign_up(&app, "google", "", "+14155550123").await;
+    stub.rotate_key("stub-key-2");
+    // The keys were read moments ago: an unknown kid does not trigger another read yet.
+    dance(&app, "google", "").await.refused("unknown key");
+    // Later, the unknown kid makes Latchkey read the provider's keys again, once.
+    app.advance(std::time::Duration::from_secs(31));
+    let code = dance(&app, "google", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], first["user"]["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_a_signed_in_user_links_microsoft_from_the_account() {
+    let stub = Stub::microsoft_like("tenant-a").await;
+    let app = spawn(Backend::Sqlite, &stub, "microsoft", &[])
+        .await
+        .unwrap();
+    let carol = app.signup("carol@contoso.example").await;
+    stub.set_person(json!({"sub": "s", "tid": "tenant-a", "oid": "oid-carol",
+        "email": "carol@contoso.example"}));
+    let token = s(&carol, "access_token");
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &token,
+            &json!({"redirect_to": APP}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
+    let cb = dance_from(&app, &url, |u| u).await;
+    assert_eq!(cb.status, StatusCode::SEE_OTHER, "{}", cb.body);
+    assert_eq!(
+        cb.location.as_deref(),
+        Some(format!("{APP}?linked=microsoft").as_str())
+    );
+    // The ticket works once.
+    let again = no_redirects().get(&url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    // From now on Microsoft signs Carol in.
+    let code = dance(&app, "microsoft", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert_eq!(signed["user"]["id"], carol["user"]["id"]);
+    // The same Microsoft account cannot be linked to a second user.
+    let dave = app.signup("dave@example.com").await;
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &s(&dave, "access_token"),
+            &json!({"redirect_to": APP}),
+        )
+        .await;
+    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
+    let cb = dance_from(&app, &url, |u| u).await;
+    assert_eq!(cb.status, StatusCode::CONFLICT, "{}", cb.body);
+    // An unlisted redirect is refused before any ticket exists.
+    let r = app
+        .post_json_auth(
+            "/api/v1/oauth/microsoft/link",
+            &token,
+            &json!({"redirect_to": "https://evil.example/"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
