@@ -42,6 +42,11 @@ pub struct AccessClaims {
     /// before this claim existed keep their exact bytes when re-signed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lnt: bool,
+    /// Set when a client asked the token endpoint for fewer scopes than the user holds: the
+    /// token never carries a scope outside these, whatever the user is granted later. Absent
+    /// otherwise, like `lnt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<String>,
 }
 
 /// A stored signing key: the PKCS#8 document is private key material and never logged.
@@ -303,6 +308,7 @@ mod tests {
             exp: clock.now_secs() + ttl,
             jti: "j1".into(),
             lnt: false,
+            cap: None,
         }
     }
 

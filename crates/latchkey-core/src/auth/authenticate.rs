@@ -50,11 +50,15 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
+        let mut scopes = user.scopes;
+        if let Some(cap) = &claims.cap {
+            scopes.retain(|s| cap.split(' ').any(|c| c == s));
+        }
         Ok(Principal {
             user_id: claims.sub.clone(),
             org_id: user.org_id,
             role: user.role,
-            scopes: user.scopes,
+            scopes,
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },

@@ -6,6 +6,7 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod catalogue;
+pub mod oauth;
 mod own_keys;
 mod principal;
 mod publish;

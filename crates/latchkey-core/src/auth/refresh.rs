@@ -219,7 +219,7 @@ impl Auth {
 }
 
 /// The user and session ids a refresh token names, if it has them.
-fn token_ids(token: &str) -> Option<(&str, &str)> {
+pub(super) fn token_ids(token: &str) -> Option<(&str, &str)> {
     let mut parts = token.strip_prefix(REFRESH_PREFIX)?.split('.');
     let (uid, sid, secret) = (parts.next()?, parts.next()?, parts.next()?);
     let is_id = |s: &str| s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');

@@ -36,6 +36,7 @@ impl Auth {
             exp: now_secs + self.settings.access_ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
             lnt: false,
+            cap: None,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod oauth;
 mod views;
 
 use std::time::Duration;
@@ -74,6 +75,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
+    ("post", "/oauth2/token"),
+    ("post", "/oauth2/revoke"),
+    ("post", "/oauth2/introspect"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/.well-known/openid-configuration"),
 ];
 
 pub fn router(app: AppState) -> Router {
@@ -116,6 +122,14 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/openapi.json", get(meta::openapi))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/introspect", post(oauth::introspect))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(oauth::metadata))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -15,6 +15,7 @@ mod forward_auth;
 mod forward_strict;
 mod instances;
 mod logs;
+mod oauth;
 mod openapi;
 mod owned_redis;
 mod process;

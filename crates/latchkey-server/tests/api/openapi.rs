@@ -230,6 +230,11 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InternalError,
         UriTooLong,
         UnknownScope,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
     ];
     for code in &all {
         match code {
@@ -237,7 +242,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError | UriTooLong | UnknownScope | RequestTimeout => {}
+            | InternalError | UriTooLong | UnknownScope | RequestTimeout | InvalidClient
+            | InvalidGrant | UnauthorizedClient | UnsupportedGrantType | InvalidScope => {}
         }
     }
     all

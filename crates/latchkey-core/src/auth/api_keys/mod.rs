@@ -15,6 +15,7 @@
 //! `mint` (`/get-token`) and `check` (the hot path of every API call).
 
 mod check;
+mod client;
 mod format;
 mod manage;
 mod mint;
