@@ -195,6 +195,11 @@ impl Keyring {
             })
     }
 
+    /// The ids of the keys that verify, newest (the signing key) first.
+    pub fn kids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.kid.clone()).collect()
+    }
+
     /// The public keys as a JWK set (RFC 7517, OKP keys of RFC 8037).
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<_> = self

@@ -31,10 +31,7 @@ impl Auth {
         if api_key.is_some() {
             return Err(AuthError::InvalidToken(TokenProblem::Malformed));
         }
-        let claims = self
-            .keys
-            .verify(token, &self.clock)
-            .map_err(AuthError::InvalidToken)?;
+        let claims = self.verify_access(token).await?;
         let (revocation, user) = self
             .state
             .session_and_user(&claims.sid, &claims.sub)

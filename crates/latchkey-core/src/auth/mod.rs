@@ -14,6 +14,7 @@ mod refresh;
 mod revocations;
 pub mod scopes;
 mod session;
+mod signing;
 mod users;
 
 use std::sync::Arc;
@@ -124,7 +125,9 @@ pub struct Grant {
 pub struct Auth {
     db: Db,
     state: StateStore,
-    keys: Keyring,
+    /// Swapped whole when a key is added or retired (a fresh verified-token cache with it).
+    keys: arc_swap::ArcSwap<Keyring>,
+    keys_reloaded: signing::ReloadThrottle,
     hasher: Arc<PasswordHasher>,
     clock: Clock,
     settings: Settings,
@@ -162,7 +165,8 @@ impl Auth {
         let auth = Auth {
             db,
             state,
-            keys,
+            keys: arc_swap::ArcSwap::from_pointee(keys),
+            keys_reloaded: Default::default(),
             hasher,
             clock,
             settings,
@@ -185,7 +189,7 @@ impl Auth {
         &self.db
     }
     pub fn jwks(&self) -> serde_json::Value {
-        self.keys.jwks()
+        self.keys().jwks()
     }
 
     /// The caller's own profile, as every instance currently sees it. For an API token: the

@@ -152,10 +152,7 @@ impl Auth {
             return Err(AuthError::InvalidToken(problem));
         }
         let window = self.settings.lenient_window.as_secs() as i64;
-        let claims = self
-            .keys
-            .verify_signature(access_token)
-            .map_err(AuthError::InvalidToken)?;
+        let claims = self.verify_signature_any(access_token).await?;
         let now = self.clock.now_ms();
         let now_secs = now.div_euclid(1000);
         if now_secs < claims.exp {

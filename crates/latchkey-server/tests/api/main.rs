@@ -14,6 +14,7 @@ mod command_line;
 mod forward_auth;
 mod forward_strict;
 mod instances;
+mod key_rotation;
 mod logs;
 mod oauth;
 mod openapi;
