@@ -8,6 +8,7 @@ use super::api_keys::TOKEN_PREFIX;
 use super::session::REFRESH_PREFIX;
 use super::{Auth, ClientInfo, Grant, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
+use crate::jwt::AccessClaims;
 use crate::secret::{Secret, sha256_hex};
 
 /// A client authenticated with an API key (client_id = key id, client_secret = the key).
@@ -69,7 +70,7 @@ impl Auth {
         let (LoginOutcome::Signed(grant), Some(scope)) = (&outcome, scope) else {
             return Ok(outcome);
         };
-        match self.narrow(grant.clone(), scope) {
+        match self.narrow(grant.clone(), scope).await {
             Ok(narrowed) => Ok(LoginOutcome::Signed(narrowed)),
             Err(e) => {
                 self.end_session(&grant.session_id, "scope-refused").await?;
@@ -78,27 +79,56 @@ impl Auth {
         }
     }
 
-    /// The refresh grant. A `scope` is checked against the user's scopes *before* the token
-    /// rotates: a refused request must not spend the client's refresh token.
+    /// The refresh grant. A narrowed grant stays narrowed: without `scope` the new access
+    /// token carries the grant's scopes, and a `scope` may only name those (RFC 6749 §6).
+    /// Scopes are checked *before* the token rotates: a refused request must not spend the
+    /// client's refresh token.
     pub async fn oauth_refresh(&self, token: &str, scope: Option<&[String]>) -> AuthResult<Grant> {
-        let Some(scope) = scope else {
+        let Some((uid, _)) = super::refresh::token_ids(token).filter(|_| token.len() <= 160) else {
             return self.refresh(token).await;
         };
-        let (uid, _) = super::refresh::token_ids(token).ok_or(AuthError::InvalidToken(
-            crate::error::TokenProblem::Malformed,
-        ))?;
+        let parent = self
+            .db
+            .refresh_by_hash(&sha256_hex(token.as_bytes()))
+            .await?;
+        let cap: Option<Vec<String>> = parent
+            .and_then(|row| serde_json::from_str::<AccessClaims>(&row.access_claims).ok())
+            .and_then(|claims| claims.cap)
+            .map(|cap| {
+                cap.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+        let wanted: Option<Vec<String>> = match (scope, &cap) {
+            (Some(scope), Some(cap)) => {
+                if let Some(missing) = scope.iter().find(|s| !cap.contains(s)) {
+                    return Err(AuthError::ScopeNotGranted(missing.clone()));
+                }
+                Some(scope.to_vec())
+            }
+            (Some(scope), None) => Some(scope.to_vec()),
+            (None, cap) => cap.clone(),
+        };
+        let Some(wanted) = wanted else {
+            return self.refresh(token).await;
+        };
         let mut held = self.user_record(uid).await?.scopes;
         self.honoured(&mut held);
-        if let Some(missing) = scope.iter().find(|s| !held.contains(s)) {
+        // Asked for explicitly: refuse what the user no longer holds. Carried over from the
+        // grant: keep what is still held (a scope taken away is simply gone).
+        if scope.is_some()
+            && let Some(missing) = wanted.iter().find(|s| !held.contains(s))
+        {
             return Err(AuthError::ScopeNotGranted(missing.clone()));
         }
+        let wanted: Vec<String> = wanted.into_iter().filter(|s| held.contains(s)).collect();
         let grant = self.refresh(token).await?;
-        self.narrow(grant, scope)
+        self.narrow(grant, &wanted).await
     }
-
     /// A grant whose access token carries only `requested`, each of which the user must hold
     /// now. The refresh token keeps the whole grant: a refresh without `scope` gets it back.
-    fn narrow(&self, mut grant: Grant, requested: &[String]) -> AuthResult<Grant> {
+    async fn narrow(&self, mut grant: Grant, requested: &[String]) -> AuthResult<Grant> {
         let mut held = grant.user.scopes.clone();
         self.honoured(&mut held);
         if let Some(missing) = requested.iter().find(|s| !held.contains(s)) {
@@ -117,6 +147,12 @@ impl Auth {
         claims.scope = scope.join(" ");
         claims.cap = Some(claims.scope.clone());
         grant.access_token = Secret::new(self.keys().sign(&claims)?);
+        if let Some(refresh) = &grant.refresh_token {
+            let stored = serde_json::to_string(&claims).map_err(anyhow::Error::from)?;
+            self.db
+                .set_refresh_claims(&sha256_hex(refresh.expose().as_bytes()), &stored)
+                .await?;
+        }
         Ok(grant)
     }
 

@@ -4,6 +4,7 @@
 mod discovery;
 mod introspect;
 mod revoke;
+mod third_party;
 mod token;
 
 use base64::Engine;

@@ -235,7 +235,13 @@ async fn scopes_in_force(app: &TestApp, kid: &str, key: &str, token: &str) -> Ve
     scopes
 }
 
-async fn scope_narrows_the_access_token_but_not_the_grant(app: TestApp) {
+async fn refresh(app: &TestApp, rt: &str, scope: Option<&str>) -> reqwest::Response {
+    let mut params = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+    params.extend(scope.map(|s| ("scope", s)));
+    post_form(app, TOKEN, ClientAuth::None, &params).await
+}
+
+async fn scope_narrowing_lasts_for_the_whole_grant(app: TestApp) {
     let signup = app.signup("ann@example.com").await;
     let (kid, key) = (signup_key_id(&signup), signup_key(&signup));
     let narrow = password_grant(&app, "ann@example.com", &[("scope", "orders:read")]).await;
@@ -245,40 +251,35 @@ async fn scope_narrows_the_access_token_but_not_the_grant(app: TestApp) {
         scopes_in_force(&app, &kid, &key, &at).await,
         ["orders:read"]
     );
-    // Without `scope`, the refresh returns the whole grant (RFC 6749 §6).
+    // A scope outside the narrowed grant is refused, and the refresh token is not spent.
     let rt = s(&narrow, "refresh_token");
-    let params = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rt.as_str()),
-    ];
-    let full = token_ok(
-        post_form(&app, TOKEN, ClientAuth::None, &params).await,
-        "refresh",
-    )
-    .await;
-    let mut scopes: Vec<&str> = full["scope"].as_str().unwrap().split(' ').collect();
-    scopes.sort();
-    assert_eq!(scopes, ["orders:read", "orders:write"], "{full}");
-    let at = s(&full, "access_token");
+    let r = refresh(&app, &rt, Some("orders:write")).await;
+    oauth_error(r, 400, "invalid_scope", "widening on refresh").await;
+    // Without `scope`, the refresh keeps the grant's scope (RFC 6749 §6).
+    let next = token_ok(refresh(&app, &rt, None).await, "refresh").await;
+    assert_eq!(next["scope"], "orders:read", "{next}");
+    let at = s(&next, "access_token");
     assert_eq!(
         scopes_in_force(&app, &kid, &key, &at).await,
-        ["orders:read", "orders:write"]
+        ["orders:read"]
     );
-    // A refresh may narrow again, never widen.
+    // A replay inside the grace answers the same narrowed pair.
+    let again = token_ok(refresh(&app, &rt, None).await, "replay").await;
+    assert_eq!(again["access_token"], next["access_token"]);
+
+    // A whole grant may be narrowed at refresh, never widened past the user's scopes.
+    let full = password_grant(&app, "ann@example.com", &[]).await;
     let rt = s(&full, "refresh_token");
-    let r = post_form(
-        &app,
-        TOKEN,
-        ClientAuth::None,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("scope", "billing:read"),
-        ],
-    )
-    .await;
-    oauth_error(r, 400, "invalid_scope", "a scope outside the grant").await;
+    let r = refresh(&app, &rt, Some("billing:read")).await;
+    oauth_error(r, 400, "invalid_scope", "a scope the user does not hold").await;
+    let narrowed = token_ok(refresh(&app, &rt, Some("orders:write")).await, "narrow").await;
+    assert_eq!(narrowed["scope"], "orders:write", "{narrowed}");
+    let at = s(&narrowed, "access_token");
+    assert_eq!(
+        scopes_in_force(&app, &kid, &key, &at).await,
+        ["orders:write"]
+    );
 }
-on_all_setups!(scope_narrows_the_access_token_but_not_the_grant, |c| {
+on_all_setups!(scope_narrowing_lasts_for_the_whole_grant, |c| {
     c.default_scopes = vec!["orders:read".into(), "orders:write".into()];
 });
