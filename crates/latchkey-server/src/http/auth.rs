@@ -46,6 +46,7 @@ pub async fn login(
         .await
         .map_err(ApiError::from)
         .inspect_err(|e| {
+            super::metrics::outcome("latchkey_logins_total", Err(e.code));
             // Never the address itself: a keyed reference that groups one account's failures.
             tracing::warn!(
                 client_ip = %client.ip.as_deref().unwrap_or("-"),
@@ -55,7 +56,10 @@ pub async fn login(
             );
         })?;
     match outcome {
-        LoginOutcome::Signed(grant) => Ok(token_response(&app, StatusCode::OK, grant)),
+        LoginOutcome::Signed(grant) => {
+            super::metrics::outcome("latchkey_logins_total", Ok(()));
+            Ok(token_response(&app, StatusCode::OK, grant))
+        }
         // An outcome this edge cannot answer yet must not turn into tokens: fail closed.
         _ => Err(ApiError::from(latchkey_core::AuthError::Unexpected(
             anyhow::anyhow!("a login outcome this server cannot answer"),
@@ -73,15 +77,20 @@ pub async fn refresh(
     let header_token = bearer(&headers)?.map(str::to_owned);
     let body_token = body.and_then(|b| b.refresh_token);
     let grant = match (body_token, header_token) {
-        (Some(token), _) => app.auth.refresh(&token).await?,
-        (None, Some(token)) => app.auth.refresh_bearer(&token).await?,
+        (Some(token), _) => app.auth.refresh(&token).await,
+        (None, Some(token)) => app.auth.refresh_bearer(&token).await,
         (None, None) => {
             return Err(ApiError::invalid_request(
                 "send refresh_token in the body or a token in Authorization: Bearer",
             ));
         }
-    };
-    Ok(token_response(&app, StatusCode::OK, grant))
+    }
+    .map_err(ApiError::from);
+    super::metrics::outcome(
+        "latchkey_refreshes_total",
+        grant.as_ref().map(|_| ()).map_err(|e| e.code),
+    );
+    Ok(token_response(&app, StatusCode::OK, grant?))
 }
 
 pub async fn logout(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<StatusCode> {

@@ -38,6 +38,12 @@ impl ApiError {
     /// A domain error met at the OAuth token, revocation or introspection endpoint: a refused
     /// grant is `invalid_grant` (RFC 6749 §5.2), a refused client `invalid_client`.
     pub fn from_oauth(e: AuthError) -> Self {
+        if matches!(
+            e,
+            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
+        ) {
+            super::metrics::reuse_detected();
+        }
         let code = match &e {
             AuthError::InvalidCredentials
             | AuthError::InvalidToken(_)
@@ -61,6 +67,12 @@ impl ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        if matches!(
+            e,
+            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
+        ) {
+            super::metrics::reuse_detected();
+        }
         let code = match &e {
             AuthError::InvalidInput { .. } => ErrorCode::InvalidRequest,
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
@@ -111,6 +123,7 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        super::metrics::error(self.code);
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = ErrorBody::new(self.code, self.message.clone());

@@ -11,6 +11,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+pub mod metrics;
 mod oauth;
 mod views;
 
@@ -80,9 +81,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/oauth2/introspect"),
     ("get", "/.well-known/oauth-authorization-server"),
     ("get", "/.well-known/openid-configuration"),
+    ("get", "/metrics"),
 ];
 
 pub fn router(app: AppState) -> Router {
+    metrics::init();
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/auth/signup", post(auth::signup))
@@ -130,10 +133,12 @@ pub fn router(app: AppState) -> Router {
             get(oauth::metadata),
         )
         .route("/.well-known/openid-configuration", get(oauth::metadata))
+        .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(limits::request_line))
         .layer(axum::middleware::from_fn(header_limit))
         .layer(axum::middleware::from_fn_with_state(

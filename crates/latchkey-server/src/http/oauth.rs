@@ -189,6 +189,7 @@ pub async fn token(
                 .await
                 .map_err(ApiError::from_oauth)
                 .inspect_err(|e| {
+                    super::metrics::outcome("latchkey_logins_total", Err(e.code));
                     tracing::warn!(
                         client_ip = %client_info.ip.as_deref().unwrap_or("-"),
                         account = %crate::telemetry::account_ref(&app.log_key, username),
@@ -197,7 +198,10 @@ pub async fn token(
                     );
                 })?;
             match outcome {
-                LoginOutcome::Signed(grant) => grant,
+                LoginOutcome::Signed(grant) => {
+                    super::metrics::outcome("latchkey_logins_total", Ok(()));
+                    grant
+                }
                 // Never tokens for an outcome that asks for more (a second factor): fail closed.
                 _ => {
                     return Err(ApiError::new(
@@ -211,10 +215,16 @@ pub async fn token(
         }
         "refresh_token" => {
             let token = form.require("refresh_token")?;
-            app.auth
+            let grant = app
+                .auth
                 .oauth_refresh(token, scope.as_deref())
                 .await
-                .map_err(ApiError::from_oauth)?
+                .map_err(ApiError::from_oauth);
+            super::metrics::outcome(
+                "latchkey_refreshes_total",
+                grant.as_ref().map(|_| ()).map_err(|e| e.code),
+            );
+            grant?
         }
         "client_credentials" => {
             let (Some(client), CallerAuth::Key { secret, .. }) = (client, &auth) else {

@@ -16,6 +16,7 @@ mod forward_strict;
 mod instances;
 mod key_rotation;
 mod logs;
+mod metrics;
 mod oauth;
 mod openapi;
 mod owned_redis;
