@@ -127,7 +127,7 @@ async fn rotation_end_to_end(app: TestApp, master_key: Option<&str>) {
     app.signup("ann@example.com").await;
     let old_token = login_token(&app).await;
     let old_kid = kid_of(&old_token);
-    assert_eq!(jwks_kids(&app).await, [old_kid.clone()]);
+    assert_eq!(jwks_kids(&app).await, std::slice::from_ref(&old_kid));
 
     let new_kid = rotate_with_cli(&app, master_key);
     assert_ne!(new_kid, old_kid);
@@ -174,7 +174,7 @@ async fn rotation_end_to_end(app: TestApp, master_key: Option<&str>) {
     }
     app.advance(RETIRE_AFTER);
     let kids = wait_for_jwks(&app, "after retirement", |k| !k.contains(&old_kid)).await;
-    assert_eq!(kids, [new_kid.clone()]);
+    assert_eq!(kids, std::slice::from_ref(&new_kid));
     if master_key.is_none() {
         // A token signed with the retired key (say, from a leaked backup) is refused.
         let forged = sign_with(&old_private, &old_kid, &live_claims, now());

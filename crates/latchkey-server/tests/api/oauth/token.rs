@@ -91,7 +91,9 @@ on_all_setups!(client_credentials_accepts_an_api_key_by_basic_or_form);
 async fn token_endpoint_errors_follow_rfc_6749(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
     let (kid, key) = (signup_key_id(&grant), signup_key(&grant));
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str, &str)> = vec![
+    /// Form parameters, then the expected status, error code, and what the case shows.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![], 400, "invalid_request", "no grant_type"),
         (
             vec![("grant_type", "implicit")],
