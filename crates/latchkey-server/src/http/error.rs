@@ -131,7 +131,13 @@ impl IntoResponse for ApiError {
             body.data = data;
         }
         if self.oauth {
-            body.error_description = Some(self.message.clone());
+            // RFC 6749 §5.2 allows printable ASCII but `"` and `\` in error_description.
+            let allowed = |c: char| c == ' ' || c == '!' || (('#'..='~').contains(&c) && c != '\\');
+            let text = self
+                .message
+                .chars()
+                .map(|c| if allowed(c) { c } else { '?' });
+            body.error_description = Some(text.collect());
         }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -52,14 +52,19 @@ where
             if value.is_empty() {
                 continue;
             }
-            if params
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
-                return Err(
-                    ApiError::invalid_request(format!("the parameter {name} is repeated")).oauth(),
-                );
+            if params.contains_key(name.as_ref()) {
+                // Echo a bounded, plain name only: it is the client's input.
+                let shown: String = name
+                    .chars()
+                    .take(40)
+                    .filter(char::is_ascii_graphic)
+                    .collect();
+                return Err(ApiError::invalid_request(format!(
+                    "the parameter {shown} is repeated"
+                ))
+                .oauth());
             }
+            params.insert(name.into_owned(), value.into_owned());
         }
         Ok(OAuthForm(params))
     }

@@ -209,6 +209,16 @@ async fn token_endpoint_errors_follow_rfc_6749(app: TestApp) {
     )
     .await;
     oauth_error(r, 400, "invalid_request", "two authentication methods").await;
+    // error_description stays within RFC 6749's character set, whatever the client sent.
+    let odd = "na\"me\\\u{e9}";
+    let r = post_form(&app, TOKEN, ClientAuth::None, &[(odd, "a"), (odd, "b")]).await;
+    let body = oauth_error(r, 400, "invalid_request", "a repeated odd parameter").await;
+    let text = body["error_description"].as_str().unwrap();
+    assert!(
+        text.chars()
+            .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'),
+        "{text:?}"
+    );
     // JSON is not the token endpoint's format.
     let r = app
         .post(TOKEN, &serde_json::json!({"grant_type": "password"}))
