@@ -178,7 +178,10 @@ pub async fn token(
     form: OAuthForm,
 ) -> ApiResult<Response> {
     let auth = caller_auth(&headers, &form)?;
-    let client = client_of(&app, &auth).await?;
+    // client_credentials checks its client itself, in the same read as the token.
+    if form.get("grant_type") != Some("client_credentials") {
+        client_of(&app, &auth).await?;
+    }
     let scope = form
         .get("scope")
         .map(parse_scope)
@@ -232,14 +235,7 @@ pub async fn token(
             grant?
         }
         "client_credentials" => {
-            let (Some(client), CallerAuth::Key { secret, .. }) = (client, &auth) else {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidClient,
-                    "client_credentials needs client authentication: an API key as the client",
-                )
-                .oauth());
-            };
-            return client_credentials(&app, &client, secret, scope.as_deref()).await;
+            return client_credentials(&app, &auth, scope.as_deref()).await;
         }
         _ => {
             return Err(ApiError::new(
@@ -268,37 +264,28 @@ fn grant_response(app: &AppState, grant: Grant) -> Response {
     no_store(Json(body).into_response())
 }
 
-/// The key's auth token, as `/get-token` hands it out. Its scopes are the key's, read on every
-/// use: a `scope` may name only those, and the answer's `scope` says what the token carries
-/// (RFC 6749 §3.3); a narrower token takes a key with fewer scopes.
 async fn client_credentials(
     app: &AppState,
-    client: &OAuthClient,
-    secret: &str,
+    auth: &CallerAuth,
     scope: Option<&[String]>,
 ) -> ApiResult<Response> {
-    let held = app
-        .auth
-        .client_scopes(&client.key_id)
-        .await
-        .map_err(ApiError::from_oauth)?;
-    if let Some(missing) = scope.into_iter().flatten().find(|s| !held.contains(s)) {
+    let CallerAuth::Key { id, secret } = auth else {
         return Err(ApiError::new(
-            ErrorCode::InvalidScope,
-            format!("the scope {missing} is not granted to this client"),
+            ErrorCode::InvalidClient,
+            "client_credentials needs client authentication: an API key as the client",
         )
         .oauth());
-    }
+    };
     let minted = app
         .auth
-        .get_token(secret)
+        .client_credentials(id.as_deref(), secret, scope)
         .await
         .map_err(ApiError::from_oauth)?;
     let body = json!({
         "access_token": minted.token.expose(),
         "token_type": "Bearer",
         "expires_in": minted.expires_in.as_secs(),
-        "scope": held.join(" "),
+        "scope": minted.scopes.join(" "),
     });
     Ok(no_store(Json(body).into_response()))
 }

@@ -2,8 +2,8 @@
 //! revocation of one auth token.
 
 use super::format::{hash_b64, parse_key, parse_token};
-use crate::auth::Auth;
 use crate::auth::oauth::OAuthClient;
+use crate::auth::{Auth, MintedToken};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::ct_eq;
 use crate::state::Slide;
@@ -31,12 +31,32 @@ impl Auth {
         })
     }
 
-    /// The scopes tokens of key `kid` carry now (the key's own ∩ its owner's, in the catalogue).
-    pub async fn client_scopes(&self, kid: &str) -> AuthResult<Vec<String>> {
-        let cached = self.state.key(kid).await?;
-        let mut scopes = self.key_record(kid, cached).await?.scopes;
-        self.honoured(&mut scopes);
-        Ok(scopes)
+    /// The client_credentials grant: the key's auth token, as `/get-token` hands it out (one
+    /// read of the key's record). `client_id`, when given, must name the secret's key. A
+    /// `scope` may name only the key's scopes: tokens carry those, read on every use.
+    pub async fn client_credentials(
+        &self,
+        client_id: Option<&str>,
+        secret: &str,
+        scope: Option<&[String]>,
+    ) -> AuthResult<MintedToken> {
+        let bad = || AuthError::InvalidApiKey("the client credentials are not valid");
+        let kid = parse_key(secret).ok_or_else(bad)?;
+        if client_id.is_some_and(|id| !ct_eq(id.as_bytes(), kid.as_bytes())) {
+            return Err(bad());
+        }
+        let minted = self.get_token(secret).await.map_err(|e| match e {
+            AuthError::InvalidApiKey(_) => bad(),
+            other => other,
+        })?;
+        if let Some(missing) = scope
+            .into_iter()
+            .flatten()
+            .find(|s| !minted.scopes.contains(s))
+        {
+            return Err(AuthError::ScopeNotGranted(missing.clone()));
+        }
+        Ok(minted)
     }
 
     /// Drops the key's live auth tokens when `token` is one of them; anything else is ignored.

@@ -62,4 +62,6 @@ pub struct CreatedKey {
 pub struct MintedToken {
     pub token: Secret,
     pub expires_in: Duration,
+    /// The scopes the token carries now (the key's effective scopes in the catalogue).
+    pub scopes: Vec<String>,
 }

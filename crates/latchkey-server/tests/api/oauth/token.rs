@@ -88,6 +88,31 @@ async fn client_credentials_accepts_an_api_key_by_basic_or_form(app: TestApp) {
 }
 on_all_setups!(client_credentials_accepts_an_api_key_by_basic_or_form);
 
+async fn client_credentials_scope_names_only_the_keys_scopes(app: TestApp) {
+    let grant = app.signup("ann@example.com").await;
+    let (kid, key) = (signup_key_id(&grant), signup_key(&grant));
+    let ask = |scope: &'static str| {
+        let (kid, key) = (kid.clone(), key.clone());
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                TOKEN,
+                ClientAuth::Basic(&kid, &key),
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await
+        }
+    };
+    let ok = token_ok(ask("orders:read").await, "a scope the key holds").await;
+    assert_eq!(ok["scope"], "orders:read", "the token's scopes: {ok}");
+    let r = ask("orders:write").await;
+    oauth_error(r, 400, "invalid_scope", "a scope the key lacks").await;
+}
+on_all_setups!(client_credentials_scope_names_only_the_keys_scopes, |c| {
+    c.default_scopes = vec!["orders:read".into()];
+});
+
 async fn token_endpoint_errors_follow_rfc_6749(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
     let (kid, key) = (signup_key_id(&grant), signup_key(&grant));
