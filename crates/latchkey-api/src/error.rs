@@ -29,7 +29,6 @@ pub enum ErrorCode {
     // RFC 6749 §5.2 errors, answered by the `/oauth2/*` endpoints.
     InvalidClient,
     InvalidGrant,
-    UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
 }
@@ -46,7 +45,6 @@ impl ErrorCode {
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
-            | ErrorCode::UnauthorizedClient
             | ErrorCode::UnsupportedGrantType
             | ErrorCode::InvalidScope => 400,
             ErrorCode::NotFound => 404,
@@ -91,7 +89,6 @@ impl ErrorCode {
             ErrorCode::UnknownScope => "unknown_scope",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::InvalidGrant => "invalid_grant",
-            ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
         }

@@ -232,7 +232,6 @@ fn all_error_codes() -> Vec<ErrorCode> {
         UnknownScope,
         InvalidClient,
         InvalidGrant,
-        UnauthorizedClient,
         UnsupportedGrantType,
         InvalidScope,
     ];
@@ -243,7 +242,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | InvalidClient
-            | InvalidGrant | UnauthorizedClient | UnsupportedGrantType | InvalidScope => {}
+            | InvalidGrant | UnsupportedGrantType | InvalidScope => {}
         }
     }
     all
