@@ -205,3 +205,25 @@ async fn rotation_with_a_master_key_seals_the_new_key() {
         .unwrap();
     rotation_end_to_end(app, Some(MASTER_KEY)).await;
 }
+
+/// Two instances over one database: a token signed with the new key by one is accepted by the
+/// other at once, whether or not that one has reloaded its keys yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_accepts_the_new_key_at_once() {
+    let Some(a) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.sibling().await;
+    a.signup("ann@example.com").await;
+    let new_kid = rotate_with_cli(&a, None);
+    wait_for_jwks(&a, "instance a", |k| k.contains(&new_kid)).await;
+    for round in 0..20 {
+        let token = login_token(&a).await;
+        assert_eq!(kid_of(&token), new_kid);
+        assert_eq!(
+            b.me(&token).await.status(),
+            200,
+            "round {round}: instance b refused it"
+        );
+    }
+}
