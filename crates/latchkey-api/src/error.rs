@@ -27,6 +27,11 @@ pub enum ErrorCode {
     InternalError,
     UnknownScope,
     ExternalLoginFailed,
+    // RFC 6749 §5.2 errors, answered by the `/oauth2/*` endpoints.
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+    InvalidScope,
 }
 
 impl ErrorCode {
@@ -38,8 +43,12 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidApiKey
             | ErrorCode::ExternalLoginFailed => 401,
+            ErrorCode::InvalidClient => 401,
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
-            ErrorCode::InvalidRequest => 400,
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidGrant
+            | ErrorCode::UnsupportedGrantType
+            | ErrorCode::InvalidScope => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
@@ -81,6 +90,10 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::UnknownScope => "unknown_scope",
             ErrorCode::ExternalLoginFailed => "external_login_failed",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
         }
     }
 }
@@ -98,6 +111,10 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default)]
     pub data: serde_json::Value,
+    /// RFC 6749 §5.2's description, on the `/oauth2/*` endpoints only (the same text as
+    /// `message`), so OAuth client libraries show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 impl ErrorBody {
@@ -108,6 +125,7 @@ impl ErrorBody {
             error,
             message: message.into(),
             data: serde_json::Value::Object(Default::default()),
+            error_description: None,
         }
     }
 }
@@ -136,6 +154,8 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::UriTooLong,
             ErrorCode::RequestTimeout,
+            ErrorCode::InvalidClient,
+            ErrorCode::UnsupportedGrantType,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -51,7 +51,7 @@ pub async fn auth_token(api: &Api, key: &str) -> anyhow::Result<String> {
         .to_owned())
 }
 
-async fn run(
+pub(crate) async fn run(
     ctx: &Ctx,
     name: &str,
     n: usize,

@@ -3,6 +3,7 @@
 
 mod api;
 mod keys;
+mod oauth;
 mod report;
 mod scenarios;
 mod stats;
@@ -32,6 +33,10 @@ enum Scenario {
     TokenMemory,
     /// forward-auth latency with few vs --scale-tokens live tokens (needs --redis-url).
     TokenScale,
+    /// `/oauth2/token` with `grant_type=client_credentials` (an API key as the client).
+    ClientCredentials,
+    /// `/oauth2/introspect` of the bench user's access token by an API key.
+    Introspect,
 }
 
 #[derive(Debug, Parser)]
@@ -268,6 +273,14 @@ async fn main() -> anyhow::Result<()> {
                     idle_us,
                     tasks: me_n,
                 });
+            }
+            (Scenario::ClientCredentials, Some(ctx)) => {
+                let key = keys::create_key(ctx, "bench-client-credentials").await?;
+                out.row(&oauth::client_credentials(ctx, &key, n, dur).await?);
+            }
+            (Scenario::Introspect, Some(ctx)) => {
+                let key = keys::create_key(ctx, "bench-introspect").await?;
+                out.row(&oauth::introspect(ctx, &key, n, dur).await?);
             }
             (Scenario::GetToken, Some(ctx)) => {
                 let key = keys::create_key(ctx, "bench-get-token").await?;

@@ -80,6 +80,9 @@ pub enum AuthError {
     InsufficientScope(String),
     #[error("the scope {0} is not in the scope catalogue")]
     UnknownScope(String),
+    /// A client asked for a scope the grant does not hold (OAuth `invalid_scope`).
+    #[error("the scope {0} was not granted")]
+    ScopeNotGranted(String),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("{0}")]

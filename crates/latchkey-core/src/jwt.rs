@@ -42,6 +42,11 @@ pub struct AccessClaims {
     /// before this claim existed keep their exact bytes when re-signed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lnt: bool,
+    /// Set when a client asked the token endpoint for fewer scopes than the user holds: the
+    /// token never carries a scope outside these, whatever the user is granted later. Absent
+    /// otherwise, like `lnt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<String>,
 }
 
 /// A stored signing key: the PKCS#8 document is private key material and never logged.
@@ -190,6 +195,11 @@ impl Keyring {
             })
     }
 
+    /// The ids of the keys that verify, newest (the signing key) first.
+    pub fn kids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.kid.clone()).collect()
+    }
+
     /// The public keys as a JWK set (RFC 7517, OKP keys of RFC 8037).
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<_> = self
@@ -303,6 +313,7 @@ mod tests {
             exp: clock.now_secs() + ttl,
             jti: "j1".into(),
             lnt: false,
+            cap: None,
         }
     }
 

@@ -148,6 +148,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let purge = spawn_purge(app.clone());
     let upkeep = spawn_revocation_upkeep(app.clone());
     let publisher = spawn_publisher(app.clone());
+    let key_reload = spawn_key_reload(app.clone());
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -161,6 +162,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         purge.abort();
         upkeep.abort();
         publisher.abort();
+        key_reload.abort();
         if let Some(w) = watch {
             w.abort();
         }
@@ -212,6 +214,27 @@ fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
                 }
+            }
+        }
+    })
+}
+
+/// Follows signing-key rotations made by the CLI or another instance, and retires keys whose
+/// tokens have all expired.
+fn spawn_key_reload(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match app.auth.reload_signing_keys().await {
+                Ok(()) => failing = false,
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "signing keys not reloaded; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
             }
         }
     })

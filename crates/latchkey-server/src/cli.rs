@@ -47,6 +47,18 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key: running servers sign with it within seconds, older keys keep
+    /// verifying until their last token has expired, then retire.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +138,9 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::Create(args),
         } => create_user(&config, args).await,
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => rotate_keys(&config).await,
     }
 }
 
@@ -145,6 +160,24 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         migrated.applied.len(),
         migrated.total
     );
+    Ok(())
+}
+
+async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    println!("database: {}", config.database_description());
+    let app = crate::app::build(config, Clock::system()).await?;
+    let kid = app
+        .auth
+        .rotate_signing_key()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let overlap = app.auth.signing_key_overlap();
+    println!("new signing key: {kid}");
+    println!(
+        "running servers sign with it within seconds; older keys keep verifying for {} more, then retire",
+        humantime::format_duration(overlap)
+    );
+    app.auth.db().close().await;
     Ok(())
 }
 

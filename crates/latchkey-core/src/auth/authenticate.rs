@@ -31,10 +31,7 @@ impl Auth {
         if api_key.is_some() {
             return Err(AuthError::InvalidToken(TokenProblem::Malformed));
         }
-        let claims = self
-            .keys
-            .verify(token, &self.clock)
-            .map_err(AuthError::InvalidToken)?;
+        let claims = self.verify_access(token).await?;
         let (revocation, user) = self
             .state
             .session_and_user(&claims.sid, &claims.sub)
@@ -50,11 +47,15 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
+        let mut scopes = user.scopes;
+        if let Some(cap) = &claims.cap {
+            scopes.retain(|s| cap.split(' ').any(|c| c == s));
+        }
         Ok(Principal {
             user_id: claims.sub.clone(),
             org_id: user.org_id,
             role: user.role,
-            scopes: user.scopes,
+            scopes,
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },

@@ -6,6 +6,7 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod catalogue;
+pub mod oauth;
 mod own_keys;
 pub mod phone;
 mod principal;
@@ -14,6 +15,7 @@ mod refresh;
 mod revocations;
 pub mod scopes;
 mod session;
+mod signing;
 pub mod social;
 mod users;
 
@@ -125,7 +127,9 @@ pub struct Grant {
 pub struct Auth {
     db: Db,
     state: StateStore,
-    keys: Keyring,
+    /// Swapped whole when a key is added or retired (a fresh verified-token cache with it).
+    keys: arc_swap::ArcSwap<Keyring>,
+    keys_reloaded: signing::ReloadThrottle,
     hasher: Arc<PasswordHasher>,
     clock: Clock,
     settings: Settings,
@@ -163,7 +167,8 @@ impl Auth {
         let auth = Auth {
             db,
             state,
-            keys,
+            keys: arc_swap::ArcSwap::from_pointee(keys),
+            keys_reloaded: Default::default(),
             hasher,
             clock,
             settings,
@@ -186,7 +191,7 @@ impl Auth {
         &self.db
     }
     pub fn jwks(&self) -> serde_json::Value {
-        self.keys.jwks()
+        self.keys().jwks()
     }
 
     /// The caller's own profile, as every instance currently sees it. For an API token: the

@@ -152,10 +152,7 @@ impl Auth {
             return Err(AuthError::InvalidToken(problem));
         }
         let window = self.settings.lenient_window.as_secs() as i64;
-        let claims = self
-            .keys
-            .verify_signature(access_token)
-            .map_err(AuthError::InvalidToken)?;
+        let claims = self.verify_signature_any(access_token).await?;
         let now = self.clock.now_ms();
         let now_secs = now.div_euclid(1000);
         if now_secs < claims.exp {
@@ -219,7 +216,7 @@ impl Auth {
 }
 
 /// The user and session ids a refresh token names, if it has them.
-fn token_ids(token: &str) -> Option<(&str, &str)> {
+pub(super) fn token_ids(token: &str) -> Option<(&str, &str)> {
     let mut parts = token.strip_prefix(REFRESH_PREFIX)?.split('.');
     let (uid, sid, secret) = (parts.next()?, parts.next()?, parts.next()?);
     let is_id = |s: &str| s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');

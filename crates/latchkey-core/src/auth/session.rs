@@ -36,6 +36,7 @@ impl Auth {
             exp: now_secs + self.settings.access_ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
             lnt: false,
+            cap: None,
         }
     }
 
@@ -47,7 +48,7 @@ impl Auth {
     ) -> AuthResult<Grant> {
         let (refresh_token, refresh_expires_at) = refresh.unzip();
         Ok(Grant {
-            access_token: Secret::new(self.keys.sign(claims)?),
+            access_token: Secret::new(self.keys().sign(claims)?),
             access_expires_at: claims.exp,
             refresh_token: refresh_token.map(Secret::new),
             refresh_expires_at,

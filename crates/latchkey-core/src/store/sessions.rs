@@ -243,6 +243,17 @@ impl Db {
         Ok(row.as_ref().map(refresh_from_row).transpose()?)
     }
 
+    /// Replaces the access claims stored with a refresh token (a narrowed grant), so its
+    /// rotation and a replay inside the grace keep the narrowing.
+    pub async fn set_refresh_claims(&self, token_hash: &str, claims: &str) -> AuthResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET access_claims = $1 WHERE token_hash = $2")
+            .bind(claims)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn refresh_by_id(&self, id: &str) -> AuthResult<Option<RefreshRow>> {
         let sql = concat!(
             "SELECT ",

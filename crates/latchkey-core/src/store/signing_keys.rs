@@ -33,7 +33,8 @@ impl Db {
         self.load_signing_keys().await
     }
 
-    async fn load_signing_keys(&self) -> anyhow::Result<Vec<StoredKey>> {
+    /// The keys not retired, in no order.
+    pub async fn load_signing_keys(&self) -> anyhow::Result<Vec<StoredKey>> {
         let rows = sqlx::query(
             "SELECT kid, private_key, public_key, created_at FROM signing_keys \
              WHERE retired_at IS NULL AND algorithm = 'EdDSA'",
@@ -52,6 +53,33 @@ impl Db {
                 })
             })
             .collect()
+    }
+
+    /// Stores a new signing key (sealed with the master key when one is set).
+    pub async fn add_signing_key(&self, key: &StoredKey) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, public_key, created_at) \
+             VALUES ($1, 'EdDSA', $2, $3, $4)",
+        )
+        .bind(&key.kid)
+        .bind(self.conceal(&key.pkcs8_b64, &signing_key_context(&key.kid)))
+        .bind(&key.public_b64)
+        .bind(key.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a key retired: it no longer verifies anywhere once instances reload.
+    pub async fn retire_signing_key(&self, kid: &str, now_ms: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(kid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// A named 32-byte server secret, created on first use. Concurrent first uses agree: the

@@ -50,6 +50,7 @@ pub async fn login(
         .await
         .map_err(ApiError::from)
         .inspect_err(|e| {
+            super::metrics::outcome("latchkey_logins_total", Err(e.code));
             // Never the address itself: a keyed reference that groups one account's failures.
             tracing::warn!(
                 client_ip = %client.ip.as_deref().unwrap_or("-"),
@@ -59,12 +60,15 @@ pub async fn login(
             );
         })?;
     match outcome {
-        LoginOutcome::Signed(grant) => Ok(token_response(
-            &app,
-            StatusCode::OK,
-            grant,
-            refresh_cookie::wanted(&app, &headers),
-        )),
+        LoginOutcome::Signed(grant) => {
+            super::metrics::outcome("latchkey_logins_total", Ok(()));
+            Ok(token_response(
+                &app,
+                StatusCode::OK,
+                grant,
+                refresh_cookie::wanted(&app, &headers),
+            ))
+        }
         // An outcome this edge cannot answer yet must not turn into tokens: fail closed.
         _ => Err(ApiError::from(latchkey_core::AuthError::Unexpected(
             anyhow::anyhow!("a login outcome this server cannot answer"),
@@ -85,27 +89,32 @@ pub async fn refresh(
     let cookie_token = cookie.then(|| refresh_cookie::read(&headers)).flatten();
     let from_cookie = body_token.is_none() && cookie_token.is_some();
     let grant = match (body_token.or(cookie_token), header_token) {
-        // A refused cookie is removed, so the browser stops sending a dead token; a server in
-        // trouble (503) keeps it, and the session with it.
-        (Some(token), _) if from_cookie => match app.auth.refresh(&token).await {
-            Ok(grant) => grant,
-            Err(e) => {
-                let mut response = ApiError::from(e).into_response();
-                if response.status() == StatusCode::UNAUTHORIZED {
-                    refresh_cookie::set(&mut response, None, 0);
-                }
-                return Ok(response);
-            }
-        },
-        (Some(token), _) => app.auth.refresh(&token).await?,
-        (None, Some(token)) => app.auth.refresh_bearer(&token).await?,
+        (Some(token), _) => app.auth.refresh(&token).await,
+        (None, Some(token)) => app.auth.refresh_bearer(&token).await,
         (None, None) => {
             return Err(ApiError::invalid_request(
                 "send refresh_token in the body or a token in Authorization: Bearer",
             ));
         }
-    };
-    Ok(token_response(&app, StatusCode::OK, grant, cookie))
+    }
+    .map_err(ApiError::from);
+    super::metrics::outcome(
+        "latchkey_refreshes_total",
+        grant.as_ref().map(|_| ()).map_err(|e| e.code),
+    );
+    match grant {
+        Ok(grant) => Ok(token_response(&app, StatusCode::OK, grant, cookie)),
+        // A refused cookie is removed, so the browser stops sending a dead token; a server in
+        // trouble (503) keeps it, and the session with it.
+        Err(e) if from_cookie => {
+            let mut response = e.into_response();
+            if response.status() == StatusCode::UNAUTHORIZED {
+                refresh_cookie::set(&mut response, None, 0);
+            }
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn logout(

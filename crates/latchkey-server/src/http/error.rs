@@ -13,6 +13,9 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
     /// The body's `data` (`{}` when `None`).
     pub data: Option<serde_json::Value>,
+    /// Answered by an `/oauth2/*` endpoint: the body also carries RFC 6749's
+    /// `error_description`, and `invalid_client` challenges with `Basic`.
+    pub oauth: bool,
 }
 
 impl ApiError {
@@ -22,6 +25,38 @@ impl ApiError {
             message: message.into(),
             retry_after_secs: None,
             data: None,
+            oauth: false,
+        }
+    }
+
+    /// The same error, answered the OAuth way (see `oauth`).
+    pub fn oauth(mut self) -> Self {
+        self.oauth = true;
+        self
+    }
+
+    /// A domain error met at the OAuth token, revocation or introspection endpoint: a refused
+    /// grant is `invalid_grant` (RFC 6749 §5.2), a refused client `invalid_client`.
+    pub fn from_oauth(e: AuthError) -> Self {
+        if matches!(
+            e,
+            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
+        ) {
+            super::metrics::reuse_detected();
+        }
+        let code = match &e {
+            AuthError::InvalidCredentials
+            | AuthError::InvalidToken(_)
+            | AuthError::AccountDisabled => Some(ErrorCode::InvalidGrant),
+            AuthError::InvalidApiKey(_) => Some(ErrorCode::InvalidClient),
+            AuthError::ScopeNotGranted(_) | AuthError::UnknownScope(_) => {
+                Some(ErrorCode::InvalidScope)
+            }
+            _ => None,
+        };
+        match code {
+            Some(code) => ApiError::new(code, e.to_string()).oauth(),
+            None => ApiError::from(e).oauth(),
         }
     }
 
@@ -32,12 +67,19 @@ impl ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        if matches!(
+            e,
+            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
+        ) {
+            super::metrics::reuse_detected();
+        }
         let code = match &e {
             AuthError::InvalidInput { .. } => ErrorCode::InvalidRequest,
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
             AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
             AuthError::InsufficientScope(_) => ErrorCode::InsufficientScope,
             AuthError::UnknownScope(_) => ErrorCode::UnknownScope,
+            AuthError::ScopeNotGranted(_) => ErrorCode::InvalidScope,
             AuthError::EmailTaken => ErrorCode::EmailTaken,
             AuthError::WeakPassword(_) => ErrorCode::WeakPassword,
             AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,
@@ -75,23 +117,37 @@ impl From<AuthError> for ApiError {
             message: e.to_string(),
             retry_after_secs,
             data,
+            oauth: false,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        super::metrics::error(self.code);
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = ErrorBody::new(self.code, self.message.clone());
         if let Some(data) = self.data {
             body.data = data;
         }
+        if self.oauth {
+            // RFC 6749 §5.2 allows printable ASCII but `"` and `\` in error_description.
+            let allowed = |c: char| c == ' ' || c == '!' || (('#'..='~').contains(&c) && c != '\\');
+            let text = self
+                .message
+                .chars()
+                .map(|c| if allowed(c) { c } else { '?' });
+            body.error_description = Some(text.collect());
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
-            let challenge = if self.code == ErrorCode::MissingToken {
+            let challenge = if self.code == ErrorCode::InvalidClient {
+                // RFC 6749 §5.2: the scheme the client authenticates with, HTTP Basic.
+                r#"Basic realm="latchkey", charset="UTF-8""#.to_owned()
+            } else if self.code == ErrorCode::MissingToken {
                 r#"Bearer realm="latchkey""#.to_owned()
             } else {
                 format!(

@@ -188,7 +188,16 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let (token, api_key) = credential(parts)?
             .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "an access token is required"))?;
-        Ok(Caller(app.auth.authenticate(token, api_key).await?))
+        let checked = app
+            .auth
+            .authenticate(token, api_key)
+            .await
+            .map_err(ApiError::from);
+        super::metrics::outcome(
+            "latchkey_token_checks_total",
+            checked.as_ref().map(|_| ()).map_err(|e| e.code),
+        );
+        Ok(Caller(checked?))
     }
 }
 

@@ -149,7 +149,16 @@ pub async fn authorize(State(app): State<AppState>, parts: Parts) -> ApiResult<R
             "an access or auth token is required",
         )
     })?;
-    let principal = app.auth.authenticate(token, api_key).await?;
+    let checked = app
+        .auth
+        .authenticate(token, api_key)
+        .await
+        .map_err(ApiError::from);
+    super::metrics::outcome(
+        "latchkey_token_checks_total",
+        checked.as_ref().map(|_| ()).map_err(|e| e.code),
+    );
+    let principal = checked?;
     let policy = app.policy.current();
     let rule = policy.rule_for(&request).ok_or_else(|| {
         ApiError::new(

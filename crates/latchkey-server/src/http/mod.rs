@@ -12,6 +12,8 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+pub mod metrics;
+mod oauth;
 mod phone;
 mod refresh_cookie;
 mod social;
@@ -86,9 +88,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
+    ("post", "/oauth2/token"),
+    ("post", "/oauth2/revoke"),
+    ("post", "/oauth2/introspect"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/.well-known/openid-configuration"),
+    ("get", "/metrics"),
 ];
 
 pub fn router(app: AppState) -> Router {
+    metrics::init();
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/auth/signup", post(auth::signup))
@@ -138,10 +147,20 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/openapi.json", get(meta::openapi))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/introspect", post(oauth::introspect))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(oauth::metadata))
+        .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(limits::request_line))
         .layer(axum::middleware::from_fn(header_limit))
         .layer(axum::middleware::from_fn_with_state(

@@ -346,7 +346,8 @@ async fn an_unknown_route_is_not_found_in_the_error_shape() {
         (Method::GET, "/api/v2/me"),
         (Method::POST, "/api/v1/auth/nope"),
         (Method::GET, "/api/v1/sessions/a/b"),
-        (Method::GET, "/.well-known/openid-configuration"),
+        // (openid-configuration is served now: OAuth metadata.)
+        (Method::GET, "/.well-known/nope"),
     ] {
         let r = app
             .client

@@ -236,6 +236,10 @@ fn all_error_codes() -> Vec<ErrorCode> {
         UriTooLong,
         UnknownScope,
         ExternalLoginFailed,
+        InvalidClient,
+        InvalidGrant,
+        UnsupportedGrantType,
+        InvalidScope,
     ];
     for code in &all {
         match code {
@@ -243,7 +247,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed => {}
+            | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
+            | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope => {}
         }
     }
     all

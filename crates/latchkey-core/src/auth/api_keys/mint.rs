@@ -72,9 +72,12 @@ impl Auth {
             }
         };
         self.touch_key(kid).await?;
+        let mut scopes = rec.scopes;
+        self.honoured(&mut scopes);
         Ok(MintedToken {
             token: Secret::new(token),
             expires_in: ttl,
+            scopes,
         })
     }
 

@@ -15,6 +15,7 @@
 //! `mint` (`/get-token`) and `check` (the hot path of every API call).
 
 mod check;
+mod client;
 mod format;
 mod manage;
 mod mint;
@@ -61,4 +62,6 @@ pub struct CreatedKey {
 pub struct MintedToken {
     pub token: Secret,
     pub expires_in: Duration,
+    /// The scopes the token carries now (the key's effective scopes in the catalogue).
+    pub scopes: Vec<String>,
 }

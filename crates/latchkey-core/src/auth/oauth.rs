@@ -1,0 +1,301 @@
+//! The OAuth 2.0 surface's rules: scope narrowing at the token endpoint (RFC 6749 §3.3),
+//! token revocation (RFC 7009) and introspection (RFC 7662). The grants themselves are the
+//! existing login, refresh and `/get-token` rules; only what OAuth adds lives here.
+
+use std::sync::Arc;
+
+use super::api_keys::TOKEN_PREFIX;
+use super::session::REFRESH_PREFIX;
+use super::{Auth, ClientInfo, Grant, LoginOutcome};
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::AccessClaims;
+use crate::secret::{Secret, sha256_hex};
+
+/// A client authenticated with an API key (client_id = key id, client_secret = the key).
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub key_id: String,
+    pub user_id: String,
+    pub org_id: String,
+}
+
+/// What introspection tells a resource server about a token.
+#[derive(Debug, Clone, Default)]
+pub struct Introspection {
+    pub active: bool,
+    pub sub: Option<String>,
+    pub scope: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub client_id: Option<String>,
+    pub token_type: Option<&'static str>,
+    pub org: Option<String>,
+    pub sid: Option<String>,
+}
+
+impl Introspection {
+    fn inactive() -> Self {
+        Introspection::default()
+    }
+}
+
+/// Parses a `scope` parameter: space-separated, no empty entries (RFC 6749 §3.3).
+pub fn parse_scope(raw: &str) -> AuthResult<Vec<String>> {
+    let scopes: Vec<String> = raw.split(' ').map(str::to_owned).collect();
+    // NQCHAR: printable ASCII but space, `"` and `\`.
+    let printable = |s: &str| {
+        s.bytes()
+            .all(|b| b == 0x21 || ((0x23..=0x7e).contains(&b) && b != b'\\'))
+    };
+    if scopes.iter().any(|s| s.is_empty() || !printable(s)) {
+        return Err(AuthError::invalid_field(
+            "scope",
+            "scopes are separated by single spaces and use printable characters only",
+        ));
+    }
+    Ok(scopes)
+}
+
+impl Auth {
+    /// The password grant: a login whose access token carries `scope` when one is asked. A
+    /// refused scope ends the session the login just opened, so no orphan is left behind.
+    pub async fn oauth_password(
+        &self,
+        email: &str,
+        password: &Secret,
+        client: &ClientInfo,
+        scope: Option<&[String]>,
+    ) -> AuthResult<LoginOutcome> {
+        let outcome = self.login(email, password, client).await?;
+        let (LoginOutcome::Signed(grant), Some(scope)) = (&outcome, scope) else {
+            return Ok(outcome);
+        };
+        match self.narrow(grant.clone(), scope).await {
+            Ok(narrowed) => Ok(LoginOutcome::Signed(narrowed)),
+            Err(e) => {
+                self.end_session(&grant.session_id, "scope-refused").await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// The refresh grant. A narrowed grant stays narrowed: without `scope` the new access
+    /// token carries the grant's scopes, and a `scope` may only name those (RFC 6749 §6).
+    /// Scopes are checked *before* the token rotates: a refused request must not spend the
+    /// client's refresh token.
+    pub async fn oauth_refresh(&self, token: &str, scope: Option<&[String]>) -> AuthResult<Grant> {
+        let Some((uid, _)) = super::refresh::token_ids(token).filter(|_| token.len() <= 160) else {
+            return self.refresh(token).await;
+        };
+        let parent = self
+            .db
+            .refresh_by_hash(&sha256_hex(token.as_bytes()))
+            .await?;
+        let cap: Option<Vec<String>> = parent
+            .and_then(|row| serde_json::from_str::<AccessClaims>(&row.access_claims).ok())
+            .and_then(|claims| claims.cap)
+            .map(|cap| {
+                cap.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+        let wanted: Option<Vec<String>> = match (scope, &cap) {
+            (Some(scope), Some(cap)) => {
+                if let Some(missing) = scope.iter().find(|s| !cap.contains(s)) {
+                    return Err(AuthError::ScopeNotGranted(missing.clone()));
+                }
+                Some(scope.to_vec())
+            }
+            (Some(scope), None) => Some(scope.to_vec()),
+            (None, cap) => cap.clone(),
+        };
+        let Some(wanted) = wanted else {
+            return self.refresh(token).await;
+        };
+        let mut held = self.user_record(uid).await?.scopes;
+        self.honoured(&mut held);
+        // Asked for explicitly: refuse what the user no longer holds. Carried over from the
+        // grant: keep what is still held (a scope taken away is simply gone).
+        if scope.is_some()
+            && let Some(missing) = wanted.iter().find(|s| !held.contains(s))
+        {
+            return Err(AuthError::ScopeNotGranted(missing.clone()));
+        }
+        let wanted: Vec<String> = wanted.into_iter().filter(|s| held.contains(s)).collect();
+        let grant = self.refresh(token).await?;
+        self.narrow(grant, &wanted).await
+    }
+    /// A grant whose access token carries only `requested`, each of which the user must hold
+    /// now. The refresh token keeps the whole grant: a refresh without `scope` gets it back.
+    async fn narrow(&self, mut grant: Grant, requested: &[String]) -> AuthResult<Grant> {
+        let mut held = grant.user.scopes.clone();
+        self.honoured(&mut held);
+        if let Some(missing) = requested.iter().find(|s| !held.contains(s)) {
+            return Err(AuthError::ScopeNotGranted(missing.clone()));
+        }
+        let mut claims = self
+            .keys()
+            .verify_signature(grant.access_token.expose())
+            .map_err(AuthError::InvalidToken)?;
+        let mut scope: Vec<&str> = held
+            .iter()
+            .filter(|s| requested.contains(s))
+            .map(String::as_str)
+            .collect();
+        scope.dedup();
+        claims.scope = scope.join(" ");
+        claims.cap = Some(claims.scope.clone());
+        grant.access_token = Secret::new(self.keys().sign(&claims)?);
+        if let Some(refresh) = &grant.refresh_token {
+            let stored = serde_json::to_string(&claims).map_err(anyhow::Error::from)?;
+            self.db
+                .set_refresh_claims(&sha256_hex(refresh.expose().as_bytes()), &stored)
+                .await?;
+        }
+        Ok(grant)
+    }
+
+    /// The scopes a grant's access token carries now, as the `scope` response parameter.
+    pub fn granted_scope(&self, grant: &Grant) -> String {
+        match self.keys().verify_signature(grant.access_token.expose()) {
+            Ok(claims) => claims.scope,
+            Err(_) => String::new(),
+        }
+    }
+
+    /// RFC 7009: ends what `token` stands for. A refresh token or a user's access token ends
+    /// its session; an API auth token is dropped (the key mints a new one at `/get-token`).
+    /// Unknown, malformed or already-dead tokens are not an error: the client's goal (the
+    /// token no longer works) is met, and the answer must not tell valid tokens apart.
+    pub async fn revoke_token(&self, token: &str) -> AuthResult<()> {
+        if token.starts_with(REFRESH_PREFIX) {
+            if token.len() > 160 {
+                return Ok(());
+            }
+            let hash = sha256_hex(token.as_bytes());
+            if let Some(ctx) = self.db.refresh_context(&hash).await?
+                && !ctx.session_revoked
+            {
+                self.end_session(&ctx.token.session_id, "oauth-revoke")
+                    .await?;
+            }
+            return Ok(());
+        }
+        if token.starts_with(TOKEN_PREFIX) {
+            return self.revoke_api_token(token).await;
+        }
+        // Signature, issuer and audience must hold (an expired token may still name a live
+        // session): nobody ends a session with a token they made up.
+        match self.verify_signature_any(token).await {
+            Ok(claims) => self.end_session(&claims.sid, "oauth-revoke").await,
+            // Unsure whether it was ours: say so (503) rather than claim it is revoked.
+            Err(e @ AuthError::Unavailable(_)) => Err(e),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// RFC 7662 for `caller`'s organization: tokens of other organizations are not theirs to
+    /// inspect and read as inactive. A store that cannot answer is an error (503), never
+    /// "active".
+    pub async fn introspect(&self, caller_org: &str, token: &str) -> AuthResult<Introspection> {
+        let found = if token.starts_with(REFRESH_PREFIX) {
+            self.introspect_refresh(token).await?
+        } else {
+            self.introspect_access(token).await?
+        };
+        Ok(match found {
+            Some(info) if info.org.as_deref() == Some(caller_org) => info,
+            _ => Introspection::inactive(),
+        })
+    }
+
+    async fn introspect_access(&self, token: &str) -> AuthResult<Option<Introspection>> {
+        let principal = match self.authenticate(token, None).await {
+            Ok(p) => p,
+            Err(e @ (AuthError::Unavailable(_) | AuthError::Busy | AuthError::Unexpected(_))) => {
+                return Err(e);
+            }
+            Err(_) => return Ok(None),
+        };
+        let (exp, iat, client_id) = match principal.key_id() {
+            // The lookup just slid the token's expiry back to the full lifetime.
+            Some(kid) => {
+                let now = self.clock.now_secs();
+                let ttl = self.settings.api_token_ttl.as_secs() as i64;
+                (now + ttl, None, Some(kid.to_owned()))
+            }
+            None => {
+                let claims = self.verify_access(token).await?;
+                (claims.exp, Some(claims.iat), None)
+            }
+        };
+        Ok(Some(Introspection {
+            active: true,
+            sub: Some(principal.user_id.clone()),
+            scope: Some(principal.scopes.join(" ")),
+            exp: Some(exp),
+            iat,
+            client_id,
+            token_type: Some("Bearer"),
+            org: Some(principal.org_id.clone()),
+            sid: principal.session_id().map(str::to_owned),
+        }))
+    }
+
+    async fn introspect_refresh(&self, token: &str) -> AuthResult<Option<Introspection>> {
+        if token.len() > 160 {
+            return Ok(None);
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let Some(ctx) = self.db.refresh_context(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        // A spent token is not active even inside the reuse grace: the grace answers a lost
+        // response, it does not make the parent a credential again.
+        if ctx.session_revoked
+            || ctx.user.disabled
+            || ctx.token.used_at.is_some()
+            || ctx.token.expires_at <= now
+        {
+            return Ok(None);
+        }
+        let user = Arc::new(ctx.user);
+        let mut scopes = user.scopes.clone();
+        self.honoured(&mut scopes);
+        Ok(Some(Introspection {
+            active: true,
+            sub: Some(user.id.clone()),
+            scope: Some(scopes.join(" ")),
+            exp: Some(ctx.token.expires_at / 1000),
+            iat: None,
+            client_id: None,
+            token_type: Some("refresh_token"),
+            org: Some(user.org_id.clone()),
+            sid: Some(ctx.token.session_id),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_parameter_is_space_separated_printable_tokens() {
+        assert_eq!(parse_scope("read write").unwrap(), ["read", "write"]);
+        assert_eq!(parse_scope("a:b").unwrap(), ["a:b"]);
+        for bad in [
+            "",
+            "read  write",
+            " read",
+            "read ",
+            "re\"ad",
+            "r\u{e9}ad",
+            "a\\b",
+        ] {
+            assert!(parse_scope(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

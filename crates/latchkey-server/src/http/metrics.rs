@@ -1,0 +1,101 @@
+//! Prometheus metrics at `GET /metrics`: requests and latency per route, and the outcomes an
+//! operator alerts on (logins, refreshes, reuse detections, lockouts, token checks, storage
+//! errors). Counted at the edge, where every outcome passes once.
+//!
+//! The `metrics` facade records into one recorder per process (installed on first use); the
+//! exporter's HTTP listener is not used, so its upkeep runs on every scrape.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use latchkey_api::ErrorCode;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder already installed (an embedding program's): leave it be.
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Installs the recorder; call once at start so counters exist before the first scrape.
+pub fn init() {
+    let _ = handle();
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn render() -> Response {
+    let Some(handle) = handle() else {
+        return super::error::ApiError::new(ErrorCode::NotFound, "metrics are not recorded")
+            .into_response();
+    };
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Counts every request by method, route template (never the raw path: ids and junk paths
+/// must not grow the label set) and status, with its latency.
+pub async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("latchkey_http_requests_total",
+        "method" => method.clone(), "route" => route.clone(), "status" => status)
+    .increment(1);
+    metrics::histogram!("latchkey_http_request_duration_seconds",
+        "method" => method, "route" => route)
+    .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// An outcome of a login, refresh or token check: `ok` or the error code.
+pub fn outcome(name: &'static str, result: Result<(), ErrorCode>) {
+    let result = match result {
+        Ok(()) => "ok",
+        Err(code) => code.as_str(),
+    };
+    metrics::counter!(name, "result" => result).increment(1);
+}
+
+/// A refresh token replayed after its grace: the session was revoked as a precaution.
+pub fn reuse_detected() {
+    metrics::counter!("latchkey_refresh_reuse_detected_total").increment(1);
+}
+
+/// Every error answered, by code; the alerts (lockouts, storage faults) read these.
+pub fn error(code: ErrorCode) {
+    metrics::counter!("latchkey_errors_total", "code" => code.as_str()).increment(1);
+    if code == ErrorCode::RateLimited {
+        metrics::counter!("latchkey_lockouts_total").increment(1);
+    }
+    if code == ErrorCode::ServiceUnavailable {
+        metrics::counter!("latchkey_unavailable_total").increment(1);
+    }
+}

@@ -1,0 +1,407 @@
+//! OAuth 2.0: the token endpoint (RFC 6749), revocation (RFC 7009), introspection (RFC 7662)
+//! and the authorization-server metadata (RFC 8414). Form-encoded in, JSON out, errors in the
+//! documented shape plus RFC 6749's `error_description`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use latchkey_api::ErrorCode;
+use latchkey_core::auth::oauth::{Introspection, OAuthClient, parse_scope};
+use latchkey_core::secret::Secret;
+use latchkey_core::{Grant, LoginOutcome};
+use serde_json::json;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Client, read_body};
+use crate::app::AppState;
+
+/// The parameters of an `application/x-www-form-urlencoded` body, each at most once
+/// (RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once").
+pub struct OAuthForm(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return Err(ApiError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            )
+            .oauth());
+        }
+        let bytes = read_body(req, state).await.map_err(ApiError::oauth)?;
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(&bytes) {
+            // An empty value counts as omitted (RFC 6749 §3.1).
+            if value.is_empty() {
+                continue;
+            }
+            if params.contains_key(name.as_ref()) {
+                // Echo a bounded, plain name only: it is the client's input.
+                let shown: String = name
+                    .chars()
+                    .take(40)
+                    .filter(char::is_ascii_graphic)
+                    .collect();
+                return Err(ApiError::invalid_request(format!(
+                    "the parameter {shown} is repeated"
+                ))
+                .oauth());
+            }
+            params.insert(name.into_owned(), value.into_owned());
+        }
+        Ok(OAuthForm(params))
+    }
+}
+
+impl OAuthForm {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn require(&self, name: &str) -> ApiResult<&str> {
+        self.get(name).ok_or_else(|| {
+            ApiError::invalid_request(format!("the parameter {name} is missing")).oauth()
+        })
+    }
+}
+
+/// How the caller authenticated itself: an API key as the client (HTTP Basic or the form's
+/// `client_id` + `client_secret`), a bearer token (introspection by an admin), or nothing.
+enum CallerAuth {
+    None,
+    Key { id: Option<String>, secret: String },
+    Bearer(String),
+}
+
+fn caller_auth(headers: &HeaderMap, form: &OAuthForm) -> ApiResult<CallerAuth> {
+    let bad = |m: &str| ApiError::new(ErrorCode::InvalidClient, m).oauth();
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| bad("the Authorization header is not valid text"))?;
+            let (scheme, rest) = v.trim().split_once(' ').unwrap_or((v, ""));
+            if scheme.eq_ignore_ascii_case("basic") {
+                Some(basic(rest.trim()).ok_or_else(|| bad("the Basic credentials are malformed"))?)
+            } else if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
+                Some(CallerAuth::Bearer(rest.trim().to_owned()))
+            } else {
+                return Err(bad("the Authorization header must use the Basic scheme"));
+            }
+        }
+    };
+    let in_form = form.get("client_secret").map(|secret| CallerAuth::Key {
+        id: form.get("client_id").map(str::to_owned),
+        secret: secret.to_owned(),
+    });
+    match (from_header, in_form) {
+        // RFC 6749 §2.3: a client uses one authentication method per request.
+        (Some(_), Some(_)) => Err(ApiError::invalid_request(
+            "send the client credentials either in Authorization or in the body, not both",
+        )
+        .oauth()),
+        (Some(a), None) | (None, Some(a)) => Ok(a),
+        (None, None) => Ok(CallerAuth::None),
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 asks.
+fn basic(encoded: &str) -> Option<CallerAuth> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    let (id, secret) = (decode(id)?, decode(secret)?);
+    if secret.is_empty() {
+        return None;
+    }
+    Some(CallerAuth::Key {
+        id: (!id.is_empty()).then_some(id),
+        secret,
+    })
+}
+
+async fn client_of(app: &AppState, auth: &CallerAuth) -> ApiResult<Option<OAuthClient>> {
+    match auth {
+        CallerAuth::Key { id, secret } => Ok(Some(
+            app.auth
+                .authenticate_client(id.as_deref(), secret)
+                .await
+                .map_err(ApiError::from_oauth)?,
+        )),
+        CallerAuth::Bearer(_) => Err(ApiError::new(
+            ErrorCode::InvalidClient,
+            "the client authenticates with HTTP Basic or client_id and client_secret",
+        )
+        .oauth()),
+        CallerAuth::None => Ok(None),
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// `POST /oauth2/token`.
+pub async fn token(
+    State(app): State<AppState>,
+    Client(client_info): Client,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> ApiResult<Response> {
+    let auth = caller_auth(&headers, &form)?;
+    // client_credentials checks its client itself, in the same read as the token.
+    if form.get("grant_type") != Some("client_credentials") {
+        client_of(&app, &auth).await?;
+    }
+    let scope = form
+        .get("scope")
+        .map(parse_scope)
+        .transpose()
+        .map_err(ApiError::from_oauth)?;
+    let grant = match form.require("grant_type")? {
+        "password" => {
+            let username = form.require("username")?;
+            let password = Secret::new(form.require("password")?.to_owned());
+            let outcome = app
+                .auth
+                .oauth_password(username, &password, &client_info, scope.as_deref())
+                .await
+                .map_err(ApiError::from_oauth)
+                .inspect_err(|e| {
+                    super::metrics::outcome("latchkey_logins_total", Err(e.code));
+                    tracing::warn!(
+                        client_ip = %client_info.ip.as_deref().unwrap_or("-"),
+                        account = %crate::telemetry::account_ref(&app.log_key, username),
+                        reason = %e.code.as_str(),
+                        "login failed"
+                    );
+                })?;
+            match outcome {
+                LoginOutcome::Signed(grant) => {
+                    super::metrics::outcome("latchkey_logins_total", Ok(()));
+                    grant
+                }
+                // Never tokens for an outcome that asks for more (a second factor): fail closed.
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidGrant,
+                        "this account needs another login step (multi-factor authentication); \
+                         log in at POST /api/v1/auth/login",
+                    )
+                    .oauth());
+                }
+            }
+        }
+        "refresh_token" => {
+            let token = form.require("refresh_token")?;
+            let grant = app
+                .auth
+                .oauth_refresh(token, scope.as_deref())
+                .await
+                .map_err(ApiError::from_oauth);
+            super::metrics::outcome(
+                "latchkey_refreshes_total",
+                grant.as_ref().map(|_| ()).map_err(|e| e.code),
+            );
+            grant?
+        }
+        "client_credentials" => {
+            return client_credentials(&app, &auth, scope.as_deref()).await;
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedGrantType,
+                "grant_type must be password, refresh_token or client_credentials",
+            )
+            .oauth());
+        }
+    };
+    Ok(grant_response(&app, grant))
+}
+
+fn grant_response(app: &AppState, grant: Grant) -> Response {
+    let now = app.auth.clock().now_secs();
+    let scope = app.auth.granted_scope(&grant);
+    let mut body = json!({
+        "access_token": grant.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": (grant.access_expires_at - now).max(0),
+        "scope": scope,
+        "session_id": grant.session_id,
+    });
+    if let Some(refresh) = &grant.refresh_token {
+        body["refresh_token"] = json!(refresh.expose());
+    }
+    no_store(Json(body).into_response())
+}
+
+async fn client_credentials(
+    app: &AppState,
+    auth: &CallerAuth,
+    scope: Option<&[String]>,
+) -> ApiResult<Response> {
+    let CallerAuth::Key { id, secret } = auth else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidClient,
+            "client_credentials needs client authentication: an API key as the client",
+        )
+        .oauth());
+    };
+    let minted = app
+        .auth
+        .client_credentials(id.as_deref(), secret, scope)
+        .await
+        .map_err(ApiError::from_oauth)?;
+    let body = json!({
+        "access_token": minted.token.expose(),
+        "token_type": "Bearer",
+        "expires_in": minted.expires_in.as_secs(),
+        "scope": minted.scopes.join(" "),
+    });
+    Ok(no_store(Json(body).into_response()))
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> ApiResult<Response> {
+    let auth = caller_auth(&headers, &form)?;
+    // A public client may revoke its own tokens; credentials, when sent, must be valid.
+    client_of(&app, &auth).await?;
+    let token = form.require("token")?;
+    app.auth
+        .revoke_token(token)
+        .await
+        .map_err(ApiError::from_oauth)?;
+    Ok(no_store(().into_response()))
+}
+
+/// `POST /oauth2/introspect` (RFC 7662), for an API key as the client or an org admin.
+pub async fn introspect(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> ApiResult<Response> {
+    let auth = caller_auth(&headers, &form)?;
+    let org = match &auth {
+        CallerAuth::Bearer(token) => {
+            let caller = app
+                .auth
+                .authenticate(token, None)
+                .await
+                .map_err(|e| ApiError::from(e).oauth())?;
+            caller
+                .require_admin()
+                .map_err(|e| ApiError::from(e).oauth())?;
+            caller.org_id
+        }
+        _ => match client_of(&app, &auth).await? {
+            Some(client) => client.org_id,
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidClient,
+                    "introspection needs client authentication (an API key) or an admin's token",
+                )
+                .oauth());
+            }
+        },
+    };
+    let token = form.require("token")?;
+    let info = app
+        .auth
+        .introspect(&org, token)
+        .await
+        .map_err(|e| ApiError::from(e).oauth())?;
+    Ok(no_store(
+        Json(introspection_body(&app, info)).into_response(),
+    ))
+}
+
+fn introspection_body(app: &AppState, info: Introspection) -> serde_json::Value {
+    if !info.active {
+        return json!({"active": false});
+    }
+    let settings = app.auth.settings();
+    let mut body = json!({
+        "active": true,
+        "sub": info.sub,
+        "scope": info.scope,
+        "exp": info.exp,
+        "token_type": info.token_type,
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "org": info.org,
+    });
+    if let Some(iat) = info.iat {
+        body["iat"] = json!(iat);
+    }
+    if let Some(client_id) = info.client_id {
+        body["client_id"] = json!(client_id);
+    }
+    if let Some(sid) = info.sid {
+        body["sid"] = json!(sid);
+    }
+    body
+}
+
+/// RFC 8414 metadata; the same document answers OpenID Connect discovery.
+pub async fn metadata(State(app): State<AppState>) -> Response {
+    let settings = app.auth.settings();
+    let base = settings.issuer.trim_end_matches('/');
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let body = json!({
+        "issuer": settings.issuer,
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "introspection_endpoint": format!("{base}/oauth2/introspect"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        // No authorization endpoint: no response type is offered.
+        "response_types_supported": [],
+        "scopes_supported": settings.scope_catalogue,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": [],
+        "subject_types_supported": ["public"],
+        "claims_supported": ["iss", "aud", "sub", "sid", "org", "role", "scope", "iat", "exp", "jti"],
+        "access_token_signing_alg_values_supported": ["EdDSA"],
+    });
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}

@@ -1,0 +1,129 @@
+//! The OAuth 2.0 surface, checked against the RFC texts: the token endpoint (RFC 6749),
+//! revocation (RFC 7009), introspection (RFC 7662) and metadata (RFC 8414).
+
+mod discovery;
+mod introspect;
+mod revoke;
+mod third_party;
+mod token;
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, assert_error_shape};
+
+pub const TOKEN: &str = "/oauth2/token";
+pub const REVOKE: &str = "/oauth2/revoke";
+pub const INTROSPECT: &str = "/oauth2/introspect";
+
+/// How a request authenticates its client.
+pub enum ClientAuth<'a> {
+    None,
+    /// `Authorization: Basic base64(id:secret)`.
+    Basic(&'a str, &'a str),
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+}
+
+/// A form-encoded POST, as an OAuth client sends it.
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    auth: ClientAuth<'_>,
+    params: &[(&str, &str)],
+) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    match auth {
+        ClientAuth::None => {}
+        ClientAuth::Basic(id, secret) => {
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!("{}:{}", enc(id), enc(secret));
+            let b64 = base64::engine::general_purpose::STANDARD.encode(pair);
+            req = req.header("authorization", format!("Basic {b64}"));
+        }
+        ClientAuth::Bearer(token) => req = req.bearer_auth(token),
+    }
+    req.send().await.unwrap()
+}
+
+/// A successful token-endpoint answer (RFC 6749 §5.1): 200, JSON, never cached.
+pub async fn token_ok(r: reqwest::Response, what: &str) -> Value {
+    let status = r.status();
+    assert_no_store(&r, what);
+    let ct = header(&r, "content-type");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{what}: {body}");
+    assert!(
+        ct.starts_with("application/json"),
+        "{what}: content type {ct}"
+    );
+    assert_eq!(body["token_type"], "Bearer", "{what}: {body}");
+    assert!(body["access_token"].is_string(), "{what}: {body}");
+    assert!(body["expires_in"].as_i64().unwrap() > 0, "{what}: {body}");
+    body
+}
+
+/// An RFC 6749 §5.2 error in the documented shape: the status, `error` and
+/// `error_description`, never cached; returns the body.
+pub async fn oauth_error(r: reqwest::Response, status: u16, error: &str, what: &str) -> Value {
+    assert_no_store(&r, what);
+    let challenge = header(&r, "www-authenticate");
+    let got = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(got, status, "{what}: {body}");
+    assert_eq!(assert_error_shape(status, &body, what), error, "{what}");
+    assert!(body["error_description"].is_string(), "{what}: {body}");
+    if error == "invalid_client" {
+        assert!(
+            challenge.starts_with("Basic "),
+            "{what}: challenge {challenge:?}"
+        );
+    }
+    body
+}
+
+pub fn assert_no_store(r: &reqwest::Response, what: &str) {
+    assert_eq!(
+        header(r, "cache-control"),
+        "no-store",
+        "{what}: Cache-Control"
+    );
+}
+
+pub fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// The claims of a JWT, unverified (the server's own tests check what it signed).
+pub fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+/// Password grant for a signed-up user.
+pub async fn password_grant(app: &TestApp, email: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params = vec![
+        ("grant_type", "password"),
+        ("username", email),
+        ("password", crate::helpers::PASSWORD),
+    ];
+    params.extend_from_slice(extra);
+    token_ok(
+        post_form(app, TOKEN, ClientAuth::None, &params).await,
+        "password grant",
+    )
+    .await
+}
