@@ -26,6 +26,8 @@ pub enum ErrorCode {
     ServiceUnavailable,
     InternalError,
     UnknownScope,
+    InvalidEmail,
+    InvalidSessionCode,
 }
 
 impl ErrorCode {
@@ -35,7 +37,8 @@ impl ErrorCode {
             ErrorCode::MissingToken
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidCredentials
-            | ErrorCode::InvalidApiKey => 401,
+            | ErrorCode::InvalidApiKey
+            | ErrorCode::InvalidSessionCode => 401,
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::NotFound => 404,
@@ -43,9 +46,10 @@ impl ErrorCode {
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::HeadersTooLarge => 431,
-            ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode | ErrorCode::UnknownScope => {
-                422
-            }
+            ErrorCode::WeakPassword
+            | ErrorCode::UnknownReferralCode
+            | ErrorCode::UnknownScope
+            | ErrorCode::InvalidEmail => 422,
             ErrorCode::UriTooLong => 414,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::RateLimited => 429,
@@ -78,6 +82,8 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::UnknownScope => "unknown_scope",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::InvalidSessionCode => "invalid_session_code",
         }
     }
 }
@@ -133,6 +139,8 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::UriTooLong,
             ErrorCode::RequestTimeout,
+            ErrorCode::InvalidEmail,
+            ErrorCode::InvalidSessionCode,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -1,9 +1,11 @@
 //! Wire types of the Latchkey HTTP API, shared by the server, the bench tool and the client
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
+mod codes;
 mod error;
 mod keys;
 
+pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
 use serde::{Deserialize, Serialize};

@@ -92,6 +92,12 @@ pub enum AuthError {
     InvalidApiKey(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// An address that is not valid, or that the mail server refused.
+    #[error("invalid email, try again")]
+    InvalidEmail,
+    /// Wrong, expired, used or unknown: one answer for all, so none can be told apart.
+    #[error("the session code is wrong, expired or already used")]
+    InvalidSessionCode,
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

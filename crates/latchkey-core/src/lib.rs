@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod input;
 pub mod jwt;
+pub mod mail;
 pub mod master_key;
 pub mod password;
 pub mod policy;

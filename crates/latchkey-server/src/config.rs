@@ -93,6 +93,23 @@ pub struct Config {
     /// How often each instance retries publishing changes the token store missed.
     #[serde(with = "duration")]
     pub publish_retry_interval: Duration,
+    /// `smtp://host:port` or `smtps://user:pass@host:465`; without it mail goes to an outbox
+    /// folder in the data directory (development only). A secret: redacted in `Debug`.
+    pub smtp_url: Option<String>,
+    /// The sender of every mail, e.g. `Latchkey <auth@example.com>`.
+    pub mail_from: String,
+    /// How long a mailed sign-in code lives.
+    #[serde(with = "duration")]
+    pub login_code_ttl: Duration,
+    /// Whether a verified code for an unknown address signs it up.
+    pub login_code_signup: bool,
+    /// Codes sent per address per login window; 0 = off.
+    pub login_code_limit_per_email: u32,
+    /// Codes sent per client IP per login window; 0 = off.
+    pub login_code_limit_per_ip: u32,
+    /// The sign-in page a magic link opens (`?login_id=…&code=…` is appended). Defaults to
+    /// `<issuer>/login`.
+    pub magic_link_url: Option<String>,
 }
 
 impl Default for Config {
@@ -134,6 +151,13 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
+            smtp_url: None,
+            mail_from: "Latchkey <latchkey@localhost>".into(),
+            login_code_ttl: Duration::from_secs(600),
+            login_code_signup: true,
+            login_code_limit_per_email: 5,
+            login_code_limit_per_ip: 20,
+            magic_link_url: None,
         }
     }
 }
@@ -155,6 +179,13 @@ impl std::fmt::Debug for Config {
                 "redis_url",
                 &self
                     .redis_url
+                    .as_deref()
+                    .map(latchkey_core::store::redact_url),
+            )
+            .field(
+                "smtp_url",
+                &self
+                    .smtp_url
                     .as_deref()
                     .map(latchkey_core::store::redact_url),
             )
@@ -248,6 +279,10 @@ impl Config {
         anyhow::ensure!(
             self.api_token_ttl >= Duration::from_secs(10),
             "api_token_ttl must be at least 10s"
+        );
+        anyhow::ensure!(
+            (Duration::from_secs(60)..=Duration::from_secs(3600)).contains(&self.login_code_ttl),
+            "login_code_ttl must be between 1m and 1h"
         );
         anyhow::ensure!(
             self.redis_timeout >= Duration::from_millis(50),
@@ -370,6 +405,10 @@ impl Config {
 
     pub fn settings(&self) -> latchkey_core::Settings {
         let issuer = self.issuer();
+        let magic_link_url = self
+            .magic_link_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/login", issuer.trim_end_matches('/')));
         latchkey_core::Settings {
             audience: self.audience.clone().unwrap_or_else(|| issuer.clone()),
             issuer,
@@ -384,6 +423,11 @@ impl Config {
             default_scopes: self.default_scopes.clone(),
             scope_catalogue: self.scopes.clone(),
             api_token_ttl: self.api_token_ttl,
+            code_ttl: self.login_code_ttl,
+            code_signup: self.login_code_signup,
+            code_limit_per_email: self.login_code_limit_per_email,
+            code_limit_per_ip: self.login_code_limit_per_ip,
+            magic_link_url,
         }
     }
 }

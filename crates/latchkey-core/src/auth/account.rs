@@ -69,26 +69,45 @@ impl Auth {
             .filter(|c| !c.is_empty())
             .map(str::to_uppercase);
         let hash = self.hasher.hash(&req.password).await?;
-        let org_name = format!(
-            "{}'s organization",
-            name.as_deref().unwrap_or(email.as_str())
-        );
-        let (user, _org) = self
-            .db
-            .create_user(
-                NewUser {
-                    email: email.as_str(),
-                    email_normalized: email.normalized(),
-                    name: name.as_deref(),
-                    phone: phone.as_ref().map(Phone::as_str),
-                    password_hash: Some(&hash),
-                    scopes: &self.settings.default_scopes,
-                    referral_code: referral.as_deref(),
-                    new_org_name: &org_name,
-                },
-                self.clock.now_ms(),
-            )
-            .await?;
+        self.create_account(NewUser {
+            email: email.as_str(),
+            email_normalized: email.normalized(),
+            name: name.as_deref(),
+            phone: phone.as_ref().map(Phone::as_str),
+            password_hash: Some(&hash),
+            scopes: &self.settings.default_scopes,
+            referral_code: referral.as_deref(),
+            new_org_name: "",
+        })
+        .await
+    }
+
+    /// A passwordless account for an address a mailed code just proved: it founds an
+    /// organization and is its admin, as a sign-up without referral does.
+    pub(super) async fn register_verified(&self, email: &str) -> AuthResult<(User, CreatedKey)> {
+        let email = Email::parse(email)?;
+        self.create_account(NewUser {
+            email: email.as_str(),
+            email_normalized: email.normalized(),
+            name: None,
+            phone: None,
+            password_hash: None,
+            scopes: &self.settings.default_scopes,
+            referral_code: None,
+            new_org_name: "",
+        })
+        .await
+    }
+
+    /// Stores the user (with a new organization when there is no referral) and its default
+    /// API key. `new_org_name` is filled in here.
+    async fn create_account(&self, new: NewUser<'_>) -> AuthResult<(User, CreatedKey)> {
+        let org_name = format!("{}'s organization", new.name.unwrap_or(new.email));
+        let new = NewUser {
+            new_org_name: &org_name,
+            ..new
+        };
+        let (user, _org) = self.db.create_user(new, self.clock.now_ms()).await?;
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
         let key = self
             .create_key_for(
@@ -168,7 +187,7 @@ impl Auth {
 
     /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it
     /// counts nothing and refuses nothing, rather than refusing everything).
-    async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
+    pub(super) async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
         if limit == 0 {
             return Ok(false);
         }

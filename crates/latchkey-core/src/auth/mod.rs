@@ -6,6 +6,7 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod catalogue;
+mod codes;
 mod own_keys;
 mod principal;
 mod publish;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use account::LoginOutcome;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;
@@ -58,6 +60,15 @@ pub struct Settings {
     pub scope_catalogue: Vec<String>,
     /// Lifetime of an API auth token, slid back to full on every use.
     pub api_token_ttl: Duration,
+    /// How long a mailed sign-in code lives.
+    pub code_ttl: Duration,
+    /// Whether a verified code for an unknown address signs it up.
+    pub code_signup: bool,
+    /// Codes sent per address, and per client IP, per `login_window`; 0 = off.
+    pub code_limit_per_email: u32,
+    pub code_limit_per_ip: u32,
+    /// The sign-in page a magic link opens, with `login_id` and `code` in its query.
+    pub magic_link_url: String,
 }
 
 impl Settings {
@@ -78,6 +89,11 @@ impl Settings {
             default_scopes: Vec::new(),
             scope_catalogue: Vec::new(),
             api_token_ttl: Duration::from_secs(3600),
+            code_ttl: Duration::from_secs(600),
+            code_signup: true,
+            code_limit_per_email: 5,
+            code_limit_per_ip: 20,
+            magic_link_url: format!("{}/login", issuer.trim_end_matches('/')),
         }
     }
 }
@@ -133,6 +149,9 @@ pub struct Auth {
     wrap: TokenWrap,
     touched: Touched,
     revocations: revocations::Revocations,
+    mailer: Option<crate::mail::Mailer>,
+    /// Keys the hashes of mailed codes.
+    code_key: Vec<u8>,
 }
 
 impl Auth {
@@ -158,6 +177,7 @@ impl Auth {
         )?;
         let chain_key = db.server_secret("refresh_chain", now).await?;
         let wrap = TokenWrap::new(&db.server_secret("token_wrap", now).await?)?;
+        let code_key = db.server_secret("login_code", now).await?;
         let auth = Auth {
             db,
             state,
@@ -169,9 +189,17 @@ impl Auth {
             wrap,
             touched: Touched::default(),
             revocations: Default::default(),
+            mailer: None,
+            code_key,
         };
         auth.rebuild_revocations().await?;
         Ok(auth)
+    }
+
+    /// Where mail goes; without one, flows that send mail fail.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Auth {
+        self.mailer = Some(mailer);
+        self
     }
 
     pub fn settings(&self) -> &Settings {

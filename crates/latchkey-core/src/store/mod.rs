@@ -7,6 +7,7 @@
 mod accounts;
 mod api_keys;
 mod at_rest;
+mod login_codes;
 mod outbox;
 mod sessions;
 mod signing_keys;
@@ -19,6 +20,7 @@ use std::time::Duration;
 pub use crate::domain::{Org, Role, User};
 pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
+pub use login_codes::LoginCodeRow;
 pub use outbox::{Pending, PendingKind};
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

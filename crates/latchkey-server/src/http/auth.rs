@@ -97,7 +97,7 @@ pub async fn logout_all(
     Ok(axum::Json(LogoutAllResponse { sessions_revoked }))
 }
 
-fn token_response(app: &AppState, status: StatusCode, grant: Grant) -> Response {
+pub(super) fn token_response(app: &AppState, status: StatusCode, grant: Grant) -> Response {
     let now = app.auth.clock().now_secs();
     let body = TokenResponse {
         access_token: grant.access_token.expose().to_owned(),

@@ -43,6 +43,8 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::AccountDisabled => ErrorCode::AccountDisabled,
+            AuthError::InvalidEmail => ErrorCode::InvalidEmail,
+            AuthError::InvalidSessionCode => ErrorCode::InvalidSessionCode,
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,

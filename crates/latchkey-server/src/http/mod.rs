@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod auth;
 pub mod client_ip;
+mod codes;
 pub mod error;
 pub mod extract;
 mod forward;
@@ -38,6 +39,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/logout-all"),
+    ("post", "/api/v1/auth/code"),
+    ("post", "/api/v1/auth/code/verify"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -84,6 +87,8 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
+        .route("/auth/code", post(codes::send))
+        .route("/auth/code/verify", post(codes::verify))
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
