@@ -230,6 +230,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InternalError,
         UriTooLong,
         UnknownScope,
+        InvalidEmail,
+        InvalidSessionCode,
     ];
     for code in &all {
         match code {
@@ -237,7 +239,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError | UriTooLong | UnknownScope | RequestTimeout => {}
+            | InternalError | UriTooLong | UnknownScope | RequestTimeout | InvalidEmail
+            | InvalidSessionCode => {}
         }
     }
     all
