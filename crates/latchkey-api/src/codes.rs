@@ -27,3 +27,50 @@ pub struct CodeVerifyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_code: Option<String>,
 }
+
+/// `200` from a login whose account asks for a second factor:
+/// `{"status": "mfa_required", "mfa_token" | "login_id": …, "data": {"methods": […]}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaRequiredResponse {
+    pub status: String,
+    /// For a password login: send it to `POST /api/v1/auth/mfa/verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    /// For a code login: send the same login and code again, with `mfa_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/mfa/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaVerifyRequest {
+    pub mfa_token: String,
+    /// A current TOTP code or an unused recovery code.
+    pub mfa_code: String,
+}
+
+/// `POST /api/v1/mfa/totp/confirm`, `DELETE /api/v1/mfa/totp`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeRequest {
+    pub code: String,
+}
+
+/// `POST /api/v1/mfa/totp/enroll`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpEnrollResponse {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth_uri` as a QR code, an inline SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/mfa/totp/confirm`: shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryCodesResponse {
+    pub enabled: bool,
+    pub recovery_codes: Vec<String>,
+}

@@ -28,6 +28,7 @@ pub enum ErrorCode {
     UnknownScope,
     InvalidEmail,
     InvalidSessionCode,
+    InvalidMfaCode,
 }
 
 impl ErrorCode {
@@ -38,7 +39,8 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidApiKey
-            | ErrorCode::InvalidSessionCode => 401,
+            | ErrorCode::InvalidSessionCode
+            | ErrorCode::InvalidMfaCode => 401,
             ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::NotFound => 404,
@@ -84,6 +86,7 @@ impl ErrorCode {
             ErrorCode::UnknownScope => "unknown_scope",
             ErrorCode::InvalidEmail => "invalid_email",
             ErrorCode::InvalidSessionCode => "invalid_session_code",
+            ErrorCode::InvalidMfaCode => "invalid_mfa_code",
         }
     }
 }
@@ -141,6 +144,7 @@ mod tests {
             ErrorCode::RequestTimeout,
             ErrorCode::InvalidEmail,
             ErrorCode::InvalidSessionCode,
+            ErrorCode::InvalidMfaCode,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

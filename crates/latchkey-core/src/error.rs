@@ -98,6 +98,11 @@ pub enum AuthError {
     /// Wrong, expired, used or unknown: one answer for all, so none can be told apart.
     #[error("the session code is wrong, expired or already used")]
     InvalidSessionCode,
+    /// A wrong second factor; `attempts_left` when the login counts tries.
+    #[error("the two-factor code is wrong or was already used")]
+    InvalidMfaCode { attempts_left: Option<u32> },
+    #[error("the MFA token is unknown, expired, used or out of tries; log in again")]
+    InvalidMfaToken,
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

@@ -16,6 +16,10 @@ use crate::store::NewUser;
 pub enum LoginOutcome {
     /// A new session and its tokens.
     Signed(Grant),
+    /// The password (or mailed code) was right and the account asks for a second factor:
+    /// a password login gets a token for `/auth/mfa/verify`; a code login sends its code again
+    /// with the second factor.
+    MfaRequired { mfa_token: Option<Secret> },
 }
 
 pub struct Signup {
@@ -180,6 +184,9 @@ impl Auth {
         }
         if user.disabled {
             return Err(AuthError::AccountDisabled);
+        }
+        if self.mfa_enabled(&user.id).await? {
+            return self.mfa_challenge(&user.id).await;
         }
         let grant = self.open_session(user.into(), client).await?;
         Ok(LoginOutcome::Signed(grant))

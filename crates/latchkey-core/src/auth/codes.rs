@@ -65,6 +65,7 @@ impl Auth {
         &self,
         login_id: &str,
         code: &str,
+        mfa_code: Option<&str>,
         client: &ClientInfo,
     ) -> AuthResult<LoginOutcome> {
         let well_formed = login_id.len() == 32 && login_id.bytes().all(|b| b.is_ascii_hexdigit());
@@ -81,10 +82,34 @@ impl Auth {
         if !ct_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
             return Err(AuthError::InvalidSessionCode);
         }
+        // Only wrong codes use up tries: the MFA step sends this one again.
+        self.db.refund_login_code_attempt(login_id).await?;
+        let found = self.db.user_by_email(&row.email_normalized).await?;
+        if let Some(found) = &found
+            && self.mfa_enabled(&found.user.id).await?
+        {
+            let Some(mfa_code) = mfa_code else {
+                return Ok(LoginOutcome::MfaRequired { mfa_token: None });
+            };
+            let used = self
+                .db
+                .attempt_login_mfa(login_id, now, super::MAX_MFA_ATTEMPTS)
+                .await?
+                .ok_or(AuthError::InvalidSessionCode)?;
+            if !self.check_second_factor(&found.user.id, mfa_code).await? {
+                if used >= super::MAX_MFA_ATTEMPTS {
+                    // Out of tries: the login is dead.
+                    self.db.spend_login_code(login_id, now).await?;
+                }
+                return Err(AuthError::InvalidMfaCode {
+                    attempts_left: Some((super::MAX_MFA_ATTEMPTS - used).max(0) as u32),
+                });
+            }
+        }
         if !self.db.spend_login_code(login_id, now).await? {
             return Err(AuthError::InvalidSessionCode);
         }
-        match self.db.user_by_email(&row.email_normalized).await? {
+        match found {
             Some(found) => {
                 if found.user.disabled {
                     return Err(AuthError::AccountDisabled);

@@ -77,6 +77,43 @@ impl Db {
         }))
     }
 
+    /// Gives back the try a right code was counted for: only wrong codes use up tries, so the
+    /// MFA step can send the code again.
+    pub async fn refund_login_code_attempt(&self, id: &str) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE login_codes SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts one second-factor try on a live login: the tries used, this one included, or
+    /// `None` when the login is spent, expired or out of tries.
+    pub async fn attempt_login_mfa(
+        &self,
+        id: &str,
+        now_ms: i64,
+        max: i64,
+    ) -> AuthResult<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE login_codes SET mfa_attempts = mfa_attempts + 1 \
+             WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND mfa_attempts < $3 \
+             RETURNING mfa_attempts",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .bind(max)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| r.try_get("mfa_attempts")).transpose()?)
+    }
+
     /// Spends a code; false when another request spent it first.
     pub async fn spend_login_code(&self, id: &str, now_ms: i64) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;

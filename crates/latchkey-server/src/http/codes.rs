@@ -1,15 +1,12 @@
 //! `/api/v1/auth/code*`: passwordless sign-in by a mailed code or magic link.
 
+use super::error::ApiResult;
+use super::extract::{ApiJson, Client};
+use crate::app::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{CodeRequest, CodeSentResponse, CodeVerifyRequest};
-use latchkey_core::LoginOutcome;
-
-use super::auth::token_response;
-use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Client};
-use crate::app::AppState;
 
 pub async fn send(
     State(app): State<AppState>,
@@ -31,21 +28,12 @@ pub async fn verify(
 ) -> ApiResult<Response> {
     let outcome = app
         .auth
-        .verify_login_code(&req.login_id, &req.session_code, &client)
+        .verify_login_code(
+            &req.login_id,
+            &req.session_code,
+            req.mfa_code.as_deref(),
+            &client,
+        )
         .await?;
-    match outcome {
-        LoginOutcome::Signed(grant) => {
-            // A first sign-in creates the account: 201, with its API key shown once.
-            let status = if grant.api_key.is_some() {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok(token_response(&app, status, grant))
-        }
-        // An outcome this edge cannot answer yet must not turn into tokens: fail closed.
-        _ => Err(ApiError::from(latchkey_core::AuthError::Unexpected(
-            anyhow::anyhow!("a login outcome this server cannot answer"),
-        ))),
-    }
+    super::mfa::login_answer(&app, outcome, Some(req.login_id))
 }

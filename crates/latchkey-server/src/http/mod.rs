@@ -12,6 +12,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+mod mfa;
 mod views;
 
 use std::time::Duration;
@@ -41,6 +42,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout-all"),
     ("post", "/api/v1/auth/code"),
     ("post", "/api/v1/auth/code/verify"),
+    ("post", "/api/v1/auth/mfa/verify"),
+    ("post", "/api/v1/mfa/totp/enroll"),
+    ("post", "/api/v1/mfa/totp/confirm"),
+    ("delete", "/api/v1/mfa/totp"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -89,6 +94,10 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/auth/code", post(codes::send))
         .route("/auth/code/verify", post(codes::verify))
+        .route("/auth/mfa/verify", post(mfa::verify))
+        .route("/mfa/totp/enroll", post(mfa::enroll))
+        .route("/mfa/totp/confirm", post(mfa::confirm))
+        .route("/mfa/totp", delete(mfa::disable))
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))

@@ -232,6 +232,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         UnknownScope,
         InvalidEmail,
         InvalidSessionCode,
+        InvalidMfaCode,
     ];
     for code in &all {
         match code {
@@ -240,7 +241,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | InvalidEmail
-            | InvalidSessionCode => {}
+            | InvalidSessionCode | InvalidMfaCode => {}
         }
     }
     all
