@@ -16,6 +16,7 @@ mod forward_strict;
 mod instances;
 mod logs;
 mod mail_sink;
+mod mfa;
 mod openapi;
 mod owned_redis;
 mod process;
