@@ -13,6 +13,8 @@ use crate::store::NewUser;
 /// asked for) will come, so callers must handle ones they do not know by refusing.
 #[derive(Debug)]
 #[non_exhaustive]
+// Not boxed: one value per login, and callers on other branches match `Signed(grant)`.
+#[allow(clippy::large_enum_variant)]
 pub enum LoginOutcome {
     /// A new session and its tokens.
     Signed(Grant),
