@@ -74,3 +74,27 @@ pub struct RecoveryCodesResponse {
     pub enabled: bool,
     pub recovery_codes: Vec<String>,
 }
+
+/// `POST /api/v1/auth/password/change`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/auth/password/forgot`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordForgotRequest {
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password/reset`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The `token` of the mailed link.
+    pub token: String,
+    pub new_password: String,
+}

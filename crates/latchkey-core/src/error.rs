@@ -103,6 +103,8 @@ pub enum AuthError {
     InvalidMfaCode { attempts_left: Option<u32> },
     #[error("the MFA token is unknown, expired, used or out of tries; log in again")]
     InvalidMfaToken,
+    #[error("the reset token is unknown, expired or already used")]
+    InvalidResetToken,
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

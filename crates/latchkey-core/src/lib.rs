@@ -15,7 +15,7 @@ pub mod secret;
 pub mod state;
 pub mod store;
 
-pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings};
+pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings, SignupMode};
 pub use clock::Clock;
 pub use domain::{Org, OrgProfile, Role, User};
 pub use error::{AuthError, AuthResult, TokenProblem};

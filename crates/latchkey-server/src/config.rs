@@ -110,6 +110,11 @@ pub struct Config {
     /// The sign-in page a magic link opens (`?login_id=…&code=…` is appended). Defaults to
     /// `<issuer>/login`.
     pub magic_link_url: Option<String>,
+    /// The page a password-reset link opens (`?token=…` is appended). Defaults to
+    /// `<issuer>/reset-password`.
+    pub password_reset_url: Option<String>,
+    /// `open`, `invite` (a referral code is required) or `closed`.
+    pub signup: latchkey_core::SignupMode,
 }
 
 impl Default for Config {
@@ -158,6 +163,8 @@ impl Default for Config {
             login_code_limit_per_email: 5,
             login_code_limit_per_ip: 20,
             magic_link_url: None,
+            password_reset_url: None,
+            signup: latchkey_core::SignupMode::Open,
         }
     }
 }
@@ -409,6 +416,10 @@ impl Config {
             .magic_link_url
             .clone()
             .unwrap_or_else(|| format!("{}/login", issuer.trim_end_matches('/')));
+        let reset_link_url = self
+            .password_reset_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/reset-password", issuer.trim_end_matches('/')));
         latchkey_core::Settings {
             audience: self.audience.clone().unwrap_or_else(|| issuer.clone()),
             issuer,
@@ -428,6 +439,8 @@ impl Config {
             code_limit_per_email: self.login_code_limit_per_email,
             code_limit_per_ip: self.login_code_limit_per_ip,
             magic_link_url,
+            reset_link_url,
+            signup: self.signup,
         }
     }
 }

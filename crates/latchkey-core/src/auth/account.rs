@@ -24,6 +24,19 @@ pub enum LoginOutcome {
     MfaRequired { mfa_token: Option<Secret> },
 }
 
+/// Who may create an account by themselves (`latchkey users create` always may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupMode {
+    /// Anyone; without a referral code they found an organization.
+    #[default]
+    Open,
+    /// Only with an organization's referral code.
+    Invite,
+    /// Nobody.
+    Closed,
+}
+
 pub struct Signup {
     pub email: String,
     pub password: Secret,
@@ -54,6 +67,21 @@ impl Auth {
                 self.settings.signup_limit_per_ip,
             )
             .await?;
+        }
+        match self.settings.signup {
+            SignupMode::Open => {}
+            SignupMode::Closed => return Err(AuthError::Forbidden("sign-up is closed")),
+            SignupMode::Invite => {
+                let invited = req
+                    .referral_code
+                    .as_deref()
+                    .is_some_and(|c| !c.trim().is_empty());
+                if !invited {
+                    return Err(AuthError::Forbidden(
+                        "sign-up needs an invitation: send the organization's referral_code",
+                    ));
+                }
+            }
         }
         let (user, key) = self.register(req).await?;
         let mut grant = self.open_session(user.into(), client).await?;

@@ -38,10 +38,10 @@ impl Auth {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();
         let ttl = self.settings.code_ttl;
-        if known || self.settings.code_signup {
+        if known || self.code_may_sign_up() {
             let mail = self.code_mail(email.as_str(), &login_id, &code, ttl.as_secs() / 60);
             // Sent before anything is stored: a refused address leaves nothing behind.
-            self.mailer()?.send(mail).await.map_err(mail_error)?;
+            self.mail(mail).await?;
         }
         self.db
             .insert_login_code(
@@ -117,7 +117,7 @@ impl Auth {
                 let grant = self.open_session(found.user.into(), client).await?;
                 Ok(LoginOutcome::Signed(grant))
             }
-            None if self.settings.code_signup => {
+            None if self.code_may_sign_up() => {
                 let (user, key) = self.register_verified(&row.email).await?;
                 let mut grant = self.open_session(user.into(), client).await?;
                 grant.api_key = Some(key);
@@ -127,10 +127,17 @@ impl Auth {
         }
     }
 
-    fn mailer(&self) -> AuthResult<&crate::mail::Mailer> {
-        self.mailer
+    pub(super) async fn mail(&self, mail: Mail) -> AuthResult<()> {
+        let mailer = self
+            .mailer
             .as_ref()
-            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))
+            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
+        mailer.send(mail).await.map_err(mail_error)
+    }
+
+    /// Whether a verified code may create an account for an unknown address.
+    fn code_may_sign_up(&self) -> bool {
+        self.settings.code_signup && self.settings.signup == super::SignupMode::Open
     }
 
     /// Keyed, so a copy of the table does not give the six digits away to a brute force.

@@ -241,7 +241,12 @@ impl Auth {
         .map(|_| ())
     }
 
-    async fn end_other_sessions(&self, user_id: &str, keep: &str, reason: &str) -> AuthResult<()> {
+    pub(super) async fn end_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        reason: &str,
+    ) -> AuthResult<()> {
         let now = self.clock.now_ms();
         for s in self.db.live_sessions_of(user_id, now).await? {
             if s.id != keep {

@@ -9,6 +9,7 @@ mod catalogue;
 mod codes;
 mod mfa;
 mod own_keys;
+mod passwords;
 mod principal;
 mod publish;
 mod refresh;
@@ -20,7 +21,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use account::LoginOutcome;
+pub use account::{LoginOutcome, SignupMode};
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
 pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};
@@ -71,6 +72,10 @@ pub struct Settings {
     pub code_limit_per_ip: u32,
     /// The sign-in page a magic link opens, with `login_id` and `code` in its query.
     pub magic_link_url: String,
+    /// The page a password-reset link opens, with `token` in its query.
+    pub reset_link_url: String,
+    /// Who may create an account by themselves.
+    pub signup: account::SignupMode,
 }
 
 impl Settings {
@@ -96,6 +101,8 @@ impl Settings {
             code_limit_per_email: 5,
             code_limit_per_ip: 20,
             magic_link_url: format!("{}/login", issuer.trim_end_matches('/')),
+            reset_link_url: format!("{}/reset-password", issuer.trim_end_matches('/')),
+            signup: account::SignupMode::Open,
         }
     }
 }

@@ -10,6 +10,7 @@ mod at_rest;
 mod login_codes;
 mod mfa;
 mod outbox;
+mod passwords;
 mod sessions;
 mod signing_keys;
 

@@ -46,7 +46,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidEmail => ErrorCode::InvalidEmail,
             AuthError::InvalidSessionCode => ErrorCode::InvalidSessionCode,
             AuthError::InvalidMfaCode { .. } => ErrorCode::InvalidMfaCode,
-            AuthError::InvalidMfaToken => ErrorCode::InvalidToken,
+            AuthError::InvalidMfaToken | AuthError::InvalidResetToken => ErrorCode::InvalidToken,
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,

@@ -13,6 +13,7 @@ mod forward;
 pub mod limits;
 mod meta;
 mod mfa;
+mod passwords;
 mod views;
 
 use std::time::Duration;
@@ -46,6 +47,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/mfa/totp/enroll"),
     ("post", "/api/v1/mfa/totp/confirm"),
     ("delete", "/api/v1/mfa/totp"),
+    ("post", "/api/v1/auth/password/change"),
+    ("post", "/api/v1/auth/password/forgot"),
+    ("post", "/api/v1/auth/password/reset"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -98,6 +102,9 @@ pub fn router(app: AppState) -> Router {
         .route("/mfa/totp/enroll", post(mfa::enroll))
         .route("/mfa/totp/confirm", post(mfa::confirm))
         .route("/mfa/totp", delete(mfa::disable))
+        .route("/auth/password/change", post(passwords::change))
+        .route("/auth/password/forgot", post(passwords::forgot))
+        .route("/auth/password/reset", post(passwords::reset))
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
