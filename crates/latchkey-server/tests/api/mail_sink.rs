@@ -163,7 +163,7 @@ impl Received {
             .unwrap_or_else(|| panic!("no {marker} in {text}"));
         text[at + marker.len()..]
             .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect()
     }
 }

@@ -19,6 +19,7 @@ mod mail_sink;
 mod mfa;
 mod openapi;
 mod owned_redis;
+mod passwords;
 mod process;
 mod publish;
 mod raw_http;

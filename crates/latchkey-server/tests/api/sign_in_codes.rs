@@ -49,6 +49,8 @@ macro_rules! with_mail {
     };
 }
 
+pub(crate) use with_mail;
+
 const MARKER: &str = "sign-in code is ";
 
 async fn request_code(app: &TestApp, email: &str) -> String {
