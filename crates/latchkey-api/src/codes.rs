@@ -83,6 +83,14 @@ pub struct PasswordChangeRequest {
     pub new_password: String,
 }
 
+/// `POST /api/v1/auth/email/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerifyRequest {
+    /// The `token` of the mailed link.
+    pub token: String,
+}
+
 /// `POST /api/v1/auth/password/forgot`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

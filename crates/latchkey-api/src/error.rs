@@ -29,6 +29,7 @@ pub enum ErrorCode {
     InvalidEmail,
     InvalidSessionCode,
     InvalidMfaCode,
+    EmailNotVerified,
 }
 
 impl ErrorCode {
@@ -41,7 +42,10 @@ impl ErrorCode {
             | ErrorCode::InvalidApiKey
             | ErrorCode::InvalidSessionCode
             | ErrorCode::InvalidMfaCode => 401,
-            ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
+            ErrorCode::AccountDisabled
+            | ErrorCode::InsufficientScope
+            | ErrorCode::Forbidden
+            | ErrorCode::EmailNotVerified => 403,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
@@ -87,6 +91,7 @@ impl ErrorCode {
             ErrorCode::InvalidEmail => "invalid_email",
             ErrorCode::InvalidSessionCode => "invalid_session_code",
             ErrorCode::InvalidMfaCode => "invalid_mfa_code",
+            ErrorCode::EmailNotVerified => "email_not_verified",
         }
     }
 }
@@ -145,6 +150,7 @@ mod tests {
             ErrorCode::InvalidEmail,
             ErrorCode::InvalidSessionCode,
             ErrorCode::InvalidMfaCode,
+            ErrorCode::EmailNotVerified,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -58,6 +58,9 @@ pub struct UserView {
     /// `GET /me` with an API token: the key it was minted from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// `GET /me`: whether the user proved their address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 /// What login, sign-up and refresh return.

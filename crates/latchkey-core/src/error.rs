@@ -105,6 +105,12 @@ pub enum AuthError {
     InvalidMfaToken,
     #[error("the reset token is unknown, expired or already used")]
     InvalidResetToken,
+    #[error("the verification token is unknown, expired or already used")]
+    InvalidVerificationToken,
+    #[error(
+        "the email address is not verified yet: open the link in the verification mail, or sign in with a mailed code"
+    )]
+    EmailNotVerified,
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

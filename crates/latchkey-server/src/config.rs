@@ -115,6 +115,11 @@ pub struct Config {
     pub password_reset_url: Option<String>,
     /// `open`, `invite` (a referral code is required) or `closed`.
     pub signup: latchkey_core::SignupMode,
+    /// The page a verification link opens (`?token=…` is appended). Defaults to
+    /// `<issuer>/verify-email`.
+    pub verify_email_url: Option<String>,
+    /// Refuse logins until the address is verified.
+    pub require_verified_email: bool,
 }
 
 impl Default for Config {
@@ -165,6 +170,8 @@ impl Default for Config {
             magic_link_url: None,
             password_reset_url: None,
             signup: latchkey_core::SignupMode::Open,
+            verify_email_url: None,
+            require_verified_email: false,
         }
     }
 }
@@ -420,6 +427,10 @@ impl Config {
             .password_reset_url
             .clone()
             .unwrap_or_else(|| format!("{}/reset-password", issuer.trim_end_matches('/')));
+        let verify_link_url = self
+            .verify_email_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/verify-email", issuer.trim_end_matches('/')));
         latchkey_core::Settings {
             audience: self.audience.clone().unwrap_or_else(|| issuer.clone()),
             issuer,
@@ -441,6 +452,8 @@ impl Config {
             magic_link_url,
             reset_link_url,
             signup: self.signup,
+            verify_link_url,
+            require_verified_email: self.require_verified_email,
         }
     }
 }

@@ -84,6 +84,8 @@ impl Auth {
             }
         }
         let (user, key) = self.register(req).await?;
+        self.send_verification(&user).await;
+        self.require_verified(&user.id).await?;
         let mut grant = self.open_session(user.into(), client).await?;
         grant.api_key = Some(key);
         Ok(grant)
@@ -215,6 +217,7 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        self.require_verified(&user.id).await?;
         if self.mfa_enabled(&user.id).await? {
             return self.mfa_challenge(&user.id).await;
         }

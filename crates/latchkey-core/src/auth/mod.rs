@@ -17,6 +17,7 @@ mod revocations;
 pub mod scopes;
 mod session;
 mod users;
+mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,10 @@ pub struct Settings {
     pub reset_link_url: String,
     /// Who may create an account by themselves.
     pub signup: account::SignupMode,
+    /// The page a verification link opens, with `token` in its query.
+    pub verify_link_url: String,
+    /// Refuse logins of accounts whose address is not verified.
+    pub require_verified_email: bool,
 }
 
 impl Settings {
@@ -103,6 +108,8 @@ impl Settings {
             magic_link_url: format!("{}/login", issuer.trim_end_matches('/')),
             reset_link_url: format!("{}/reset-password", issuer.trim_end_matches('/')),
             signup: account::SignupMode::Open,
+            verify_link_url: format!("{}/verify-email", issuer.trim_end_matches('/')),
+            require_verified_email: false,
         }
     }
 }
@@ -128,6 +135,8 @@ pub struct Profile {
     pub scopes: Vec<String>,
     /// The key an API token was minted from.
     pub key_id: Option<String>,
+    /// Whether the user proved their address.
+    pub email_verified: bool,
 }
 
 /// What login, sign-up and refresh hand out.
@@ -229,6 +238,7 @@ impl Auth {
     pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
         let rec = self.user_record(&caller.user_id).await?;
         let key_id = caller.key_id().map(str::to_owned);
+        let email_verified = self.db.email_verified(&caller.user_id).await?;
         Ok(Profile {
             user_id: caller.user_id.clone(),
             email: rec.email,
@@ -242,6 +252,7 @@ impl Auth {
                 rec.scopes
             },
             key_id,
+            email_verified,
         })
     }
 

@@ -46,7 +46,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidEmail => ErrorCode::InvalidEmail,
             AuthError::InvalidSessionCode => ErrorCode::InvalidSessionCode,
             AuthError::InvalidMfaCode { .. } => ErrorCode::InvalidMfaCode,
-            AuthError::InvalidMfaToken | AuthError::InvalidResetToken => ErrorCode::InvalidToken,
+            AuthError::InvalidMfaToken
+            | AuthError::InvalidResetToken
+            | AuthError::InvalidVerificationToken => ErrorCode::InvalidToken,
+            AuthError::EmailNotVerified => ErrorCode::EmailNotVerified,
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,

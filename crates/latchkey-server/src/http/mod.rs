@@ -50,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/password/change"),
     ("post", "/api/v1/auth/password/forgot"),
     ("post", "/api/v1/auth/password/reset"),
+    ("post", "/api/v1/auth/email/verify"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -105,6 +106,7 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/password/change", post(passwords::change))
         .route("/auth/password/forgot", post(passwords::forgot))
         .route("/auth/password/reset", post(passwords::reset))
+        .route("/auth/email/verify", post(passwords::verify_email))
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))

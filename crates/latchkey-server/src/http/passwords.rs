@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use latchkey_api::{PasswordChangeRequest, PasswordForgotRequest, PasswordResetRequest};
+use latchkey_api::{
+    EmailVerifyRequest, PasswordChangeRequest, PasswordForgotRequest, PasswordResetRequest,
+};
 use latchkey_core::secret::Secret;
 
 use super::error::ApiResult;
@@ -31,6 +33,14 @@ pub async fn forgot(
 ) -> ApiResult<StatusCode> {
     app.auth.forgot_password(&req.email, &client).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn verify_email(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<EmailVerifyRequest>,
+) -> ApiResult<StatusCode> {
+    app.auth.verify_email(&req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn reset(

@@ -233,6 +233,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InvalidEmail,
         InvalidSessionCode,
         InvalidMfaCode,
+        EmailNotVerified,
     ];
     for code in &all {
         match code {
@@ -241,7 +242,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | InvalidEmail
-            | InvalidSessionCode | InvalidMfaCode => {}
+            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified => {}
         }
     }
     all

@@ -198,3 +198,89 @@ async fn code_sign_in_does_not_sign_up_when_sign_up_is_closed() {
         .await;
     assert_eq!(error_code(r).await, "invalid_session_code");
 }
+
+async fn email_verified(app: &TestApp, access: &str) -> bool {
+    let me: Value = app.me(access).await.json().await.unwrap();
+    me["email_verified"]
+        .as_bool()
+        .expect("email_verified in /me")
+}
+
+with_mail!(sign_up_mails_a_verification_link);
+async fn sign_up_mails_a_verification_link(app: TestApp, sink: SmtpSink) {
+    let user = app.signup("ver@example.com").await;
+    let access = s(&user, "access_token");
+    assert!(!email_verified(&app, &access).await);
+    let mail = sink.last_to("ver@example.com").await;
+    assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
+    assert!(
+        mail.text()
+            .contains("http://latchkey.test/verify-email?token=lkv_")
+    );
+    let token = mail.link_param("token");
+    let verify = |token: String| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/auth/email/verify", &json!({"token": token}))
+                .await
+        }
+    };
+    assert_eq!(verify(token.clone()).await.status(), 204);
+    assert!(email_verified(&app, &access).await);
+    let r = verify(token).await;
+    assert_eq!(error_code(r).await, "invalid_token", "single-use");
+    let r = verify("lkv_made-up".into()).await;
+    assert_eq!(error_code(r).await, "invalid_token");
+}
+
+with_mail!(a_required_verified_address_gates_login, |c| c
+    .require_verified_email =
+    true);
+async fn a_required_verified_address_gates_login(app: TestApp, sink: SmtpSink) {
+    let r = app
+        .post(
+            "/api/v1/auth/signup",
+            &json!({"email": "gate@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "email_not_verified");
+    let r = app.login("gate@example.com", PASSWORD).await;
+    assert_eq!(error_code(r).await, "email_not_verified");
+    let token = sink.last_to("gate@example.com").await.link_param("token");
+    let r = app
+        .post("/api/v1/auth/email/verify", &json!({"token": token}))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.login("gate@example.com", PASSWORD).await.status(), 200);
+}
+
+/// A sign-in code proves the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_code_verifies_the_address() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let url = sink.url();
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.smtp_url = Some(url);
+    })
+    .await
+    .unwrap();
+    let r = app
+        .post("/api/v1/auth/code", &json!({"email": "cv@example.com"}))
+        .await;
+    let body: Value = r.json().await.unwrap();
+    let code = sink
+        .last_to("cv@example.com")
+        .await
+        .code_after("sign-in code is ");
+    let r = app
+        .post(
+            "/api/v1/auth/code/verify",
+            &json!({"login_id": s(&body, "login_id"), "session_code": code}),
+        )
+        .await;
+    let tokens: Value = r.json().await.unwrap();
+    assert!(email_verified(&app, &s(&tokens, "access_token")).await);
+}
