@@ -6,6 +6,11 @@ use sqlx::Row;
 use super::Db;
 use crate::error::AuthResult;
 
+/// Sealed with the master key when one is set, bound to its user like signing keys to theirs.
+fn totp_context(user_id: &str) -> String {
+    format!("totp_secret:{user_id}")
+}
+
 #[derive(Debug, Clone)]
 pub struct TotpRow {
     pub secret: String,
@@ -19,8 +24,10 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get("secret")?;
+        let secret = self.reveal(&stored, &totp_context(user_id), "TOTP secrets")?;
         Ok(Some(TotpRow {
-            secret: row.try_get("secret")?,
+            secret,
             enabled: row.try_get::<Option<i64>, _>("enabled_at")?.is_some(),
         }))
     }
@@ -49,7 +56,7 @@ impl Db {
             .await?;
         sqlx::query("INSERT INTO user_totp (user_id, secret, created_at) VALUES ($1, $2, $3)")
             .bind(user_id)
-            .bind(secret)
+            .bind(self.conceal(secret, &totp_context(user_id)))
             .bind(now)
             .execute(&mut *tx)
             .await?;

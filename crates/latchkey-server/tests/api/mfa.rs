@@ -217,6 +217,31 @@ async fn turning_mfa_on_and_off_ends_the_other_sessions(app: TestApp) {
     );
 }
 
+/// With a master key, the TOTP secret is sealed in the database and logins still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_secrets_are_sealed_with_the_master_key() {
+    use sqlx::{Connection, Row};
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        c.master_key = Some("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into());
+    })
+    .await
+    .unwrap();
+    let (secret, _, _) = enable_mfa(&app, "seal@example.com").await;
+    let mut db = sqlx::SqliteConnection::connect(&app.config.database_url())
+        .await
+        .unwrap();
+    let stored: String = sqlx::query("SELECT secret FROM user_totp")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stored.starts_with("enc1:"), "{stored:.12}");
+    assert!(!stored.contains(&secret));
+    let mfa = mfa_token(&app, "seal@example.com").await;
+    let r = mfa_verify(&app, &mfa, &totp_code(&app, &secret)).await;
+    assert_eq!(r.status(), 200);
+}
+
 /// A code login of an account with MFA: the same code comes back with the second factor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_login_asks_for_the_second_factor() {
