@@ -340,3 +340,38 @@ async fn without_smtp_mail_goes_to_the_outbox_folder() {
     let r = verify(&app, &login_id, code).await;
     assert_eq!(r.status(), 201);
 }
+
+/// With SMTP configured a code never reaches the log; without it (development) the server
+/// says so at start-up and logs the code, so `latchkey serve` works with nothing configured.
+#[tokio::test]
+async fn codes_reach_the_log_only_without_smtp() {
+    use crate::process::Proc;
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let server = Proc::start(&[("LATCHKEY_SMTP_URL", &sink.url())]).await;
+    let r = client
+        .post(server.url("/api/v1/auth/code"))
+        .json(&json!({"email": "logs@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let code = sink.last_to("logs@example.com").await.code_after(MARKER);
+    let log = server.stderr();
+    assert!(!log.contains("sign-in code"), "{log}");
+    assert!(!log.contains(&format!("code {code}")), "{log}");
+    assert!(!log.contains("no LATCHKEY_SMTP_URL"), "{log}");
+
+    let dev = Proc::start(&[]).await;
+    assert!(dev.stderr_shows("no LATCHKEY_SMTP_URL").await);
+    let r = client
+        .post(dev.url("/api/v1/auth/code"))
+        .json(&json!({"email": "dev@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert!(dev.stderr_shows("sign-in code ").await, "{}", dev.stderr());
+}
