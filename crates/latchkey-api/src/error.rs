@@ -32,6 +32,10 @@ pub enum ErrorCode {
     InvalidGrant,
     UnsupportedGrantType,
     InvalidScope,
+    InvalidEmail,
+    InvalidSessionCode,
+    InvalidMfaCode,
+    EmailNotVerified,
 }
 
 impl ErrorCode {
@@ -42,9 +46,14 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidApiKey
-            | ErrorCode::ExternalLoginFailed => 401,
+            | ErrorCode::ExternalLoginFailed
+            | ErrorCode::InvalidSessionCode
+            | ErrorCode::InvalidMfaCode => 401,
             ErrorCode::InvalidClient => 401,
-            ErrorCode::AccountDisabled | ErrorCode::InsufficientScope | ErrorCode::Forbidden => 403,
+            ErrorCode::AccountDisabled
+            | ErrorCode::InsufficientScope
+            | ErrorCode::Forbidden
+            | ErrorCode::EmailNotVerified => 403,
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
             | ErrorCode::UnsupportedGrantType
@@ -54,9 +63,10 @@ impl ErrorCode {
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::HeadersTooLarge => 431,
-            ErrorCode::WeakPassword | ErrorCode::UnknownReferralCode | ErrorCode::UnknownScope => {
-                422
-            }
+            ErrorCode::WeakPassword
+            | ErrorCode::UnknownReferralCode
+            | ErrorCode::UnknownScope
+            | ErrorCode::InvalidEmail => 422,
             ErrorCode::UriTooLong => 414,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::RateLimited => 429,
@@ -94,6 +104,10 @@ impl ErrorCode {
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::InvalidSessionCode => "invalid_session_code",
+            ErrorCode::InvalidMfaCode => "invalid_mfa_code",
+            ErrorCode::EmailNotVerified => "email_not_verified",
         }
     }
 }
@@ -156,6 +170,10 @@ mod tests {
             ErrorCode::RequestTimeout,
             ErrorCode::InvalidClient,
             ErrorCode::UnsupportedGrantType,
+            ErrorCode::InvalidEmail,
+            ErrorCode::InvalidSessionCode,
+            ErrorCode::InvalidMfaCode,
+            ErrorCode::EmailNotVerified,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -1,10 +1,12 @@
 //! Wire types of the Latchkey HTTP API, shared by the server, the bench tool and the client
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
+mod codes;
 mod error;
 mod keys;
 mod social;
 
+pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,9 @@ pub struct UserView {
     /// `GET /me` with an API token: the key it was minted from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// `GET /me`: whether the user proved their address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 /// What login, sign-up and refresh return.

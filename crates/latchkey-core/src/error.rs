@@ -95,6 +95,25 @@ pub enum AuthError {
     InvalidApiKey(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// An address that is not valid, or that the mail server refused.
+    #[error("invalid email, try again")]
+    InvalidEmail,
+    /// Wrong, expired, used or unknown: one answer for all, so none can be told apart.
+    #[error("the session code is wrong, expired or already used")]
+    InvalidSessionCode,
+    /// A wrong second factor; `attempts_left` when the login counts tries.
+    #[error("the two-factor code is wrong or was already used")]
+    InvalidMfaCode { attempts_left: Option<u32> },
+    #[error("the MFA token is unknown, expired, used or out of tries; log in again")]
+    InvalidMfaToken,
+    #[error("the reset token is unknown, expired or already used")]
+    InvalidResetToken,
+    #[error("the verification token is unknown, expired or already used")]
+    InvalidVerificationToken,
+    #[error(
+        "the email address is not verified yet: open the link in the verification mail, or sign in with a mailed code"
+    )]
+    EmailNotVerified,
     #[error("the account is disabled")]
     AccountDisabled,
     #[error("{0} not found")]

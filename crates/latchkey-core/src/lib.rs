@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod input;
 pub mod jwt;
+pub mod mail;
 pub mod master_key;
 pub mod oidc;
 pub mod password;
@@ -16,7 +17,7 @@ pub mod sms;
 pub mod state;
 pub mod store;
 
-pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings};
+pub use auth::{Auth, ClientInfo, Grant, LoginOutcome, Settings, SignupMode};
 pub use clock::Clock;
 pub use domain::{Org, OrgProfile, Role, User};
 pub use error::{AuthError, AuthResult, TokenProblem};

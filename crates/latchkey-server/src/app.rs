@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_core::mail::Mailer;
 use latchkey_core::password::{HashCost, PasswordHasher};
 use latchkey_core::state::StateStore;
 use latchkey_core::store::{Db, Migrated};
@@ -78,7 +79,9 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     };
     let trusted_proxies = config.trusted_proxy_networks()?;
     let now = clock.now_ms();
-    let auth = Auth::new(db, state, hasher, clock, config.settings()).await?;
+    let auth = Auth::new(db, state, hasher, clock, config.settings())
+        .await?
+        .with_mailer(mailer(config)?);
     let log_key = auth.db().server_secret("log_account_ref", now).await?;
     let sms = match &config.sms_webhook_url {
         Some(url) => latchkey_core::sms::SmsSender::webhook(
@@ -113,6 +116,23 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         oidc,
         sms,
     }))
+}
+
+/// SMTP when configured; otherwise the development outbox, said loudly at start-up.
+fn mailer(config: &Config) -> anyhow::Result<Mailer> {
+    match &config.smtp_url {
+        Some(url) => Mailer::smtp(url, &config.mail_from)
+            .map_err(|e| anyhow::anyhow!("{e} ({})", latchkey_core::store::redact_url(url))),
+        None => {
+            let dir = config.data_dir.join("outbox");
+            tracing::warn!(
+                outbox = %dir.display(),
+                "no LATCHKEY_SMTP_URL: mail is written to the outbox folder and sign-in codes \
+                 to this log; for development only"
+            );
+            Mailer::outbox(dir, &config.mail_from)
+        }
+    }
 }
 
 /// A server running in this process.

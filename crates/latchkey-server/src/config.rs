@@ -109,6 +109,33 @@ pub struct Config {
     pub sms_webhook_url: Option<String>,
     /// Sent as `Authorization: Bearer` to the webhook. A secret: never logged.
     pub sms_webhook_token: Option<String>,
+    /// `smtp://host:port` or `smtps://user:pass@host:465`; without it mail goes to an outbox
+    /// folder in the data directory (development only). A secret: redacted in `Debug`.
+    pub smtp_url: Option<String>,
+    /// The sender of every mail, e.g. `Latchkey <auth@example.com>`.
+    pub mail_from: String,
+    /// How long a mailed sign-in code lives.
+    #[serde(with = "duration")]
+    pub login_code_ttl: Duration,
+    /// Whether a verified code for an unknown address signs it up.
+    pub login_code_signup: bool,
+    /// Codes sent per address per login window; 0 = off.
+    pub login_code_limit_per_email: u32,
+    /// Codes sent per client IP per login window; 0 = off.
+    pub login_code_limit_per_ip: u32,
+    /// The sign-in page a magic link opens (`?login_id=…&code=…` is appended). Defaults to
+    /// `<issuer>/login`.
+    pub magic_link_url: Option<String>,
+    /// The page a password-reset link opens (`?token=…` is appended). Defaults to
+    /// `<issuer>/reset-password`.
+    pub password_reset_url: Option<String>,
+    /// `open`, `invite` (a referral code is required) or `closed`.
+    pub signup: latchkey_core::SignupMode,
+    /// The page a verification link opens (`?token=…` is appended). Defaults to
+    /// `<issuer>/verify-email`.
+    pub verify_email_url: Option<String>,
+    /// Refuse logins until the address is verified.
+    pub require_verified_email: bool,
 }
 
 impl Default for Config {
@@ -156,6 +183,17 @@ impl Default for Config {
             oidc_redirect_allow_list: Vec::new(),
             sms_webhook_url: None,
             sms_webhook_token: None,
+            smtp_url: None,
+            mail_from: "Latchkey <latchkey@localhost>".into(),
+            login_code_ttl: Duration::from_secs(600),
+            login_code_signup: true,
+            login_code_limit_per_email: 5,
+            login_code_limit_per_ip: 20,
+            magic_link_url: None,
+            password_reset_url: None,
+            signup: latchkey_core::SignupMode::Open,
+            verify_email_url: None,
+            require_verified_email: false,
         }
     }
 }
@@ -177,6 +215,13 @@ impl std::fmt::Debug for Config {
                 "redis_url",
                 &self
                     .redis_url
+                    .as_deref()
+                    .map(latchkey_core::store::redact_url),
+            )
+            .field(
+                "smtp_url",
+                &self
+                    .smtp_url
                     .as_deref()
                     .map(latchkey_core::store::redact_url),
             )
@@ -270,6 +315,10 @@ impl Config {
         anyhow::ensure!(
             self.api_token_ttl >= Duration::from_secs(10),
             "api_token_ttl must be at least 10s"
+        );
+        anyhow::ensure!(
+            (Duration::from_secs(60)..=Duration::from_secs(3600)).contains(&self.login_code_ttl),
+            "login_code_ttl must be between 1m and 1h"
         );
         anyhow::ensure!(
             self.redis_timeout >= Duration::from_millis(50),
@@ -409,6 +458,18 @@ impl Config {
 
     pub fn settings(&self) -> latchkey_core::Settings {
         let issuer = self.issuer();
+        let magic_link_url = self
+            .magic_link_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/login", issuer.trim_end_matches('/')));
+        let reset_link_url = self
+            .password_reset_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/reset-password", issuer.trim_end_matches('/')));
+        let verify_link_url = self
+            .verify_email_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/verify-email", issuer.trim_end_matches('/')));
         latchkey_core::Settings {
             audience: self.audience.clone().unwrap_or_else(|| issuer.clone()),
             issuer,
@@ -423,6 +484,15 @@ impl Config {
             default_scopes: self.default_scopes.clone(),
             scope_catalogue: self.scopes.clone(),
             api_token_ttl: self.api_token_ttl,
+            code_ttl: self.login_code_ttl,
+            code_signup: self.login_code_signup,
+            code_limit_per_email: self.login_code_limit_per_email,
+            code_limit_per_ip: self.login_code_limit_per_ip,
+            magic_link_url,
+            reset_link_url,
+            signup: self.signup,
+            verify_link_url,
+            require_verified_email: self.require_verified_email,
         }
     }
 }

@@ -13,9 +13,28 @@ use crate::store::NewUser;
 /// asked for) will come, so callers must handle ones they do not know by refusing.
 #[derive(Debug)]
 #[non_exhaustive]
+// Not boxed: one value per login, and callers on other branches match `Signed(grant)`.
+#[allow(clippy::large_enum_variant)]
 pub enum LoginOutcome {
     /// A new session and its tokens.
     Signed(Grant),
+    /// The password (or mailed code) was right and the account asks for a second factor:
+    /// a password login gets a token for `/auth/mfa/verify`; a code login sends its code again
+    /// with the second factor.
+    MfaRequired { mfa_token: Option<Secret> },
+}
+
+/// Who may create an account by themselves (`latchkey users create` always may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupMode {
+    /// Anyone; without a referral code they found an organization.
+    #[default]
+    Open,
+    /// Only with an organization's referral code.
+    Invite,
+    /// Nobody.
+    Closed,
 }
 
 pub struct Signup {
@@ -49,7 +68,24 @@ impl Auth {
             )
             .await?;
         }
+        match self.settings.signup {
+            SignupMode::Open => {}
+            SignupMode::Closed => return Err(AuthError::Forbidden("sign-up is closed")),
+            SignupMode::Invite => {
+                let invited = req
+                    .referral_code
+                    .as_deref()
+                    .is_some_and(|c| !c.trim().is_empty());
+                if !invited {
+                    return Err(AuthError::Forbidden(
+                        "sign-up needs an invitation: send the organization's referral_code",
+                    ));
+                }
+            }
+        }
         let (user, key) = self.register(req).await?;
+        self.send_verification(&user).await;
+        self.require_verified(&user.id).await?;
         let mut grant = self.open_session(user.into(), client).await?;
         grant.api_key = Some(key);
         Ok(grant)
@@ -69,27 +105,47 @@ impl Auth {
             .filter(|c| !c.is_empty())
             .map(str::to_uppercase);
         let hash = self.hasher.hash(&req.password).await?;
-        let org_name = format!(
-            "{}'s organization",
-            name.as_deref().unwrap_or(email.as_str())
-        );
-        let (user, _org) = self
-            .db
-            .create_user(
-                NewUser {
-                    email: email.as_str(),
-                    email_normalized: email.normalized(),
-                    name: name.as_deref(),
-                    phone: phone.as_ref().map(Phone::as_str),
-                    password_hash: Some(&hash),
-                    scopes: &self.settings.default_scopes,
-                    referral_code: referral.as_deref(),
-                    new_org_name: &org_name,
-                    identity: None,
-                },
-                self.clock.now_ms(),
-            )
-            .await?;
+        self.create_account(NewUser {
+            email: email.as_str(),
+            email_normalized: email.normalized(),
+            name: name.as_deref(),
+            phone: phone.as_ref().map(Phone::as_str),
+            password_hash: Some(&hash),
+            scopes: &self.settings.default_scopes,
+            referral_code: referral.as_deref(),
+            new_org_name: "",
+            identity: None,
+        })
+        .await
+    }
+
+    /// A passwordless account for an address a mailed code just proved: it founds an
+    /// organization and is its admin, as a sign-up without referral does.
+    pub(super) async fn register_verified(&self, email: &str) -> AuthResult<(User, CreatedKey)> {
+        let email = Email::parse(email)?;
+        self.create_account(NewUser {
+            email: email.as_str(),
+            email_normalized: email.normalized(),
+            name: None,
+            phone: None,
+            password_hash: None,
+            scopes: &self.settings.default_scopes,
+            referral_code: None,
+            new_org_name: "",
+            identity: None,
+        })
+        .await
+    }
+
+    /// Stores the user (with a new organization when there is no referral) and its default
+    /// API key. `new_org_name` is filled in here.
+    async fn create_account(&self, new: NewUser<'_>) -> AuthResult<(User, CreatedKey)> {
+        let org_name = format!("{}'s organization", new.name.unwrap_or(new.email));
+        let new = NewUser {
+            new_org_name: &org_name,
+            ..new
+        };
+        let (user, _org) = self.db.create_user(new, self.clock.now_ms()).await?;
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
         let key = self
             .create_key_for(
@@ -162,6 +218,10 @@ impl Auth {
         }
         if user.disabled {
             return Err(AuthError::AccountDisabled);
+        }
+        self.require_verified(&user.id).await?;
+        if self.mfa_enabled(&user.id).await? {
+            return self.mfa_challenge(&user.id).await;
         }
         let grant = self.open_session(user.into(), client).await?;
         Ok(LoginOutcome::Signed(grant))

@@ -6,8 +6,11 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod catalogue;
+mod codes;
+mod mfa;
 pub mod oauth;
 mod own_keys;
+mod passwords;
 pub mod phone;
 mod principal;
 mod publish;
@@ -18,12 +21,15 @@ mod session;
 mod signing;
 pub mod social;
 mod users;
+mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use account::LoginOutcome;
+pub use account::{LoginOutcome, SignupMode};
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
+pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;
@@ -62,6 +68,23 @@ pub struct Settings {
     pub scope_catalogue: Vec<String>,
     /// Lifetime of an API auth token, slid back to full on every use.
     pub api_token_ttl: Duration,
+    /// How long a mailed sign-in code lives.
+    pub code_ttl: Duration,
+    /// Whether a verified code for an unknown address signs it up.
+    pub code_signup: bool,
+    /// Codes sent per address, and per client IP, per `login_window`; 0 = off.
+    pub code_limit_per_email: u32,
+    pub code_limit_per_ip: u32,
+    /// The sign-in page a magic link opens, with `login_id` and `code` in its query.
+    pub magic_link_url: String,
+    /// The page a password-reset link opens, with `token` in its query.
+    pub reset_link_url: String,
+    /// Who may create an account by themselves.
+    pub signup: account::SignupMode,
+    /// The page a verification link opens, with `token` in its query.
+    pub verify_link_url: String,
+    /// Refuse logins of accounts whose address is not verified.
+    pub require_verified_email: bool,
 }
 
 impl Settings {
@@ -82,6 +105,15 @@ impl Settings {
             default_scopes: Vec::new(),
             scope_catalogue: Vec::new(),
             api_token_ttl: Duration::from_secs(3600),
+            code_ttl: Duration::from_secs(600),
+            code_signup: true,
+            code_limit_per_email: 5,
+            code_limit_per_ip: 20,
+            magic_link_url: format!("{}/login", issuer.trim_end_matches('/')),
+            reset_link_url: format!("{}/reset-password", issuer.trim_end_matches('/')),
+            signup: account::SignupMode::Open,
+            verify_link_url: format!("{}/verify-email", issuer.trim_end_matches('/')),
+            require_verified_email: false,
         }
     }
 }
@@ -107,6 +139,8 @@ pub struct Profile {
     pub scopes: Vec<String>,
     /// The key an API token was minted from.
     pub key_id: Option<String>,
+    /// Whether the user proved their address.
+    pub email_verified: bool,
 }
 
 /// What login, sign-up and refresh hand out.
@@ -139,6 +173,9 @@ pub struct Auth {
     wrap: TokenWrap,
     touched: Touched,
     revocations: revocations::Revocations,
+    mailer: Option<crate::mail::Mailer>,
+    /// Keys the hashes of mailed codes.
+    code_key: Vec<u8>,
 }
 
 impl Auth {
@@ -164,6 +201,7 @@ impl Auth {
         )?;
         let chain_key = db.server_secret("refresh_chain", now).await?;
         let wrap = TokenWrap::new(&db.server_secret("token_wrap", now).await?)?;
+        let code_key = db.server_secret("login_code", now).await?;
         let auth = Auth {
             db,
             state,
@@ -176,9 +214,17 @@ impl Auth {
             wrap,
             touched: Touched::default(),
             revocations: Default::default(),
+            mailer: None,
+            code_key,
         };
         auth.rebuild_revocations().await?;
         Ok(auth)
+    }
+
+    /// Where mail goes; without one, flows that send mail fail.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Auth {
+        self.mailer = Some(mailer);
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -199,6 +245,7 @@ impl Auth {
     pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
         let rec = self.user_record(&caller.user_id).await?;
         let key_id = caller.key_id().map(str::to_owned);
+        let email_verified = self.db.email_verified(&caller.user_id).await?;
         Ok(Profile {
             user_id: caller.user_id.clone(),
             email: rec.email,
@@ -212,6 +259,7 @@ impl Auth {
                 rec.scopes
             },
             key_id,
+            email_verified,
         })
     }
 

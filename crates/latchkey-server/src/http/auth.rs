@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{LoginRequest, LogoutAllResponse, RefreshRequest, SignupRequest, TokenResponse};
+use latchkey_core::Grant;
 use latchkey_core::auth::account::Signup;
 use latchkey_core::clock::rfc3339_ms;
 use latchkey_core::secret::Secret;
-use latchkey_core::{Grant, LoginOutcome};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
@@ -59,21 +59,7 @@ pub async fn login(
                 "login failed"
             );
         })?;
-    match outcome {
-        LoginOutcome::Signed(grant) => {
-            super::metrics::outcome("latchkey_logins_total", Ok(()));
-            Ok(token_response(
-                &app,
-                StatusCode::OK,
-                grant,
-                refresh_cookie::wanted(&app, &headers),
-            ))
-        }
-        // An outcome this edge cannot answer yet must not turn into tokens: fail closed.
-        _ => Err(ApiError::from(latchkey_core::AuthError::Unexpected(
-            anyhow::anyhow!("a login outcome this server cannot answer"),
-        ))),
-    }
+    super::mfa::login_answer(&app, outcome, None, &headers)
 }
 
 /// The refresh token comes in the body or as `Authorization: Bearer` (for clients that send

@@ -85,6 +85,13 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownReferralCode => ErrorCode::UnknownReferralCode,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::AccountDisabled => ErrorCode::AccountDisabled,
+            AuthError::InvalidEmail => ErrorCode::InvalidEmail,
+            AuthError::InvalidSessionCode => ErrorCode::InvalidSessionCode,
+            AuthError::InvalidMfaCode { .. } => ErrorCode::InvalidMfaCode,
+            AuthError::InvalidMfaToken
+            | AuthError::InvalidResetToken
+            | AuthError::InvalidVerificationToken => ErrorCode::InvalidToken,
+            AuthError::EmailNotVerified => ErrorCode::EmailNotVerified,
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,
@@ -110,8 +117,14 @@ impl From<AuthError> for ApiError {
             _ => None,
         };
         // Says the 503 is not a failure to save: the change stands and will take effect.
-        let data =
-            matches!(e, AuthError::Unpublished).then(|| serde_json::json!({"committed": true}));
+        let data = match &e {
+            AuthError::Unpublished => Some(serde_json::json!({"committed": true})),
+            // The login's loop: how many second-factor tries remain before it is dead.
+            AuthError::InvalidMfaCode {
+                attempts_left: Some(n),
+            } => Some(serde_json::json!({"mfa_required": true, "attempts_left": n})),
+            _ => None,
+        };
         ApiError {
             code,
             message: e.to_string(),

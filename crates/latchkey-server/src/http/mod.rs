@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod auth;
 pub mod client_ip;
+mod codes;
 pub mod cors;
 pub mod error;
 pub mod extract;
@@ -13,7 +14,9 @@ mod forward;
 pub mod limits;
 mod meta;
 pub mod metrics;
+mod mfa;
 mod oauth;
+mod passwords;
 mod phone;
 mod refresh_cookie;
 mod social;
@@ -52,6 +55,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/phone/verify"),
     ("get", "/api/v1/oauth/{provider}/callback"),
     ("post", "/api/v1/oauth/{provider}/callback"),
+    ("post", "/api/v1/auth/code"),
+    ("post", "/api/v1/auth/code/verify"),
+    ("post", "/api/v1/auth/mfa/verify"),
+    ("post", "/api/v1/mfa/totp/enroll"),
+    ("post", "/api/v1/mfa/totp/confirm"),
+    ("delete", "/api/v1/mfa/totp"),
+    ("post", "/api/v1/auth/password/change"),
+    ("post", "/api/v1/auth/password/forgot"),
+    ("post", "/api/v1/auth/password/reset"),
+    ("post", "/api/v1/auth/email/verify"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
@@ -115,6 +128,16 @@ pub fn router(app: AppState) -> Router {
             "/oauth/{provider}/callback",
             get(social::callback_get).post(social::callback_post),
         )
+        .route("/auth/code", post(codes::send))
+        .route("/auth/code/verify", post(codes::verify))
+        .route("/auth/mfa/verify", post(mfa::verify))
+        .route("/mfa/totp/enroll", post(mfa::enroll))
+        .route("/mfa/totp/confirm", post(mfa::confirm))
+        .route("/mfa/totp", delete(mfa::disable))
+        .route("/auth/password/change", post(passwords::change))
+        .route("/auth/password/forgot", post(passwords::forgot))
+        .route("/auth/password/reset", post(passwords::reset))
+        .route("/auth/email/verify", post(passwords::verify_email))
         .route("/me", get(account::me))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))

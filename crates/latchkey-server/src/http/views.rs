@@ -15,6 +15,7 @@ pub fn user_view(u: &User) -> UserView {
         org_id: u.org_id.clone(),
         scopes: u.scopes.clone(),
         key_id: None,
+        email_verified: None,
     }
 }
 
@@ -28,6 +29,7 @@ pub fn profile_view(p: Profile) -> UserView {
         org_id: p.org_id,
         scopes: p.scopes,
         key_id: p.key_id,
+        email_verified: Some(p.email_verified),
     }
 }
 

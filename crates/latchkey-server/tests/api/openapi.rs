@@ -240,6 +240,10 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InvalidGrant,
         UnsupportedGrantType,
         InvalidScope,
+        InvalidEmail,
+        InvalidSessionCode,
+        InvalidMfaCode,
+        EmailNotVerified,
     ];
     for code in &all {
         match code {
@@ -248,7 +252,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
-            | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope => {}
+            | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope | InvalidEmail
+            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified => {}
         }
     }
     all

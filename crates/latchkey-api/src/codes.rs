@@ -1,0 +1,108 @@
+//! Passwordless sign-in by mailed code.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/auth/code`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub email: String,
+}
+
+/// `202` from `POST /api/v1/auth/code`, the same for every valid address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeSentResponse {
+    pub login_id: String,
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /api/v1/auth/code/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeVerifyRequest {
+    pub login_id: String,
+    pub session_code: String,
+    /// A second factor, for accounts that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_code: Option<String>,
+}
+
+/// `200` from a login whose account asks for a second factor:
+/// `{"status": "mfa_required", "mfa_token" | "login_id": …, "data": {"methods": […]}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaRequiredResponse {
+    pub status: String,
+    /// For a password login: send it to `POST /api/v1/auth/mfa/verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    /// For a code login: send the same login and code again, with `mfa_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/mfa/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaVerifyRequest {
+    pub mfa_token: String,
+    /// A current TOTP code or an unused recovery code.
+    pub mfa_code: String,
+}
+
+/// `POST /api/v1/mfa/totp/confirm`, `DELETE /api/v1/mfa/totp`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeRequest {
+    pub code: String,
+}
+
+/// `POST /api/v1/mfa/totp/enroll`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpEnrollResponse {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth_uri` as a QR code, an inline SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/mfa/totp/confirm`: shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryCodesResponse {
+    pub enabled: bool,
+    pub recovery_codes: Vec<String>,
+}
+
+/// `POST /api/v1/auth/password/change`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/auth/email/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerifyRequest {
+    /// The `token` of the mailed link.
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/password/forgot`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordForgotRequest {
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password/reset`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The `token` of the mailed link.
+    pub token: String,
+    pub new_password: String,
+}

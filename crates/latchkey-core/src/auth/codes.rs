@@ -1,0 +1,182 @@
+//! Passwordless sign-in: a one-time code (and a magic link carrying it) sent by mail.
+
+use rand::Rng;
+
+use super::{Auth, ClientInfo, LoginOutcome};
+use crate::error::{AuthError, AuthResult};
+use crate::input::Email;
+use crate::mail::{Mail, MailError, html_escape};
+use crate::secret::{ct_eq, hmac_b64};
+
+/// Wrong guesses a login allows, the right one included.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// `POST /auth/code`: the login to verify and how long its code lives.
+#[derive(Debug, Clone)]
+pub struct CodeSent {
+    pub login_id: String,
+    pub expires_in_secs: u64,
+}
+
+impl Auth {
+    /// Sends a code to `email`. Known and unknown addresses get the same answer; an unknown one
+    /// gets a mail only when a verified code may sign it up.
+    pub async fn send_login_code(&self, email: &str, client: &ClientInfo) -> AuthResult<CodeSent> {
+        let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
+        // Per IP first, as for logins: one client cannot grow a counter per made-up address.
+        if let Some(ip) = &client.ip {
+            self.take_attempt(&format!("code:ip:{ip}"), self.settings.code_limit_per_ip)
+                .await?;
+        }
+        self.take_attempt(
+            &format!("code:email:{}", email.normalized()),
+            self.settings.code_limit_per_email,
+        )
+        .await?;
+        let known = self.db.user_by_email(email.normalized()).await?.is_some();
+        let login_id = uuid::Uuid::new_v4().simple().to_string();
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let now = self.clock.now_ms();
+        let ttl = self.settings.code_ttl;
+        if known || self.code_may_sign_up() {
+            let mail = self.code_mail(email.as_str(), &login_id, &code, ttl.as_secs() / 60);
+            // Sent before anything is stored: a refused address leaves nothing behind.
+            self.mail(mail).await?;
+        }
+        self.db
+            .insert_login_code(
+                &login_id,
+                email.as_str(),
+                email.normalized(),
+                &self.code_hash(&login_id, &code),
+                now,
+                now + ttl.as_millis() as i64,
+            )
+            .await?;
+        Ok(CodeSent {
+            login_id,
+            expires_in_secs: ttl.as_secs(),
+        })
+    }
+
+    /// Spends a login's code and opens a session; an unknown address is signed up (a new
+    /// organization, as its admin) when the setting allows. Every failure looks the same.
+    pub async fn verify_login_code(
+        &self,
+        login_id: &str,
+        code: &str,
+        mfa_code: Option<&str>,
+        client: &ClientInfo,
+    ) -> AuthResult<LoginOutcome> {
+        let well_formed = login_id.len() == 32 && login_id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !well_formed {
+            return Err(AuthError::InvalidSessionCode);
+        }
+        let now = self.clock.now_ms();
+        let row = self
+            .db
+            .attempt_login_code(login_id, now, MAX_CODE_ATTEMPTS)
+            .await?
+            .ok_or(AuthError::InvalidSessionCode)?;
+        let expected = self.code_hash(login_id, code.trim());
+        if !ct_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
+            return Err(AuthError::InvalidSessionCode);
+        }
+        // Only wrong codes use up tries: the MFA step sends this one again.
+        self.db.refund_login_code_attempt(login_id).await?;
+        let found = self.db.user_by_email(&row.email_normalized).await?;
+        if let Some(found) = &found
+            && self.mfa_enabled(&found.user.id).await?
+        {
+            let Some(mfa_code) = mfa_code else {
+                return Ok(LoginOutcome::MfaRequired { mfa_token: None });
+            };
+            let used = self
+                .db
+                .attempt_login_mfa(login_id, now, super::MAX_MFA_ATTEMPTS)
+                .await?
+                .ok_or(AuthError::InvalidSessionCode)?;
+            if !self.check_second_factor(&found.user.id, mfa_code).await? {
+                if used >= super::MAX_MFA_ATTEMPTS {
+                    // Out of tries: the login is dead.
+                    self.db.spend_login_code(login_id, now).await?;
+                }
+                return Err(AuthError::InvalidMfaCode {
+                    attempts_left: Some((super::MAX_MFA_ATTEMPTS - used).max(0) as u32),
+                });
+            }
+        }
+        if !self.db.spend_login_code(login_id, now).await? {
+            return Err(AuthError::InvalidSessionCode);
+        }
+        match found {
+            Some(found) => {
+                if found.user.disabled {
+                    return Err(AuthError::AccountDisabled);
+                }
+                // The code reached the mailbox: the address is proven.
+                self.db.mark_email_verified(&found.user.id, now).await?;
+                let grant = self.open_session(found.user.into(), client).await?;
+                Ok(LoginOutcome::Signed(grant))
+            }
+            None if self.code_may_sign_up() => {
+                let (user, key) = self.register_verified(&row.email).await?;
+                self.db.mark_email_verified(&user.id, now).await?;
+                let mut grant = self.open_session(user.into(), client).await?;
+                grant.api_key = Some(key);
+                Ok(LoginOutcome::Signed(grant))
+            }
+            None => Err(AuthError::InvalidSessionCode),
+        }
+    }
+
+    pub(super) async fn mail(&self, mail: Mail) -> AuthResult<()> {
+        let mailer = self
+            .mailer
+            .as_ref()
+            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
+        mailer.send(mail).await.map_err(mail_error)
+    }
+
+    /// Whether a verified code may create an account for an unknown address.
+    fn code_may_sign_up(&self) -> bool {
+        self.settings.code_signup && self.settings.signup == super::SignupMode::Open
+    }
+
+    /// Keyed, so a copy of the table does not give the six digits away to a brute force.
+    fn code_hash(&self, login_id: &str, code: &str) -> String {
+        hmac_b64(&self.code_key, format!("{login_id}:{code}").as_bytes())
+    }
+
+    fn code_mail(&self, to: &str, login_id: &str, code: &str, minutes: u64) -> Mail {
+        let base = &self.settings.magic_link_url;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let link = format!("{base}{sep}login_id={login_id}&code={code}");
+        Mail {
+            to: to.to_owned(),
+            subject: "Your sign-in code".into(),
+            text: format!(
+                "Your sign-in code is {code}\n\nOr open this link to sign in:\n{link}\n\n\
+                 The code works once and expires in {minutes} minutes. If you did not ask \
+                 for it, ignore this mail.\n"
+            ),
+            html: format!(
+                "<p>Your sign-in code is <strong>{code}</strong></p>\
+                 <p><a href=\"{href}\">Sign in</a></p>\
+                 <p>The code works once and expires in {minutes} minutes. If you did not ask \
+                 for it, ignore this mail.</p>",
+                href = html_escape(&link)
+            ),
+            dev_log: Some(format!("sign-in code {code} for login {login_id}")),
+        }
+    }
+}
+
+fn mail_error(e: MailError) -> AuthError {
+    match e {
+        MailError::Rejected => AuthError::InvalidEmail,
+        MailError::Unavailable(why) => {
+            AuthError::Unavailable(anyhow::anyhow!("mail server: {why}"))
+        }
+    }
+}

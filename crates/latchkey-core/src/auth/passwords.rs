@@ -1,0 +1,137 @@
+//! Changing a password, and resetting a forgotten one by mail.
+
+use std::time::Duration;
+
+use super::{Auth, ClientInfo, Principal};
+use crate::error::{AuthError, AuthResult};
+use crate::input::Email;
+use crate::mail::{Mail, html_escape};
+use crate::password::check_policy;
+use crate::secret::{Secret, random_token, sha256_hex};
+
+/// How long a mailed reset link works.
+pub const RESET_TTL: Duration = Duration::from_secs(30 * 60);
+
+impl Auth {
+    /// A signed-in user's new password; their other sessions end.
+    pub async fn change_password(
+        &self,
+        caller: &Principal,
+        current: &Secret,
+        new: &Secret,
+    ) -> AuthResult<()> {
+        let sid = caller.require_session()?;
+        // Counted like logins: a stolen session cannot guess the current password freely.
+        self.take_attempt(
+            &format!("password:user:{}", caller.user_id),
+            self.settings.login_limit_per_account,
+        )
+        .await?;
+        let stored = self.db.password_hash_of(&caller.user_id).await?;
+        if !self.hasher.verify(current, stored.as_deref()).await? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let rec = self.user_record(&caller.user_id).await?;
+        check_policy(new.expose(), &rec.email.to_lowercase())?;
+        let hash = self.hasher.hash(new).await?;
+        self.db.set_password_hash(&caller.user_id, &hash).await?;
+        self.end_other_sessions(&caller.user_id, sid, "password-changed")
+            .await?;
+        tracing::info!(user_id = %caller.user_id, "password changed");
+        Ok(())
+    }
+
+    /// Mails a reset link to an existing account; every valid address gets the same answer.
+    pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> AuthResult<()> {
+        let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
+        if let Some(ip) = &client.ip {
+            self.take_attempt(&format!("reset:ip:{ip}"), self.settings.code_limit_per_ip)
+                .await?;
+        }
+        self.take_attempt(
+            &format!("reset:email:{}", email.normalized()),
+            self.settings.code_limit_per_email,
+        )
+        .await?;
+        let Some(row) = self.db.user_by_email(email.normalized()).await? else {
+            return Ok(());
+        };
+        if row.user.disabled {
+            return Ok(());
+        }
+        let token = format!("lkp_{}", random_token::<32>());
+        let now = self.clock.now_ms();
+        let base = &self.settings.reset_link_url;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let link = format!("{base}{sep}token={token}");
+        let minutes = RESET_TTL.as_secs() / 60;
+        let mail = Mail {
+            to: row.user.email.clone(),
+            subject: "Reset your password".into(),
+            text: format!(
+                "Open this link to choose a new password:\n{link}\n\nOr use this reset \
+                 token: {token}\n\nIt works once, for {minutes} minutes. If you did not ask \
+                 for it, ignore this mail: your password stays as it is.\n"
+            ),
+            html: format!(
+                "<p><a href=\"{href}\">Choose a new password</a></p>\
+                 <p>It works once, for {minutes} minutes. If you did not ask for it, ignore \
+                 this mail: your password stays as it is.</p>",
+                href = html_escape(&link)
+            ),
+            dev_log: Some(format!("password reset token {token}")),
+        };
+        self.mail(mail).await?;
+        self.db
+            .insert_password_reset(
+                &sha256_hex(token.as_bytes()),
+                &row.user.id,
+                now,
+                now + RESET_TTL.as_millis() as i64,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Sets the new password from a mailed token, ends every session of the user (and with
+    /// them their refresh tokens), and mails a notice.
+    pub async fn reset_password(&self, token: &str, new: &Secret) -> AuthResult<()> {
+        let id = sha256_hex(token.trim().as_bytes());
+        let now = self.clock.now_ms();
+        let user_id = self
+            .db
+            .password_reset_user(&id, now)
+            .await?
+            .ok_or(AuthError::InvalidResetToken)?;
+        let user = self
+            .db
+            .user_by_id(&user_id)
+            .await?
+            .ok_or(AuthError::InvalidResetToken)?;
+        // The policy first: a refused password leaves the token usable.
+        check_policy(new.expose(), &user.email.to_lowercase())?;
+        let hash = self.hasher.hash(new).await?;
+        if !self.db.spend_password_reset(&id, now).await? {
+            return Err(AuthError::InvalidResetToken);
+        }
+        self.db.set_password_hash(&user_id, &hash).await?;
+        self.revoke_all_sessions(&user_id, "password-reset").await?;
+        tracing::info!(user_id = %user_id, "password reset");
+        let notice = Mail {
+            to: user.email.clone(),
+            subject: "Your password was changed".into(),
+            text: "Your password was just reset and every session was signed out. If this \
+                   was not you, reset it again at once and contact your administrator.\n"
+                .into(),
+            html: "<p>Your password was just reset and every session was signed out. If this \
+                   was not you, reset it again at once and contact your administrator.</p>"
+                .into(),
+            dev_log: None,
+        };
+        // The reset stands even when the notice cannot be sent.
+        if let Err(e) = self.mail(notice).await {
+            tracing::warn!(user_id = %user_id, error = %e, "password-reset notice not sent");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Password changes and reset tokens.
+
+use sqlx::Row;
+
+use super::Db;
+use crate::error::AuthResult;
+
+impl Db {
+    pub async fn password_hash_of(&self, user_id: &str) -> AuthResult<Option<String>> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("password_hash"))
+            .transpose()?
+            .flatten())
+    }
+
+    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_password_reset(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
+            .bind(now - 24 * 3600 * 1000)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (id, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user of a live, unused reset token.
+    pub async fn password_reset_user(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM password_resets \
+             WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+    }
+
+    /// Spends a reset token; false when it was spent (or expired) meanwhile.
+    pub async fn spend_password_reset(&self, id: &str, now: i64) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE password_resets SET used_at = $1 \
+             WHERE id = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+}
+
+impl Db {
+    pub async fn email_verified(&self, user_id: &str) -> AuthResult<bool> {
+        let row = sqlx::query("SELECT email_verified_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<i64>, _>("email_verified_at"))
+            .transpose()?
+            .flatten()
+            .is_some())
+    }
+
+    pub async fn mark_email_verified(&self, user_id: &str, now: i64) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_email_verification(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO email_verifications (id, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends a live verification token and marks its user verified; the user, or `None`.
+    pub async fn spend_email_verification(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE email_verifications SET used_at = $1 \
+             WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user_id: String = row.try_get("user_id")?;
+        sqlx::query(
+            "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
+        )
+        .bind(now)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+}
