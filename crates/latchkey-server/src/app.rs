@@ -24,6 +24,8 @@ pub struct App {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Keys the account references in logs (see `telemetry::account_ref`).
     pub log_key: Vec<u8>,
+    /// Set at shutdown: open WebSockets close with 1001 (the server loop no longer owns them).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<App>;
@@ -82,6 +84,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         policy,
         trusted_proxies,
         log_key,
+        closing: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -123,9 +126,11 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         header_read_timeout: config.header_read_timeout,
         shutdown_timeout: config.shutdown_timeout,
     };
+    let sockets = app.clone();
     let task = tokio::spawn(async move {
         let result = crate::serve::serve(listener, router, limits, async {
             let _ = rx.await;
+            sockets.closing.send_replace(true);
         })
         .await;
         purge.abort();

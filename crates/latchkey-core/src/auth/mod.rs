@@ -6,6 +6,7 @@ mod admin;
 pub mod api_keys;
 mod authenticate;
 mod catalogue;
+pub mod live;
 mod own_keys;
 mod principal;
 mod publish;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use account::LoginOutcome;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use live::{LiveEvent, LiveSession};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;

@@ -12,6 +12,7 @@ mod forward;
 pub mod limits;
 mod meta;
 mod views;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/logout-all"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/ws"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions/{id}"),
@@ -85,6 +87,7 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/me", get(account::me))
+        .route("/ws", get(ws::connect))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
         .route("/sessions/{id}", delete(account::delete_session))
@@ -134,6 +137,8 @@ pub fn router(app: AppState) -> Router {
             header::COOKIE,
             HeaderName::from_static("x-authorization"),
             HeaderName::from_static("x-api-key"),
+            // Carries the token of a browser WebSocket.
+            header::SEC_WEBSOCKET_PROTOCOL,
         ]))
         .with_state(app)
 }

@@ -28,3 +28,4 @@ mod slow_clients;
 mod state_growth;
 mod times;
 mod tokens;
+mod websocket;
