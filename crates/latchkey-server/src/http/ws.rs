@@ -38,6 +38,7 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 pub const TOKEN_PROTOCOL: &str = "access_token";
 /// Client messages are small JSON objects.
 const MAX_MESSAGE: usize = 64 * 1024;
+const SOCKET_BUFFER: usize = 4 * 1024;
 
 pub async fn connect(
     State(app): State<AppState>,
@@ -63,6 +64,10 @@ pub async fn connect(
         upgrade.set_selected_protocol(HeaderValue::from_static(TOKEN_PROTOCOL));
     }
     Ok(upgrade
+        // The library's 128 KiB default read buffer, allocated per socket, was most of a
+        // socket's memory; these messages are small.
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| serve_socket(app, socket, live)))

@@ -380,3 +380,79 @@ async fn stopping_the_server_closes_open_sockets_as_going_away() {
     assert_eq!(code, u16::from(CloseCode::Away));
     stopping.await.unwrap();
 }
+
+/// Resident memory of a process, in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_sockets_stay_open_and_all_close_on_logout_with_no_token_in_the_log() {
+    const SOCKETS: usize = 1000;
+    let server = crate::process::Proc::start(&[("LATCHKEY_LOG_LEVEL", "info")]).await;
+    let client = reqwest::Client::new();
+    let grant: Value = client
+        .post(server.url("/api/v1/auth/signup"))
+        .json(&json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = s(&grant, "access_token");
+    let url = format!(
+        "{}?access_token={access}",
+        server.url("/api/v1/ws").replacen("http://", "ws://", 1)
+    );
+
+    let before = rss_kib(server.pid());
+    let mut sockets: Vec<Socket> = futures::stream::iter(0..SOCKETS)
+        .map(|_| {
+            let url = url.clone();
+            async move {
+                let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("open");
+                assert_eq!(next_json(&mut socket).await["type"], "ready");
+                socket
+            }
+        })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    assert_eq!(sockets.len(), SOCKETS);
+    // Two check rounds with every socket open, so the figure includes their steady state.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(server.pid());
+    let per_socket = after.saturating_sub(before) as f64 / SOCKETS as f64;
+    eprintln!(
+        "{SOCKETS} sockets: server RSS {before} KiB -> {after} KiB, {per_socket:.1} KiB per socket"
+    );
+
+    let r = client
+        .post(server.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let closed: Vec<u16> = futures::stream::iter(sockets.iter_mut())
+        .map(|socket| async move { until_close(socket).await.1 })
+        .buffer_unordered(SOCKETS)
+        .collect()
+        .await;
+    assert!(closed.iter().all(|c| *c == 4003), "{closed:?}");
+
+    let log = server.stderr();
+    assert!(log.contains("route=/api/v1/ws"), "{log}");
+    assert!(!log.contains(&access), "the token leaked into the log");
+    assert!(
+        !log.contains("access_token="),
+        "a query string leaked into the log"
+    );
+}
