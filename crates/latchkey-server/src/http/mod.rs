@@ -11,6 +11,7 @@ pub mod extract;
 mod forward;
 pub mod limits;
 mod meta;
+pub mod socketio;
 mod views;
 pub mod ws;
 
@@ -121,6 +122,8 @@ pub fn router(app: AppState) -> Router {
         .route("/openapi.json", get(meta::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Socket.IO answers `/socket.io/` itself, before the route table.
+        .layer(socketio::layer(&app))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn(limits::request_line))

@@ -25,6 +25,7 @@ mod scope_catalogue;
 mod scopes;
 mod sessions;
 mod slow_clients;
+mod socketio;
 mod state_growth;
 mod times;
 mod tokens;
