@@ -35,11 +35,13 @@ impl GuardError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             GuardError::MissingToken => (StatusCode::UNAUTHORIZED, "missing_token"),
-            GuardError::Expired | GuardError::InvalidToken(_) => {
+            GuardError::Expired | GuardError::InvalidToken(_) | GuardError::Revoked => {
                 (StatusCode::UNAUTHORIZED, "invalid_token")
             }
             GuardError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            GuardError::KeysUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            GuardError::KeysUnavailable | GuardError::CheckUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+            }
         }
     }
 }
@@ -55,13 +57,16 @@ impl IntoResponse for GuardError {
         let mut response = (status, axum::Json(body)).into_response();
         let challenge = match &self {
             GuardError::MissingToken => Some(r#"Bearer realm="api""#.to_owned()),
-            GuardError::KeysUnavailable => None,
+            GuardError::KeysUnavailable | GuardError::CheckUnavailable => None,
             _ => Some(format!(r#"Bearer realm="api", error="{code}""#)),
         };
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
-        if matches!(self, GuardError::KeysUnavailable) {
+        if matches!(
+            self,
+            GuardError::KeysUnavailable | GuardError::CheckUnavailable
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -61,6 +61,14 @@ impl KeySet {
         }
     }
 
+    pub fn config(&self) -> &GuardConfig {
+        &self.config
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }

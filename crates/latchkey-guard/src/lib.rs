@@ -8,8 +8,9 @@
 //! [`ws`] authorizes WebSockets the way Latchkey's own `/api/v1/ws` does.
 //!
 //! Local verification cannot see a logout: a revoked session's token passes until it expires
-//! (one access-token lifetime). Routes that must refuse it at once should ask Latchkey
-//! (`GET /api/v1/me` with the token) or keep their sockets on Latchkey's `/api/v1/ws`.
+//! (one access-token lifetime). Routes that must refuse it at once call
+//! [`Guard::check_session`] (one request to Latchkey); guarded sockets do so periodically when
+//! `session_check_interval` is set, closing with 4003.
 
 mod extract;
 mod jwks;
@@ -34,6 +35,11 @@ pub struct GuardConfig {
     pub audience: String,
     /// Least time between two JWKS fetches caused by unknown key ids.
     pub refetch_interval: Duration,
+    /// Latchkey's base URL for session checks (`GET /api/v1/me`); the issuer by default.
+    pub latchkey_url: String,
+    /// How often a guarded WebSocket asks Latchkey whether its session still lives (closing
+    /// it with 4003 when not); `None` (the default) trusts the token until it expires.
+    pub session_check_interval: Option<Duration>,
 }
 
 impl GuardConfig {
@@ -43,8 +49,10 @@ impl GuardConfig {
         GuardConfig {
             jwks_url: format!("{issuer}/.well-known/jwks.json"),
             audience: issuer.clone(),
+            latchkey_url: issuer.clone(),
             issuer,
             refetch_interval: Duration::from_secs(10),
+            session_check_interval: None,
         }
     }
 }
@@ -88,6 +96,10 @@ pub enum GuardError {
     InsufficientScope(String),
     #[error("the token's keys cannot be fetched now")]
     KeysUnavailable,
+    #[error("the session has ended")]
+    Revoked,
+    #[error("Latchkey cannot be asked about the session now")]
+    CheckUnavailable,
 }
 
 /// Verifies Latchkey access tokens. Cheap to clone; share one per process.
@@ -125,6 +137,32 @@ impl Guard {
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             expires_at: claims.exp,
         })
+    }
+
+    /// Asks Latchkey whether `token`'s session still lives: sees a logout at once, at the cost
+    /// of a request. `Revoked` when Latchkey refuses the token.
+    pub async fn check_session(&self, token: &str) -> Result<(), GuardError> {
+        let url = format!(
+            "{}/api/v1/me",
+            self.keys.config().latchkey_url.trim_end_matches('/')
+        );
+        let response = self
+            .keys
+            .http()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|_| GuardError::CheckUnavailable)?;
+        match response.status().as_u16() {
+            200 => Ok(()),
+            401 | 403 => Err(GuardError::Revoked),
+            _ => Err(GuardError::CheckUnavailable),
+        }
+    }
+
+    pub fn config(&self) -> &GuardConfig {
+        self.keys.config()
     }
 
     /// How many times the JWKS was fetched (for monitoring and tests).

@@ -22,8 +22,12 @@ pub const CLOSE_REVOKED: u16 = 4003;
 /// The subprotocol after which a browser sends the token; select it in the upgrade.
 pub const TOKEN_PROTOCOL: &str = "access_token";
 
-/// The caller of a WebSocket route, verified before the upgrade.
-pub struct WsAuthorized(pub Identity);
+/// The caller of a WebSocket route, verified before the upgrade, and its token (kept for
+/// session checks; never log it).
+pub struct WsAuthorized {
+    pub identity: Identity,
+    token: String,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for WsAuthorized
 where
@@ -33,10 +37,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
         let token = token_of(parts)?.ok_or(GuardError::MissingToken)?;
-        Guard::from_ref(state)
-            .verify(&token)
-            .await
-            .map(WsAuthorized)
+        let identity = Guard::from_ref(state).verify(&token).await?;
+        Ok(WsAuthorized { identity, token })
     }
 }
 
@@ -77,26 +79,44 @@ pub fn token_of(parts: &Parts) -> Result<Option<String>, GuardError> {
     Ok(found.pop())
 }
 
-/// Serves a guarded socket until the client leaves or the token expires unrenewed (4001).
-/// `handler` gets every text message that is not a renewal, with the current identity, and
-/// may answer.
+/// Serves a guarded socket until the client leaves, the token expires unrenewed (4001), or,
+/// with `session_check_interval` set, Latchkey says the session ended (4003). `handler` gets
+/// every text message that is not a renewal, with the current identity, and may answer.
 pub async fn serve_guarded<F, Fut>(
     guard: Guard,
     mut socket: WebSocket,
-    mut identity: Identity,
+    authorized: WsAuthorized,
     mut handler: F,
 ) where
     F: FnMut(Identity, String) -> Fut,
     Fut: Future<Output = Option<String>>,
 {
+    let WsAuthorized {
+        mut identity,
+        mut token,
+    } = authorized;
+    let every = guard.config().session_check_interval;
+    let mut check = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let expiry = tokio::time::sleep(until(identity.expires_at));
         tokio::select! {
             () = expiry => {
-                let frame = CloseFrame { code: CLOSE_EXPIRED, reason: "token expired".into() };
-                let _ = socket.send(Message::Close(Some(frame))).await;
+                close(&mut socket, CLOSE_EXPIRED, "token expired").await;
                 return;
             }
+            _ = check.tick(), if every.is_some() => match guard.check_session(&token).await {
+                Ok(()) => {}
+                Err(GuardError::Revoked) => {
+                    close(&mut socket, CLOSE_REVOKED, "session revoked").await;
+                    return;
+                }
+                // Unsure is not live.
+                Err(_) => {
+                    close(&mut socket, 1013, "session check unavailable, reconnect").await;
+                    return;
+                }
+            },
             received = socket.recv() => {
                 let text = match received {
                     Some(Ok(Message::Text(text))) => text.to_string(),
@@ -104,7 +124,7 @@ pub async fn serve_guarded<F, Fut>(
                     Some(Ok(_)) => continue,
                 };
                 let reply = match renewal(&text) {
-                    Some(token) => Some(renew(&guard, &mut identity, &token).await.to_string()),
+                    Some(new) => Some(renew(&guard, &mut identity, &mut token, new).await.to_string()),
                     None => handler(identity.clone(), text).await,
                 };
                 if let Some(reply) = reply
@@ -122,10 +142,19 @@ fn renewal(text: &str) -> Option<String> {
     (v["type"] == "auth").then(|| v["access_token"].as_str().unwrap_or("").to_owned())
 }
 
-async fn renew(guard: &Guard, identity: &mut Identity, token: &str) -> Value {
-    match guard.verify(token).await {
-        Ok(new) if new.user_id == identity.user_id => {
-            *identity = new;
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn renew(guard: &Guard, identity: &mut Identity, token: &mut String, new: String) -> Value {
+    match guard.verify(&new).await {
+        Ok(renewed) if renewed.user_id == identity.user_id => {
+            *identity = renewed;
+            *token = new;
             json!({"type": "auth_ok", "expires_at": identity.expires_at})
         }
         Ok(_) => json!({"type": "auth_error", "error": "forbidden",

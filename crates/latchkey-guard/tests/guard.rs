@@ -37,11 +37,11 @@ async fn reports(Authorized(id): Authorized) -> Result<&'static str, GuardError>
 
 async fn echo(
     State(state): State<AppState>,
-    WsAuthorized(id): WsAuthorized,
+    authorized: WsAuthorized,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade.on_upgrade(move |socket| {
-        serve_guarded(state.guard, socket, id, |id, text| async move {
+        serve_guarded(state.guard, socket, authorized, |id, text| async move {
             Some(json!({"user_id": id.user_id, "echo": text}).to_string())
         })
     })
@@ -235,4 +235,49 @@ async fn next_text(
             return serde_json::from_str(t.as_str()).unwrap();
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_session_checks_a_logout_closes_the_guarded_socket_with_4003() {
+    let mut s = setup(Duration::from_secs(15 * 60)).await;
+    // A guard that asks Latchkey twice a second whether the session lives.
+    let mut config = s.guard.config().clone();
+    config.latchkey_url = format!("http://{}", s.latchkey.addr);
+    config.session_check_interval = Some(Duration::from_millis(500));
+    s.guard = Guard::new(config);
+    let app = Router::new().route("/ws", get(echo)).with_state(AppState {
+        guard: s.guard.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let ann = signup(&s, "ann@example.com").await;
+    let access = ann["access_token"].as_str().unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{service}/ws?access_token={access}"))
+            .await
+            .expect("handshake");
+    socket.send(Message::text("hello")).await.unwrap();
+    assert_eq!(next_text(&mut socket).await["echo"], "hello");
+
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/auth/logout", s.latchkey.addr))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("closed within 10 s")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+            Some(Ok(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(code, latchkey_guard::ws::CLOSE_REVOKED);
+    s.latchkey.stop().await.unwrap();
 }
