@@ -456,3 +456,50 @@ async fn a_thousand_sockets_stay_open_and_all_close_on_logout_with_no_token_in_t
         "a query string leaked into the log"
     );
 }
+
+/// Fail closed: while Redis cannot answer, a socket's session cannot be confirmed, so the socket
+/// is closed with 1013 ("try again later") rather than kept open on a guess; once Redis is back
+/// the client reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_whose_session_cannot_be_checked_is_closed_with_1013_and_can_reconnect_later() {
+    let Some(redis) = crate::helpers::OwnedRedis::start() else {
+        return;
+    };
+    let url = redis.url();
+    let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Postgres, |c| {
+        c.redis_url = Some(url);
+        c.redis_prefix = crate::helpers::unique_prefix();
+        c.redis_timeout = Duration::from_millis(500);
+    })
+    .await
+    else {
+        return;
+    };
+    let grant = app.signup("ann@example.com").await;
+    let access = s(&grant, "access_token");
+    let mut socket = open(&app, &access).await;
+
+    redis.pause();
+    let (_, code, reason) = until_close(&mut socket).await;
+    redis.resume();
+    assert_eq!(code, 1013, "{reason}");
+
+    // Back to normal: the same token opens a socket again (retrying while Redis reconnects).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = ws_url(&app, &format!("?access_token={access}"));
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((mut socket, _)) => {
+                assert_eq!(next_json(&mut socket).await["type"], "ready");
+                break;
+            }
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no reconnect after Redis resumed: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
