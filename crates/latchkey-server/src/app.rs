@@ -121,6 +121,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let purge = spawn_purge(app.clone());
     let upkeep = spawn_revocation_upkeep(app.clone());
     let publisher = spawn_publisher(app.clone());
+    let listener_task = config
+        .redis_url
+        .is_some()
+        .then(|| spawn_revocation_listener(app.clone()));
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -136,6 +140,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         purge.abort();
         upkeep.abort();
         publisher.abort();
+        if let Some(l) = listener_task {
+            l.abort();
+        }
         if let Some(w) = watch {
             w.abort();
         }
@@ -188,6 +195,26 @@ fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
                 }
             }
+        }
+    })
+}
+
+/// With Redis: subscribes to revocations announced by every instance, for open sockets, and
+/// subscribes again (once a second) whenever the subscription drops.
+fn spawn_revocation_listener(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            match app.auth.listen_revocations().await {
+                Ok(()) => failing = false,
+                // Once per outage: sockets still poll the list meanwhile.
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "revocation announcements unavailable; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })
 }

@@ -93,6 +93,10 @@ pub struct Config {
     /// How often each instance retries publishing changes the token store missed.
     #[serde(with = "duration")]
     pub publish_retry_interval: Duration,
+    /// How often an open WebSocket or Socket.IO connection re-checks its session (revocations
+    /// with Redis are also announced at once; scope changes and disabled accounts are not).
+    #[serde(with = "duration")]
+    pub socket_check_interval: Duration,
 }
 
 impl Default for Config {
@@ -134,6 +138,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             publish_retry_interval: latchkey_core::auth::PUBLISH_RETRY_EVERY,
+            socket_check_interval: Duration::from_millis(500),
         }
     }
 }
@@ -257,6 +262,11 @@ impl Config {
             (Duration::from_secs(1)..=Duration::from_secs(3600))
                 .contains(&self.publish_retry_interval),
             "publish_retry_interval must be between 1s and 1h"
+        );
+        anyhow::ensure!(
+            (Duration::from_millis(100)..=Duration::from_secs(60))
+                .contains(&self.socket_check_interval),
+            "socket_check_interval must be between 100ms and 60s"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),

@@ -135,6 +135,9 @@ pub struct Auth {
     wrap: TokenWrap,
     touched: Touched,
     revocations: revocations::Revocations,
+    /// Revoked session ids, for open sockets: this instance's own and (with Redis) every
+    /// other instance's.
+    revoked_events: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Auth {
@@ -171,6 +174,7 @@ impl Auth {
             wrap,
             touched: Touched::default(),
             revocations: Default::default(),
+            revoked_events: tokio::sync::broadcast::Sender::new(1024),
         };
         auth.rebuild_revocations().await?;
         Ok(auth)

@@ -18,7 +18,6 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use tokio::sync::Mutex;
 
-use super::ws::CHECK_EVERY;
 use crate::app::AppState;
 
 /// The socket's session, shared by its event handlers and its watch task.
@@ -173,12 +172,26 @@ pub fn org_room(org: &str, room_id: &str) -> String {
     format!("{org}/{room_id}")
 }
 
-/// Checks the socket's session every `CHECK_EVERY` until it disconnects.
+/// Checks the socket's session every `socket_check_interval`, and at once on an announced
+/// revocation of it, until it disconnects.
 async fn watch(s: SocketRef, app: AppState, live: Live) {
-    let mut tick = tokio::time::interval(CHECK_EVERY);
+    let mut tick = tokio::time::interval(app.config.socket_check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut revoked = app.auth.revocation_events();
     loop {
-        tick.tick().await;
+        // The tick, or a revocation of this socket's session announced on any instance.
+        tokio::select! {
+            _ = tick.tick() => {}
+            event = revoked.recv() => {
+                let sid = live.lock().await.principal.session_id().map(str::to_owned);
+                match event {
+                    Ok(revoked_sid) if sid.as_deref() == Some(revoked_sid.as_str()) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Ok(_) => continue,
+                }
+            }
+        }
         if !s.connected() {
             return;
         }

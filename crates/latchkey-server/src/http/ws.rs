@@ -3,12 +3,11 @@
 //! Browsers cannot set `Authorization` on a WebSocket, so the token is also taken from the
 //! query (`?access_token=…`, or the bare `?<token>`) or from `Sec-WebSocket-Protocol:
 //! access_token, <token>`. A refused token is answered with 401 in the error shape and no
-//! upgrade. Once open, the socket is checked every `CHECK_EVERY` against the shared store (so
-//! a logout on any instance reaches it within that), warned before its token expires, renewed
+//! upgrade. Once open, the socket is checked every `socket_check_interval` against the shared
+//! store, and at once when a revocation of its session is announced (Redis pub/sub across
+//! instances), warned before its token expires, renewed
 //! in-band with `{"type":"auth","access_token":…}` (same user only), and closed with 4001 at
 //! expiry without renewal or 4003 when the session ends.
-
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Query, State};
@@ -25,8 +24,6 @@ use super::error::{ApiError, ApiResult};
 use super::extract::bearer;
 use crate::app::AppState;
 
-/// How often an open socket is checked: revocation reaches it within this.
-pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// Close codes: the token expired without renewal; the session was revoked.
 pub const CLOSE_EXPIRED: u16 = 4001;
 pub const CLOSE_REVOKED: u16 = 4003;
@@ -145,6 +142,7 @@ enum ClientMessage {
 
 async fn serve_socket(app: AppState, mut socket: WebSocket, mut live: LiveSession) {
     let mut closing = app.closing.subscribe();
+    let mut revoked = app.auth.revocation_events();
     let ready = json!({
         "type": "ready",
         "user_id": live.principal.user_id,
@@ -155,7 +153,7 @@ async fn serve_socket(app: AppState, mut socket: WebSocket, mut live: LiveSessio
     if send(&mut socket, &ready).await.is_err() {
         return;
     }
-    let mut tick = tokio::time::interval(CHECK_EVERY);
+    let mut tick = tokio::time::interval(app.config.socket_check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end: Option<(u16, &'static str)> = loop {
         tokio::select! {
@@ -165,6 +163,23 @@ async fn serve_socket(app: AppState, mut socket: WebSocket, mut live: LiveSessio
                 Ok(Some(end)) => break Some(end),
                 Err(()) => break None,
             },
+            // A revocation announced on any instance: check at once instead of at the tick.
+            event = revoked.recv() => {
+                let ours = match &event {
+                    Ok(sid) => live.principal.session_id() == Some(sid.as_str()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        break Some((CLOSE_GOING_AWAY, "server shutting down"));
+                    }
+                };
+                if ours {
+                    match check(&app, &mut socket, &mut live).await {
+                        Ok(None) => {}
+                        Ok(Some(end)) => break Some(end),
+                        Err(()) => break None,
+                    }
+                }
+            }
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => {
                     let reply = on_message(&app, &mut live, text.as_str()).await;

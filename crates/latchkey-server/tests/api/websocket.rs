@@ -240,9 +240,30 @@ async fn logout_closes_the_sessions_live_sockets_with_4003_and_spares_others(app
 }
 on_all_setups!(logout_closes_the_sessions_live_sockets_with_4003_and_spares_others);
 
+/// Revocations are announced to the instance's sockets at once: with the periodic check at a
+/// minute, logout still closes the socket well within `next`'s 10 s deadline.
+async fn a_revocation_is_pushed_to_the_socket_without_waiting_for_the_check(app: TestApp) {
+    let grant = app.signup("ann@example.com").await;
+    let mut socket = open(&app, &s(&grant, "access_token")).await;
+    let r = app
+        .post_auth("/api/v1/auth/logout", &s(&grant, "access_token"))
+        .await;
+    assert_eq!(r.status(), 204);
+    let (messages, code, _) = until_close(&mut socket).await;
+    assert_eq!(code, 4003, "{messages:?}");
+}
+on_all_setups!(
+    a_revocation_is_pushed_to_the_socket_without_waiting_for_the_check,
+    |c| c.socket_check_interval = std::time::Duration::from_secs(60)
+);
+
+/// The periodic check is set to a minute here, so a close within `next`'s 10 s deadline comes
+/// from the announcement (Redis pub/sub), not from the poll.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_on_one_instance_closes_the_socket_held_by_another() {
-    let Some(a) = TestApp::spawn_redis_with(|_| {}).await else {
+    let Some(a) =
+        TestApp::spawn_redis_with(|c| c.socket_check_interval = Duration::from_secs(60)).await
+    else {
         return;
     };
     let b = a.sibling().await;
