@@ -29,6 +29,8 @@ pub struct App {
     pub oidc: latchkey_core::oidc::Oidc,
     /// Sends phone verification codes.
     pub sms: latchkey_core::sms::SmsSender,
+    /// Set at shutdown: open WebSockets close with 1001 (the server loop no longer owns them).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<App>;
@@ -115,6 +117,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         log_key,
         oidc,
         sms,
+        closing: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -169,20 +172,29 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let upkeep = spawn_revocation_upkeep(app.clone());
     let publisher = spawn_publisher(app.clone());
     let key_reload = spawn_key_reload(app.clone());
+    let listener_task = config
+        .redis_url
+        .is_some()
+        .then(|| spawn_revocation_listener(app.clone()));
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
         shutdown_timeout: config.shutdown_timeout,
     };
+    let sockets = app.clone();
     let task = tokio::spawn(async move {
         let result = crate::serve::serve(listener, router, limits, async {
             let _ = rx.await;
+            sockets.closing.send_replace(true);
         })
         .await;
         purge.abort();
         upkeep.abort();
         publisher.abort();
         key_reload.abort();
+        if let Some(l) = listener_task {
+            l.abort();
+        }
         if let Some(w) = watch {
             w.abort();
         }
@@ -256,6 +268,26 @@ fn spawn_key_reload(app: AppState) -> JoinHandle<()> {
                 }
                 Err(_) => {}
             }
+        }
+    })
+}
+
+/// With Redis: subscribes to revocations announced by every instance, for open sockets, and
+/// subscribes again (once a second) whenever the subscription drops.
+fn spawn_revocation_listener(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            match app.auth.listen_revocations().await {
+                Ok(()) => failing = false,
+                // Once per outage: sockets still poll the list meanwhile.
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "revocation announcements unavailable; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })
 }

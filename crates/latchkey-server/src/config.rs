@@ -136,6 +136,10 @@ pub struct Config {
     pub verify_email_url: Option<String>,
     /// Refuse logins until the address is verified.
     pub require_verified_email: bool,
+    /// How often an open WebSocket or Socket.IO connection re-checks its session (revocations
+    /// with Redis are also announced at once; scope changes and disabled accounts are not).
+    #[serde(with = "duration")]
+    pub socket_check_interval: Duration,
 }
 
 impl Default for Config {
@@ -194,6 +198,7 @@ impl Default for Config {
             signup: latchkey_core::SignupMode::Open,
             verify_email_url: None,
             require_verified_email: false,
+            socket_check_interval: Duration::from_millis(500),
         }
     }
 }
@@ -332,6 +337,11 @@ impl Config {
         for origin in &self.cors_origins {
             crate::http::cors::check_origin(origin).map_err(anyhow::Error::msg)?;
         }
+        anyhow::ensure!(
+            (Duration::from_millis(100)..=Duration::from_secs(60))
+                .contains(&self.socket_check_interval),
+            "socket_check_interval must be between 100ms and 60s"
+        );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"

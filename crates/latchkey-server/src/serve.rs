@@ -12,7 +12,6 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -47,7 +46,9 @@ pub async fn serve(
         .max_headers(MAX_HEADERS)
         // One write per response head, so `ShapedIo` sees hyper's own error heads whole.
         .writev(false);
-    let graceful = GracefulShutdown::new();
+    // hyper-util's `GracefulShutdown` cannot watch a connection that may upgrade (WebSockets),
+    // so each connection watches this signal itself.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -72,9 +73,18 @@ pub async fn serve(
                     router.clone().oneshot(req)
                 });
                 let io = TokioIo::new(ShapedIo::new(stream, peer));
-                let connection = graceful.watch(http.serve_connection(io, service));
+                let connection = http.serve_connection(io, service).with_upgrades();
+                let mut stop = stop.clone();
                 connections.spawn(async move {
-                    if let Err(e) = connection.await {
+                    tokio::pin!(connection);
+                    let result = tokio::select! {
+                        result = connection.as_mut() => result,
+                        () = stopped(&mut stop) => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!(error = %e, %peer, "connection ended with an error");
                     }
                 });
@@ -82,7 +92,9 @@ pub async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+    stopping.send_replace(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_timeout, drained)
         .await
         .is_err()
     {
@@ -94,4 +106,10 @@ pub async fn serve(
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// Resolves once `signal` is set (or its sender is gone).
+pub async fn stopped(signal: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: dropped here, not held by the caller.
+    let _ = signal.wait_for(|s| *s).await;
 }

@@ -7,6 +7,7 @@ pub mod api_keys;
 mod authenticate;
 mod catalogue;
 mod codes;
+pub mod live;
 mod mfa;
 pub mod oauth;
 mod own_keys;
@@ -29,6 +30,7 @@ use std::time::Duration;
 pub use account::{LoginOutcome, SignupMode};
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
+pub use live::{LiveEvent, LiveSession};
 pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};
 pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
@@ -176,6 +178,9 @@ pub struct Auth {
     mailer: Option<crate::mail::Mailer>,
     /// Keys the hashes of mailed codes.
     code_key: Vec<u8>,
+    /// Revoked session ids, for open sockets: this instance's own and (with Redis) every
+    /// other instance's.
+    revoked_events: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Auth {
@@ -216,6 +221,7 @@ impl Auth {
             revocations: Default::default(),
             mailer: None,
             code_key,
+            revoked_events: tokio::sync::broadcast::Sender::new(1024),
         };
         auth.rebuild_revocations().await?;
         Ok(auth)

@@ -82,7 +82,24 @@ impl Auth {
             }
             return Err(e.into());
         }
+        let _ = self.revoked_events.send(sid.to_owned());
+        if let Err(e) = self.state.announce_revoked(sid).await {
+            // Other instances' sockets still learn it from their next check of the list.
+            tracing::debug!(error = ?e, "revocation not announced");
+        }
         Ok(())
+    }
+
+    /// Revoked session ids as they happen, for open sockets (which also poll: a lagging
+    /// receiver or a lost announcement only delays a close).
+    pub fn revocation_events(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.revoked_events.subscribe()
+    }
+
+    /// Forwards revocations announced by other instances to `revocation_events` until the
+    /// subscription ends; the caller runs it again (with a pause) when it returns.
+    pub async fn listen_revocations(&self) -> AuthResult<()> {
+        Ok(self.state.listen_revocations(&self.revoked_events).await?)
     }
 
     /// Loads the revocations whose access tokens may still be presented into the store and

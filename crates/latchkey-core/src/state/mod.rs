@@ -192,6 +192,27 @@ impl StateStore {
         dispatch!(self, s => s.revoke_session(sid, ttl))
     }
 
+    /// Announces a recorded revocation to every instance (Redis pub/sub); a no-op in process,
+    /// where `Auth` tells its sockets itself.
+    pub async fn announce_revoked(&self, sid: &str) -> anyhow::Result<()> {
+        match self {
+            StateStore::Memory(_) => Ok(()),
+            StateStore::Redis(r) => r.announce_revoked(sid).await,
+        }
+    }
+
+    /// With Redis: forwards revocations announced by any instance to `tx` until the
+    /// subscription ends (the caller subscribes again). In process: returns at once.
+    pub async fn listen_revocations(
+        &self,
+        tx: &tokio::sync::broadcast::Sender<String>,
+    ) -> anyhow::Result<()> {
+        match self {
+            StateStore::Memory(_) => Ok(()),
+            StateStore::Redis(r) => r.listen_revocations(tx).await,
+        }
+    }
+
     pub async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<Revocation> {
         dispatch!(self, s => s.is_session_revoked(sid))
     }

@@ -18,6 +18,8 @@ use super::{KeyRecord, RECORD_TTL, RetryAfter, Slide, UserRecord};
 
 pub struct RedisState {
     conn: ConnectionManager,
+    /// For the revocation subscription, which needs a connection of its own.
+    client: redis::Client,
     pub(super) prefix: String,
     take: Script,
     put: Script,
@@ -88,6 +90,7 @@ impl RedisState {
         check_eviction_policy(&mut conn, opts.allow_eviction).await?;
         Ok(RedisState {
             conn,
+            client,
             prefix: prefix.to_owned(),
             take: Script::new(TAKE),
             put: Script::new(PUT),
@@ -96,6 +99,10 @@ impl RedisState {
             insert: Script::new(INSERT),
             record_ttl: RECORD_TTL,
         })
+    }
+
+    pub(super) fn client(&self) -> &redis::Client {
+        &self.client
     }
 
     pub(super) fn conn(&self) -> ConnectionManager {

@@ -73,6 +73,37 @@ impl RedisState {
         Ok(())
     }
 
+    fn events_channel(&self) -> String {
+        format!("{}revocations", self.prefix)
+    }
+
+    /// Tells every instance's open sockets at once (a hint: they also poll the list).
+    pub(super) async fn announce_revoked(&self, sid: &str) -> anyhow::Result<()> {
+        redis::cmd("PUBLISH")
+            .arg(self.events_channel())
+            .arg(sid)
+            .query_async::<i64>(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Forwards announced revocations to `tx` until the subscription's connection ends.
+    pub(super) async fn listen_revocations(
+        &self,
+        tx: &tokio::sync::broadcast::Sender<String>,
+    ) -> anyhow::Result<()> {
+        use futures_util::StreamExt;
+        let mut pubsub = self.client().get_async_pubsub().await?;
+        pubsub.subscribe(self.events_channel()).await?;
+        let mut messages = pubsub.on_message();
+        while let Some(message) = messages.next().await {
+            if let Ok(sid) = message.get_payload::<String>() {
+                let _ = tx.send(sid);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn is_session_revoked(&self, sid: &str) -> anyhow::Result<Revocation> {
         let found: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(self.revoked_key())

@@ -20,7 +20,9 @@ mod passwords;
 mod phone;
 mod refresh_cookie;
 mod social;
+pub mod socketio;
 mod views;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -66,6 +68,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/password/reset"),
     ("post", "/api/v1/auth/email/verify"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/ws"),
     ("get", "/api/v1/org"),
     ("get", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions/{id}"),
@@ -139,6 +142,7 @@ pub fn router(app: AppState) -> Router {
         .route("/auth/password/reset", post(passwords::reset))
         .route("/auth/email/verify", post(passwords::verify_email))
         .route("/me", get(account::me))
+        .route("/ws", get(ws::connect))
         .route("/org", get(account::org))
         .route("/sessions", get(account::sessions))
         .route("/sessions/{id}", delete(account::delete_session))
@@ -181,6 +185,8 @@ pub fn router(app: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Socket.IO answers `/socket.io/` itself, before the route table.
+        .layer(socketio::layer(&app))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -202,6 +208,8 @@ pub fn router(app: AppState) -> Router {
             header::COOKIE,
             HeaderName::from_static("x-authorization"),
             HeaderName::from_static("x-api-key"),
+            // Carries the token of a browser WebSocket.
+            header::SEC_WEBSOCKET_PROTOCOL,
         ]))
         .with_state(app)
 }

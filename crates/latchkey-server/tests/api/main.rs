@@ -38,6 +38,8 @@ mod sessions;
 mod sign_in_codes;
 mod slow_clients;
 mod social;
+mod socketio;
 mod state_growth;
 mod times;
 mod tokens;
+mod websocket;
