@@ -25,6 +25,8 @@
 //! ```
 
 mod api_key;
+#[cfg(feature = "keyring")]
+mod keyring_store;
 mod store;
 #[cfg(feature = "ws")]
 mod ws;
@@ -37,6 +39,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use api_key::ApiKeyClient;
+#[cfg(feature = "keyring")]
+pub use keyring_store::KeyringStore;
 pub use store::{BoxFuture, FileStore, MemoryStore, TokenStore};
 #[cfg(feature = "ws")]
 pub use ws::{LiveSocket, SocketEvent, SocketOptions};
