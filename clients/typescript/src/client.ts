@@ -76,6 +76,11 @@ export class LatchkeyClient {
   private refreshing: Promise<string> | null = null;
   /** Set once a session existed; cleared when it ends, so `onSessionExpired` fires once. */
   private live = false;
+  /**
+   * The access token of the session that ended last, and why: a request that used it and is
+   * refused after that ending gets the same error, not a second refresh or "not signed in".
+   */
+  private ended: { token: string; error: LatchkeyError } | null = null;
   private readonly expiredHandlers = new Set<() => void>();
   private readonly tokenHandlers = new Set<(token: string) => void>();
 
@@ -202,6 +207,7 @@ export class LatchkeyClient {
     if (this.accessToken && this.accessToken !== used && this.expiresAt > Date.now()) {
       return this.accessToken;
     }
+    if (used && this.ended?.token === used && !this.accessToken) throw this.ended.error;
     if (!this.refreshing) {
       this.refreshing = this.refreshOnce(used).finally(() => {
         this.refreshing = null;
@@ -283,10 +289,12 @@ export class LatchkeyClient {
 
   private async endSession(error: string, message: string): Promise<never> {
     const wasLive = this.live;
+    const failure = new LatchkeyError(401, error, message);
+    if (this.accessToken) this.ended = { token: this.accessToken, error: failure };
     this.live = false;
     await this.clear();
     if (wasLive) this.expiredHandlers.forEach((h) => h());
-    throw new LatchkeyError(401, error, message);
+    throw failure;
   }
 
   private async authenticate(path: string, body: unknown): Promise<TokenResponse> {

@@ -7,6 +7,6 @@ export type { AxiosLike } from './axios.js';
 export { LatchkeyError } from './errors.js';
 export type { ErrorBody } from './errors.js';
 export { keepSocketIo, keepWebSocket, socketIoAuth, webSocketUrl } from './sockets.js';
-export type { KeepWebSocketOptions } from './sockets.js';
+export type { KeepSocketIoOptions, KeepWebSocketOptions } from './sockets.js';
 export { LocalStorageAdapter, MemoryStorage } from './storage.js';
 export type { TokenStorage } from './storage.js';

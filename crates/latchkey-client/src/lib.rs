@@ -25,7 +25,11 @@
 //! ```
 
 mod api_key;
+#[cfg(feature = "keyring")]
+mod keyring_store;
 mod store;
+#[cfg(feature = "ws")]
+mod ws;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,7 +39,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use api_key::ApiKeyClient;
+#[cfg(feature = "keyring")]
+pub use keyring_store::KeyringStore;
 pub use store::{BoxFuture, FileStore, MemoryStore, TokenStore};
+#[cfg(feature = "ws")]
+pub use ws::{LiveSocket, SocketEvent, SocketOptions};
 
 /// What can go wrong, by what the caller does about it.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +125,7 @@ impl Builder {
                 access: Mutex::new(None),
                 refresh_gate: tokio::sync::Mutex::new(()),
                 expired: Mutex::new(Vec::new()),
+                signed_in: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -134,6 +143,8 @@ struct Inner {
     /// Held while refreshing: the single flight every caller needing a refresh queues on.
     refresh_gate: tokio::sync::Mutex<()>,
     expired: Mutex<Vec<Callback>>,
+    /// Bumped on every new access token, so waiters for a session wake up.
+    signed_in: tokio::sync::watch::Sender<u64>,
 }
 
 /// Cheap to clone; clones share the session.
@@ -207,6 +218,22 @@ impl Client {
         match self.current() {
             Some((token, expires)) if expires > Instant::now() + self.inner.margin => Ok(token),
             current => self.refresh(current.map(|(t, _)| t)).await,
+        }
+    }
+
+    /// A valid access token as soon as there is a session: waits for a login when there is
+    /// none (sockets opened before sign-in wait on this).
+    pub async fn when_signed_in(&self) -> Result<String, Error> {
+        let mut changed = self.inner.signed_in.subscribe();
+        loop {
+            if self.has_session().await? {
+                match self.access_token().await {
+                    Err(Error::NotSignedIn | Error::SessionExpired(_)) => {}
+                    other => return other,
+                }
+            }
+            // The sender lives as long as the client.
+            let _ = changed.changed().await;
         }
     }
 
@@ -301,6 +328,7 @@ impl Client {
         // expires_in, not expires_at: this machine's clock may be wrong, a duration is not.
         let expires = Instant::now() + Duration::from_secs(tokens.expires_in);
         *lock(&self.inner.access) = Some((tokens.access_token.clone(), expires));
+        self.inner.signed_in.send_modify(|n| *n += 1);
         Ok(())
     }
 

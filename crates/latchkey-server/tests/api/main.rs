@@ -31,6 +31,7 @@ mod raw_http;
 mod real_provider;
 mod redis_faults;
 mod rust_client;
+mod rust_client_ws;
 mod scope_catalogue;
 mod scopes;
 mod sdk_typescript;
