@@ -21,19 +21,49 @@ impl KeyringStore {
         }
     }
 
-    /// Runs a keyring call off the async threads: keyring calls are blocking system calls.
+    /// Runs a keyring call off the async threads, always on the same one: on Linux a session
+    /// keyring the kernel creates on first use belongs to the calling thread's credentials, so
+    /// calls spread over a thread pool could each see a different, empty keyring.
     fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(keyring::Entry) -> keyring::Result<T> + Send + 'static,
     ) -> BoxFuture<'_, io::Result<T>> {
         let (service, user) = (self.service.clone(), self.user.clone());
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || f(keyring::Entry::new(&service, &user)?))
-                .await
-                .map_err(io::Error::other)?
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let job: Job = Box::new(move || {
+                let _ = tx.send(keyring::Entry::new(&service, &user).and_then(f));
+            });
+            keyring_thread()
+                .lock()
+                .map_err(|_| io::Error::other("the keyring thread has stopped"))?
+                .send(job)
+                .map_err(|_| io::Error::other("the keyring thread has stopped"))?;
+            rx.await
+                .map_err(|_| io::Error::other("the keyring call was dropped"))?
                 .map_err(io::Error::other)
         })
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread every keyring call of this process runs on.
+fn keyring_thread() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static THREAD: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    THREAD.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("latchkey-keyring".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .expect("spawn the keyring thread");
+        std::sync::Mutex::new(tx)
+    })
 }
 
 impl TokenStore for KeyringStore {
