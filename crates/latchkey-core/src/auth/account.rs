@@ -139,7 +139,7 @@ impl Auth {
 
     /// Stores the user (with a new organization when there is no referral) and its default
     /// API key. `new_org_name` is filled in here.
-    async fn create_account(&self, new: NewUser<'_>) -> AuthResult<(User, CreatedKey)> {
+    pub(super) async fn create_account(&self, new: NewUser<'_>) -> AuthResult<(User, CreatedKey)> {
         let org_name = format!("{}'s organization", new.name.unwrap_or(new.email));
         let new = NewUser {
             new_org_name: &org_name,

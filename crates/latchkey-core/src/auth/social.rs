@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
+use super::{Auth, ClientInfo, CreatedKey, Grant};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::oidc::{ExternalIdentity, s256};
@@ -235,43 +235,25 @@ impl Auth {
             .or(pending.referral_code.clone())
             .map(|c| c.trim().to_uppercase())
             .filter(|c| !c.is_empty());
-        let org_name = format!(
-            "{}'s organization",
-            name.as_deref().unwrap_or(email.as_str())
-        );
-        let (user, _org) = self
-            .db
-            .create_user(
-                NewUser {
-                    email: email.as_str(),
-                    email_normalized: email.normalized(),
-                    name: name.as_deref(),
-                    phone: Some(phone.as_str()),
-                    // Signs in through the provider only, until a password is set.
-                    password_hash: None,
-                    scopes: &self.settings.default_scopes,
-                    referral_code: referral.as_deref(),
-                    new_org_name: &org_name,
-                    identity: Some(NewIdentity {
-                        provider: &pending.provider,
-                        subject: &pending.subject,
-                        email: pending.email.as_deref(),
-                    }),
-                },
-                self.clock.now_ms(),
-            )
+        let (user, key) = self
+            .create_account(NewUser {
+                email: email.as_str(),
+                email_normalized: email.normalized(),
+                name: name.as_deref(),
+                phone: Some(phone.as_str()),
+                // Signs in through the provider only, until a password is set.
+                password_hash: None,
+                scopes: &self.settings.default_scopes,
+                referral_code: referral.as_deref(),
+                new_org_name: "",
+                identity: Some(NewIdentity {
+                    provider: &pending.provider,
+                    subject: &pending.subject,
+                    email: pending.email.as_deref(),
+                }),
+            })
             .await?;
-        tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), provider = %pending.provider, "user signed up through a provider");
-        let key = self
-            .create_key_for(
-                &user.id,
-                NewApiKey {
-                    name: "default".into(),
-                    scopes: None,
-                    expires_at: None,
-                },
-            )
-            .await?;
+        tracing::info!(user_id = %user.id, provider = %pending.provider, "signed up through a provider");
         Ok((user, key))
     }
 
