@@ -64,6 +64,8 @@ pub struct User {
     pub role: Role,
     pub scopes: Vec<String>,
     pub disabled: bool,
+    /// Whether the user proved their address (a verification link or a mailed code).
+    pub email_verified: bool,
     /// Bumped by every change to the user or their keys (fences the derived records).
     pub version: i64,
 }

@@ -58,6 +58,7 @@ fn user_v(scopes: &[&str], version: i64) -> UserRecord {
         role: latchkey_core::store::Role::Member,
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         disabled: false,
+        email_verified: Some(false),
         version,
     }
 }

@@ -28,9 +28,16 @@ impl Auth {
         Ok(())
     }
 
+    /// The organization's members with their *effective* scopes: a stored scope the operator
+    /// has since removed from the catalogue is honoured nowhere, so it is not shown either
+    /// (it comes back if the operator lists it again).
     pub async fn list_members(&self, admin: &Principal) -> AuthResult<Vec<User>> {
         admin.require_admin()?;
-        self.db.users_of_org(&admin.org_id).await
+        let mut users = self.db.users_of_org(&admin.org_id).await?;
+        for user in &mut users {
+            self.honoured(&mut user.scopes);
+        }
+        Ok(users)
     }
 
     /// Replaces a member's scopes. Every live token of theirs — access tokens and API tokens —
@@ -77,6 +84,7 @@ impl Auth {
         self.flush(&batch).await?;
         tracing::info!(user_id, role = role.as_str(), by = %admin.user_id, "role changed");
         user.role = role;
+        self.honoured(&mut user.scopes);
         Ok(user)
     }
 

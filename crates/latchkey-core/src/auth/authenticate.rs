@@ -20,6 +20,19 @@ impl Auth {
         Ok(principal)
     }
 
+    /// As `authenticate`, for introspection: nothing slides, and an API token comes with its
+    /// expiry (ms).
+    pub(super) async fn inspect(&self, token: &str) -> AuthResult<(Principal, Option<i64>)> {
+        let (mut principal, expires_at) = if token.starts_with(TOKEN_PREFIX) {
+            let (principal, at) = self.inspect_api_token(token).await?;
+            (principal, Some(at))
+        } else {
+            (self.authenticate_session(token, None).await?, None)
+        };
+        self.honoured(&mut principal.scopes);
+        Ok((principal, expires_at))
+    }
+
     async fn authenticate_session(
         &self,
         token: &str,

@@ -110,18 +110,17 @@ impl Auth {
             return Err(AuthError::InvalidSessionCode);
         }
         match found {
-            Some(found) => {
+            Some(mut found) => {
                 if found.user.disabled {
                     return Err(AuthError::AccountDisabled);
                 }
-                // The code reached the mailbox: the address is proven.
-                self.db.mark_email_verified(&found.user.id, now).await?;
+                self.mark_verified(&mut found.user, now).await?;
                 let grant = self.open_session(found.user.into(), client).await?;
                 Ok(LoginOutcome::Signed(grant))
             }
             None if self.code_may_sign_up() => {
-                let (user, key) = self.register_verified(&row.email).await?;
-                self.db.mark_email_verified(&user.id, now).await?;
+                let (mut user, key) = self.register_verified(&row.email).await?;
+                self.mark_verified(&mut user, now).await?;
                 let mut grant = self.open_session(user.into(), client).await?;
                 grant.api_key = Some(key);
                 Ok(LoginOutcome::Signed(grant))

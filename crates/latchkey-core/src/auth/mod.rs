@@ -246,12 +246,19 @@ impl Auth {
         self.keys().jwks()
     }
 
-    /// The caller's own profile, as every instance currently sees it. For an API token: the
-    /// owner's identity with the key's effective scopes and no role (the token is not the user).
+    /// The caller's own profile, as every instance currently sees it, from the cached record
+    /// alone (no database read on this hot path). Scopes are the effective ones, those the
+    /// caller's credential is honoured with: the catalogue's, within a narrowed grant's cap;
+    /// for an API token the key's, with the owner's identity and no role (the token is not
+    /// the user).
     pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
         let rec = self.user_record(&caller.user_id).await?;
         let key_id = caller.key_id().map(str::to_owned);
-        let email_verified = self.db.email_verified(&caller.user_id).await?;
+        let email_verified = match rec.email_verified {
+            Some(verified) => verified,
+            // A record written by an older build: only until it is rewritten.
+            None => self.db.email_verified(&caller.user_id).await?,
+        };
         Ok(Profile {
             user_id: caller.user_id.clone(),
             email: rec.email,
@@ -259,11 +266,7 @@ impl Auth {
             phone: rec.phone,
             org_id: rec.org_id,
             role: key_id.is_none().then_some(rec.role),
-            scopes: if key_id.is_some() {
-                caller.scopes.clone()
-            } else {
-                rec.scopes
-            },
+            scopes: caller.scopes.clone(),
             key_id,
             email_verified,
         })

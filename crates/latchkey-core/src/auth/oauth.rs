@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::api_keys::TOKEN_PREFIX;
 use super::session::REFRESH_PREFIX;
 use super::{Auth, ClientInfo, Grant, LoginOutcome};
+use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::AccessClaims;
 use crate::secret::{Secret, sha256_hex};
@@ -37,6 +38,17 @@ impl Introspection {
     fn inactive() -> Self {
         Introspection::default()
     }
+}
+
+/// The cap of a grant from the access claims stored with its refresh token. Claims that do not
+/// read are an error, never "no cap": that would hand out the full scopes.
+pub(super) fn cap_of(stored_claims: &str) -> AuthResult<Option<String>> {
+    let claims: AccessClaims = serde_json::from_str(stored_claims).map_err(anyhow::Error::from)?;
+    Ok(claims.cap)
+}
+
+fn cap_holds(cap: &str, scope: &str) -> bool {
+    cap.split(' ').any(|c| c == scope)
 }
 
 /// Parses a `scope` parameter: space-separated, no empty entries (RFC 6749 §3.3).
@@ -79,53 +91,49 @@ impl Auth {
         }
     }
 
-    /// The refresh grant. A narrowed grant stays narrowed: without `scope` the new access
-    /// token carries the grant's scopes, and a `scope` may only name those (RFC 6749 §6).
-    /// Scopes are checked *before* the token rotates: a refused request must not spend the
-    /// client's refresh token.
+    /// The refresh grant. A narrowed grant stays narrowed (`refresh` carries the cap on every
+    /// path); a `scope` may only name scopes of the grant (RFC 6749 §6) that the user still
+    /// holds. Scopes are checked *before* the token rotates: a refused request must not spend
+    /// the client's refresh token.
     pub async fn oauth_refresh(&self, token: &str, scope: Option<&[String]>) -> AuthResult<Grant> {
-        let Some((uid, _)) = super::refresh::token_ids(token).filter(|_| token.len() <= 160) else {
+        let (Some(scope), Some((uid, _))) = (
+            scope,
+            super::refresh::token_ids(token).filter(|_| token.len() <= 160),
+        ) else {
             return self.refresh(token).await;
         };
         let parent = self
             .db
             .refresh_by_hash(&sha256_hex(token.as_bytes()))
             .await?;
-        let cap: Option<Vec<String>> = parent
-            .and_then(|row| serde_json::from_str::<AccessClaims>(&row.access_claims).ok())
-            .and_then(|claims| claims.cap)
-            .map(|cap| {
-                cap.split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            });
-        let wanted: Option<Vec<String>> = match (scope, &cap) {
-            (Some(scope), Some(cap)) => {
-                if let Some(missing) = scope.iter().find(|s| !cap.contains(s)) {
-                    return Err(AuthError::ScopeNotGranted(missing.clone()));
-                }
-                Some(scope.to_vec())
-            }
-            (Some(scope), None) => Some(scope.to_vec()),
-            (None, cap) => cap.clone(),
-        };
-        let Some(wanted) = wanted else {
-            return self.refresh(token).await;
-        };
-        let mut held = self.user_record(uid).await?.scopes;
-        self.honoured(&mut held);
-        // Asked for explicitly: refuse what the user no longer holds. Carried over from the
-        // grant: keep what is still held (a scope taken away is simply gone).
-        if scope.is_some()
-            && let Some(missing) = wanted.iter().find(|s| !held.contains(s))
+        if let Some(cap) = parent
+            .map(|row| cap_of(&row.access_claims))
+            .transpose()?
+            .flatten()
+            && let Some(missing) = scope.iter().find(|s| !cap_holds(&cap, s))
         {
             return Err(AuthError::ScopeNotGranted(missing.clone()));
         }
-        let wanted: Vec<String> = wanted.into_iter().filter(|s| held.contains(s)).collect();
+        let mut held = self.user_record(uid).await?.scopes;
+        self.honoured(&mut held);
+        if let Some(missing) = scope.iter().find(|s| !held.contains(s)) {
+            return Err(AuthError::ScopeNotGranted(missing.clone()));
+        }
         let grant = self.refresh(token).await?;
-        self.narrow(grant, &wanted).await
+        self.narrow(grant, scope).await
     }
+
+    /// Narrows freshly built claims to a grant's cap: the scopes the user holds now (and the
+    /// catalogue honours) within the cap, which travels on unchanged, so the ceiling never
+    /// rises, whatever the user is granted later.
+    pub(super) fn apply_cap(&self, claims: &mut AccessClaims, user: &User, cap: &str) {
+        let mut held = user.scopes.clone();
+        self.honoured(&mut held);
+        held.retain(|s| cap_holds(cap, s));
+        claims.scope = held.join(" ");
+        claims.cap = Some(cap.to_owned());
+    }
+
     /// A grant whose access token carries only `requested`, each of which the user must hold
     /// now. The refresh token keeps the whole grant: a refresh without `scope` gets it back.
     async fn narrow(&self, mut grant: Grant, requested: &[String]) -> AuthResult<Grant> {
@@ -211,21 +219,19 @@ impl Auth {
     }
 
     async fn introspect_access(&self, token: &str) -> AuthResult<Option<Introspection>> {
-        let principal = match self.authenticate(token, None).await {
+        // Introspection is not a use: an API token's expiry must not slide because a resource
+        // server asked about it (it would keep an idle token alive for as long as anyone asks).
+        let principal = match self.inspect(token).await {
             Ok(p) => p,
             Err(e @ (AuthError::Unavailable(_) | AuthError::Busy | AuthError::Unexpected(_))) => {
                 return Err(e);
             }
             Err(_) => return Ok(None),
         };
-        let (exp, iat, client_id) = match principal.key_id() {
-            // The lookup just slid the token's expiry back to the full lifetime.
-            Some(kid) => {
-                let now = self.clock.now_secs();
-                let ttl = self.settings.api_token_ttl.as_secs() as i64;
-                (now + ttl, None, Some(kid.to_owned()))
-            }
-            None => {
+        let (principal, expires_at) = principal;
+        let (exp, iat, client_id) = match (principal.key_id(), expires_at) {
+            (Some(kid), Some(at)) => (at.div_euclid(1000), None, Some(kid.to_owned())),
+            _ => {
                 let claims = self.verify_access(token).await?;
                 (claims.exp, Some(claims.iat), None)
             }

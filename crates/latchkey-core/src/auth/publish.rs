@@ -34,6 +34,21 @@ impl Auth {
         Ok(())
     }
 
+    /// Publishes everything pending about `user_id`, older changes first: a change must not
+    /// take effect before an earlier one that is still unpublished (re-enabling an account
+    /// before the revocations of its disabling are written would let its old tokens back in).
+    pub(super) async fn flush_user(&self, user_id: &str) -> AuthResult<()> {
+        let rows = self
+            .db
+            .pending_of_user(user_id)
+            .await
+            .map_err(unpublished)?;
+        for row in &rows {
+            self.publish_row(row).await.map_err(unpublished)?;
+        }
+        Ok(())
+    }
+
     /// A retried call whose change was already committed (the target is gone, so the call
     /// itself cannot run again): finishes publishing that change, all of it (a removal names
     /// the user and each of their keys). `false` when nothing of `owner_id`'s was pending for
@@ -73,6 +88,7 @@ impl Auth {
                     self.state.drop_tokens(&row.target_id).await?;
                 }
             }
+            PendingKind::Session => self.publish_revocation(&row.target_id).await?,
         }
         self.db.pending_done(&row.id).await
     }

@@ -28,10 +28,15 @@ impl Auth {
         let hash = sha256_hex(presented.as_bytes());
         // The common case in one round trip: the next pair is built from the user's live
         // record, then one compare-and-set (unspent, unexpired, live session) stores the child.
+        // Only for a chain without a cap: the parent is not read here, so a narrowed grant
+        // takes the full path, which reads its cap (fail closed: never the full scopes).
         let record = self.user_record(uid).await?;
         if !record.disabled {
             let user = Arc::new(super::users::user_of(uid, record));
-            if let Some(grant) = self.try_rotate(presented, &hash, sid, user).await? {
+            if let Some(grant) = self
+                .try_rotate(presented, &hash, sid, user, Parent::Uncapped)
+                .await?
+            {
                 return Ok(grant);
             }
         }
@@ -53,9 +58,16 @@ impl Auth {
         }
         let (mut row, user) = (ctx.token, Arc::new(ctx.user));
         if row.used_at.is_none() {
-            // The live record was behind the database (e.g. just re-enabled): rotate with
-            // the database's view.
-            if let Some(grant) = self.try_rotate(presented, &hash, sid, user.clone()).await? {
+            // The live record was behind the database (e.g. just re-enabled), or the grant is
+            // narrowed: rotate with the database's view, keeping the parent's cap.
+            let parent = match super::oauth::cap_of(&row.access_claims)? {
+                Some(cap) => Parent::Capped(cap),
+                None => Parent::Uncapped,
+            };
+            if let Some(grant) = self
+                .try_rotate(presented, &hash, sid, user.clone(), parent)
+                .await?
+            {
                 return Ok(grant);
             }
             // Another request rotated it first (we waited for its commit): answer as a
@@ -80,17 +92,21 @@ impl Auth {
         }
     }
 
-    /// Rotates `presented` into its child if it is unspent, unexpired and its session live;
-    /// `None` when any of that fails.
+    /// Rotates `presented` into its child if it is unspent, unexpired and its session live
+    /// (and, for `Parent::Uncapped`, carries no cap); `None` when any of that fails.
     async fn try_rotate(
         &self,
         presented: &str,
         hash: &str,
         sid: &str,
         user: Arc<User>,
+        parent: Parent,
     ) -> AuthResult<Option<Grant>> {
         let now = self.clock.now_ms();
-        let claims = self.claims_for(&user, sid, now.div_euclid(1000));
+        let mut claims = self.claims_for(&user, sid, now.div_euclid(1000));
+        if let Parent::Capped(cap) = &parent {
+            self.apply_cap(&mut claims, &user, cap);
+        }
         let child_token = self.child_of(presented, &user.id, sid);
         let child = NewChild {
             id: uuid::Uuid::new_v4().to_string(),
@@ -98,7 +114,12 @@ impl Auth {
             access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
             expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
         };
-        if !self.db.rotate_by_hash(hash, sid, &child, now).await? {
+        let uncapped_only = matches!(parent, Parent::Uncapped);
+        if !self
+            .db
+            .rotate_by_hash(hash, sid, &child, now, uncapped_only)
+            .await?
+        {
             return Ok(None);
         }
         let expires_at = child.expires_at;
@@ -178,6 +199,10 @@ impl Auth {
         }
         self.db.touch_session(&claims.sid, now).await?;
         let mut fresh = self.claims_for(&user, &claims.sid, now_secs);
+        // A narrowed token stays narrowed: its cap is signed into it.
+        if let Some(cap) = &claims.cap {
+            self.apply_cap(&mut fresh, &user, cap);
+        }
         fresh.lnt = true;
         self.grant(&fresh, None, user)
     }
@@ -213,6 +238,14 @@ impl Auth {
         let mac = hmac_b64(&self.chain_key, token.as_bytes());
         format!("{REFRESH_PREFIX}{uid}.{sid}.{mac}")
     }
+}
+
+/// What a rotation knows of the parent's stored claims.
+enum Parent {
+    /// Not read (the fast path), or read without a cap: rotate only if it has none.
+    Uncapped,
+    /// Read: a narrowed grant's cap, carried to the child.
+    Capped(String),
 }
 
 /// The user and session ids a refresh token names, if it has them.

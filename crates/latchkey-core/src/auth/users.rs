@@ -18,6 +18,7 @@ pub(super) fn record_of(u: &User) -> UserRecord {
         role: u.role,
         scopes: u.scopes.clone(),
         disabled: u.disabled,
+        email_verified: Some(u.email_verified),
         version: u.version,
     }
 }
@@ -33,6 +34,7 @@ pub(super) fn user_of(uid: &str, r: UserRecord) -> User {
         role: r.role,
         scopes: r.scopes,
         disabled: r.disabled,
+        email_verified: r.email_verified.unwrap_or(false),
         version: r.version,
     }
 }
@@ -48,6 +50,7 @@ fn tombstone() -> UserRecord {
         role: Role::Member,
         scopes: Vec::new(),
         disabled: true,
+        email_verified: Some(false),
         // User ids are never reused: nothing may replace the tombstone.
         version: i64::MAX,
     }
@@ -101,22 +104,15 @@ impl Auth {
         let now = self.clock.now_ms();
         let batch = new_batch();
         // The sessions end with the flag, in the database, so they stay ended whatever the
-        // store does.
+        // store does; their revocation marks go through the outbox with the record.
         let ended = self
             .db
             .set_user_disabled(user_id, disabled, now, &batch)
             .await?
             .ok_or(AuthError::NotFound("user"))?;
-        self.flush(&batch).await?;
-        for sid in &ended {
-            self.state
-                .revoke_session(sid, self.revocation_ttl())
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "session revocation not published; the disabled record refuses it");
-                    AuthError::Unpublished
-                })?;
-        }
+        // With whatever of this user is still pending from before: a re-enabling publishes
+        // the marks of an earlier disabling first, so old access tokens stay refused.
+        self.flush_user(user_id).await?;
         if disabled {
             tracing::info!(user_id, sessions = ended.len(), "account disabled");
         }

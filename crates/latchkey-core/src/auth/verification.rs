@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::Auth;
+use super::publish::new_batch;
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::mail::{Mail, html_escape};
@@ -54,10 +55,24 @@ impl Auth {
     /// `POST /auth/email/verify`.
     pub async fn verify_email(&self, token: &str) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
+        let batch = new_batch();
         self.db
-            .spend_email_verification(&id, self.clock.now_ms())
+            .spend_email_verification(&id, self.clock.now_ms(), &batch)
             .await?
             .ok_or(AuthError::InvalidVerificationToken)?;
+        // `/me` reads the flag from the cached record.
+        self.flush(&batch).await
+    }
+
+    /// A mailed code reached the mailbox: the address is proven. The sign-in goes on when the
+    /// record cannot be published now (the outbox retry does it; `/me` lags until then).
+    pub(super) async fn mark_verified(&self, user: &mut User, now: i64) -> AuthResult<()> {
+        let batch = new_batch();
+        if self.db.mark_email_verified(&user.id, now, &batch).await? {
+            let _ = self.flush(&batch).await;
+            user.version += 1;
+        }
+        user.email_verified = true;
         Ok(())
     }
 

@@ -201,6 +201,24 @@ impl MemoryState {
         (entry, self.key(kid))
     }
 
+    pub(super) fn token_peek(
+        &self,
+        kid: &str,
+        generation: i64,
+    ) -> (Option<(String, Duration)>, Option<KeyRecord>) {
+        let now = self.clock.now_ms();
+        let entry = {
+            let map = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(kid) {
+                Some((entries, until)) if *until > now => entries
+                    .get(&generation)
+                    .map(|e| (e.clone(), Duration::from_millis((*until - now) as u64))),
+                _ => None,
+            }
+        };
+        (entry, self.key(kid))
+    }
+
     pub(super) fn token_insert(
         &self,
         kid: &str,
@@ -333,6 +351,7 @@ mod tests {
             role: crate::store::Role::Member,
             scopes: Vec::new(),
             disabled: false,
+            email_verified: Some(false),
             version: v,
         };
         for i in 0..MAX_ENTRIES + 10 {

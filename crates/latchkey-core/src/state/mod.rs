@@ -83,6 +83,10 @@ pub struct UserRecord {
     pub role: Role,
     pub scopes: Vec<String>,
     pub disabled: bool,
+    /// Whether the user proved their address. `None` in a record written by an older build,
+    /// which did not carry it: the reader then asks the database.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
     /// The user's version when this was read; the store keeps the newest.
     #[serde(default)]
     pub version: i64,
@@ -298,6 +302,16 @@ impl StateStore {
         dispatch!(self, s => s.token_lookup(kid, generation, ttl, slide))
     }
 
+    /// As `token_lookup` without sliding (introspection is not a use), with the time the
+    /// token has left.
+    pub async fn token_peek(
+        &self,
+        kid: &str,
+        generation: i64,
+    ) -> anyhow::Result<(Option<(String, Duration)>, Option<KeyRecord>)> {
+        dispatch!(self, s => s.token_peek(kid, generation))
+    }
+
     /// Stores `entry` for (`kid`, `generation`) unless one is there; returns the entry that won.
     pub async fn token_insert(
         &self,
@@ -354,11 +368,17 @@ mod tests {
             role: Role::Admin,
             scopes: vec!["a".into()],
             disabled: false,
+            email_verified: Some(true),
             version: 3,
         };
         let json = serde_json::to_value(&rec).unwrap();
         assert_eq!(json["role"], "admin");
         assert_eq!(serde_json::from_value::<UserRecord>(json).unwrap(), rec);
+        // A record from a build before `email_verified`: read as unknown, not as "no".
+        let old = serde_json::json!({"org_id": "o", "email": "e", "role": "member",
+            "scopes": [], "disabled": false, "version": 1});
+        let old = serde_json::from_value::<UserRecord>(old).unwrap();
+        assert_eq!(old.email_verified, None);
         let bad = serde_json::json!({"org_id": "o", "email": "e", "role": "owner",
             "scopes": [], "disabled": false});
         assert!(serde_json::from_value::<UserRecord>(bad).is_err());

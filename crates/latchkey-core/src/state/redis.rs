@@ -25,6 +25,7 @@ pub struct RedisState {
     put: Script,
     give_back: Script,
     lookup: Script,
+    peek: Script,
     insert: Script,
     pub(super) record_ttl: Duration,
 }
@@ -66,6 +67,13 @@ end
 local k = redis.call('GET', KEYS[2])
 return {v or '', k or ''}";
 
+/// As LOOKUP without sliding, with the tokens' time left (ms; negative when the key is gone).
+const PEEK: &str = r"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local t = redis.call('PTTL', KEYS[1])
+local k = redis.call('GET', KEYS[2])
+return {v or '', t, k or ''}";
+
 const INSERT: &str = r"
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -96,6 +104,7 @@ impl RedisState {
             put: Script::new(PUT),
             give_back: Script::new(GIVE_BACK),
             lookup: Script::new(LOOKUP),
+            peek: Script::new(PEEK),
             insert: Script::new(INSERT),
             record_ttl: RECORD_TTL,
         })
@@ -199,6 +208,27 @@ impl RedisState {
             .map(|k| serde_json::from_str(&k))
             .transpose()?;
         Ok((empty_to_none(entry), key))
+    }
+
+    pub(super) async fn token_peek(
+        &self,
+        kid: &str,
+        generation: i64,
+    ) -> anyhow::Result<(Option<(String, Duration)>, Option<KeyRecord>)> {
+        let (entry, left_ms, key): (String, i64, String) = self
+            .peek
+            .key(format!("{}{{{kid}}}:tok", self.prefix))
+            .key(format!("{}{{{kid}}}:key", self.prefix))
+            .arg(generation)
+            .invoke_async(&mut self.conn())
+            .await?;
+        let key = empty_to_none(key)
+            .map(|k| serde_json::from_str(&k))
+            .transpose()?;
+        let entry = empty_to_none(entry)
+            .filter(|_| left_ms > 0)
+            .map(|e| (e, Duration::from_millis(left_ms as u64)));
+        Ok((entry, key))
     }
 
     pub(super) async fn token_insert(

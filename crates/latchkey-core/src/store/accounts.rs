@@ -38,7 +38,7 @@ pub struct NewUser<'a> {
 
 macro_rules! user_columns {
     () => {
-        "id, org_id, email, name, phone, role, scopes, disabled_at, version"
+        "id, org_id, email, name, phone, role, scopes, disabled_at, email_verified_at, version"
     };
 }
 
@@ -54,6 +54,9 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
         role: parse_column(&role, "users.role")?,
         scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        email_verified: row
+            .try_get::<Option<i64>, _>("email_verified_at")?
+            .is_some(),
         version: row.try_get("version")?,
     })
 }
@@ -101,6 +104,7 @@ impl Db {
             role,
             scopes: new.scopes.to_vec(),
             disabled: false,
+            email_verified: false,
             version: 0,
         };
         let inserted = sqlx::query(
@@ -287,6 +291,9 @@ impl Db {
             Vec::new()
         };
         outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        if !ended.is_empty() {
+            outbox::enqueue_sessions_revoked(&mut tx, batch, id, now_ms).await?;
+        }
         tx.commit().await?;
         Ok(Some(ended))
     }

@@ -14,6 +14,9 @@ pub enum PendingKind {
     User,
     /// One key's record (a tombstone, and its tokens dropped, when the key is gone).
     Key,
+    /// One revoked session's mark in the store's revocation list (the session ended with a
+    /// change to its user, e.g. disabling).
+    Session,
 }
 
 impl PendingKind {
@@ -21,6 +24,7 @@ impl PendingKind {
         match self {
             PendingKind::User => "user",
             PendingKind::Key => "key",
+            PendingKind::Session => "session",
         }
     }
 }
@@ -44,6 +48,7 @@ fn pending_from_row(row: &AnyRow) -> anyhow::Result<Pending> {
         kind: match kind.as_str() {
             "user" => PendingKind::User,
             "key" => PendingKind::Key,
+            "session" => PendingKind::Session,
             _ => anyhow::bail!("unexpected value in column publish_outbox.kind"),
         },
         target_id: row.try_get("target_id")?,
@@ -107,6 +112,26 @@ pub(super) async fn enqueue_keys_of(
     .await
 }
 
+/// The sessions of `user_id` revoked at `revoked_at` (in this transaction): their revocation
+/// marks are published like records, so a store that was down when they ended still gets them.
+pub(super) async fn enqueue_sessions_revoked(
+    tx: &mut Tx,
+    batch: &str,
+    user_id: &str,
+    revoked_at: i64,
+) -> Result<(), sqlx::Error> {
+    // `$2` is both the row's created_at and the revocation time: the same instant.
+    enqueue(
+        tx,
+        batch,
+        PendingKind::Session,
+        "sessions WHERE user_id = $3 AND revoked_at = $2",
+        user_id,
+        revoked_at,
+    )
+    .await
+}
+
 async fn enqueue(
     tx: &mut Tx,
     batch: &str,
@@ -117,7 +142,7 @@ async fn enqueue(
 ) -> Result<(), sqlx::Error> {
     let owner = match kind {
         PendingKind::User => "org_id",
-        PendingKind::Key => "user_id",
+        PendingKind::Key | PendingKind::Session => "user_id",
     };
     let sql = format!(
         "INSERT INTO publish_outbox (id, batch, kind, target_id, owner_id, created_at) \
@@ -142,6 +167,22 @@ impl Db {
     /// What is still to publish about one user or key (a retried call finishes it).
     pub async fn pending_for(&self, target_id: &str) -> AuthResult<Vec<Pending>> {
         self.select_pending("WHERE target_id = $1", target_id).await
+    }
+
+    /// Everything still to publish about one user: their record, their keys, their sessions'
+    /// revocations, oldest first.
+    pub async fn pending_of_user(&self, user_id: &str) -> AuthResult<Vec<Pending>> {
+        let rows = sqlx::query(
+            "SELECT id, batch, kind, target_id, owner_id FROM publish_outbox \
+             WHERE target_id = $1 OR (owner_id = $1 AND kind <> 'user') ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(pending_from_row)
+            .collect::<anyhow::Result<_>>()?)
     }
 
     /// The oldest rows left behind (the store was unreachable, or the process stopped).

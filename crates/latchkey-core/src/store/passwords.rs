@@ -97,17 +97,18 @@ impl Db {
             .is_some())
     }
 
-    pub async fn mark_email_verified(&self, user_id: &str, now: i64) -> AuthResult<()> {
+    /// Marks the address proven; the change is queued for publishing in `batch` (the cached
+    /// record carries the flag). False when it already was.
+    pub async fn mark_email_verified(
+        &self,
+        user_id: &str,
+        now: i64,
+        batch: &str,
+    ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        let changed = set_verified(&mut tx, user_id, now, batch).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(changed)
     }
 
     pub async fn insert_email_verification(
@@ -132,8 +133,14 @@ impl Db {
         Ok(())
     }
 
-    /// Spends a live verification token and marks its user verified; the user, or `None`.
-    pub async fn spend_email_verification(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
+    /// Spends a live verification token and marks its user verified (queued for publishing
+    /// in `batch`); the user, or `None`.
+    pub async fn spend_email_verification(
+        &self,
+        id: &str,
+        now: i64,
+        batch: &str,
+    ) -> AuthResult<Option<String>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE email_verifications SET used_at = $1 \
@@ -145,14 +152,31 @@ impl Db {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user_id: String = row.try_get("user_id")?;
-        sqlx::query(
-            "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
-        )
-        .bind(now)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
+        set_verified(&mut tx, &user_id, now, batch).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }
+}
+
+/// Sets the verified flag once, bumping the user's version and queueing the user's record
+/// for publishing, like every change a cached record shows.
+async fn set_verified(
+    tx: &mut super::WriteTx,
+    user_id: &str,
+    now: i64,
+    batch: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE users SET email_verified_at = $1, updated_at = $1, version = version + 1 \
+         WHERE id = $2 AND email_verified_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::outbox::enqueue_user(tx, batch, user_id, now).await?;
+    Ok(true)
 }

@@ -103,7 +103,7 @@ impl Db {
             "SELECT rt.id AS rt_id, rt.session_id, rt.generation, rt.access_claims, \
              rt.expires_at AS rt_expires_at, rt.used_at, rt.child_id, s.revoked_at AS s_revoked_at, \
              u.id, u.org_id, u.email, u.name, u.phone, u.role, \
-             u.scopes, u.disabled_at, u.version \
+             u.scopes, u.disabled_at, u.email_verified_at, u.version \
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
              JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1",
         )
@@ -269,38 +269,60 @@ impl Db {
     /// (generation: the parent's + 1) in the same statement (PostgreSQL, data-modifying CTEs:
     /// one round trip, one commit) or transaction (SQLite). A concurrent loser waits for the
     /// winner's commit (row lock / write lock) before it sees false, so the child it then
-    /// reads is already there.
+    /// reads is already there. With `uncapped_only`, a parent whose stored claims carry a
+    /// `cap` (a narrowed grant) is not rotated either: the caller built the child without
+    /// reading the parent, so it must take the path that reads the cap.
     pub async fn rotate_by_hash(
         &self,
         token_hash: &str,
         session_id: &str,
         child: &NewChild,
         now_ms: i64,
+        uncapped_only: bool,
     ) -> AuthResult<bool> {
         macro_rules! claim {
+            ($extra:expr) => {
+                concat!(
+                    "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
+                     WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1 \
+                     AND session_id = $4 ",
+                    $extra,
+                    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $4 AND s.revoked_at IS NULL) \
+                     RETURNING id, generation"
+                )
+            };
+        }
+        // The claims are compact JSON written by this server: inside a string value every `"`
+        // is escaped, so `"cap":` can only be the key. A false match only costs the full path.
+        macro_rules! uncapped {
             () => {
-                "UPDATE refresh_tokens SET used_at = $1, child_id = $2 \
-                 WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1 \
-                 AND session_id = $4 \
-                 AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $4 AND s.revoked_at IS NULL) \
-                 RETURNING id, generation"
+                "AND access_claims NOT LIKE '%\"cap\":%'"
+            };
+        }
+        macro_rules! pg_rotate {
+            ($extra:expr) => {
+                concat!(
+                    "WITH claimed AS (",
+                    claim!($extra),
+                    "), \
+                     child AS ( \
+                        INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
+                            access_claims, created_at, expires_at) \
+                        SELECT $2, $4, $5, generation + 1, id, $6, $1, $7 FROM claimed RETURNING id), \
+                     touched AS ( \
+                        UPDATE sessions SET last_used_at = $1, expires_at = $7 \
+                        WHERE id = $4 AND last_used_at < $8 AND EXISTS (SELECT 1 FROM claimed) \
+                        RETURNING id) \
+                     SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t"
+                )
             };
         }
         if self.backend == Backend::Postgres {
-            let sql = concat!(
-                "WITH claimed AS (",
-                claim!(),
-                "), \
-                 child AS ( \
-                    INSERT INTO refresh_tokens (id, session_id, token_hash, generation, parent_id, \
-                        access_claims, created_at, expires_at) \
-                    SELECT $2, $4, $5, generation + 1, id, $6, $1, $7 FROM claimed RETURNING id), \
-                 touched AS ( \
-                    UPDATE sessions SET last_used_at = $1, expires_at = $7 \
-                    WHERE id = $4 AND last_used_at < $8 AND EXISTS (SELECT 1 FROM claimed) \
-                    RETURNING id) \
-                 SELECT (SELECT COUNT(*) FROM child) AS rotated, (SELECT COUNT(*) FROM touched) AS t"
-            );
+            let sql = if uncapped_only {
+                pg_rotate!(uncapped!())
+            } else {
+                pg_rotate!("")
+            };
             let row = sqlx::query(sql)
                 .bind(now_ms)
                 .bind(&child.id)
@@ -314,8 +336,13 @@ impl Db {
                 .await?;
             return Ok(row.try_get::<i64, _>("rotated")? == 1);
         }
+        let claim_sql = if uncapped_only {
+            claim!(uncapped!())
+        } else {
+            claim!("")
+        };
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(claim!())
+        let claimed = sqlx::query(claim_sql)
             .bind(now_ms)
             .bind(&child.id)
             .bind(token_hash)

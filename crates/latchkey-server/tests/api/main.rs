@@ -14,6 +14,7 @@ mod client_ip;
 mod command_line;
 mod forward_auth;
 mod forward_strict;
+mod hot_path;
 mod instances;
 mod key_rotation;
 mod logs;

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
 use crate::api_keys::{
-    access, assert_access_works, assert_agent_works, auth_token, org_with_member, refresh_token,
-    signup_key, user_id,
+    access, assert_access_refused, assert_access_works, assert_agent_works, auth_token,
+    org_with_member, refresh_token, signup_key, user_id,
 };
 use crate::forward_auth::orders_policy_file;
 use crate::helpers::{Backend, OwnedRedis, TestApp, unique_prefix};
@@ -160,6 +160,58 @@ async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it
         .send_json_auth(Method::PUT, &path, &admin_access, Some(&body))
         .await;
     assert_eq!(again.status(), 204, "{}", again.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_access_tokens_stay_refused_when_a_user_disabled_while_the_store_was_down_is_re_enabled()
+ {
+    let Some(mut redis) = OwnedRedis::start_persistent() else {
+        return;
+    };
+    // The background retry stays out of the way: the re-enabling itself must not let the
+    // disabled sessions back in.
+    let url = redis.url();
+    let Some(a) = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.redis_url = Some(url);
+        c.redis_prefix = unique_prefix();
+        c.publish_retry_interval = Duration::from_secs(3600);
+    })
+    .await
+    else {
+        return;
+    };
+    let b = a.sibling().await;
+    let (admin, member) = org_with_member(&a, "ann@example.com", "bob@example.com").await;
+    let bob = user_id(&member);
+    let bob_access = access(&member);
+    for app in [&a, &b] {
+        assert_access_works(app, &bob_access, "before").await;
+    }
+
+    let path = format!("/api/v1/admin/users/{bob}/disabled");
+    let (admin_access, body) = (access(&admin), json!({"disabled": true}));
+    let disable = a.send_json_auth(Method::PUT, &path, &admin_access, Some(&body));
+    let r = with_store_cut_mid_call(&a, &mut redis, &bob, disable).await;
+    expect_committed_503(r, "disable with the store down").await;
+
+    // Redis comes back with what it held: bob's session is not in its (complete) list.
+    redis.restart();
+    let r = a
+        .send_json_auth(
+            Method::PUT,
+            &path,
+            &admin_access,
+            Some(&json!({"disabled": false})),
+        )
+        .await;
+    assert_eq!(r.status(), 204, "re-enable: {}", r.text().await.unwrap());
+    for (i, app) in [&a, &b].into_iter().enumerate() {
+        let what = format!("instance {i}: an access token of a session the disabling ended");
+        assert_access_refused(app, &bob_access, &what).await;
+    }
+    // Bob signs in again as usual.
+    let r = a.login("bob@example.com", crate::helpers::PASSWORD).await;
+    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

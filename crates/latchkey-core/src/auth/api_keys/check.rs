@@ -27,6 +27,37 @@ impl Auth {
                 Slide::IfEntryStartsWith(&format!("{hash}|")),
             )
             .await?;
+        self.api_token_principal(kid, generation, &hash, entry, cached, api_key)
+            .await
+    }
+
+    /// Introspection: the token's principal and when it expires (ms), without sliding its
+    /// expiry (asking about a token is not using it).
+    pub(in crate::auth) async fn inspect_api_token(
+        &self,
+        token: &str,
+    ) -> AuthResult<(Principal, i64)> {
+        let (kid, generation) =
+            parse_token(token).ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
+        let (entry, cached) = self.state.token_peek(kid, generation).await?;
+        let (entry, left) = entry.unzip();
+        let principal = self
+            .api_token_principal(kid, generation, &hash_b64(token), entry, cached, None)
+            .await?;
+        let left = left.unwrap_or_default().as_millis() as i64;
+        Ok((principal, self.clock.now_ms() + left))
+    }
+
+    /// What a looked-up token entry and its key's record admit.
+    async fn api_token_principal(
+        &self,
+        kid: &str,
+        generation: i64,
+        hash: &str,
+        entry: Option<String>,
+        cached: Option<crate::state::KeyRecord>,
+        api_key: Option<&str>,
+    ) -> AuthResult<Principal> {
         let entry = entry.ok_or(AuthError::InvalidToken(TokenProblem::Expired))?;
         let stored_hash = entry.split_once('|').map_or("", |(h, _)| h);
         if !ct_eq(hash.as_bytes(), stored_hash.as_bytes()) {
