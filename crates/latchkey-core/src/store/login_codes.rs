@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::Db;
+use super::one_time::{self, OneTime};
 use crate::error::AuthResult;
 
 /// A code row, as verification needs it.
@@ -26,11 +27,7 @@ impl Db {
         expires_at: i64,
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
-        // Expired codes go with each new one: the table holds only live logins.
-        sqlx::query("DELETE FROM login_codes WHERE expires_at < $1")
-            .bind(now_ms - 24 * 3600 * 1000)
-            .execute(&mut *tx)
-            .await?;
+        one_time::sweep(&mut tx, OneTime::LoginCodes, now_ms).await?;
         sqlx::query(
             "INSERT INTO login_codes (id, email, email_normalized, code_hash, attempts, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, 0, $5, $6)",
@@ -56,18 +53,16 @@ impl Db {
         now_ms: i64,
         max_attempts: i64,
     ) -> AuthResult<Option<LoginCodeRow>> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE login_codes SET attempts = attempts + 1 \
-             WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3 \
-             RETURNING email, email_normalized, code_hash, attempts",
-        )
-        .bind(id)
-        .bind(now_ms)
-        .bind(max_attempts)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let row = self
+            .attempt_one_time(
+                OneTime::LoginCodes,
+                "attempts",
+                "email, email_normalized, code_hash, attempts",
+                id,
+                now_ms,
+                max_attempts,
+            )
+            .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(LoginCodeRow {
             email: row.try_get("email")?,
@@ -99,32 +94,22 @@ impl Db {
         now_ms: i64,
         max: i64,
     ) -> AuthResult<Option<i64>> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE login_codes SET mfa_attempts = mfa_attempts + 1 \
-             WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND mfa_attempts < $3 \
-             RETURNING mfa_attempts",
-        )
-        .bind(id)
-        .bind(now_ms)
-        .bind(max)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let row = self
+            .attempt_one_time(
+                OneTime::LoginCodes,
+                "mfa_attempts",
+                "mfa_attempts",
+                id,
+                now_ms,
+                max,
+            )
+            .await?;
         Ok(row.map(|r| r.try_get("mfa_attempts")).transpose()?)
     }
 
     /// Spends a code; false when another request spent it first.
     pub async fn spend_login_code(&self, id: &str, now_ms: i64) -> AuthResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE login_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-                .bind(now_ms)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        tx.commit().await?;
-        Ok(done == 1)
+        self.spend_one_time(OneTime::LoginCodes, id, now_ms, false)
+            .await
     }
 }

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::Db;
+use super::one_time::{self, OneTime};
 use crate::error::AuthResult;
 
 /// Sealed with the master key when one is set, bound to its user like signing keys to theirs.
@@ -148,10 +149,7 @@ impl Db {
         expires_at: i64,
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
-            .bind(now - 24 * 3600 * 1000)
-            .execute(&mut *tx)
-            .await?;
+        one_time::sweep(&mut tx, OneTime::MfaChallenges, now).await?;
         sqlx::query(
             "INSERT INTO mfa_challenges (id, user_id, attempts, created_at, expires_at) \
              VALUES ($1, $2, 0, $3, $4)",
@@ -173,33 +171,23 @@ impl Db {
         now: i64,
         max: i64,
     ) -> AuthResult<Option<(String, i64)>> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE mfa_challenges SET attempts = attempts + 1 \
-             WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3 \
-             RETURNING user_id, attempts",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(max)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let row = self
+            .attempt_one_time(
+                OneTime::MfaChallenges,
+                "attempts",
+                "user_id, attempts",
+                id,
+                now,
+                max,
+            )
+            .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some((row.try_get("user_id")?, row.try_get("attempts")?)))
     }
 
     /// Spends a challenge (signed in, or out of tries); false when already spent.
     pub async fn spend_mfa_challenge(&self, id: &str, now: i64) -> AuthResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE mfa_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        tx.commit().await?;
-        Ok(done == 1)
+        self.spend_one_time(OneTime::MfaChallenges, id, now, false)
+            .await
     }
 }

@@ -10,6 +10,7 @@ mod at_rest;
 mod identities;
 mod login_codes;
 mod mfa;
+mod one_time;
 mod outbox;
 mod passwords;
 mod phone;

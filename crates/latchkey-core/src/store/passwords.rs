@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::Db;
+use super::one_time::{self, OneTime};
 use crate::error::AuthResult;
 
 impl Db {
@@ -36,10 +37,7 @@ impl Db {
         expires_at: i64,
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
-            .bind(now - 24 * 3600 * 1000)
-            .execute(&mut *tx)
-            .await?;
+        one_time::sweep(&mut tx, OneTime::PasswordResets, now).await?;
         sqlx::query(
             "INSERT INTO password_resets (id, user_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -69,18 +67,8 @@ impl Db {
 
     /// Spends a reset token; false when it was spent (or expired) meanwhile.
     pub async fn spend_password_reset(&self, id: &str, now: i64) -> AuthResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE password_resets SET used_at = $1 \
-             WHERE id = $2 AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(done == 1)
+        self.spend_one_time(OneTime::PasswordResets, id, now, true)
+            .await
     }
 }
 

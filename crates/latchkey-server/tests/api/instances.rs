@@ -3,10 +3,6 @@
 //! one revokes the other refuses on the very next request. Skipped when PostgreSQL or Redis is
 //! unreachable outside CI.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
@@ -14,103 +10,24 @@ use crate::api_keys::{expect_error, expect_json, expect_status};
 use crate::forward_auth::{
     Decision, allowed, decision_of, orders_policy_file, refused, with_token,
 };
-use crate::helpers::{
-    PASSWORD, TEST_SCOPES, fresh_pg_schema, redis_url, s, temp_dir, unique_prefix,
-};
+use crate::helpers::{PASSWORD, TEST_SCOPES, fresh_pg_schema, redis_url, s, unique_prefix};
+use crate::process::Proc;
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+/// A `latchkey serve` process (killed when dropped, also when a test fails), with the settings
+/// every instance here shares on top of the process defaults.
+type Server = Proc;
 
-/// A `latchkey serve` child process, killed when dropped (also when a test fails).
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start(shared: &[(&str, String)], client: &Client) -> Server {
-        let port = free_port();
-        let dir = temp_dir();
-        let log = dir.join("latchkey.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        cmd.arg("serve");
-        // Only the settings given here: nothing inherited from the test's environment.
-        for (name, _) in std::env::vars() {
-            if name.starts_with("LATCHKEY_") || name == "RUST_LOG" {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
-            .env("LATCHKEY_DATA_DIR", &dir)
-            .env("LATCHKEY_ARGON2_MEMORY_KIB", "4096")
-            .env("LATCHKEY_ARGON2_ITERATIONS", "1")
-            .env("LATCHKEY_ISSUER", "http://latchkey.test")
-            .env("LATCHKEY_LOG_LEVEL", "warn")
-            .env("LATCHKEY_SCOPES", TEST_SCOPES.join(" "));
-        for (name, value) in shared {
-            cmd.env(name, value);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start latchkey serve");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        server.wait_healthy(client).await;
-        server
-    }
-
-    /// Polls `/healthz` every 100 ms for up to 20 s.
-    async fn wait_healthy(&mut self, client: &Client) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "latchkey exited ({status}) before it was healthy:\n{}",
-                    self.log()
-                );
-            }
-            let r = client.get(self.url("/healthz")).send().await;
-            if r.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "latchkey not healthy after 20 s:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
+async fn start_instance(shared: &[(&str, String)]) -> Server {
+    let scopes = TEST_SCOPES.join(" ");
+    let mut env: Vec<(&str, &str)> =
+        vec![("LATCHKEY_LOG_LEVEL", "warn"), ("LATCHKEY_SCOPES", &scopes)];
+    env.extend(shared.iter().map(|(name, value)| (*name, value.as_str())));
+    Proc::start(&env).await
 }
 
 /// Two instances over a fresh schema and a fresh Redis prefix, started one after the other (as
 /// a rolling deploy does); `None` (skip) when PostgreSQL or Redis is unreachable outside CI.
-async fn two_instances(client: &Client) -> Option<(Server, Server)> {
+async fn two_instances() -> Option<(Server, Server)> {
     let redis = redis_url()?;
     let database = fresh_pg_schema().await?;
     let shared = [
@@ -122,8 +39,8 @@ async fn two_instances(client: &Client) -> Option<(Server, Server)> {
             orders_policy_file().display().to_string(),
         ),
     ];
-    let a = Server::start(&shared, client).await;
-    let b = Server::start(&shared, client).await;
+    let a = start_instance(&shared).await;
+    let b = start_instance(&shared).await;
     Some((a, b))
 }
 
@@ -212,7 +129,7 @@ async fn signup(client: &Client, server: &Server, email: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_issued_by_one_server_process_work_on_another() {
     let client = client();
-    let Some((a, b)) = two_instances(&client).await else {
+    let Some((a, b)) = two_instances().await else {
         return;
     };
     let grant = signup(&client, &a, "ann@example.com").await;
@@ -264,7 +181,7 @@ async fn tokens_issued_by_one_server_process_work_on_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_one_server_process_revokes_the_other_refuses_at_once() {
     let client = client();
-    let Some((a, b)) = two_instances(&client).await else {
+    let Some((a, b)) = two_instances().await else {
         return;
     };
     let grant = signup(&client, &a, "ann@example.com").await;
@@ -351,10 +268,7 @@ async fn what_one_server_process_revokes_the_other_refuses_at_once() {
 }
 
 /// Two `latchkey serve` processes over a fresh schema and a Redis of the test's own.
-async fn two_instances_on(
-    redis: &crate::helpers::OwnedRedis,
-    client: &Client,
-) -> Option<(Server, Server)> {
+async fn two_instances_on(redis: &crate::helpers::OwnedRedis) -> Option<(Server, Server)> {
     let database = fresh_pg_schema().await?;
     let shared = [
         ("LATCHKEY_DATABASE_URL", database),
@@ -362,8 +276,8 @@ async fn two_instances_on(
         ("LATCHKEY_REDIS_PREFIX", unique_prefix()),
         ("LATCHKEY_REDIS_TIMEOUT", "500ms".to_owned()),
     ];
-    let a = Server::start(&shared, client).await;
-    let b = Server::start(&shared, client).await;
+    let a = start_instance(&shared).await;
+    let b = start_instance(&shared).await;
     Some((a, b))
 }
 
@@ -373,7 +287,7 @@ async fn server_processes_keep_revocations_when_redis_restarts_and_answer_503_wh
     let Some(mut redis) = crate::helpers::OwnedRedis::start() else {
         return;
     };
-    let Some((a, b)) = two_instances_on(&redis, &client).await else {
+    let Some((a, b)) = two_instances_on(&redis).await else {
         return;
     };
     let live = s(
@@ -429,44 +343,17 @@ async fn serve_refuses_a_redis_that_may_evict() {
     let Some(database) = fresh_pg_schema().await else {
         return;
     };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("LATCHKEY_") || name == "RUST_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    let log = temp_dir().join("latchkey.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let mut child = cmd
-        .arg("serve")
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_DATA_DIR", temp_dir())
-        .env("LATCHKEY_DATABASE_URL", database)
-        .env("LATCHKEY_REDIS_URL", redis.url())
-        .env("LATCHKEY_REDIS_PREFIX", unique_prefix())
-        .env("LATCHKEY_ARGON2_MEMORY_KIB", "4096")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .expect("run latchkey serve");
-    // Polled with a deadline: a server that starts anyway must fail the test, not hang it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "still running after 20 s:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let (database, redis_url) = (database, redis.url());
+    let mut server = Proc::spawn(&[
+        ("LATCHKEY_DATABASE_URL", &database),
+        ("LATCHKEY_REDIS_URL", &redis_url),
+        ("LATCHKEY_REDIS_PREFIX", &unique_prefix()),
+    ]);
+    // Bounded: a server that starts anyway must fail the test, not hang it.
+    let Some(status) = server.exit_status().await else {
+        panic!("still running:\n{}", server.stderr());
     };
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = format!("{}{}", server.stdout(), server.stderr());
     assert!(!status.success(), "exited 0:\n{text}");
     assert!(
         text.contains("maxmemory-policy allkeys-lru")

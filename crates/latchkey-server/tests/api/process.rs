@@ -1,5 +1,7 @@
-//! A real `latchkey serve` process over SQLite, with standard output and standard error in
-//! separate files, for what only a process shows: signals, exit, and its logs.
+//! A real `latchkey serve` process (SQLite unless told otherwise), with standard output and
+//! standard error in separate files, for what only a process shows: signals, exit, its logs,
+//! and several instances over one database and Redis (`instances.rs`). The one spawner of the
+//! binary in these tests.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -25,6 +27,14 @@ impl Drop for Proc {
 impl Proc {
     /// Starts the binary with `env` on top of test settings and waits until it is healthy.
     pub async fn start(env: &[(&str, &str)]) -> Proc {
+        let mut proc = Proc::spawn(env);
+        proc.wait_healthy().await;
+        proc
+    }
+
+    /// Starts the binary with `env` on top of test settings (nothing inherited from the test's
+    /// environment), without waiting for it: for a process expected to refuse to start.
+    pub fn spawn(env: &[(&str, &str)]) -> Proc {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -53,14 +63,12 @@ impl Proc {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("start latchkey serve");
-        let mut proc = Proc {
+        Proc {
             child,
             base: format!("http://127.0.0.1:{port}"),
             stdout,
             stderr,
-        };
-        proc.wait_healthy().await;
-        proc
+        }
     }
 
     async fn wait_healthy(&mut self) {
