@@ -172,17 +172,11 @@ impl Db {
     /// Everything still to publish about one user: their record, their keys, their sessions'
     /// revocations, oldest first.
     pub async fn pending_of_user(&self, user_id: &str) -> AuthResult<Vec<Pending>> {
-        let rows = sqlx::query(
-            "SELECT id, batch, kind, target_id, owner_id FROM publish_outbox \
-             WHERE target_id = $1 OR (owner_id = $1 AND kind <> 'user') ORDER BY created_at, id",
+        self.select_pending(
+            "WHERE target_id = $1 OR (owner_id = $1 AND kind <> 'user')",
+            user_id,
         )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(pending_from_row)
-            .collect::<anyhow::Result<_>>()?)
+        .await
     }
 
     /// The oldest rows left behind (the store was unreachable, or the process stopped).

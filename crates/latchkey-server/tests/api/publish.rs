@@ -26,6 +26,18 @@ async fn app_on_own_redis(redis: &OwnedRedis) -> Option<TestApp> {
     .await
 }
 
+/// As `app_on_own_redis`, with the background retry of pending changes out of the way: what a
+/// test sees published, the call itself published.
+async fn app_without_background_retry(redis: &OwnedRedis) -> Option<TestApp> {
+    let url = redis.url();
+    TestApp::spawn_with(Backend::Postgres, |c| {
+        c.redis_url = Some(url);
+        c.redis_prefix = unique_prefix();
+        c.publish_retry_interval = Duration::from_secs(3600);
+    })
+    .await
+}
+
 async fn forward(app: &TestApp, token: &str) -> Response {
     app.client
         .get(app.url("/api/v1/authorize"))
@@ -163,21 +175,13 @@ async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_access_tokens_stay_refused_when_a_user_disabled_while_the_store_was_down_is_re_enabled()
- {
+async fn re_enabling_does_not_readmit_sessions_ended_while_the_store_was_down() {
     let Some(mut redis) = OwnedRedis::start_persistent() else {
         return;
     };
     // The background retry stays out of the way: the re-enabling itself must not let the
     // disabled sessions back in.
-    let url = redis.url();
-    let Some(a) = TestApp::spawn_with(Backend::Postgres, |c| {
-        c.redis_url = Some(url);
-        c.redis_prefix = unique_prefix();
-        c.publish_retry_interval = Duration::from_secs(3600);
-    })
-    .await
-    else {
+    let Some(a) = app_without_background_retry(&redis).await else {
         return;
     };
     let b = a.sibling().await;
@@ -220,14 +224,7 @@ async fn a_retried_removal_finishes_the_one_saved_while_the_store_was_down() {
         return;
     };
     // The background retry stays out of the way: the retried call itself must finish the job.
-    let url = redis.url();
-    let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| {
-        c.redis_url = Some(url);
-        c.redis_prefix = unique_prefix();
-        c.publish_retry_interval = Duration::from_secs(3600);
-    })
-    .await
-    else {
+    let Some(app) = app_without_background_retry(&redis).await else {
         return;
     };
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
