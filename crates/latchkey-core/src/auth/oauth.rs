@@ -135,7 +135,8 @@ impl Auth {
     }
 
     /// A grant whose access token carries only `requested`, each of which the user must hold
-    /// now. The refresh token keeps the whole grant: a refresh without `scope` gets it back.
+    /// now. The narrowed claims (with their cap) are stored with the refresh token, so every
+    /// later refresh of the grant, on any path, stays within them.
     async fn narrow(&self, mut grant: Grant, requested: &[String]) -> AuthResult<Grant> {
         let mut held = grant.user.scopes.clone();
         self.honoured(&mut held);
