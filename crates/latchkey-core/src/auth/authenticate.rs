@@ -59,6 +59,7 @@ impl Auth {
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },
+            client: Default::default(),
         })
     }
 }

@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::Db;
+use super::{Db, audit};
+use crate::auth::AuditEntry;
 use crate::error::AuthResult;
 
 impl Db {
@@ -17,8 +18,14 @@ impl Db {
             .flatten())
     }
 
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> AuthResult<()> {
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        entries: &[AuditEntry],
+    ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
+        audit::insert_all(&mut tx, entries).await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
@@ -97,15 +104,24 @@ impl Db {
             .is_some())
     }
 
-    pub async fn mark_email_verified(&self, user_id: &str, now: i64) -> AuthResult<()> {
+    /// Marks the address proven; `entries` are written only when it was not already.
+    pub async fn mark_email_verified(
+        &self,
+        user_id: &str,
+        now: i64,
+        entries: &[AuditEntry],
+    ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let r = sqlx::query(
             "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
         )
         .bind(now)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+        if r.rows_affected() == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -133,7 +149,13 @@ impl Db {
     }
 
     /// Spends a live verification token and marks its user verified; the user, or `None`.
-    pub async fn spend_email_verification(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
+    /// `verified` is completed with the user as actor and subject.
+    pub async fn spend_email_verification(
+        &self,
+        id: &str,
+        now: i64,
+        verified: AuditEntry,
+    ) -> AuthResult<Option<String>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE email_verifications SET used_at = $1 \
@@ -152,6 +174,9 @@ impl Db {
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
+        let mut entry = verified.subject(&user_id);
+        entry.actor_id.get_or_insert_with(|| user_id.clone());
+        audit::insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }
