@@ -109,17 +109,20 @@ impl Auth {
             .filter(|c| !c.is_empty())
             .map(str::to_uppercase);
         let hash = self.hasher.hash(&req.password).await?;
-        self.create_account(NewUser {
-            email: email.as_str(),
-            email_normalized: email.normalized(),
-            name: name.as_deref(),
-            phone: phone.as_ref().map(Phone::as_str),
-            password_hash: Some(&hash),
-            scopes: &self.settings.default_scopes,
-            referral_code: referral.as_deref(),
-            new_org_name: "",
-            identity: None,
-        }, signed_up)
+        self.create_account(
+            NewUser {
+                email: email.as_str(),
+                email_normalized: email.normalized(),
+                name: name.as_deref(),
+                phone: phone.as_ref().map(Phone::as_str),
+                password_hash: Some(&hash),
+                scopes: &self.settings.default_scopes,
+                referral_code: referral.as_deref(),
+                new_org_name: "",
+                identity: None,
+            },
+            signed_up,
+        )
         .await
     }
 
@@ -134,17 +137,20 @@ impl Auth {
         let entry = self
             .audit_anonymous(client, AuditEvent::UserSignedUp)
             .detail("method", "code");
-        self.create_account(NewUser {
-            email: email.as_str(),
-            email_normalized: email.normalized(),
-            name: None,
-            phone: None,
-            password_hash: None,
-            scopes: &self.settings.default_scopes,
-            referral_code: None,
-            new_org_name: "",
-            identity: None,
-        }, entry)
+        self.create_account(
+            NewUser {
+                email: email.as_str(),
+                email_normalized: email.normalized(),
+                name: None,
+                phone: None,
+                password_hash: None,
+                scopes: &self.settings.default_scopes,
+                referral_code: None,
+                new_org_name: "",
+                identity: None,
+            },
+            entry,
+        )
         .await
     }
 
@@ -218,7 +224,9 @@ impl Auth {
         method: &str,
     ) -> AuthResult<LoginOutcome> {
         let mut found = None;
-        let result = self.login_checked(email, password, client, &mut found).await;
+        let result = self
+            .login_checked(email, password, client, &mut found)
+            .await;
         match &result {
             Ok(LoginOutcome::Signed(grant)) => {
                 let entry = self
@@ -229,7 +237,10 @@ impl Auth {
             }
             // The second step is audited when it succeeds or fails.
             Ok(_) => {}
-            Err(e) => self.record_login_failure(e, found.as_ref(), email, client, method).await,
+            Err(e) => {
+                self.record_login_failure(e, found.as_ref(), email, client, method)
+                    .await
+            }
         }
         result
     }
@@ -260,7 +271,12 @@ impl Auth {
             .detail("reason", reason);
         match found {
             Some(user) => entry = entry.subject(&user.id).org(&user.org_id),
-            None => entry = entry.detail("account_ref", super::audit::account_ref(&self.ref_key, email)),
+            None => {
+                entry = entry.detail(
+                    "account_ref",
+                    super::audit::account_ref(&self.ref_key, email),
+                )
+            }
         }
         self.record(entry).await;
         if let (AuthError::RateLimited { .. }, Some(user)) = (e, found) {

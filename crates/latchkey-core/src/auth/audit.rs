@@ -337,8 +337,7 @@ fn decode_cursor(cursor: &str) -> AuthResult<(i64, String)> {
 /// without the address being stored.
 pub fn account_ref(key: &[u8], email: &str) -> String {
     use hmac::{Hmac, Mac};
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(email.trim().to_lowercase().as_bytes());
     let digest = mac.finalize().into_bytes();
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
@@ -351,7 +350,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_junk_is_refused() {
         let c = encode_cursor(1_700_000_000_123, "0123abcd");
-        assert_eq!(decode_cursor(&c).unwrap(), (1_700_000_000_123, "0123abcd".into()));
+        assert_eq!(
+            decode_cursor(&c).unwrap(),
+            (1_700_000_000_123, "0123abcd".into())
+        );
         for junk in ["", "!!", "bm9kb3Q", "YS5i", "MTIzLg", "MTIzLmEnOy0t"] {
             assert!(decode_cursor(junk).is_err(), "{junk}");
         }

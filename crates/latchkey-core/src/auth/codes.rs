@@ -106,7 +106,8 @@ impl Auth {
                     // Out of tries: the login is dead.
                     self.db.spend_login_code(login_id, now).await?;
                 }
-                self.record_mfa_failure(&found.user.id, client, "code").await;
+                self.record_mfa_failure(&found.user.id, client, "code")
+                    .await;
                 return Err(AuthError::InvalidMfaCode {
                     attempts_left: Some((super::MAX_MFA_ATTEMPTS - used).max(0) as u32),
                 });
@@ -145,7 +146,9 @@ impl Auth {
                 let verified = self
                     .audit_as(&user.id, client, AuditEvent::EmailVerified)
                     .detail("method", "code");
-                self.db.mark_email_verified(&user.id, now, &[verified]).await?;
+                self.db
+                    .mark_email_verified(&user.id, now, &[verified])
+                    .await?;
                 let mut grant = self.open_session(user.into(), client).await?;
                 grant.api_key = Some(key);
                 Ok(LoginOutcome::Signed(grant))

@@ -222,7 +222,12 @@ impl Auth {
     }
 
     /// A wrong second factor during a login (`method` is the first factor's).
-    pub(super) async fn record_mfa_failure(&self, user_id: &str, client: &ClientInfo, method: &str) {
+    pub(super) async fn record_mfa_failure(
+        &self,
+        user_id: &str,
+        client: &ClientInfo,
+        method: &str,
+    ) {
         let entry = self
             .audit_anonymous(client, AuditEvent::LoginFailed)
             .subject(user_id)

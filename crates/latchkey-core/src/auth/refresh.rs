@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
-use super::session::REFRESH_PREFIX;
 use super::audit::AuditEvent;
+use super::session::REFRESH_PREFIX;
 use super::{Auth, ClientInfo, Grant};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};

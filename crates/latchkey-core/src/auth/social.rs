@@ -249,25 +249,27 @@ impl Auth {
             .map(|c| c.trim().to_uppercase())
             .filter(|c| !c.is_empty());
         let (user, key) = self
-            .create_account(NewUser {
-                email: email.as_str(),
-                email_normalized: email.normalized(),
-                name: name.as_deref(),
-                phone: Some(phone.as_str()),
-                // Signs in through the provider only, until a password is set.
-                password_hash: None,
-                scopes: &self.settings.default_scopes,
-                referral_code: referral.as_deref(),
-                new_org_name: "",
-                identity: Some(NewIdentity {
-                    provider: &pending.provider,
-                    subject: &pending.subject,
-                    email: pending.email.as_deref(),
-                }),
-            }, self
-                .audit_anonymous(client, super::AuditEvent::UserSignedUp)
-                .detail("method", "social")
-                .detail("provider", pending.provider.clone()))
+            .create_account(
+                NewUser {
+                    email: email.as_str(),
+                    email_normalized: email.normalized(),
+                    name: name.as_deref(),
+                    phone: Some(phone.as_str()),
+                    // Signs in through the provider only, until a password is set.
+                    password_hash: None,
+                    scopes: &self.settings.default_scopes,
+                    referral_code: referral.as_deref(),
+                    new_org_name: "",
+                    identity: Some(NewIdentity {
+                        provider: &pending.provider,
+                        subject: &pending.subject,
+                        email: pending.email.as_deref(),
+                    }),
+                },
+                self.audit_anonymous(client, super::AuditEvent::UserSignedUp)
+                    .detail("method", "social")
+                    .detail("provider", pending.provider.clone()),
+            )
             .await?;
         tracing::info!(user_id = %user.id, provider = %pending.provider, "signed up through a provider");
         Ok((user, key))
@@ -328,7 +330,11 @@ impl Auth {
             email: who.claims.email.as_deref(),
         };
         let entry = self
-            .audit_as(user_id, &ClientInfo::default(), super::AuditEvent::IdentityLinked)
+            .audit_as(
+                user_id,
+                &ClientInfo::default(),
+                super::AuditEvent::IdentityLinked,
+            )
             .detail("provider", who.provider.clone())
             .detail("by", "account");
         self.db

@@ -53,7 +53,10 @@ fn new_id(at: i64) -> String {
 }
 
 /// Writes `entry` on `conn` (an open write transaction, so it commits with its change).
-pub(crate) async fn insert(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    entry: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     let detail = serde_json::Value::Object(entry.detail.clone()).to_string();
     sqlx::query(
         "INSERT INTO audit_events (id, at, org_id, actor_kind, actor_id, subject_user_id, event, \

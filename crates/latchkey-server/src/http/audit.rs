@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use latchkey_api::{AuditEventView, AuditEventsData, AuditLogQuery, AuditLogResponse};
-use latchkey_core::auth::audit::{DEFAULT_PAGE, MAX_PAGE};
 use latchkey_core::auth::AuditQuery;
+use latchkey_core::auth::audit::{DEFAULT_PAGE, MAX_PAGE};
 use latchkey_core::clock::rfc3339_ms;
 use latchkey_core::store::AuditRow;
 
@@ -47,16 +47,16 @@ fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid_request(format!(
-                    "invalid limit: an integer from 1 to {MAX_PAGE}"
-                ))
+                ApiError::invalid_request(format!("invalid limit: an integer from 1 to {MAX_PAGE}"))
             })?,
     };
     // Event names are lower-case words and dots; anything else cannot match and is refused.
     if let Some(e) = &raw.event
         && (e.is_empty()
             || e.len() > 64
-            || !e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'))
+            || !e
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'))
     {
         return Err(ApiError::invalid_request(
             "invalid event: an event name (login.failed) or a prefix ending in a dot (login.)",

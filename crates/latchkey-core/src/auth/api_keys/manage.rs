@@ -168,7 +168,15 @@ impl Auth {
             .detail("overlap_seconds", overlap.as_secs());
         if !self
             .db
-            .rotate_api_key(kid, row.generation, &hash_b64(&key), until, now, &batch, &[entry])
+            .rotate_api_key(
+                kid,
+                row.generation,
+                &hash_b64(&key),
+                until,
+                now,
+                &batch,
+                &[entry],
+            )
             .await?
         {
             return Err(AuthError::Conflict(
