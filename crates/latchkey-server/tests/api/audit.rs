@@ -15,6 +15,7 @@ use crate::api_keys::{
 use crate::helpers::{Backend, PASSWORD, TestApp, s};
 use crate::mfa::{enable_mfa, totp_code};
 use crate::on_all_setups;
+use crate::sign_in_codes::with_mail;
 
 /// What the test client sends (`TestApp`'s reqwest client).
 const USER_AGENT: &str = "latchkey-tests";
@@ -576,4 +577,76 @@ async fn retention_prunes_old_events(app: TestApp) {
     let token =
         access(&expect_json(app.login("old@example.com", PASSWORD).await, 200, "login").await);
     assert_eq!(all_events(&app, &token).await.len(), 2);
+}
+
+with_mail!(mailed_links_are_recorded);
+async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSink) {
+    let user = app.signup("mail@example.com").await;
+    let (token, uid) = (access(&user), user_id(&user));
+    let link = sink.last_to("mail@example.com").await.link_param("token");
+    let r = app
+        .post("/api/v1/auth/email/verify", &json!({"token": link}))
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = app
+        .post(
+            "/api/v1/auth/password/forgot",
+            &json!({"email": "mail@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let reset = sink.last_to("mail@example.com").await.link_param("token");
+    let r = app
+        .post(
+            "/api/v1/auth/password/reset",
+            &json!({"token": reset, "new_password": "another fine passphrase"}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    // The reset ended every session: sign in again to read the log.
+    assert_eq!(app.me(&token).await.status(), 401);
+    let again = app
+        .login("mail@example.com", "another fine passphrase")
+        .await;
+    let token = access(&expect_json(again, 200, "login after the reset").await);
+    let events = all_events(&app, &token).await;
+    let u = Some(uid.as_str());
+    let verified = find(&events, "email.verified", u);
+    assert_event(verified, "user", u, u);
+    assert_eq!(verified["detail"]["method"], "link", "{verified}");
+    assert_event(find(&events, "password.reset", u), "anonymous", None, u);
+    let table = stored_rows(&app).await;
+    for secret in [link.as_str(), reset.as_str(), "another fine passphrase"] {
+        assert!(!table.contains(secret), "a secret in the table: {secret}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_verification_and_signing_key_rotation_are_recorded() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let token = crate::phone::user_with_phone(&app).await;
+    let uid = s(
+        &expect_json(app.me(&token).await, 200, "me").await,
+        "user_id",
+    );
+    let r = app.post_auth("/api/v1/phone/verify/start", &token).await;
+    assert_eq!(r.status(), 202);
+    let (_, code) = crate::phone::outbox_code(&app);
+    let r = app
+        .post_json_auth("/api/v1/phone/verify", &token, &json!({"code": code}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let events = all_events(&app, &token).await;
+    let u = Some(uid.as_str());
+    assert_event(find(&events, "phone.verified", u), "user", u, u);
+
+    // The operator's rotation belongs to no organization: it is in the table only.
+    let kid = crate::key_rotation::rotate_with_cli(&app, None);
+    let table = stored_rows(&app).await;
+    let row = table
+        .lines()
+        .find(|l| l.contains("signing_key.rotated"))
+        .unwrap_or_else(|| panic!("no rotation in {table}"));
+    assert!(row.contains("\tsystem\t") && row.contains(&kid), "{row}");
+    assert!(!table.contains(&code), "the phone code in the table");
 }
