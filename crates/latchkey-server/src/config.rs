@@ -701,6 +701,22 @@ mod tests {
     }
 
     #[test]
+    fn audit_retention_is_zero_or_at_least_an_hour() {
+        for (secs, ok) in [
+            (0, true),
+            (59 * 60, false),
+            (3600, true),
+            (90 * 86400, true),
+        ] {
+            let c = Config {
+                audit_retention: Duration::from_secs(secs),
+                ..Config::default()
+            };
+            assert_eq!(c.validate().is_ok(), ok, "{secs}s");
+        }
+    }
+
+    #[test]
     fn trusted_proxies_take_networks_and_addresses() {
         let c = Config {
             trusted_proxies: vec![

@@ -85,7 +85,7 @@ impl Auth {
             }
         }
         let entry = self
-            .audit_anonymous(client, AuditEvent::UserSignedUp)
+            .audit_user_to_be(client, AuditEvent::UserSignedUp)
             .detail("method", "password");
         let (user, key) = self.register(req, entry).await?;
         self.send_verification(&user).await;
@@ -135,7 +135,7 @@ impl Auth {
     ) -> AuthResult<(User, CreatedKey)> {
         let email = Email::parse(email)?;
         let entry = self
-            .audit_anonymous(client, AuditEvent::UserSignedUp)
+            .audit_user_to_be(client, AuditEvent::UserSignedUp)
             .detail("method", "code");
         self.create_account(
             NewUser {
@@ -168,10 +168,7 @@ impl Auth {
             new_org_name: &org_name,
             ..new
         };
-        let mut signed_up = signed_up.detail("referral", new.referral_code.is_some());
-        if signed_up.actor_kind == super::ActorKind::Anonymous {
-            signed_up.actor_kind = super::ActorKind::User;
-        }
+        let signed_up = signed_up.detail("referral", new.referral_code.is_some());
         let key_entry = AuditEntry {
             event: AuditEvent::ApiKeyCreated,
             detail: Default::default(),

@@ -231,6 +231,12 @@ impl Auth {
         e.subject(user_id)
     }
 
+    /// An event of a user whose id the store fills in: someone creating their own account, or
+    /// the holder of a mailed link proving its mailbox.
+    pub(super) fn audit_user_to_be(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
+        AuditEntry::new(event, self.clock.now_ms(), ActorKind::User, client)
+    }
+
     pub(super) fn audit_anonymous(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
         AuditEntry::new(event, self.clock.now_ms(), ActorKind::Anonymous, client)
     }

@@ -266,7 +266,7 @@ impl Auth {
                         email: pending.email.as_deref(),
                     }),
                 },
-                self.audit_anonymous(client, super::AuditEvent::UserSignedUp)
+                self.audit_user_to_be(client, super::AuditEvent::UserSignedUp)
                     .detail("method", "social")
                     .detail("provider", pending.provider.clone()),
             )

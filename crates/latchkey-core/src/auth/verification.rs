@@ -54,11 +54,10 @@ impl Auth {
     /// `POST /auth/email/verify`.
     pub async fn verify_email(&self, token: &str, client: &super::ClientInfo) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
-        let mut entry = self
-            .audit_anonymous(client, super::AuditEvent::EmailVerified)
-            .detail("method", "link");
         // The holder of the mailed link proves the mailbox: the account's owner.
-        entry.actor_kind = super::ActorKind::User;
+        let entry = self
+            .audit_user_to_be(client, super::AuditEvent::EmailVerified)
+            .detail("method", "link");
         self.db
             .spend_email_verification(&id, self.clock.now_ms(), entry)
             .await?

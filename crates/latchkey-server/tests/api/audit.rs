@@ -189,6 +189,30 @@ async fn every_event_family_is_recorded_with_actor_subject_and_client(app: TestA
     assert_eq!(r.status(), 204);
     secrets.push("a brand new passphrase".into());
 
+    // One session ended by its owner, the rest by the admin, and a key of the member's.
+    let one = expect_json(app.login("ann@example.com", PASSWORD).await, 200, "login").await;
+    let two = expect_json(app.login("ann@example.com", PASSWORD).await, 200, "login").await;
+    secrets.extend([refresh_token(&one), refresh_token(&two)]);
+    let r = app
+        .send_json_auth(
+            Method::DELETE,
+            &format!("/api/v1/sessions/{}", s(&one, "session_id")),
+            &access(&two),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = admin_call(Method::DELETE, format!("/users/{member_id}/sessions"), None).await;
+    assert_eq!(r.status(), 200);
+    let member_key = s(&member["api_key"], "id");
+    let r = admin_call(
+        Method::DELETE,
+        format!("/users/{member_id}/api-keys/{member_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+
     // Lockout: the limit is 3 failures per account; the 4th try is refused and locks.
     for _ in 0..5 {
         app.login("ann@example.com", "guessing wrong again").await;
@@ -256,11 +280,34 @@ async fn every_event_family_is_recorded_with_actor_subject_and_client(app: TestA
         ("member.disabled", a, m),
         ("member.enabled", a, m),
         ("member.removed", a, m),
-        ("sessions.revoked", m, m),
         ("password.changed", a, a),
     ] {
         assert_event(find(&events, event, subject), "user", actor, subject);
     }
+    let revoked = |reason: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == "sessions.revoked" && e["detail"]["reason"] == reason)
+            .unwrap_or_else(|| panic!("no sessions.revoked for {reason}"))
+    };
+    assert_event(revoked("logout_all"), "user", m, m);
+    assert_event(revoked("session_deleted"), "user", m, m);
+    assert_eq!(
+        revoked("session_deleted")["detail"]["session_id"],
+        s(&one, "session_id")
+    );
+    assert_event(revoked("admin"), "user", a, m);
+    assert_eq!(
+        revoked("admin")["detail"]["count"],
+        1,
+        "{}",
+        revoked("admin")
+    );
+    let by_admin = events
+        .iter()
+        .find(|e| e["event"] == "api_key.deleted" && e["detail"]["key_id"] == member_key.as_str())
+        .unwrap();
+    assert_event(by_admin, "user", a, m);
     let scopes = find(&events, "member.scopes_changed", m);
     assert_eq!(scopes["detail"]["old"], json!([]), "{scopes}");
     assert_eq!(scopes["detail"]["new"], json!(["orders:read"]), "{scopes}");
