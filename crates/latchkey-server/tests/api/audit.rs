@@ -662,8 +662,59 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
     assert_event(verified, "user", u, u);
     assert_eq!(verified["detail"]["method"], "link", "{verified}");
     assert_event(find(&events, "password.reset", u), "anonymous", None, u);
+
+    // Sign-in codes: a login of this account, and the sign-up of a new address.
+    let code_login = |email: &'static str| {
+        let (app, sink) = (&app, &sink);
+        async move {
+            let r = app
+                .post("/api/v1/auth/code", &json!({"email": email}))
+                .await;
+            let login_id = s(&expect_json(r, 202, "code").await, "login_id");
+            let code = sink.last_to(email).await.code_after("sign-in code is ");
+            let r = app
+                .post(
+                    "/api/v1/auth/code/verify",
+                    &json!({"login_id": login_id, "session_code": code}),
+                )
+                .await;
+            assert!(r.status().is_success(), "{}", r.status());
+            (code, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, _) = code_login("mail@example.com").await;
+    let events = all_events(&app, &token).await;
+    let ok = find(&events, "login.succeeded", u);
+    assert_event(ok, "user", u, u);
+    assert_eq!(ok["detail"]["method"], "code", "{ok}");
+    let verified: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "email.verified")
+        .collect();
+    assert_eq!(
+        verified.len(),
+        1,
+        "an address is verified once: {verified:#?}"
+    );
+    let (code2, newcomer) = code_login("coder@example.com").await;
+    let n = user_id(&newcomer);
+    let n = Some(n.as_str());
+    let theirs = all_events(&app, &access(&newcomer)).await;
+    let signed_up = find(&theirs, "user.signed_up", n);
+    assert_event(signed_up, "user", n, n);
+    assert_eq!(signed_up["detail"]["method"], "code", "{signed_up}");
+    let verified = find(&theirs, "email.verified", n);
+    assert_eq!(verified["detail"]["method"], "code", "{verified}");
+
     let table = stored_rows(&app).await;
-    for secret in [link.as_str(), reset.as_str(), "another fine passphrase"] {
+    for secret in [
+        link.as_str(),
+        reset.as_str(),
+        "another fine passphrase",
+        &code,
+        &code2,
+        &refresh_token(&newcomer),
+    ] {
         assert!(!table.contains(secret), "a secret in the table: {secret}");
     }
 }
