@@ -1,11 +1,13 @@
 //! Wire types of the Latchkey HTTP API, shared by the server, the bench tool and the client
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
+mod audit;
 mod codes;
 mod error;
 mod keys;
 mod social;
 
+pub use audit::*;
 pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;

@@ -172,6 +172,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let upkeep = spawn_revocation_upkeep(app.clone());
     let publisher = spawn_publisher(app.clone());
     let key_reload = spawn_key_reload(app.clone());
+    let audit_prune = spawn_audit_prune(app.clone());
     let listener_task = config
         .redis_url
         .is_some()
@@ -192,6 +193,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         upkeep.abort();
         publisher.abort();
         key_reload.abort();
+        audit_prune.abort();
         if let Some(l) = listener_task {
             l.abort();
         }
@@ -205,6 +207,22 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         app,
         shutdown: Some(tx),
         task,
+    })
+}
+
+/// Hourly (and at start) removal of audit events older than `audit_retention`, in bounded
+/// batches so the database's writers are never held up for long.
+fn spawn_audit_prune(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match app.auth.prune_audit(app.config.audit_retention).await {
+                Ok(n) if n > 0 => tracing::info!(events = n, "pruned old audit events"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "audit pruning failed"),
+            }
+        }
     })
 }
 

@@ -168,7 +168,7 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     let app = crate::app::build(config, Clock::system()).await?;
     let kid = app
         .auth
-        .rotate_signing_key()
+        .rotate_signing_key_audited(None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let overlap = app.auth.signing_key_overlap();

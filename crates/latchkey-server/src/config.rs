@@ -140,6 +140,9 @@ pub struct Config {
     /// with Redis are also announced at once; scope changes and disabled accounts are not).
     #[serde(with = "duration")]
     pub socket_check_interval: Duration,
+    /// How long audit events are kept; `0` keeps them forever.
+    #[serde(with = "duration")]
+    pub audit_retention: Duration,
 }
 
 impl Default for Config {
@@ -199,6 +202,7 @@ impl Default for Config {
             verify_email_url: None,
             require_verified_email: false,
             socket_check_interval: Duration::from_millis(500),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -341,6 +345,10 @@ impl Config {
             (Duration::from_millis(100)..=Duration::from_secs(60))
                 .contains(&self.socket_check_interval),
             "socket_check_interval must be between 100ms and 60s"
+        );
+        anyhow::ensure!(
+            self.audit_retention.is_zero() || self.audit_retention >= Duration::from_secs(3600),
+            "audit_retention must be 0 (keep forever) or at least 1h"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
@@ -690,6 +698,22 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn audit_retention_is_zero_or_at_least_an_hour() {
+        for (secs, ok) in [
+            (0, true),
+            (59 * 60, false),
+            (3600, true),
+            (90 * 86400, true),
+        ] {
+            let c = Config {
+                audit_retention: Duration::from_secs(secs),
+                ..Config::default()
+            };
+            assert_eq!(c.validate().is_ok(), ok, "{secs}s");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Sign-up and password login.
 
+use super::audit::{AuditEntry, AuditEvent};
 use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
@@ -83,7 +84,10 @@ impl Auth {
                 }
             }
         }
-        let (user, key) = self.register(req).await?;
+        let entry = self
+            .audit_user_to_be(client, AuditEvent::UserSignedUp)
+            .detail("method", "password");
+        let (user, key) = self.register(req, entry).await?;
         self.send_verification(&user).await;
         self.require_verified(&user.id).await?;
         let mut grant = self.open_session(user.into(), client).await?;
@@ -93,7 +97,7 @@ impl Auth {
 
     /// The account itself: validated input, the organization rule, the password hash, and a
     /// default API key, shown once.
-    async fn register(&self, req: Signup) -> AuthResult<(User, CreatedKey)> {
+    async fn register(&self, req: Signup, signed_up: AuditEntry) -> AuthResult<(User, CreatedKey)> {
         let email = Email::parse(&req.email)?;
         let name = parse_name(req.name.as_deref())?;
         let phone = req.phone.as_deref().map(Phone::parse).transpose()?;
@@ -105,47 +109,79 @@ impl Auth {
             .filter(|c| !c.is_empty())
             .map(str::to_uppercase);
         let hash = self.hasher.hash(&req.password).await?;
-        self.create_account(NewUser {
-            email: email.as_str(),
-            email_normalized: email.normalized(),
-            name: name.as_deref(),
-            phone: phone.as_ref().map(Phone::as_str),
-            password_hash: Some(&hash),
-            scopes: &self.settings.default_scopes,
-            referral_code: referral.as_deref(),
-            new_org_name: "",
-            identity: None,
-        })
+        self.create_account(
+            NewUser {
+                email: email.as_str(),
+                email_normalized: email.normalized(),
+                name: name.as_deref(),
+                phone: phone.as_ref().map(Phone::as_str),
+                password_hash: Some(&hash),
+                scopes: &self.settings.default_scopes,
+                referral_code: referral.as_deref(),
+                new_org_name: "",
+                identity: None,
+            },
+            signed_up,
+        )
         .await
     }
 
     /// A passwordless account for an address a mailed code just proved: it founds an
     /// organization and is its admin, as a sign-up without referral does.
-    pub(super) async fn register_verified(&self, email: &str) -> AuthResult<(User, CreatedKey)> {
+    pub(super) async fn register_verified(
+        &self,
+        email: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<(User, CreatedKey)> {
         let email = Email::parse(email)?;
-        self.create_account(NewUser {
-            email: email.as_str(),
-            email_normalized: email.normalized(),
-            name: None,
-            phone: None,
-            password_hash: None,
-            scopes: &self.settings.default_scopes,
-            referral_code: None,
-            new_org_name: "",
-            identity: None,
-        })
+        let entry = self
+            .audit_user_to_be(client, AuditEvent::UserSignedUp)
+            .detail("method", "code");
+        self.create_account(
+            NewUser {
+                email: email.as_str(),
+                email_normalized: email.normalized(),
+                name: None,
+                phone: None,
+                password_hash: None,
+                scopes: &self.settings.default_scopes,
+                referral_code: None,
+                new_org_name: "",
+                identity: None,
+            },
+            entry,
+        )
         .await
     }
 
     /// Stores the user (with a new organization when there is no referral) and its default
-    /// API key. `new_org_name` is filled in here.
-    pub(super) async fn create_account(&self, new: NewUser<'_>) -> AuthResult<(User, CreatedKey)> {
+    /// API key. `new_org_name` is filled in here. `signed_up` (`user.signed_up` with its
+    /// method) is completed with the user, whether they joined by referral, and their role;
+    /// the new user is its actor unless one is set (the operator).
+    pub(super) async fn create_account(
+        &self,
+        new: NewUser<'_>,
+        signed_up: AuditEntry,
+    ) -> AuthResult<(User, CreatedKey)> {
         let org_name = format!("{}'s organization", new.name.unwrap_or(new.email));
         let new = NewUser {
             new_org_name: &org_name,
             ..new
         };
-        let (user, _org) = self.db.create_user(new, self.clock.now_ms()).await?;
+        let signed_up = signed_up.detail("referral", new.referral_code.is_some());
+        let key_entry = AuditEntry {
+            event: AuditEvent::ApiKeyCreated,
+            detail: Default::default(),
+            ..signed_up.clone()
+        };
+        let (user, _org) = self
+            .db
+            .create_user(new, self.clock.now_ms(), signed_up)
+            .await?;
+        let mut key_entry = key_entry;
+        if key_entry.actor_kind == super::ActorKind::User {
+            key_entry.actor_id.get_or_insert_with(|| user.id.clone());
+        }
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
         let key = self
             .create_key_for(
@@ -155,6 +191,7 @@ impl Auth {
                     scopes: None,
                     expires_at: None,
                 },
+                key_entry,
             )
             .await?;
         Ok((user, key))
@@ -171,6 +208,102 @@ impl Auth {
         password: &Secret,
         client: &ClientInfo,
     ) -> AuthResult<LoginOutcome> {
+        self.login_by(email, password, client, "password").await
+    }
+
+    /// `login`, audited as `method` (`password`, `oauth_password`): a success, or a failure
+    /// with its reason. An unknown address is named by its keyed reference, never stored.
+    pub(super) async fn login_by(
+        &self,
+        email: &str,
+        password: &Secret,
+        client: &ClientInfo,
+        method: &str,
+    ) -> AuthResult<LoginOutcome> {
+        let mut found = None;
+        let result = self
+            .login_checked(email, password, client, &mut found)
+            .await;
+        match &result {
+            Ok(LoginOutcome::Signed(grant)) => {
+                let entry = self
+                    .audit_as(&grant.user.id, client, AuditEvent::LoginSucceeded)
+                    .detail("method", method)
+                    .detail("session_id", grant.session_id.clone());
+                self.record(entry).await;
+            }
+            // The second step is audited when it succeeds or fails.
+            Ok(_) => {}
+            Err(e) => {
+                self.record_login_failure(e, found.as_ref(), email, client, method)
+                    .await
+            }
+        }
+        result
+    }
+
+    /// A refused login, with the reason an operator needs; infrastructure faults are not
+    /// login failures and are left out. A per-account lockout also records `account.locked`,
+    /// once per window (a one-slot counter decides, on every instance alike).
+    async fn record_login_failure(
+        &self,
+        e: &AuthError,
+        found: Option<&User>,
+        email: &str,
+        client: &ClientInfo,
+        method: &str,
+    ) {
+        let reason = match (e, found) {
+            (AuthError::InvalidCredentials, Some(_)) => "bad_credentials",
+            (AuthError::InvalidCredentials, None) => "unknown_account",
+            (AuthError::AccountDisabled, _) => "disabled",
+            (AuthError::EmailNotVerified, _) => "email_not_verified",
+            (AuthError::RateLimited { .. }, Some(_)) => "locked",
+            (AuthError::RateLimited { .. }, None) => "rate_limited",
+            _ => return,
+        };
+        let mut entry = self
+            .audit_anonymous(client, AuditEvent::LoginFailed)
+            .detail("method", method)
+            .detail("reason", reason);
+        match found {
+            Some(user) => entry = entry.subject(&user.id).org(&user.org_id),
+            None => {
+                entry = entry.detail(
+                    "account_ref",
+                    super::audit::account_ref(&self.ref_key, email),
+                )
+            }
+        }
+        self.record(entry).await;
+        if let (AuthError::RateLimited { .. }, Some(user)) = (e, found) {
+            let once = self
+                .state
+                .take(
+                    &format!("audit:locked:{}", user.id),
+                    1,
+                    self.settings.login_window,
+                )
+                .await;
+            if matches!(once, Ok(Ok(()))) {
+                let entry = self
+                    .audit_anonymous(client, AuditEvent::AccountLocked)
+                    .subject(&user.id)
+                    .org(&user.org_id)
+                    .detail("window_seconds", self.settings.login_window.as_secs());
+                self.record(entry).await;
+            }
+        }
+    }
+
+    /// The checks of a password login; `found` is the account the address named, if any.
+    async fn login_checked(
+        &self,
+        email: &str,
+        password: &Secret,
+        client: &ClientInfo,
+        found: &mut Option<User>,
+    ) -> AuthResult<LoginOutcome> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
         let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
@@ -183,6 +316,7 @@ impl Auth {
             None => false,
         };
         let row = self.db.user_by_email(email.normalized()).await?;
+        *found = row.as_ref().map(|r| r.user.clone());
         // Only existing accounts are counted per account; unknown ones still pay the dummy hash.
         let account_key = row
             .as_ref()
@@ -252,11 +386,19 @@ impl Auth {
         req: Signup,
         admin: bool,
     ) -> AuthResult<(User, CreatedKey)> {
-        let (mut user, key) = self.register(req).await?;
+        let entry = self
+            .audit_system(AuditEvent::UserSignedUp)
+            .detail("method", "cli");
+        let (mut user, key) = self.register(req, entry).await?;
         if admin && user.role != Role::Admin {
             let batch = super::publish::new_batch();
+            let entry = self
+                .audit_system(AuditEvent::MemberRoleChanged)
+                .subject(&user.id)
+                .detail("old", user.role.as_str())
+                .detail("new", Role::Admin.as_str());
             self.db
-                .set_user_role(&user.id, Role::Admin, self.clock.now_ms(), &batch)
+                .set_user_role(&user.id, Role::Admin, self.clock.now_ms(), &batch, &[entry])
                 .await?;
             self.flush(&batch).await?;
             user.role = Role::Admin;

@@ -4,6 +4,7 @@
 
 use super::Auth;
 use super::api_keys::ApiKeyInfo;
+use super::audit::AuditEvent;
 use super::principal::Principal;
 use super::publish::new_batch;
 use super::scopes::parse_scopes;
@@ -52,9 +53,14 @@ impl Auth {
         let scopes = parse_scopes(scopes)?;
         self.check_catalogued(&scopes)?;
         let batch = new_batch();
+        let entry = self
+            .audit_by(admin, AuditEvent::MemberScopesChanged)
+            .subject(user_id)
+            .detail("old", user.scopes.clone())
+            .detail("new", scopes.clone());
         if !self
             .db
-            .set_user_scopes(user_id, &scopes, self.clock.now_ms(), &batch)
+            .set_user_scopes(user_id, &scopes, self.clock.now_ms(), &batch, &[entry])
             .await?
         {
             return Err(AuthError::NotFound("user"));
@@ -74,9 +80,14 @@ impl Auth {
         Self::not_self(admin, user_id)?;
         let mut user = self.member(admin, user_id).await?;
         let batch = new_batch();
+        let entry = self
+            .audit_by(admin, AuditEvent::MemberRoleChanged)
+            .subject(user_id)
+            .detail("old", user.role.as_str())
+            .detail("new", role.as_str());
         if !self
             .db
-            .set_user_role(user_id, role, self.clock.now_ms(), &batch)
+            .set_user_role(user_id, role, self.clock.now_ms(), &batch, &[entry])
             .await?
         {
             return Err(AuthError::NotFound("user"));
@@ -96,7 +107,13 @@ impl Auth {
     ) -> AuthResult<()> {
         Self::not_self(admin, user_id)?;
         self.member(admin, user_id).await?;
-        self.set_user_disabled(user_id, disabled).await
+        let event = if disabled {
+            AuditEvent::MemberDisabled
+        } else {
+            AuditEvent::MemberEnabled
+        };
+        let entry = self.audit_by(admin, event).subject(user_id);
+        self.set_user_disabled(user_id, disabled, Some(entry)).await
     }
 
     /// Removes a member: their sessions, keys and tokens stop at once (their sessions and keys
@@ -114,8 +131,11 @@ impl Auth {
             };
         }
         let batch = new_batch();
+        let entry = self
+            .audit_by(admin, AuditEvent::MemberRemoved)
+            .subject(user_id);
         self.db
-            .delete_user(user_id, self.clock.now_ms(), &batch)
+            .delete_user(user_id, self.clock.now_ms(), &batch, &[entry])
             .await?;
         tracing::info!(user_id, by = %admin.user_id, "user removed");
         self.flush(&batch).await
@@ -137,7 +157,11 @@ impl Auth {
         kid: &str,
     ) -> AuthResult<()> {
         self.member(admin, user_id).await?;
-        self.delete_api_key(user_id, kid).await
+        let entry = self
+            .audit_by(admin, AuditEvent::ApiKeyDeleted)
+            .subject(user_id)
+            .detail("key_id", kid);
+        self.delete_api_key(user_id, kid, entry).await
     }
 
     pub async fn revoke_member_sessions(
@@ -146,6 +170,11 @@ impl Auth {
         user_id: &str,
     ) -> AuthResult<u64> {
         self.member(admin, user_id).await?;
-        self.revoke_all_sessions(user_id, "revoked by admin").await
+        let entry = self
+            .audit_by(admin, AuditEvent::SessionsRevoked)
+            .subject(user_id)
+            .detail("reason", "admin");
+        self.revoke_all_sessions(user_id, "revoked by admin", Some(entry))
+            .await
     }
 }

@@ -72,6 +72,7 @@ impl Auth {
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },
+            client: Default::default(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use rand::Rng;
 
+use super::audit::AuditEvent;
 use super::{Auth, ClientInfo, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
@@ -96,11 +97,17 @@ impl Auth {
                 .attempt_login_mfa(login_id, now, super::MAX_MFA_ATTEMPTS)
                 .await?
                 .ok_or(AuthError::InvalidSessionCode)?;
-            if !self.check_second_factor(&found.user.id, mfa_code).await? {
+            let recovery = self.audit_as(&found.user.id, client, AuditEvent::MfaRecoveryCodeUsed);
+            if !self
+                .check_second_factor(&found.user.id, mfa_code, recovery)
+                .await?
+            {
                 if used >= super::MAX_MFA_ATTEMPTS {
                     // Out of tries: the login is dead.
                     self.db.spend_login_code(login_id, now).await?;
                 }
+                self.record_mfa_failure(&found.user.id, client, "code")
+                    .await;
                 return Err(AuthError::InvalidMfaCode {
                     attempts_left: Some((super::MAX_MFA_ATTEMPTS - used).max(0) as u32),
                 });
@@ -111,16 +118,29 @@ impl Auth {
         }
         match found {
             Some(mut found) => {
+                let uid = found.user.id.clone();
                 if found.user.disabled {
+                    let entry = self
+                        .audit_anonymous(client, AuditEvent::LoginFailed)
+                        .subject(&uid)
+                        .detail("method", "code")
+                        .detail("reason", "disabled");
+                    self.record(entry).await;
                     return Err(AuthError::AccountDisabled);
                 }
-                self.mark_verified(&mut found.user, now).await?;
+                // The code reached the mailbox: the address is proven.
+                self.mark_verified(&mut found.user, now, client).await?;
                 let grant = self.open_session(found.user.into(), client).await?;
+                let entry = self
+                    .audit_as(&uid, client, AuditEvent::LoginSucceeded)
+                    .detail("method", "code")
+                    .detail("session_id", grant.session_id.clone());
+                self.record(entry).await;
                 Ok(LoginOutcome::Signed(grant))
             }
             None if self.code_may_sign_up() => {
-                let (mut user, key) = self.register_verified(&row.email).await?;
-                self.mark_verified(&mut user, now).await?;
+                let (mut user, key) = self.register_verified(&row.email, client).await?;
+                self.mark_verified(&mut user, now, client).await?;
                 let mut grant = self.open_session(user.into(), client).await?;
                 grant.api_key = Some(key);
                 Ok(LoginOutcome::Signed(grant))

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use totp_rs::{Algorithm, Secret as TotpSecret, Totp};
 
+use super::audit::{AuditEntry, AuditEvent};
 use super::{Auth, ClientInfo, LoginOutcome, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, hmac_b64, random_bytes, random_token, sha256_hex};
@@ -103,7 +104,14 @@ impl Auth {
         let now = self.clock.now_ms();
         if !self
             .db
-            .use_totp_step(&caller.user_id, step, Some((&hashes, now)))
+            .use_totp_step(
+                &caller.user_id,
+                step,
+                Some((&hashes, now)),
+                &[self
+                    .audit_by(caller, AuditEvent::MfaTotpEnabled)
+                    .subject(&caller.user_id)],
+            )
             .await?
         {
             return Err(AuthError::InvalidMfaCode {
@@ -123,12 +131,25 @@ impl Auth {
         if !self.mfa_enabled(&caller.user_id).await? {
             return Err(AuthError::NotFound("two-factor authentication"));
         }
-        if !self.check_second_factor(&caller.user_id, code).await? {
+        let recovery = self
+            .audit_by(caller, AuditEvent::MfaRecoveryCodeUsed)
+            .subject(&caller.user_id);
+        if !self
+            .check_second_factor(&caller.user_id, code, recovery)
+            .await?
+        {
             return Err(AuthError::InvalidMfaCode {
                 attempts_left: None,
             });
         }
-        self.db.remove_totp(&caller.user_id).await?;
+        self.db
+            .remove_totp(
+                &caller.user_id,
+                &[self
+                    .audit_by(caller, AuditEvent::MfaTotpDisabled)
+                    .subject(&caller.user_id)],
+            )
+            .await?;
         self.end_other_sessions(&caller.user_id, sid, "mfa-disabled")
             .await?;
         tracing::info!(user_id = %caller.user_id, "two-factor authentication disabled");
@@ -170,10 +191,12 @@ impl Auth {
             .attempt_mfa_challenge(&id, now, MAX_MFA_ATTEMPTS)
             .await?
             .ok_or(AuthError::InvalidMfaToken)?;
-        if !self.check_second_factor(&user_id, code).await? {
+        let recovery = self.audit_as(&user_id, client, AuditEvent::MfaRecoveryCodeUsed);
+        if !self.check_second_factor(&user_id, code, recovery).await? {
             if used >= MAX_MFA_ATTEMPTS {
                 self.db.spend_mfa_challenge(&id, now).await?;
             }
+            self.record_mfa_failure(&user_id, client, "password").await;
             return Err(AuthError::InvalidMfaCode {
                 attempts_left: Some((MAX_MFA_ATTEMPTS - used).max(0) as u32),
             });
@@ -190,11 +213,37 @@ impl Auth {
             return Err(AuthError::AccountDisabled);
         }
         let grant = self.open_session(user.into(), client).await?;
+        let entry = self
+            .audit_as(&user_id, client, AuditEvent::LoginSucceeded)
+            .detail("method", "mfa")
+            .detail("session_id", grant.session_id.clone());
+        self.record(entry).await;
         Ok(LoginOutcome::Signed(grant))
     }
 
+    /// A wrong second factor during a login (`method` is the first factor's).
+    pub(super) async fn record_mfa_failure(
+        &self,
+        user_id: &str,
+        client: &ClientInfo,
+        method: &str,
+    ) {
+        let entry = self
+            .audit_anonymous(client, AuditEvent::LoginFailed)
+            .subject(user_id)
+            .detail("method", method)
+            .detail("reason", "mfa_failed");
+        self.record(entry).await;
+    }
+
     /// A TOTP code (each time step accepted once) or an unused recovery code.
-    pub(super) async fn check_second_factor(&self, user_id: &str, code: &str) -> AuthResult<bool> {
+    /// `recovery` (`mfa.recovery_code_used`) is written with the spend of a recovery code.
+    pub(super) async fn check_second_factor(
+        &self,
+        user_id: &str,
+        code: &str,
+        recovery: AuditEntry,
+    ) -> AuthResult<bool> {
         let code = code.trim();
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
             let Some(row) = self.db.totp(user_id).await?.filter(|r| r.enabled) else {
@@ -203,11 +252,11 @@ impl Auth {
             let Some(step) = self.totp_step(&row.secret, code)? else {
                 return Ok(false);
             };
-            return self.db.use_totp_step(user_id, step, None).await;
+            return self.db.use_totp_step(user_id, step, None, &[]).await;
         }
         let hash = self.recovery_hash(user_id, code);
         self.db
-            .spend_recovery_code(user_id, &hash, self.clock.now_ms())
+            .spend_recovery_code(user_id, &hash, self.clock.now_ms(), &[recovery])
             .await
     }
 
@@ -250,7 +299,7 @@ impl Auth {
         let now = self.clock.now_ms();
         for s in self.db.live_sessions_of(user_id, now).await? {
             if s.id != keep {
-                self.end_session(&s.id, reason).await?;
+                self.end_session(&s.id, reason, None).await?;
             }
         }
         Ok(())

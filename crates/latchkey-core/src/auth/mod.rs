@@ -4,6 +4,7 @@
 pub mod account;
 mod admin;
 pub mod api_keys;
+pub mod audit;
 mod authenticate;
 mod catalogue;
 mod codes;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 pub use account::{LoginOutcome, SignupMode};
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
+pub use audit::{ActorKind, AuditEntry, AuditEvent, AuditPage, AuditQuery};
 pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
 pub use live::{LiveEvent, LiveSession};
 pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};
@@ -178,6 +180,9 @@ pub struct Auth {
     mailer: Option<crate::mail::Mailer>,
     /// Keys the hashes of mailed codes.
     code_key: Vec<u8>,
+    /// Keys the account references of the audit log (the same key as the logs' references,
+    /// so one account's failures can be matched across both).
+    ref_key: Vec<u8>,
     /// Revoked session ids, for open sockets: this instance's own and (with Redis) every
     /// other instance's.
     revoked_events: tokio::sync::broadcast::Sender<String>,
@@ -207,6 +212,7 @@ impl Auth {
         let chain_key = db.server_secret("refresh_chain", now).await?;
         let wrap = TokenWrap::new(&db.server_secret("token_wrap", now).await?)?;
         let code_key = db.server_secret("login_code", now).await?;
+        let ref_key = db.server_secret("log_account_ref", now).await?;
         let auth = Auth {
             db,
             state,
@@ -221,6 +227,7 @@ impl Auth {
             revocations: Default::default(),
             mailer: None,
             code_key,
+            ref_key,
             revoked_events: tokio::sync::broadcast::Sender::new(1024),
         };
         auth.rebuild_revocations().await?;

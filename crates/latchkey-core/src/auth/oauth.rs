@@ -78,14 +78,17 @@ impl Auth {
         client: &ClientInfo,
         scope: Option<&[String]>,
     ) -> AuthResult<LoginOutcome> {
-        let outcome = self.login(email, password, client).await?;
+        let outcome = self
+            .login_by(email, password, client, "oauth_password")
+            .await?;
         let (LoginOutcome::Signed(grant), Some(scope)) = (&outcome, scope) else {
             return Ok(outcome);
         };
         match self.narrow(grant.clone(), scope).await {
             Ok(narrowed) => Ok(LoginOutcome::Signed(narrowed)),
             Err(e) => {
-                self.end_session(&grant.session_id, "scope-refused").await?;
+                self.end_session(&grant.session_id, "scope-refused", None)
+                    .await?;
                 Err(e)
             }
         }
@@ -186,7 +189,7 @@ impl Auth {
             if let Some(ctx) = self.db.refresh_context(&hash).await?
                 && !ctx.session_revoked
             {
-                self.end_session(&ctx.token.session_id, "oauth-revoke")
+                self.end_session(&ctx.token.session_id, "oauth-revoke", None)
                     .await?;
             }
             return Ok(());
@@ -197,7 +200,7 @@ impl Auth {
         // Signature, issuer and audience must hold (an expired token may still name a live
         // session): nobody ends a session with a token they made up.
         match self.verify_signature_any(token).await {
-            Ok(claims) => self.end_session(&claims.sid, "oauth-revoke").await,
+            Ok(claims) => self.end_session(&claims.sid, "oauth-revoke", None).await,
             // Unsure whether it was ours: say so (503) rather than claim it is revoked.
             Err(e @ AuthError::Unavailable(_)) => Err(e),
             Err(_) => Ok(()),

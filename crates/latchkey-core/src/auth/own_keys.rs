@@ -18,7 +18,11 @@ impl Auth {
 
     pub async fn delete_own_api_key(&self, caller: &Principal, kid: &str) -> AuthResult<()> {
         caller.require_session()?;
-        self.delete_api_key(&caller.user_id, kid).await
+        let entry = self
+            .audit_by(caller, super::AuditEvent::ApiKeyDeleted)
+            .subject(&caller.user_id)
+            .detail("key_id", kid);
+        self.delete_api_key(&caller.user_id, kid, entry).await
     }
 
     /// A new secret for one of the caller's keys; the old one keeps working for `overlap`.

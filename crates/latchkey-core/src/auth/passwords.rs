@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::audit::AuditEvent;
 use super::{Auth, ClientInfo, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
@@ -34,7 +35,12 @@ impl Auth {
         let rec = self.user_record(&caller.user_id).await?;
         check_policy(new.expose(), &rec.email.to_lowercase())?;
         let hash = self.hasher.hash(new).await?;
-        self.db.set_password_hash(&caller.user_id, &hash).await?;
+        let entry = self
+            .audit_by(caller, AuditEvent::PasswordChanged)
+            .subject(&caller.user_id);
+        self.db
+            .set_password_hash(&caller.user_id, &hash, &[entry])
+            .await?;
         self.end_other_sessions(&caller.user_id, sid, "password-changed")
             .await?;
         tracing::info!(user_id = %caller.user_id, "password changed");
@@ -95,7 +101,12 @@ impl Auth {
 
     /// Sets the new password from a mailed token, ends every session of the user (and with
     /// them their refresh tokens), and mails a notice.
-    pub async fn reset_password(&self, token: &str, new: &Secret) -> AuthResult<()> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new: &Secret,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
         let now = self.clock.now_ms();
         let user_id = self
@@ -114,8 +125,13 @@ impl Auth {
         if !self.db.spend_password_reset(&id, now).await? {
             return Err(AuthError::InvalidResetToken);
         }
-        self.db.set_password_hash(&user_id, &hash).await?;
-        self.revoke_all_sessions(&user_id, "password-reset").await?;
+        // Whoever holds the mailed link: the owner of the mailbox, not a signed-in user.
+        let entry = self
+            .audit_anonymous(client, AuditEvent::PasswordReset)
+            .subject(&user_id);
+        self.db.set_password_hash(&user_id, &hash, &[entry]).await?;
+        self.revoke_all_sessions(&user_id, "password-reset", None)
+            .await?;
         tracing::info!(user_id = %user_id, "password reset");
         let notice = Mail {
             to: user.email.clone(),

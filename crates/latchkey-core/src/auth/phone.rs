@@ -78,8 +78,11 @@ impl Auth {
         if !ct_eq(given.as_bytes(), pending.code_hash.as_bytes()) {
             return Err(wrong());
         }
+        let entry = self
+            .audit_by(caller, super::AuditEvent::PhoneVerified)
+            .subject(&caller.user_id);
         self.db
-            .set_phone_verified(&caller.user_id, self.clock.now_ms())
+            .set_phone_verified(&caller.user_id, self.clock.now_ms(), &[entry])
             .await?;
         tracing::info!(user_id = %caller.user_id, "phone number verified");
         Ok(pending.phone)

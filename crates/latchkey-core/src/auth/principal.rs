@@ -13,6 +13,9 @@ pub struct Principal {
     pub role: Role,
     pub scopes: Vec<String>,
     pub credential: Credential,
+    /// Where the request came from (recorded in the audit log); empty where no HTTP request
+    /// carries the credential (sockets, forward-auth).
+    pub client: super::ClientInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,9 @@
 
 use std::sync::Arc;
 
+use super::audit::AuditEvent;
 use super::session::REFRESH_PREFIX;
-use super::{Auth, Grant};
+use super::{Auth, ClientInfo, Grant};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, LEEWAY_SECS};
@@ -22,6 +23,11 @@ use crate::store::{NewChild, RefreshRow};
 impl Auth {
     /// Exchanges a refresh token for the next pair.
     pub async fn refresh(&self, presented: &str) -> AuthResult<Grant> {
+        self.refresh_from(presented, &ClientInfo::default()).await
+    }
+
+    /// `refresh`, knowing where the request came from (recorded when it detects a reuse).
+    pub async fn refresh_from(&self, presented: &str, client: &ClientInfo) -> AuthResult<Grant> {
         let (uid, sid) = token_ids(presented)
             .filter(|_| presented.len() <= 160)
             .ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
@@ -78,7 +84,7 @@ impl Auth {
                 .await?
                 .ok_or(AuthError::InvalidToken(TokenProblem::Unknown))?;
         }
-        self.replay(&row, self.child_of(presented, uid, sid), user)
+        self.replay(&row, self.child_of(presented, uid, sid), user, client)
             .await
     }
 
@@ -137,6 +143,7 @@ impl Auth {
         row: &RefreshRow,
         child_token: String,
         user: Arc<User>,
+        client: &ClientInfo,
     ) -> AuthResult<Grant> {
         let now = self.clock.now_ms();
         let used_at = row.used_at.unwrap_or(now);
@@ -155,7 +162,13 @@ impl Auth {
             _ => {
                 tracing::warn!(session_id = %row.session_id, generation = row.generation,
                     "refresh token reuse detected; revoking the session");
-                self.end_session(&row.session_id, "refresh token reuse")
+                // Whoever presented the token is not known to be the user: anonymous actor.
+                let entry = self
+                    .audit_anonymous(client, AuditEvent::RefreshTokenReuseDetected)
+                    .subject(&user.id)
+                    .detail("session_id", row.session_id.clone())
+                    .detail("generation", row.generation);
+                self.end_session(&row.session_id, "refresh token reuse", Some(entry))
                     .await?;
                 Err(AuthError::InvalidToken(TokenProblem::Reused))
             }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::audit::{AuditEntry, AuditEvent};
 use super::{Auth, ClientInfo, Grant, Principal};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
@@ -96,18 +97,29 @@ impl Auth {
     /// at once.
     pub async fn logout(&self, caller: &Principal) -> AuthResult<()> {
         let sid = caller.require_session()?;
-        self.end_session(sid, "logout").await
+        // A plain logout is not audited: it is the everyday end of a session.
+        self.end_session(sid, "logout", None).await
     }
 
     pub async fn logout_all(&self, caller: &Principal) -> AuthResult<u64> {
         caller.require_session()?;
-        self.revoke_all_sessions(&caller.user_id, "logout-all")
+        let entry = self
+            .audit_by(caller, AuditEvent::SessionsRevoked)
+            .subject(&caller.user_id)
+            .detail("reason", "logout_all");
+        self.revoke_all_sessions(&caller.user_id, "logout-all", Some(entry))
             .await
     }
 
-    pub(super) async fn end_session(&self, sid: &str, reason: &str) -> AuthResult<()> {
+    /// Ends one session; `audit` is written with the revocation when it revoked it.
+    pub(super) async fn end_session(
+        &self,
+        sid: &str,
+        reason: &str,
+        audit: Option<AuditEntry>,
+    ) -> AuthResult<()> {
         self.db
-            .revoke_session(sid, reason, self.clock.now_ms())
+            .revoke_session(sid, reason, self.clock.now_ms(), audit.as_slice())
             .await?;
         // Also when the row was already revoked: the store may have lost it (restart).
         self.publish_revocation(sid).await?;
@@ -115,10 +127,15 @@ impl Auth {
         Ok(())
     }
 
-    pub(super) async fn revoke_all_sessions(&self, user_id: &str, reason: &str) -> AuthResult<u64> {
+    pub(super) async fn revoke_all_sessions(
+        &self,
+        user_id: &str,
+        reason: &str,
+        audit: Option<AuditEntry>,
+    ) -> AuthResult<u64> {
         let ids = self
             .db
-            .revoke_sessions_of(user_id, reason, self.clock.now_ms())
+            .revoke_sessions_of(user_id, reason, self.clock.now_ms(), audit)
             .await?;
         for sid in &ids {
             self.publish_revocation(sid).await?;
@@ -149,7 +166,12 @@ impl Auth {
         caller.require_session()?;
         match self.db.session(sid).await? {
             Some(s) if s.user_id == caller.user_id && s.revoked_at.is_none() => {
-                self.end_session(sid, "deleted by owner").await
+                let entry = self
+                    .audit_by(caller, AuditEvent::SessionsRevoked)
+                    .subject(&caller.user_id)
+                    .detail("reason", "session_deleted")
+                    .detail("session_id", sid);
+                self.end_session(sid, "deleted by owner", Some(entry)).await
             }
             _ => Err(AuthError::NotFound("session")),
         }

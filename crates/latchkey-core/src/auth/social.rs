@@ -82,8 +82,14 @@ impl Auth {
                         subject: &claims.subject,
                         email: claims.email.as_deref(),
                     };
+                    // The provider vouched for the address; no request of the user's is at hand.
+                    let entry = self
+                        .audit_system(super::AuditEvent::IdentityLinked)
+                        .subject(&user_id)
+                        .detail("provider", who.provider.clone())
+                        .detail("by", "verified_email");
                     self.db
-                        .link_identity(&identity, &user_id, self.clock.now_ms())
+                        .link_identity(&identity, &user_id, self.clock.now_ms(), &[entry])
                         .await?;
                     tracing::info!(%user_id, provider = %who.provider, "identity linked by verified email");
                     Payload::SignIn { user_id }
@@ -150,7 +156,13 @@ impl Auth {
                 if user.disabled {
                     return Err(AuthError::AccountDisabled);
                 }
+                let uid = user.id.clone();
                 let grant = self.open_session(user.into(), client).await?;
+                let entry = self
+                    .audit_as(&uid, client, super::AuditEvent::LoginSucceeded)
+                    .detail("method", "social")
+                    .detail("session_id", grant.session_id.clone());
+                self.record(entry).await;
                 Ok(Exchanged::Signed(Box::new(grant)))
             }
             Payload::Signup(pending) => {
@@ -197,7 +209,7 @@ impl Auth {
             return Err(invalid());
         };
         let result = self
-            .register_external(&pending, &phone, name_override, req.referral_code)
+            .register_external(&pending, &phone, name_override, req.referral_code, client)
             .await;
         let (user, key) = match result {
             Ok(created) => created,
@@ -225,6 +237,7 @@ impl Auth {
         phone: &Phone,
         name_override: Option<String>,
         referral_override: Option<String>,
+        client: &ClientInfo,
     ) -> AuthResult<(crate::domain::User, CreatedKey)> {
         let email = pending.email.as_deref().ok_or(AuthError::ExternalLogin(
             "the provider shared no email address; an account needs one",
@@ -236,22 +249,27 @@ impl Auth {
             .map(|c| c.trim().to_uppercase())
             .filter(|c| !c.is_empty());
         let (user, key) = self
-            .create_account(NewUser {
-                email: email.as_str(),
-                email_normalized: email.normalized(),
-                name: name.as_deref(),
-                phone: Some(phone.as_str()),
-                // Signs in through the provider only, until a password is set.
-                password_hash: None,
-                scopes: &self.settings.default_scopes,
-                referral_code: referral.as_deref(),
-                new_org_name: "",
-                identity: Some(NewIdentity {
-                    provider: &pending.provider,
-                    subject: &pending.subject,
-                    email: pending.email.as_deref(),
-                }),
-            })
+            .create_account(
+                NewUser {
+                    email: email.as_str(),
+                    email_normalized: email.normalized(),
+                    name: name.as_deref(),
+                    phone: Some(phone.as_str()),
+                    // Signs in through the provider only, until a password is set.
+                    password_hash: None,
+                    scopes: &self.settings.default_scopes,
+                    referral_code: referral.as_deref(),
+                    new_org_name: "",
+                    identity: Some(NewIdentity {
+                        provider: &pending.provider,
+                        subject: &pending.subject,
+                        email: pending.email.as_deref(),
+                    }),
+                },
+                self.audit_user_to_be(client, super::AuditEvent::UserSignedUp)
+                    .detail("method", "social")
+                    .detail("provider", pending.provider.clone()),
+            )
             .await?;
         tracing::info!(user_id = %user.id, provider = %pending.provider, "signed up through a provider");
         Ok((user, key))
@@ -311,8 +329,16 @@ impl Auth {
             subject: &who.claims.subject,
             email: who.claims.email.as_deref(),
         };
+        let entry = self
+            .audit_as(
+                user_id,
+                &ClientInfo::default(),
+                super::AuditEvent::IdentityLinked,
+            )
+            .detail("provider", who.provider.clone())
+            .detail("by", "account");
         self.db
-            .link_identity(&identity, user_id, self.clock.now_ms())
+            .link_identity(&identity, user_id, self.clock.now_ms(), &[entry])
             .await?;
         tracing::info!(%user_id, provider = %who.provider, "identity linked from the account");
         Ok(())

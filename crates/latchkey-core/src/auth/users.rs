@@ -100,14 +100,19 @@ impl Auth {
 
     /// Disables (or re-enables) an account. Disabling ends every session and key at once.
     /// Saved and published: the call may be retried as is (`Unpublished` says it is saved).
-    pub async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> AuthResult<()> {
+    pub async fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        audit: Option<super::AuditEntry>,
+    ) -> AuthResult<()> {
         let now = self.clock.now_ms();
         let batch = new_batch();
         // The sessions end with the flag, in the database, so they stay ended whatever the
         // store does; their revocation marks go through the outbox with the record.
         let ended = self
             .db
-            .set_user_disabled(user_id, disabled, now, &batch)
+            .set_user_disabled(user_id, disabled, now, &batch, audit.as_slice())
             .await?
             .ok_or(AuthError::NotFound("user"))?;
         // With whatever of this user is still pending from before: a re-enabling publishes

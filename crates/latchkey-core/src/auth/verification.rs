@@ -53,11 +53,15 @@ impl Auth {
     }
 
     /// `POST /auth/email/verify`.
-    pub async fn verify_email(&self, token: &str) -> AuthResult<()> {
+    pub async fn verify_email(&self, token: &str, client: &super::ClientInfo) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
         let batch = new_batch();
+        // The holder of the mailed link proves the mailbox: the account's owner.
+        let entry = self
+            .audit_user_to_be(client, super::AuditEvent::EmailVerified)
+            .detail("method", "link");
         self.db
-            .spend_email_verification(&id, self.clock.now_ms(), &batch)
+            .spend_email_verification(&id, self.clock.now_ms(), &batch, entry)
             .await?
             .ok_or(AuthError::InvalidVerificationToken)?;
         // `/me` reads the flag from the cached record.
@@ -66,9 +70,21 @@ impl Auth {
 
     /// A mailed code reached the mailbox: the address is proven. The sign-in goes on when the
     /// record cannot be published now (the outbox retry does it; `/me` lags until then).
-    pub(super) async fn mark_verified(&self, user: &mut User, now: i64) -> AuthResult<()> {
+    pub(super) async fn mark_verified(
+        &self,
+        user: &mut User,
+        now: i64,
+        client: &super::ClientInfo,
+    ) -> AuthResult<()> {
         let batch = new_batch();
-        if self.db.mark_email_verified(&user.id, now, &batch).await? {
+        let verified = self
+            .audit_as(&user.id, client, super::AuditEvent::EmailVerified)
+            .detail("method", "code");
+        if self
+            .db
+            .mark_email_verified(&user.id, now, &batch, &[verified])
+            .await?
+        {
             let _ = self.flush(&batch).await;
             user.version += 1;
         }

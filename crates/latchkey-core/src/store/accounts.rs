@@ -3,7 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, is_unique_violation, outbox, parse_column};
+use super::{Db, audit, is_unique_violation, outbox, parse_column};
+use crate::auth::{ActorKind, AuditEntry};
 use crate::domain::{Org, Role, User};
 use crate::error::{AuthError, AuthResult};
 
@@ -62,8 +63,14 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
 }
 
 impl Db {
-    /// Creates the user, and the organization too when there is no referral code, atomically.
-    pub async fn create_user(&self, new: NewUser<'_>, now_ms: i64) -> AuthResult<(User, Org)> {
+    /// Creates the user, and the organization too when there is no referral code, atomically,
+    /// with its `user.signed_up` entry (completed here with the new ids and role).
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        now_ms: i64,
+        signed_up: AuditEntry,
+    ) -> AuthResult<(User, Org)> {
         let mut tx = self.begin_write().await?;
         let (org, role) = match new.referral_code {
             Some(code) => {
@@ -131,6 +138,14 @@ impl Db {
         if let Some(identity) = &new.identity {
             super::identities::link(&mut tx, identity, &user.id, now_ms).await?;
         }
+        let mut entry = signed_up
+            .subject(&user.id)
+            .org(&org.id)
+            .detail("role", user.role.as_str());
+        if entry.actor_kind == ActorKind::User {
+            entry.actor_id.get_or_insert_with(|| user.id.clone());
+        }
+        audit::insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok((user, org))
     }
@@ -174,6 +189,7 @@ impl Db {
         role: Role,
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         self.update_user(
             "UPDATE users SET role = $1, updated_at = $2, version = version + 1 WHERE id = $3",
@@ -181,12 +197,13 @@ impl Db {
             id,
             now_ms,
             batch,
+            entries,
         )
         .await
     }
 
     /// One statement changing one user (`$1` the value, `$2` now, `$3` the id), with its
-    /// outbox row, in one transaction.
+    /// outbox row and audit entries, in one transaction.
     async fn update_user<V>(
         &self,
         sql: &'static str,
@@ -194,6 +211,7 @@ impl Db {
         id: &str,
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool>
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
@@ -206,6 +224,9 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
+        if r.rows_affected() == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
@@ -216,6 +237,7 @@ impl Db {
         scopes: &[String],
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         self.update_user(
             "UPDATE users SET scopes = $1, updated_at = $2, version = version + 1 WHERE id = $3",
@@ -223,14 +245,22 @@ impl Db {
             id,
             now_ms,
             batch,
+            entries,
         )
         .await
     }
 
     /// Deletes the user (sessions and keys go by cascade), queueing the user's and every
     /// key's tombstone in `batch`.
-    pub async fn delete_user(&self, id: &str, now_ms: i64, batch: &str) -> AuthResult<bool> {
+    pub async fn delete_user(
+        &self,
+        id: &str,
+        now_ms: i64,
+        batch: &str,
+        entries: &[AuditEntry],
+    ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
+        audit::insert_all(&mut tx, entries).await?;
         outbox::enqueue_user(&mut tx, batch, id, now_ms).await?;
         outbox::enqueue_keys_of(&mut tx, batch, id, now_ms).await?;
         let r = sqlx::query("DELETE FROM users WHERE id = $1")
@@ -262,6 +292,7 @@ impl Db {
         disabled: bool,
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<Option<Vec<String>>> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -294,6 +325,7 @@ impl Db {
         if !ended.is_empty() {
             outbox::enqueue_sessions_revoked(&mut tx, batch, id, now_ms).await?;
         }
+        audit::insert_all(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(Some(ended))
     }

@@ -3,7 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, outbox};
+use super::{Db, audit, outbox};
+use crate::auth::AuditEntry;
 use crate::error::AuthResult;
 
 #[derive(Debug, Clone)]
@@ -63,7 +64,7 @@ async fn bump_owner(conn: &mut AnyConnection, key_id: &str) -> Result<(), sqlx::
 }
 
 impl Db {
-    pub async fn insert_api_key(&self, k: &ApiKeyRow) -> AuthResult<()> {
+    pub async fn insert_api_key(&self, k: &ApiKeyRow, entries: &[AuditEntry]) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, secret_hash, generation, scopes, created_at, \
@@ -80,6 +81,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         bump_owner(&mut tx, &k.id).await?;
+        audit::insert_all(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -107,6 +109,7 @@ impl Db {
         scopes: &Option<Vec<String>>,
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query("UPDATE api_keys SET name = $1, scopes = $2 WHERE id = $3")
@@ -117,12 +120,16 @@ impl Db {
             .await?;
         bump_owner(&mut tx, id).await?;
         outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
+        if r.rows_affected() == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// Replaces the secret. Compare-and-set on the generation, so two rotations at once cannot
     /// both win.
+    #[allow(clippy::too_many_arguments)] // one statement's values, plus its outbox and audit
     pub async fn rotate_api_key(
         &self,
         id: &str,
@@ -131,6 +138,7 @@ impl Db {
         previous_until: Option<i64>,
         now_ms: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -147,11 +155,20 @@ impl Db {
         .await?;
         bump_owner(&mut tx, id).await?;
         outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
+        if r.rows_affected() == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn delete_api_key(&self, id: &str, now_ms: i64, batch: &str) -> AuthResult<bool> {
+    pub async fn delete_api_key(
+        &self,
+        id: &str,
+        now_ms: i64,
+        batch: &str,
+        entries: &[AuditEntry],
+    ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         bump_owner(&mut tx, id).await?;
         outbox::enqueue_key(&mut tx, batch, id, now_ms).await?;
@@ -159,6 +176,9 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if r.rows_affected() == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }

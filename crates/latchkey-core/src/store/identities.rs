@@ -60,9 +60,11 @@ impl Db {
         id: &NewIdentity<'_>,
         user_id: &str,
         now_ms: i64,
+        entries: &[crate::auth::AuditEntry],
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         link(&mut tx, id, user_id, now_ms).await?;
+        super::audit::insert_all(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(())
     }

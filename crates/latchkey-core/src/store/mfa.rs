@@ -3,8 +3,9 @@
 
 use sqlx::Row;
 
-use super::Db;
 use super::one_time::{self, OneTime};
+use super::{Db, audit};
+use crate::auth::AuditEntry;
 use crate::error::AuthResult;
 
 /// Sealed with the master key when one is set, bound to its user like signing keys to theirs.
@@ -72,6 +73,7 @@ impl Db {
         user_id: &str,
         step: i64,
         enable: Option<(&[String], i64)>,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -103,6 +105,7 @@ impl Db {
                 .await?;
             }
         }
+        audit::insert_all(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -113,6 +116,7 @@ impl Db {
         user_id: &str,
         hash: &str,
         now: i64,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -125,12 +129,16 @@ impl Db {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if done == 1 {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(done == 1)
     }
 
-    pub async fn remove_totp(&self, user_id: &str) -> AuthResult<()> {
+    pub async fn remove_totp(&self, user_id: &str, entries: &[AuditEntry]) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
+        audit::insert_all(&mut tx, entries).await?;
         for sql in [
             "DELETE FROM user_totp WHERE user_id = $1",
             "DELETE FROM recovery_codes WHERE user_id = $1",

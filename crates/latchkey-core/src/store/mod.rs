@@ -7,6 +7,7 @@
 mod accounts;
 mod api_keys;
 mod at_rest;
+pub(crate) mod audit;
 mod identities;
 mod login_codes;
 mod mfa;
@@ -25,6 +26,7 @@ use std::time::Duration;
 pub use crate::domain::{Org, Role, User};
 pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
+pub use audit::{AuditFilter, AuditRow};
 pub use identities::{Handoff, NewIdentity};
 pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;

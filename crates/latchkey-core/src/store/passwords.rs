@@ -2,8 +2,9 @@
 
 use sqlx::Row;
 
-use super::Db;
 use super::one_time::{self, OneTime};
+use super::{Db, audit};
+use crate::auth::AuditEntry;
 use crate::error::AuthResult;
 
 impl Db {
@@ -18,8 +19,14 @@ impl Db {
             .flatten())
     }
 
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> AuthResult<()> {
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        entries: &[AuditEntry],
+    ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
+        audit::insert_all(&mut tx, entries).await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
@@ -86,15 +93,20 @@ impl Db {
     }
 
     /// Marks the address proven; the change is queued for publishing in `batch` (the cached
-    /// record carries the flag). False when it already was.
+    /// record carries the flag) and `entries` are written, only when it was not already.
+    /// False when it already was.
     pub async fn mark_email_verified(
         &self,
         user_id: &str,
         now: i64,
         batch: &str,
+        entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let changed = set_verified(&mut tx, user_id, now, batch).await?;
+        if changed {
+            audit::insert_all(&mut tx, entries).await?;
+        }
         tx.commit().await?;
         Ok(changed)
     }
@@ -122,12 +134,14 @@ impl Db {
     }
 
     /// Spends a live verification token and marks its user verified (queued for publishing
-    /// in `batch`); the user, or `None`.
+    /// in `batch`); the user, or `None`. `verified` is completed with the user as actor and
+    /// subject.
     pub async fn spend_email_verification(
         &self,
         id: &str,
         now: i64,
         batch: &str,
+        verified: AuditEntry,
     ) -> AuthResult<Option<String>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
@@ -141,6 +155,9 @@ impl Db {
         let Some(row) = row else { return Ok(None) };
         let user_id: String = row.try_get("user_id")?;
         set_verified(&mut tx, &user_id, now, batch).await?;
+        let mut entry = verified.subject(&user_id);
+        entry.actor_id.get_or_insert_with(|| user_id.clone());
+        audit::insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

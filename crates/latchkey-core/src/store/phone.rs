@@ -72,8 +72,14 @@ impl Db {
         })
     }
 
-    pub async fn set_phone_verified(&self, user_id: &str, now_ms: i64) -> AuthResult<()> {
+    pub async fn set_phone_verified(
+        &self,
+        user_id: &str,
+        now_ms: i64,
+        entries: &[crate::auth::AuditEntry],
+    ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
+        super::audit::insert_all(&mut tx, entries).await?;
         sqlx::query(
             "UPDATE phone_verifications SET verified_at = $2, code_hash = '' WHERE user_id = $1",
         )

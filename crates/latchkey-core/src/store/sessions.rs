@@ -181,7 +181,15 @@ impl Db {
     }
 
     /// Revokes one session; false when it was already revoked (or does not exist).
-    pub async fn revoke_session(&self, id: &str, reason: &str, now_ms: i64) -> AuthResult<bool> {
+    /// `entries` are written with the revocation, only when it revoked the session.
+    pub async fn revoke_session(
+        &self,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+        entries: &[crate::auth::AuditEntry],
+    ) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
              WHERE id = $3 AND revoked_at IS NULL",
@@ -189,8 +197,12 @@ impl Db {
         .bind(now_ms)
         .bind(reason)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if r.rows_affected() == 1 {
+            super::audit::insert_all(&mut tx, entries).await?;
+        }
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -200,7 +212,9 @@ impl Db {
         user_id: &str,
         reason: &str,
         now_ms: i64,
+        revoked: Option<crate::auth::AuditEntry>,
     ) -> AuthResult<Vec<String>> {
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
              WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
@@ -208,12 +222,17 @@ impl Db {
         .bind(now_ms)
         .bind(reason)
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(rows
+        let ids: Vec<String> = rows
             .iter()
             .map(|r| r.try_get::<String, _>("id"))
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        if let Some(entry) = revoked {
+            super::audit::insert(&mut tx, &entry.detail("count", ids.len())).await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// Sessions revoked since `since_ms`: loaded into the state store at start and whenever it

@@ -66,6 +66,7 @@ pub async fn login(
 /// every credential in that header); a JWT in `Authorization` asks for the lenient refresh.
 pub async fn refresh(
     State(app): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     MaybeJson(body): MaybeJson<RefreshRequest>,
 ) -> ApiResult<Response> {
@@ -75,7 +76,7 @@ pub async fn refresh(
     let cookie_token = cookie.then(|| refresh_cookie::read(&headers)).flatten();
     let from_cookie = body_token.is_none() && cookie_token.is_some();
     let grant = match (body_token.or(cookie_token), header_token) {
-        (Some(token), _) => app.auth.refresh(&token).await,
+        (Some(token), _) => app.auth.refresh_from(&token, &client).await,
         (None, Some(token)) => app.auth.refresh_bearer(&token).await,
         (None, None) => {
             return Err(ApiError::invalid_request(

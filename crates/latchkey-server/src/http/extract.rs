@@ -197,7 +197,10 @@ impl FromRequestParts<AppState> for Caller {
             "latchkey_token_checks_total",
             checked.as_ref().map(|_| ()).map_err(|e| e.code),
         );
-        Ok(Caller(checked?))
+        let mut principal = checked?;
+        // Where the caller is, for the audit log of what they change.
+        principal.client = Client::from_request_parts(parts, app).await?.0;
+        Ok(Caller(principal))
     }
 }
 

@@ -4,6 +4,7 @@ mod access;
 mod account;
 mod admin;
 mod api_keys;
+mod audit;
 mod auth;
 pub mod client_ip;
 mod codes;
@@ -100,6 +101,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/users/{id}/api-keys"),
     ("delete", "/api/v1/admin/users/{id}/api-keys/{key_id}"),
     ("delete", "/api/v1/admin/users/{id}/sessions"),
+    ("get", "/api/v1/admin/audit"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -166,7 +168,8 @@ pub fn router(app: AppState) -> Router {
             "/admin/users/{id}/api-keys/{key_id}",
             delete(admin::revoke_api_key),
         )
-        .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions));
+        .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions))
+        .route("/admin/audit", get(audit::list));
     Router::new()
         .nest("/api/v1", api)
         .route("/get-token", post(api_keys::get_token))

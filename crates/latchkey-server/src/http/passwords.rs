@@ -37,18 +37,20 @@ pub async fn forgot(
 
 pub async fn verify_email(
     State(app): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<EmailVerifyRequest>,
 ) -> ApiResult<StatusCode> {
-    app.auth.verify_email(&req.token).await?;
+    app.auth.verify_email(&req.token, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn reset(
     State(app): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     app.auth
-        .reset_password(&req.token, &Secret::new(req.new_password))
+        .reset_password(&req.token, &Secret::new(req.new_password), &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

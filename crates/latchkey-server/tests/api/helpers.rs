@@ -388,6 +388,11 @@ impl TestApp {
         (self.config.clone(), self.clock.clone())
     }
 
+    /// The running server's application (to run a background job's step on demand).
+    pub fn app_state(&self) -> &latchkey_server::AppState {
+        &self.running.as_ref().expect("server running").app
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

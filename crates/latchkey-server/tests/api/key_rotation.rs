@@ -54,7 +54,7 @@ async fn wait_for_jwks(app: &TestApp, what: &str, done: impl Fn(&[String]) -> bo
 }
 
 /// `latchkey keys rotate` with the server's database settings; the new kid.
-fn rotate_with_cli(app: &TestApp, master_key: Option<&str>) -> String {
+pub(crate) fn rotate_with_cli(app: &TestApp, master_key: Option<&str>) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     for (name, _) in std::env::vars() {
         if name.starts_with("LATCHKEY_") {

@@ -8,6 +8,7 @@ mod api_keys;
 mod api_token_limits;
 mod at_rest;
 mod attacks;
+mod audit;
 mod bad_input;
 mod browser;
 mod client_ip;

@@ -12,7 +12,7 @@ const PHONE: &str = "+14155550123";
 /// What the webhook received: the `Authorization` header and the JSON body.
 type Inbox = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
-async fn user_with_phone(app: &TestApp) -> String {
+pub(crate) async fn user_with_phone(app: &TestApp) -> String {
     let body = app
         .signup_with(
             json!({"email": "pat@example.com", "password": crate::helpers::PASSWORD,
@@ -35,7 +35,7 @@ async fn verify(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
 }
 
 /// The newest message in the development outbox.
-fn outbox_code(app: &TestApp) -> (String, String) {
+pub(crate) fn outbox_code(app: &TestApp) -> (String, String) {
     let dir = app.config.data_dir.join("sms-outbox");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -238,6 +238,33 @@ async fn sign_up_then_sign_in_again(backend: Backend) {
     let (status, replay) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{replay}");
     assert_error_shape(status.as_u16(), &replay, "replayed exchange");
+
+    // The audit log: a sign-up through the provider, then a sign-in.
+    let events = audit_events(&app, &s(&signed, "access_token")).await;
+    let signed_up = audit_event(&events, "user.signed_up");
+    assert_eq!(signed_up["detail"]["method"], "social", "{signed_up}");
+    assert_eq!(signed_up["detail"]["provider"], "google", "{signed_up}");
+    let login = audit_event(&events, "login.succeeded");
+    assert_eq!(login["detail"]["method"], "social", "{login}");
+    assert_eq!(
+        login["subject_user_id"], created["user"]["user_id"],
+        "{login}"
+    );
+}
+
+/// The admin's audit log, newest first.
+async fn audit_events(app: &TestApp, access: &str) -> Vec<Value> {
+    let r = app.get_auth("/api/v1/admin/audit?limit=200", access).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["data"]["events"].as_array().unwrap().clone()
+}
+
+fn audit_event<'a>(events: &'a [Value], name: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["event"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {events:#?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,6 +313,17 @@ async fn social_links_an_existing_account_only_on_a_verified_email() {
         signed["user"]["id"], existing["user"]["id"],
         "keyed on sub, not email"
     );
+    // The provider vouched for the address: the link is Latchkey's doing, once.
+    let events = audit_events(&app, &s(&signed, "access_token")).await;
+    let linked: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "identity.linked")
+        .collect();
+    assert_eq!(linked.len(), 1, "{linked:#?}");
+    assert_eq!(linked[0]["actor_kind"], "system");
+    assert_eq!(linked[0]["subject_user_id"], existing["user"]["user_id"]);
+    assert_eq!(linked[0]["detail"]["by"], "verified_email");
+    assert_eq!(linked[0]["detail"]["provider"], "google");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::format::{hash_b64, new_id, parse_name};
 use super::{ApiKeyInfo, CreatedKey, KEY_PREFIX, NewApiKey};
 use crate::auth::Auth;
+use crate::auth::audit::{AuditEntry, AuditEvent};
 use crate::auth::principal::Principal;
 use crate::auth::publish::new_batch;
 use crate::auth::scopes::{effective, parse_scopes};
@@ -26,11 +27,13 @@ fn info(row: &ApiKeyRow, owner_scopes: &[String]) -> ApiKeyInfo {
 }
 
 impl Auth {
-    /// Creates a key for `user_id`; the owner's scopes bound what it may carry.
+    /// Creates a key for `user_id`; the owner's scopes bound what it may carry. `created`
+    /// (`api_key.created`) is completed with the key and written with it.
     pub(in crate::auth) async fn create_key_for(
         &self,
         user_id: &str,
         new: NewApiKey,
+        created: AuditEntry,
     ) -> AuthResult<CreatedKey> {
         let name = parse_name(&new.name)?;
         let scopes = new.scopes.as_deref().map(parse_scopes).transpose()?;
@@ -62,7 +65,11 @@ impl Auth {
             last_used_at: None,
             expires_at: new.expires_at,
         };
-        self.db.insert_api_key(&row).await?;
+        let entry = created
+            .subject(user_id)
+            .detail("key_id", id.clone())
+            .detail("scopes", row.scopes.clone());
+        self.db.insert_api_key(&row, &[entry]).await?;
         if let Err(e) = self.publish_key(&id).await {
             // Nothing stale can stand for a new key: readers load it on a miss.
             tracing::warn!(key_id = %id, error = %e, "new api key not published; loaded on first use");
@@ -80,7 +87,8 @@ impl Auth {
         new: NewApiKey,
     ) -> AuthResult<CreatedKey> {
         caller.require_session()?;
-        self.create_key_for(&caller.user_id, new).await
+        let entry = self.audit_by(caller, AuditEvent::ApiKeyCreated);
+        self.create_key_for(&caller.user_id, new, entry).await
     }
 
     pub async fn list_api_keys(&self, owner_id: &str) -> AuthResult<Vec<ApiKeyInfo>> {
@@ -108,6 +116,7 @@ impl Auth {
     ) -> AuthResult<ApiKeyInfo> {
         caller.require_session()?;
         let mut row = self.owned_key(&caller.user_id, kid).await?;
+        let old_scopes = row.scopes.clone();
         if let Some(name) = name {
             row.name = parse_name(&name)?;
         }
@@ -121,9 +130,15 @@ impl Auth {
         }
         let batch = new_batch();
         let now = self.clock.now_ms();
+        let entry = self
+            .audit_by(caller, AuditEvent::ApiKeyUpdated)
+            .subject(&caller.user_id)
+            .detail("key_id", kid)
+            .detail("old_scopes", old_scopes)
+            .detail("new_scopes", row.scopes.clone());
         if !self
             .db
-            .update_api_key(kid, &row.name, &row.scopes, now, &batch)
+            .update_api_key(kid, &row.name, &row.scopes, now, &batch, &[entry])
             .await?
         {
             return Err(AuthError::NotFound("api key"));
@@ -146,9 +161,22 @@ impl Auth {
         let key = format!("{KEY_PREFIX}{kid}_{}", random_token::<32>());
         let until = (!overlap.is_zero()).then(|| now + overlap.as_millis() as i64);
         let batch = new_batch();
+        let entry = self
+            .audit_by(caller, AuditEvent::ApiKeyRotated)
+            .subject(&caller.user_id)
+            .detail("key_id", kid)
+            .detail("overlap_seconds", overlap.as_secs());
         if !self
             .db
-            .rotate_api_key(kid, row.generation, &hash_b64(&key), until, now, &batch)
+            .rotate_api_key(
+                kid,
+                row.generation,
+                &hash_b64(&key),
+                until,
+                now,
+                &batch,
+                &[entry],
+            )
             .await?
         {
             return Err(AuthError::Conflict(
@@ -173,7 +201,12 @@ impl Auth {
 
     /// Deletes the key; its tombstone is published and its tokens dropped. A retry of a
     /// deletion that was saved but not yet published finishes it instead of answering 404.
-    pub async fn delete_api_key(&self, owner_id: &str, kid: &str) -> AuthResult<()> {
+    pub async fn delete_api_key(
+        &self,
+        owner_id: &str,
+        kid: &str,
+        deleted: AuditEntry,
+    ) -> AuthResult<()> {
         if let Err(e) = self.owned_key(owner_id, kid).await {
             return match e {
                 AuthError::NotFound(_) if self.finish_pending(kid, owner_id).await? => Ok(()),
@@ -182,7 +215,7 @@ impl Auth {
         }
         let batch = new_batch();
         self.db
-            .delete_api_key(kid, self.clock.now_ms(), &batch)
+            .delete_api_key(kid, self.clock.now_ms(), &batch, &[deleted])
             .await?;
         self.flush(&batch).await?;
         tracing::info!(key_id = %kid, "api key deleted");

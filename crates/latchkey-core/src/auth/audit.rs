@@ -1,0 +1,375 @@
+//! The audit log: who did what to which account, from where and when. Event names live here
+//! only. A change and its audit row are written in the same transaction (the store functions
+//! of audited changes take the entries); events with no transaction of their own (logins,
+//! lockouts, reuse detections) are written on their own by `record`, which never turns the
+//! answer into an error.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{Auth, ClientInfo, Credential, Principal};
+use crate::error::{AuthError, AuthResult};
+use crate::store::{AuditFilter, AuditRow};
+
+/// Longest user agent kept: enough to tell browsers and SDKs apart, bounded against junk.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// Rows deleted per statement by the retention task, so a large backlog never holds a long
+/// write lock (SQLite has one writer).
+pub const PRUNE_BATCH: i64 = 1000;
+
+/// Every event the log records, by its dotted name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    UserSignedUp,
+    LoginSucceeded,
+    LoginFailed,
+    AccountLocked,
+    RefreshTokenReuseDetected,
+    ApiKeyCreated,
+    ApiKeyUpdated,
+    ApiKeyRotated,
+    ApiKeyDeleted,
+    MemberScopesChanged,
+    MemberRoleChanged,
+    MemberDisabled,
+    MemberEnabled,
+    MemberRemoved,
+    SessionsRevoked,
+    MfaTotpEnabled,
+    MfaTotpDisabled,
+    MfaRecoveryCodeUsed,
+    PasswordChanged,
+    PasswordReset,
+    EmailVerified,
+    IdentityLinked,
+    PhoneVerified,
+    SigningKeyRotated,
+}
+
+impl AuditEvent {
+    pub const ALL: &'static [AuditEvent] = &[
+        AuditEvent::UserSignedUp,
+        AuditEvent::LoginSucceeded,
+        AuditEvent::LoginFailed,
+        AuditEvent::AccountLocked,
+        AuditEvent::RefreshTokenReuseDetected,
+        AuditEvent::ApiKeyCreated,
+        AuditEvent::ApiKeyUpdated,
+        AuditEvent::ApiKeyRotated,
+        AuditEvent::ApiKeyDeleted,
+        AuditEvent::MemberScopesChanged,
+        AuditEvent::MemberRoleChanged,
+        AuditEvent::MemberDisabled,
+        AuditEvent::MemberEnabled,
+        AuditEvent::MemberRemoved,
+        AuditEvent::SessionsRevoked,
+        AuditEvent::MfaTotpEnabled,
+        AuditEvent::MfaTotpDisabled,
+        AuditEvent::MfaRecoveryCodeUsed,
+        AuditEvent::PasswordChanged,
+        AuditEvent::PasswordReset,
+        AuditEvent::EmailVerified,
+        AuditEvent::IdentityLinked,
+        AuditEvent::PhoneVerified,
+        AuditEvent::SigningKeyRotated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::UserSignedUp => "user.signed_up",
+            AuditEvent::LoginSucceeded => "login.succeeded",
+            AuditEvent::LoginFailed => "login.failed",
+            AuditEvent::AccountLocked => "account.locked",
+            AuditEvent::RefreshTokenReuseDetected => "refresh_token.reuse_detected",
+            AuditEvent::ApiKeyCreated => "api_key.created",
+            AuditEvent::ApiKeyUpdated => "api_key.updated",
+            AuditEvent::ApiKeyRotated => "api_key.rotated",
+            AuditEvent::ApiKeyDeleted => "api_key.deleted",
+            AuditEvent::MemberScopesChanged => "member.scopes_changed",
+            AuditEvent::MemberRoleChanged => "member.role_changed",
+            AuditEvent::MemberDisabled => "member.disabled",
+            AuditEvent::MemberEnabled => "member.enabled",
+            AuditEvent::MemberRemoved => "member.removed",
+            AuditEvent::SessionsRevoked => "sessions.revoked",
+            AuditEvent::MfaTotpEnabled => "mfa.totp_enabled",
+            AuditEvent::MfaTotpDisabled => "mfa.totp_disabled",
+            AuditEvent::MfaRecoveryCodeUsed => "mfa.recovery_code_used",
+            AuditEvent::PasswordChanged => "password.changed",
+            AuditEvent::PasswordReset => "password.reset",
+            AuditEvent::EmailVerified => "email.verified",
+            AuditEvent::IdentityLinked => "identity.linked",
+            AuditEvent::PhoneVerified => "phone.verified",
+            AuditEvent::SigningKeyRotated => "signing_key.rotated",
+        }
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A user, through their own session (or, for logins, the account being signed in to).
+    User,
+    /// An API auth token; the actor id is the key's id.
+    ApiKey,
+    /// Latchkey itself or its operator (the command line).
+    System,
+    /// Nobody known yet: a failed login, a reset link.
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::System => "system",
+            ActorKind::Anonymous => "anonymous",
+        }
+    }
+}
+
+/// One event about to be written. `detail` is a small JSON object and must never hold a
+/// secret: no password, code, token or key, and no address of an unknown account.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub event: AuditEvent,
+    /// Milliseconds since the epoch, by the injected clock.
+    pub at: i64,
+    /// `None` when no organization is known (a failure for an unknown account, the operator).
+    pub org_id: Option<String>,
+    pub actor_kind: ActorKind,
+    pub actor_id: Option<String>,
+    pub subject_user_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Map<String, Value>,
+}
+
+impl AuditEntry {
+    fn new(event: AuditEvent, at: i64, actor_kind: ActorKind, client: &ClientInfo) -> AuditEntry {
+        AuditEntry {
+            event,
+            at,
+            org_id: None,
+            actor_kind,
+            actor_id: None,
+            subject_user_id: None,
+            ip: client.ip.clone(),
+            user_agent: client
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+            detail: Map::new(),
+        }
+    }
+
+    pub fn subject(mut self, user_id: &str) -> AuditEntry {
+        self.subject_user_id = Some(user_id.to_owned());
+        self
+    }
+
+    pub fn org(mut self, org_id: &str) -> AuditEntry {
+        self.org_id = Some(org_id.to_owned());
+        self
+    }
+
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> AuditEntry {
+        self.detail.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// One page of the log, newest first.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub events: Vec<AuditRow>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The admin's query, already parsed at the edge (times in milliseconds).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub limit: u32,
+    pub cursor: Option<String>,
+    /// An exact name, or a prefix ending in `.` (`login.`).
+    pub event: Option<String>,
+    /// Events where this user is the actor or the subject.
+    pub user_id: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+impl Auth {
+    /// An event caused by `caller` (their session or API token), from where they called.
+    pub(super) fn audit_by(&self, caller: &Principal, event: AuditEvent) -> AuditEntry {
+        let (kind, actor) = match &caller.credential {
+            Credential::Session { .. } => (ActorKind::User, caller.user_id.as_str()),
+            Credential::ApiToken { key_id } => (ActorKind::ApiKey, key_id.as_str()),
+        };
+        let mut e = AuditEntry::new(event, self.clock.now_ms(), kind, &caller.client);
+        e.actor_id = Some(actor.to_owned());
+        e.org(&caller.org_id)
+    }
+
+    /// An event a user caused on their own account without a session yet (sign-up, login,
+    /// a mailed link): the user is actor and subject.
+    /// (The organization is the subject's, filled in by the store when not set.)
+    pub(super) fn audit_as(
+        &self,
+        user_id: &str,
+        client: &ClientInfo,
+        event: AuditEvent,
+    ) -> AuditEntry {
+        let mut e = AuditEntry::new(event, self.clock.now_ms(), ActorKind::User, client);
+        e.actor_id = Some(user_id.to_owned());
+        e.subject(user_id)
+    }
+
+    /// An event of a user whose id the store fills in: someone creating their own account, or
+    /// the holder of a mailed link proving its mailbox.
+    pub(super) fn audit_user_to_be(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
+        AuditEntry::new(event, self.clock.now_ms(), ActorKind::User, client)
+    }
+
+    pub(super) fn audit_anonymous(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
+        AuditEntry::new(event, self.clock.now_ms(), ActorKind::Anonymous, client)
+    }
+
+    pub fn audit_system(&self, event: AuditEvent) -> AuditEntry {
+        AuditEntry::new(
+            event,
+            self.clock.now_ms(),
+            ActorKind::System,
+            &ClientInfo::default(),
+        )
+    }
+
+    /// Writes an event that has no transaction of its own. A failure is logged and counted
+    /// (`latchkey_audit_write_failures_total`) but never fails the caller: a login refused
+    /// must stay a 401, not become a 500.
+    pub async fn record(&self, entry: AuditEntry) {
+        if let Err(e) = self.db.insert_audit(&entry).await {
+            metrics::counter!("latchkey_audit_write_failures_total").increment(1);
+            tracing::error!(event = entry.event.as_str(), error = %e, "audit event not written");
+        }
+    }
+
+    /// Signing-key rotation by the operator (`latchkey keys rotate`) or an operator endpoint:
+    /// the key is added, then the event recorded (`actor` is the operator's id, if known).
+    pub async fn rotate_signing_key_audited(&self, actor: Option<&str>) -> AuthResult<String> {
+        let kid = self.rotate_signing_key().await?;
+        let mut entry = self
+            .audit_system(AuditEvent::SigningKeyRotated)
+            .detail("kid", kid.clone());
+        entry.actor_id = actor.map(str::to_owned);
+        self.record(entry).await;
+        Ok(kid)
+    }
+
+    /// `GET /admin/audit`: the caller's organization's events, newest first.
+    pub async fn audit_log(&self, admin: &Principal, q: &AuditQuery) -> AuthResult<AuditPage> {
+        admin.require_admin()?;
+        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let limit = q.limit.clamp(1, MAX_PAGE);
+        let mut events = self
+            .db
+            .audit_page(&AuditFilter {
+                org_id: &admin.org_id,
+                after,
+                event: q.event.as_deref(),
+                user_id: q.user_id.as_deref(),
+                since: q.since,
+                until: q.until,
+                limit: limit as i64 + 1,
+            })
+            .await?;
+        let more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| events.last().map(|e| encode_cursor(e.at, &e.id)))
+            .flatten();
+        Ok(AuditPage {
+            events,
+            next_cursor,
+        })
+    }
+
+    /// Deletes events older than `retention`, in batches; how many went. Zero keeps all.
+    pub async fn prune_audit(&self, retention: Duration) -> AuthResult<u64> {
+        if retention.is_zero() {
+            return Ok(0);
+        }
+        let before = self.clock.now_ms() - retention.as_millis() as i64;
+        let mut total = 0;
+        loop {
+            let n = self.db.prune_audit(before, PRUNE_BATCH).await?;
+            total += n;
+            if n < PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// The position after the last event of a page: opaque to clients (base64url of `at.id`).
+fn encode_cursor(at: i64, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}.{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AuthResult<(i64, String)> {
+    use base64::Engine;
+    let bad = || AuthError::invalid_field("cursor", "not a cursor from a previous page");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (at, id) = text.split_once('.').ok_or_else(bad)?;
+    let at = at.parse::<i64>().map_err(|_| bad())?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad());
+    }
+    Ok((at, id.to_owned()))
+}
+
+/// The keyed reference the logs use for an account by its address (the first 12 hex digits
+/// of HMAC-SHA-256(key, lower-cased address)): failures of one unknown address can be grouped
+/// without the address being stored.
+pub fn account_ref(key: &[u8], email: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(email.trim().to_lowercase().as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let c = encode_cursor(1_700_000_000_123, "0123abcd");
+        assert_eq!(
+            decode_cursor(&c).unwrap(),
+            (1_700_000_000_123, "0123abcd".into())
+        );
+        for junk in ["", "!!", "bm9kb3Q", "YS5i", "MTIzLg", "MTIzLmEnOy0t"] {
+            assert!(decode_cursor(junk).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn event_names_are_unique_and_dotted() {
+        let names: std::collections::BTreeSet<_> =
+            AuditEvent::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), AuditEvent::ALL.len());
+        assert!(names.iter().all(|n| n.contains('.')));
+    }
+}

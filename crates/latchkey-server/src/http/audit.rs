@@ -1,0 +1,105 @@
+//! `GET /api/v1/admin/audit`: an organization's audit log for its admins.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use latchkey_api::{AuditEventView, AuditEventsData, AuditLogQuery, AuditLogResponse};
+use latchkey_core::auth::AuditQuery;
+use latchkey_core::auth::audit::{DEFAULT_PAGE, MAX_PAGE};
+use latchkey_core::clock::rfc3339_ms;
+use latchkey_core::store::AuditRow;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::Caller;
+use crate::app::AppState;
+
+pub async fn list(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    uri: Uri,
+) -> ApiResult<Json<AuditLogResponse>> {
+    let raw: AuditLogQuery = axum::extract::Query::try_from_uri(&uri)
+        .map(|axum::extract::Query(q)| q)
+        .map_err(|_| {
+            ApiError::invalid_request(
+                "the query string is malformed or names an unknown parameter \
+                 (limit, cursor, event, user_id, since, until)",
+            )
+        })?;
+    let query = parse(raw)?;
+    let page = app.auth.audit_log(&caller, &query).await?;
+    Ok(Json(AuditLogResponse {
+        data: AuditEventsData {
+            events: page.events.into_iter().map(view).collect(),
+            next_cursor: page.next_cursor,
+        },
+        status: "success".into(),
+        code: 200,
+        message: "audit events".into(),
+    }))
+}
+
+fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
+    let limit = match raw.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_request(format!("invalid limit: an integer from 1 to {MAX_PAGE}"))
+            })?,
+    };
+    // Event names are lower-case words and dots; anything else cannot match and is refused.
+    if let Some(e) = &raw.event
+        && (e.is_empty()
+            || e.len() > 64
+            || !e
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'))
+    {
+        return Err(ApiError::invalid_request(
+            "invalid event: an event name (login.failed) or a prefix ending in a dot (login.)",
+        ));
+    }
+    if let Some(u) = &raw.user_id
+        && (u.is_empty() || u.len() > 64)
+    {
+        return Err(ApiError::invalid_request("invalid user_id"));
+    }
+    if raw.cursor.as_deref().is_some_and(|c| c.len() > 200) {
+        return Err(ApiError::invalid_request(
+            "invalid cursor: not a cursor from a previous page",
+        ));
+    }
+    let since = raw.since.as_deref().map(|v| time("since", v)).transpose()?;
+    let until = raw.until.as_deref().map(|v| time("until", v)).transpose()?;
+    Ok(AuditQuery {
+        limit,
+        cursor: raw.cursor,
+        event: raw.event,
+        user_id: raw.user_id,
+        since,
+        until,
+    })
+}
+
+fn time(field: &'static str, value: &str) -> ApiResult<i64> {
+    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid_request(format!("invalid {field}: expected RFC 3339")))?;
+    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn view(row: AuditRow) -> AuditEventView {
+    AuditEventView {
+        id: row.id,
+        at: rfc3339_ms(row.at),
+        event: row.event,
+        actor_kind: row.actor_kind,
+        actor_id: row.actor_id,
+        subject_user_id: row.subject_user_id,
+        ip: row.ip,
+        user_agent: row.user_agent,
+        detail: serde_json::from_str(&row.detail).unwrap_or_else(|_| serde_json::json!({})),
+    }
+}
