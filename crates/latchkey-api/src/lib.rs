@@ -4,11 +4,13 @@
 mod codes;
 mod error;
 mod keys;
+mod operator;
 mod social;
 
 pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
+pub use operator::*;
 use serde::{Deserialize, Serialize};
 pub use social::*;
 

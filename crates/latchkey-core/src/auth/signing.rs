@@ -37,13 +37,13 @@ impl Auth {
         self.keys.load()
     }
 
-    /// Adds a new signing key, which this instance signs with at once; returns its kid.
-    pub async fn rotate_signing_key(&self) -> AuthResult<String> {
+    /// Stores a new signing key and signs with it at once. Only `rotate_signing_key` (who may
+    /// rotate, and the record of it) calls this.
+    pub(super) async fn add_signing_key(&self) -> AuthResult<StoredKey> {
         let key = StoredKey::generate(self.clock.now_ms())?;
         self.db.add_signing_key(&key).await?;
         self.reload_signing_keys().await?;
-        tracing::info!(kid = %key.kid, "signing key rotated");
-        Ok(key.kid)
+        Ok(key)
     }
 
     /// How long after a newer key appears an older one keeps verifying.

@@ -16,6 +16,7 @@ mod meta;
 pub mod metrics;
 mod mfa;
 mod oauth;
+mod operator;
 mod passwords;
 mod phone;
 mod refresh_cookie;
@@ -100,6 +101,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/users/{id}/api-keys"),
     ("delete", "/api/v1/admin/users/{id}/api-keys/{key_id}"),
     ("delete", "/api/v1/admin/users/{id}/sessions"),
+    ("get", "/api/v1/admin/signing-keys"),
+    ("post", "/api/v1/admin/signing-keys/rotate"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -166,7 +169,9 @@ pub fn router(app: AppState) -> Router {
             "/admin/users/{id}/api-keys/{key_id}",
             delete(admin::revoke_api_key),
         )
-        .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions));
+        .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions))
+        .route("/admin/signing-keys", get(operator::signing_keys))
+        .route("/admin/signing-keys/rotate", post(operator::rotate));
     Router::new()
         .nest("/api/v1", api)
         .route("/get-token", post(api_keys::get_token))
