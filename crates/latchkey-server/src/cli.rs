@@ -205,7 +205,9 @@ async fn set_operator(config: &Config, args: OperatorArgs) -> anyhow::Result<()>
     let result = app.auth.set_operator(&args.email, !args.revoke).await;
     app.auth.db().close().await;
     let (user, changed) = result.map_err(|e| match e {
-        latchkey_core::AuthError::NotFound(_) => anyhow::anyhow!("no user has the email {}", args.email),
+        latchkey_core::AuthError::NotFound(_) => {
+            anyhow::anyhow!("no user has the email {}", args.email)
+        }
         e => anyhow::anyhow!("{e}"),
     })?;
     let what = match (args.revoke, changed) {

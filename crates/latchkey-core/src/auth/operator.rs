@@ -163,7 +163,14 @@ mod tests {
         let got = key_statuses(rows, 500);
         let view: Vec<_> = got
             .iter()
-            .map(|k| (k.kid.as_str(), k.status, k.superseded_at_ms, k.retires_at_ms))
+            .map(|k| {
+                (
+                    k.kid.as_str(),
+                    k.status,
+                    k.superseded_at_ms,
+                    k.retires_at_ms,
+                )
+            })
             .collect();
         assert_eq!(
             view,

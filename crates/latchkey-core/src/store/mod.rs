@@ -29,8 +29,8 @@ pub use identities::{Handoff, NewIdentity};
 pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;
 pub use outbox::{Pending, PendingKind};
-pub use signing_keys::SigningKeyRow;
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
+pub use signing_keys::SigningKeyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Executor};
 

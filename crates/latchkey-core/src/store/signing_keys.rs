@@ -67,11 +67,9 @@ impl Db {
     /// Every signing key ever stored, retired ones too, without private halves (what an
     /// operator lists).
     pub async fn signing_key_history(&self) -> anyhow::Result<Vec<SigningKeyRow>> {
-        let rows = sqlx::query(
-            "SELECT kid, algorithm, created_at, retired_at FROM signing_keys",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT kid, algorithm, created_at, retired_at FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(SigningKeyRow {
