@@ -154,7 +154,6 @@ async fn socket_io_open(app: &TestApp, token: &str) -> RawSocket {
 }
 
 async fn live_sockets_are_counted_per_transport_until_they_close(app: TestApp) {
-    use futures::SinkExt;
     let grant = app.signup("ann@example.com").await;
     let token = s(&grant, "access_token");
     wait_for_value(&app, WS, 0.0).await;
@@ -275,3 +274,37 @@ async fn lockouts_are_counted(app: TestApp) {
     }
 }
 on_all_setups!(lockouts_are_counted, |c| c.login_limit_per_account = 2);
+
+/// A refused sign-in code, second factor or provider hand-off is a failed login too.
+async fn refused_code_and_second_factor_logins_are_counted(app: TestApp) {
+    let before = scrape(&app).await;
+    let r = app
+        .post(
+            "/api/v1/auth/code/verify",
+            &serde_json::json!({"login_id": uuid::Uuid::new_v4().to_string(), "session_code": "123456"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .post(
+            "/api/v1/auth/mfa/verify",
+            &serde_json::json!({"mfa_token": "lkm_not-a-real-token", "mfa_code": "123456"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .post(
+            "/api/v1/auth/exchange",
+            &serde_json::json!({"code": "not-a-handoff-code"}),
+        )
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let after = scrape(&app).await;
+    let all = "latchkey_logins_total{";
+    assert_eq!(value(&after, all) - value(&before, all), 3.0, "{after}");
+    assert_eq!(
+        value(&after, r#"latchkey_logins_total{result="ok"}"#),
+        value(&before, r#"latchkey_logins_total{result="ok"}"#)
+    );
+}
+on_all_setups!(refused_code_and_second_factor_logins_are_counted);
