@@ -188,7 +188,7 @@ const DB_ERRORS: &str = r#"latchkey_store_errors_total{store="database"}"#;
 const REDIS_ERRORS: &str = r#"latchkey_store_errors_total{store="redis"}"#;
 
 /// Runs one statement on the server's own database from outside (a second connection).
-async fn on_database(app: &TestApp, sql: &str) {
+pub async fn on_database(app: &TestApp, sql: &str) {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.config.database_url())
         .await

@@ -243,6 +243,24 @@ async fn only_a_current_operator_with_their_own_session_may_manage_signing_keys(
     }
     assert_eq!(jwks_kids(&app).await, only_key, "nothing rotated");
 
+    // The flag is read with `disabled_at` from the database: an operator disabled there is
+    // refused even while the token store still holds his enabled record.
+    make_operator(&app, "ann@example.com");
+    assert_eq!(list_keys(&app, &ann).await.len(), 1);
+    let sql = format!(
+        "UPDATE users SET disabled_at = 1 WHERE id = '{}'",
+        s(&admin["user"], "user_id")
+    );
+    crate::metrics::on_database(&app, &sql).await;
+    expect_error(
+        app.get_auth(KEYS, &ann).await,
+        403,
+        "forbidden",
+        "disabled in db",
+    )
+    .await;
+    assert_eq!(jwks_kids(&app).await, only_key, "nothing rotated");
+
     // Unknown and malformed addresses are reported, not created.
     let (ok, out) = operator_cli(&app, "nobody@example.com", false);
     assert!(!ok && out.contains("no user has the email"), "{out}");
