@@ -5,12 +5,14 @@ mod audit;
 mod codes;
 mod error;
 mod keys;
+mod operator;
 mod social;
 
 pub use audit::*;
 pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
+pub use operator::*;
 use serde::{Deserialize, Serialize};
 pub use social::*;
 

@@ -159,6 +159,26 @@ impl From<anyhow::Error> for AuthError {
 }
 
 impl AuthError {
+    /// The store a failure came from, `"redis"` or `"database"`, for the metrics; `None` when
+    /// the error is not a storage failure.
+    pub fn failed_store(&self) -> Option<&'static str> {
+        let cause = match self {
+            // Only the token store can leave a change unpublished, and only Redis fails.
+            AuthError::Unpublished => return Some("redis"),
+            AuthError::Unavailable(e) | AuthError::Unexpected(e) => e,
+            _ => return None,
+        };
+        cause.chain().find_map(|c| {
+            if c.is::<redis::RedisError>() || c.is::<StoreUnavailable>() {
+                Some("redis")
+            } else if c.is::<sqlx::Error>() {
+                Some("database")
+            } else {
+                None
+            }
+        })
+    }
+
     pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
         AuthError::InvalidInput {
             field,
@@ -212,5 +232,23 @@ mod tests {
             AuthError::from(sqlx::Error::RowNotFound),
             AuthError::Unexpected(_)
         ));
+    }
+
+    #[test]
+    fn storage_failures_name_their_store() {
+        let redis =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let e = AuthError::from(anyhow::Error::new(redis).context(StoreUnavailable("Redis")));
+        assert_eq!(e.failed_store(), Some("redis"));
+        let e = AuthError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(e.failed_store(), Some("database"));
+        let e = AuthError::from(sqlx::Error::RowNotFound);
+        assert_eq!(e.failed_store(), Some("database"));
+        assert_eq!(AuthError::Unpublished.failed_store(), Some("redis"));
+        assert_eq!(
+            AuthError::from(anyhow::anyhow!("a bug")).failed_store(),
+            None
+        );
+        assert_eq!(AuthError::InvalidCredentials.failed_store(), None);
     }
 }

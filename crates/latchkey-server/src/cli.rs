@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use latchkey_core::Clock;
+use latchkey_core::auth::KeyRotator;
 use latchkey_core::auth::account::Signup;
 use latchkey_core::secret::Secret;
 use latchkey_core::store::Role;
@@ -66,6 +67,18 @@ enum UsersCommand {
     /// Create a user and print their default API key (once). Without a referral code the user
     /// founds a new organization and is its admin; with one they join it as a member.
     Create(CreateArgs),
+    /// Grant a user the operator role (deployment-wide: signing keys), or take it away with
+    /// --revoke. Unlike an organization admin, an operator can only be made here.
+    Operator(OperatorArgs),
+}
+
+#[derive(Args)]
+struct OperatorArgs {
+    /// The user's email address.
+    email: String,
+    /// Take the role away instead of granting it (takes effect on the user's next request).
+    #[arg(long)]
+    revoke: bool,
 }
 
 #[derive(Args)]
@@ -138,6 +151,9 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::Create(args),
         } => create_user(&config, args).await,
+        Command::Users {
+            command: UsersCommand::Operator(args),
+        } => set_operator(&config, args).await,
         Command::Keys {
             command: KeysCommand::Rotate,
         } => rotate_keys(&config).await,
@@ -166,18 +182,41 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     println!("database: {}", config.database_description());
     let app = crate::app::build(config, Clock::system()).await?;
-    let kid = app
+    let key = app
         .auth
-        .rotate_signing_key_audited(None)
+        .rotate_signing_key(KeyRotator::CommandLine)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let overlap = app.auth.signing_key_overlap();
-    println!("new signing key: {kid}");
+    println!("new signing key: {}", key.kid);
     println!(
         "running servers sign with it within seconds; older keys keep verifying for {} more, then retire",
         humantime::format_duration(overlap)
     );
     app.auth.db().close().await;
+    Ok(())
+}
+
+async fn set_operator(config: &Config, args: OperatorArgs) -> anyhow::Result<()> {
+    // A malformed address stops here, before any database is opened.
+    latchkey_core::input::Email::parse(&args.email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("database: {}", config.database_description());
+    let app = crate::app::build(config, Clock::system()).await?;
+    let result = app.auth.set_operator(&args.email, !args.revoke).await;
+    app.auth.db().close().await;
+    let (user, changed) = result.map_err(|e| match e {
+        latchkey_core::AuthError::NotFound(_) => {
+            anyhow::anyhow!("no user has the email {}", args.email)
+        }
+        e => anyhow::anyhow!("{e}"),
+    })?;
+    let what = match (args.revoke, changed) {
+        (false, true) => "is now an operator",
+        (false, false) => "was already an operator (nothing changed)",
+        (true, true) => "is no longer an operator",
+        (true, false) => "was not an operator (nothing changed)",
+    };
+    println!("user {} ({}) {what}", user.id, user.email);
     Ok(())
 }
 

@@ -46,6 +46,8 @@ pub enum AuditEvent {
     IdentityLinked,
     PhoneVerified,
     SigningKeyRotated,
+    OperatorGranted,
+    OperatorRevoked,
 }
 
 impl AuditEvent {
@@ -74,6 +76,8 @@ impl AuditEvent {
         AuditEvent::IdentityLinked,
         AuditEvent::PhoneVerified,
         AuditEvent::SigningKeyRotated,
+        AuditEvent::OperatorGranted,
+        AuditEvent::OperatorRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,8 @@ impl AuditEvent {
             AuditEvent::IdentityLinked => "identity.linked",
             AuditEvent::PhoneVerified => "phone.verified",
             AuditEvent::SigningKeyRotated => "signing_key.rotated",
+            AuditEvent::OperatorGranted => "operator.granted",
+            AuditEvent::OperatorRevoked => "operator.revoked",
         }
     }
 }
@@ -258,18 +264,6 @@ impl Auth {
             metrics::counter!("latchkey_audit_write_failures_total").increment(1);
             tracing::error!(event = entry.event.as_str(), error = %e, "audit event not written");
         }
-    }
-
-    /// Signing-key rotation by the operator (`latchkey keys rotate`) or an operator endpoint:
-    /// the key is added, then the event recorded (`actor` is the operator's id, if known).
-    pub async fn rotate_signing_key_audited(&self, actor: Option<&str>) -> AuthResult<String> {
-        let kid = self.rotate_signing_key().await?;
-        let mut entry = self
-            .audit_system(AuditEvent::SigningKeyRotated)
-            .detail("kid", kid.clone());
-        entry.actor_id = actor.map(str::to_owned);
-        self.record(entry).await;
-        Ok(kid)
     }
 
     /// `GET /admin/audit`: the caller's organization's events, newest first.

@@ -37,13 +37,23 @@ impl Auth {
         self.keys.load()
     }
 
-    /// Adds a new signing key, which this instance signs with at once; returns its kid.
-    pub async fn rotate_signing_key(&self) -> AuthResult<String> {
-        let key = StoredKey::generate(self.clock.now_ms())?;
+    /// Stores a new signing key and signs with it at once. Only `rotate_signing_key` (who may
+    /// rotate, and the record of it) calls this.
+    pub(super) async fn add_signing_key(&self) -> AuthResult<StoredKey> {
+        // The newest key signs, so the new one must be strictly the newest even when this
+        // machine's clock is behind the one that made the current key (or they agree to the ms).
+        let newest = self
+            .db
+            .load_signing_keys()
+            .await?
+            .iter()
+            .map(|k| k.created_at_ms)
+            .max();
+        let created_at = newest.map_or(self.clock.now_ms(), |n| self.clock.now_ms().max(n + 1));
+        let key = StoredKey::generate(created_at)?;
         self.db.add_signing_key(&key).await?;
         self.reload_signing_keys().await?;
-        tracing::info!(kid = %key.kid, "signing key rotated");
-        Ok(key.kid)
+        Ok(key)
     }
 
     /// How long after a newer key appears an older one keeps verifying.

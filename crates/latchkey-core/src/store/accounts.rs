@@ -42,6 +42,7 @@ macro_rules! user_columns {
         "id, org_id, email, name, phone, role, scopes, disabled_at, email_verified_at, version"
     };
 }
+pub(super) use user_columns;
 
 pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
     let role: String = row.try_get("role")?;

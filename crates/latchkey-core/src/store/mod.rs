@@ -12,6 +12,7 @@ mod identities;
 mod login_codes;
 mod mfa;
 mod one_time;
+mod operators;
 mod outbox;
 mod passwords;
 mod phone;
@@ -32,6 +33,7 @@ pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;
 pub use outbox::{Pending, PendingKind};
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
+pub use signing_keys::SigningKeyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Executor};
 

@@ -7,6 +7,15 @@ use super::Db;
 use super::at_rest::{server_secret_context, signing_key_context};
 use crate::jwt::StoredKey;
 
+/// A signing key's public facts, as stored.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub algorithm: String,
+    pub created_at_ms: i64,
+    pub retired_at_ms: Option<i64>,
+}
+
 impl Db {
     /// The active signing keys; generates and stores one when there is none. Two instances
     /// starting together may both generate: both keys are kept and both verify.
@@ -50,6 +59,24 @@ impl Db {
                     kid,
                     public_b64: r.try_get("public_key")?,
                     created_at_ms: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every signing key ever stored, retired ones too, without private halves (what an
+    /// operator lists).
+    pub async fn signing_key_history(&self) -> anyhow::Result<Vec<SigningKeyRow>> {
+        let rows = sqlx::query("SELECT kid, algorithm, created_at, retired_at FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRow {
+                    kid: r.try_get("kid")?,
+                    algorithm: r.try_get("algorithm")?,
+                    created_at_ms: r.try_get("created_at")?,
+                    retired_at_ms: r.try_get("retired_at")?,
                 })
             })
             .collect()

@@ -35,6 +35,7 @@ pub async fn verify(
             req.mfa_code.as_deref(),
             &client,
         )
-        .await?;
+        .await
+        .map_err(super::mfa::failed_login)?;
     super::mfa::login_answer(&app, outcome, Some(req.login_id), &headers)
 }

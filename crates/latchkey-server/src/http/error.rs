@@ -67,6 +67,7 @@ impl ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        super::metrics::store_error(&e);
         if matches!(
             e,
             AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)

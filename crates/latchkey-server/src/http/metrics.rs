@@ -35,7 +35,46 @@ fn handle() -> Option<&'static PrometheusHandle> {
 
 /// Installs the recorder; call once at start so counters exist before the first scrape.
 pub fn init() {
-    let _ = handle();
+    if handle().is_none() {
+        return;
+    }
+    // Present (at zero) from the start, so an alert on them never reads "no data".
+    for transport in [WEBSOCKET, SOCKET_IO] {
+        metrics::gauge!(LIVE_SOCKETS, "transport" => transport).increment(0.0);
+    }
+    for store in ["redis", "database"] {
+        metrics::counter!(STORE_ERRORS, "store" => store).increment(0);
+    }
+}
+
+const LIVE_SOCKETS: &str = "latchkey_live_sockets";
+const STORE_ERRORS: &str = "latchkey_store_errors_total";
+pub const WEBSOCKET: &str = "websocket";
+pub const SOCKET_IO: &str = "socketio";
+
+/// One open socket in `latchkey_live_sockets{transport}`, from its acceptance until this is
+/// dropped: held by the task that serves the socket, so a close, an error, an early return or
+/// a panic all give the count back.
+pub struct LiveSocket(&'static str);
+
+impl LiveSocket {
+    pub fn open(transport: &'static str) -> LiveSocket {
+        metrics::gauge!(LIVE_SOCKETS, "transport" => transport).increment(1.0);
+        LiveSocket(transport)
+    }
+}
+
+impl Drop for LiveSocket {
+    fn drop(&mut self) {
+        metrics::gauge!(LIVE_SOCKETS, "transport" => self.0).decrement(1.0);
+    }
+}
+
+/// A request (or a socket's check) that failed in Redis or the database, unreachable or not.
+pub fn store_error(e: &latchkey_core::AuthError) {
+    if let Some(store) = e.failed_store() {
+        metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format.

@@ -54,6 +54,13 @@ pub(super) fn login_answer(
     }
 }
 
+/// A login step refused: counted by its code, like a refused password (`auth::login`).
+pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
+    let e = ApiError::from(e);
+    super::metrics::outcome("latchkey_logins_total", Err(e.code));
+    e
+}
+
 pub async fn verify(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -63,7 +70,8 @@ pub async fn verify(
     let outcome = app
         .auth
         .verify_mfa(&req.mfa_token, &req.mfa_code, &client)
-        .await?;
+        .await
+        .map_err(failed_login)?;
     login_answer(&app, outcome, None, &headers)
 }
 

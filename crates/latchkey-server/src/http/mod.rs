@@ -17,6 +17,7 @@ mod meta;
 pub mod metrics;
 mod mfa;
 mod oauth;
+mod operator;
 mod passwords;
 mod phone;
 mod refresh_cookie;
@@ -102,6 +103,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/admin/users/{id}/api-keys/{key_id}"),
     ("delete", "/api/v1/admin/users/{id}/sessions"),
     ("get", "/api/v1/admin/audit"),
+    ("get", "/api/v1/admin/signing-keys"),
+    ("post", "/api/v1/admin/signing-keys/rotate"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -169,7 +172,9 @@ pub fn router(app: AppState) -> Router {
             delete(admin::revoke_api_key),
         )
         .route("/admin/users/{id}/sessions", delete(admin::revoke_sessions))
-        .route("/admin/audit", get(audit::list));
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/signing-keys", get(operator::signing_keys))
+        .route("/admin/signing-keys/rotate", post(operator::rotate));
     Router::new()
         .nest("/api/v1", api)
         .route("/get-token", post(api_keys::get_token))

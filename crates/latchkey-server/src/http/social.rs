@@ -168,14 +168,18 @@ pub async fn exchange(
     match app
         .auth
         .exchange_code(&req.code, req.code_verifier.as_deref(), &client)
-        .await?
+        .await
+        .map_err(super::mfa::failed_login)?
     {
-        Exchanged::Signed(grant) => Ok(token_response(
-            &app,
-            StatusCode::OK,
-            *grant,
-            super::refresh_cookie::wanted(&app, &headers),
-        )),
+        Exchanged::Signed(grant) => {
+            super::metrics::outcome("latchkey_logins_total", Ok(()));
+            Ok(token_response(
+                &app,
+                StatusCode::OK,
+                *grant,
+                super::refresh_cookie::wanted(&app, &headers),
+            ))
+        }
         Exchanged::SignupRequired {
             signup_token,
             email,

@@ -16,7 +16,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 use crate::app::AppState;
 
@@ -88,7 +88,19 @@ async fn on_connect(s: SocketRef, State(app): State<AppState>, Extension(live): 
     }
     s.on("auth", on_auth);
     s.on("join_room", on_join_room);
-    tokio::spawn(watch(s, app, live));
+    // Counted from here until the watch task ends; the disconnect wakes it at once, so the
+    // gauge (and the socket's memory) does not wait for the next check.
+    let counted = super::metrics::LiveSocket::open(super::metrics::SOCKET_IO);
+    let gone = Arc::new(Notify::new());
+    let wake = gone.clone();
+    s.on_disconnect(move || {
+        let wake = wake.clone();
+        async move { wake.notify_one() }
+    });
+    tokio::spawn(async move {
+        let _counted = counted;
+        watch(s, app, live, gone).await;
+    });
 }
 
 fn ready(live: &LiveSession) -> Value {
@@ -173,14 +185,15 @@ pub fn org_room(org: &str, room_id: &str) -> String {
 }
 
 /// Checks the socket's session every `socket_check_interval`, and at once on an announced
-/// revocation of it, until it disconnects.
-async fn watch(s: SocketRef, app: AppState, live: Live) {
+/// revocation of it, until it disconnects (`gone`).
+async fn watch(s: SocketRef, app: AppState, live: Live, gone: Arc<Notify>) {
     let mut tick = tokio::time::interval(app.config.socket_check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut revoked = app.auth.revocation_events();
     loop {
         // The tick, or a revocation of this socket's session announced on any instance.
         tokio::select! {
+            () = gone.notified() => return,
             _ = tick.tick() => {}
             event = revoked.recv() => {
                 let sid = live.lock().await.principal.session_id().map(str::to_owned);
@@ -203,6 +216,7 @@ async fn watch(s: SocketRef, app: AppState, live: Live) {
             Ok(events) => events,
             Err(e) => {
                 // Unsure is not live: the client reconnects and is checked afresh.
+                super::metrics::store_error(&e);
                 tracing::warn!(error = %e, "a Socket.IO session could not be checked; disconnecting it");
                 let _ = s.disconnect();
                 return;

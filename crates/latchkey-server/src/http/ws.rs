@@ -141,6 +141,7 @@ enum ClientMessage {
 }
 
 async fn serve_socket(app: AppState, mut socket: WebSocket, mut live: LiveSession) {
+    let _counted = super::metrics::LiveSocket::open(super::metrics::WEBSOCKET);
     let mut closing = app.closing.subscribe();
     let mut revoked = app.auth.revocation_events();
     let ready = json!({
@@ -218,6 +219,7 @@ async fn check(
         Ok(events) => events,
         // Unsure is not live: the client reconnects and is checked afresh.
         Err(e) => {
+            super::metrics::store_error(&e);
             tracing::warn!(error = %e, "a WebSocket's session could not be checked; closing it");
             return Ok(Some((
                 CLOSE_TRY_LATER,

@@ -14,17 +14,17 @@ use crate::helpers::{Backend, PASSWORD, TestApp, s};
 use crate::oauth::claims_of;
 
 /// Access TTL 15 min + lenient window 10 min + 5 s leeway + 5 min margin, and a minute more.
-const RETIRE_AFTER: Duration = Duration::from_secs(31 * 60 + 5);
+pub const RETIRE_AFTER: Duration = Duration::from_secs(31 * 60 + 5);
 
-const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-fn kid_of(jwt: &str) -> String {
+pub fn kid_of(jwt: &str) -> String {
     let header = jwt.split('.').next().unwrap();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     s(&header, "kid")
 }
 
-async fn jwks_kids(app: &TestApp) -> Vec<String> {
+pub async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let r = app
         .client
         .get(app.url("/.well-known/jwks.json"))
@@ -41,7 +41,11 @@ async fn jwks_kids(app: &TestApp) -> Vec<String> {
 }
 
 /// Polls the JWKS until `done` holds (the server reloads keys every 2 s).
-async fn wait_for_jwks(app: &TestApp, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub async fn wait_for_jwks(
+    app: &TestApp,
+    what: &str,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let kids = jwks_kids(app).await;
@@ -85,7 +89,7 @@ pub(crate) fn rotate_with_cli(app: &TestApp, master_key: Option<&str>) -> String
 }
 
 /// The stored private key of `kid` (PKCS#8, base64) as the database holds it.
-async fn stored_private_key(app: &TestApp, kid: &str) -> String {
+pub async fn stored_private_key(app: &TestApp, kid: &str) -> String {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.config.database_url())
         .await
@@ -101,7 +105,7 @@ async fn stored_private_key(app: &TestApp, kid: &str) -> String {
 
 /// A token signed with `pkcs8_b64` carrying `claims` re-dated to now: what a holder of a
 /// retired key could still produce.
-fn sign_with(pkcs8_b64: &str, kid: &str, claims: &Value, now: i64) -> String {
+pub fn sign_with(pkcs8_b64: &str, kid: &str, claims: &Value, now: i64) -> String {
     let mut claims = claims.clone();
     claims["iat"] = now.into();
     claims["exp"] = (now + 600).into();

@@ -25,6 +25,7 @@ mod mfa;
 mod oauth;
 mod oidc_stub;
 mod openapi;
+mod operator;
 mod passwords;
 mod phone;
 mod process;

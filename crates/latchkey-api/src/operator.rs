@@ -1,0 +1,25 @@
+//! Operator routes (`/api/v1/admin/signing-keys…`): the deployment's signing keys.
+
+use serde::{Deserialize, Serialize};
+
+/// A signing key as an operator sees it: public facts only. Times are RFC 3339 UTC with
+/// milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SigningKeyView {
+    pub kid: String,
+    pub alg: String,
+    /// `signing` (the newest key), `verifying` (superseded, still accepted until
+    /// `retires_at`) or `retired` (accepted nowhere, out of the JWKS).
+    pub status: String,
+    pub created_at: String,
+    /// When the next newer key appeared; `null` for the signing key.
+    pub superseded_at: Option<String>,
+    /// When it stops verifying (or stopped, for a retired key); `null` for the signing key.
+    pub retires_at: Option<String>,
+}
+
+/// `GET /api/v1/admin/signing-keys`, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SigningKeyList {
+    pub signing_keys: Vec<SigningKeyView>,
+}
