@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/code`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     pub email: String,
@@ -11,6 +12,7 @@ pub struct CodeRequest {
 
 /// `202` from `POST /api/v1/auth/code`, the same for every valid address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeSentResponse {
     pub login_id: String,
     /// Seconds the code stays valid.
@@ -19,6 +21,7 @@ pub struct CodeSentResponse {
 
 /// `POST /api/v1/auth/code/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeVerifyRequest {
     pub login_id: String,
@@ -31,6 +34,7 @@ pub struct CodeVerifyRequest {
 /// `200` from a login whose account asks for a second factor:
 /// `{"status": "mfa_required", "mfa_token" | "login_id": …, "data": {"methods": […]}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaRequiredResponse {
     pub status: String,
     /// For a password login: send it to `POST /api/v1/auth/mfa/verify`.
@@ -44,6 +48,7 @@ pub struct MfaRequiredResponse {
 
 /// `POST /api/v1/auth/mfa/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MfaVerifyRequest {
     pub mfa_token: String,
@@ -53,6 +58,7 @@ pub struct MfaVerifyRequest {
 
 /// `POST /api/v1/mfa/totp/confirm`, `DELETE /api/v1/mfa/totp`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
     pub code: String,
@@ -60,6 +66,7 @@ pub struct TotpCodeRequest {
 
 /// `POST /api/v1/mfa/totp/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrollResponse {
     /// Base32, for typing into an authenticator app.
     pub secret: String,
@@ -70,6 +77,7 @@ pub struct TotpEnrollResponse {
 
 /// `POST /api/v1/mfa/totp/confirm`: shown once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodesResponse {
     pub enabled: bool,
     pub recovery_codes: Vec<String>,
@@ -77,6 +85,7 @@ pub struct RecoveryCodesResponse {
 
 /// `POST /api/v1/auth/password/change`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
     pub current_password: String,
@@ -85,6 +94,7 @@ pub struct PasswordChangeRequest {
 
 /// `POST /api/v1/auth/email/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerifyRequest {
     /// The `token` of the mailed link.
@@ -93,6 +103,7 @@ pub struct EmailVerifyRequest {
 
 /// `POST /api/v1/auth/password/forgot`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordForgotRequest {
     pub email: String,
@@ -100,6 +111,7 @@ pub struct PasswordForgotRequest {
 
 /// `POST /api/v1/auth/password/reset`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The `token` of the mailed link.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// A key with its secret: in the sign-up response and after creation or rotation, once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreated {
     pub id: String,
     /// The full key. Shown this once; only its hash is kept.
@@ -16,6 +17,7 @@ pub struct ApiKeyCreated {
 
 /// A key as listed: never the secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     pub id: String,
     pub prefix: String,
@@ -29,12 +31,14 @@ pub struct ApiKeyView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyList {
     pub api_keys: Vec<ApiKeyView>,
 }
 
 /// `POST /api/v1/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     pub name: String,
@@ -49,6 +53,7 @@ pub struct CreateApiKeyRequest {
 /// `PATCH /api/v1/api-keys/{id}`: absent fields stay; `"scopes": null` makes the key follow its
 /// owner's scopes again.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKeyRequest {
     #[serde(default)]
@@ -67,6 +72,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>
 
 /// `POST /api/v1/api-keys/{id}/rotate`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateApiKeyRequest {
     /// How long the old secret (and its tokens) keep working; default 0.
@@ -76,12 +82,14 @@ pub struct RotateApiKeyRequest {
 
 /// `POST /get-token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GetTokenRequest {
     pub api_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthTokenData {
     pub auth_token: String,
     pub expires_in: u64,
@@ -89,6 +97,7 @@ pub struct AuthTokenData {
 
 /// The `{data, status, code, message}` envelope that existing API-key clients already parse.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GetTokenResponse {
     pub data: AuthTokenData,
     pub status: String,
@@ -98,6 +107,7 @@ pub struct GetTokenResponse {
 
 /// A member as an org admin sees them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: String,
     pub email: String,
@@ -108,17 +118,20 @@ pub struct MemberView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberList {
     pub members: Vec<MemberView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetScopesRequest {
     pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetRoleRequest {
     /// `admin` or `member`.
@@ -126,6 +139,7 @@ pub struct SetRoleRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetDisabledRequest {
     pub disabled: bool,

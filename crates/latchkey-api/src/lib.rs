@@ -14,6 +14,7 @@ pub use social::*;
 
 /// `POST /api/v1/auth/signup`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: String,
@@ -31,6 +32,7 @@ pub struct SignupRequest {
 
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -39,6 +41,7 @@ pub struct LoginRequest {
 
 /// `POST /api/v1/auth/refresh` (the token may instead come in `Authorization: Bearer`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[serde(default)]
@@ -47,6 +50,7 @@ pub struct RefreshRequest {
 
 /// The user as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub user_id: String,
     pub email: String,
@@ -70,6 +74,7 @@ pub struct UserView {
 /// `refresh_token` and `refresh_expires_at` are absent when the response came from a lenient
 /// refresh (an expired access token exchanged for a new one): the client keeps its refresh token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -90,6 +95,7 @@ pub struct TokenResponse {
 
 /// One row of `GET /api/v1/sessions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: String,
     pub created_at: String,
@@ -101,12 +107,14 @@ pub struct SessionView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
 /// `GET /api/v1/org`. The referral code is shown to admins only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgView {
     pub org_id: String,
     pub name: String,
@@ -116,12 +124,14 @@ pub struct OrgView {
 
 /// `POST /api/v1/auth/logout-all`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutAllResponse {
     pub sessions_revoked: u64,
 }
 
 /// `GET /healthz`, `GET /readyz`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
 }

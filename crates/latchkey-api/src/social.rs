@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/exchange`: the one-time code the app received on its redirect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRequest {
     pub code: String,
@@ -14,6 +15,7 @@ pub struct ExchangeRequest {
 
 /// `POST /api/v1/auth/exchange` for a person without an account yet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequiredResponse {
     pub signup_required: bool,
     pub signup_token: String,
@@ -24,6 +26,7 @@ pub struct SignupRequiredResponse {
 
 /// `POST /api/v1/auth/signup/complete`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupCompleteRequest {
     pub signup_token: String,
@@ -37,6 +40,7 @@ pub struct SignupCompleteRequest {
 
 /// `POST /api/v1/phone/verify/start`: where the code went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneCodeSent {
     pub sent: bool,
     /// Seconds the code stays valid.
@@ -45,12 +49,14 @@ pub struct PhoneCodeSent {
 
 /// `POST /api/v1/phone/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhoneVerifyRequest {
     pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneVerified {
     pub phone: String,
     pub verified: bool,
@@ -58,6 +64,7 @@ pub struct PhoneVerified {
 
 /// `POST /api/v1/oauth/{provider}/link`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// Where the browser lands afterwards, with `?linked=<provider>`.
@@ -65,6 +72,7 @@ pub struct LinkRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkStarted {
     /// Open in the browser within 2 minutes; it works once.
     pub url: String,
