@@ -27,6 +27,12 @@ use serde::{Deserialize, Serialize};
 /// - `invalid_grant` (400): OAuth token endpoint: wrong username or password, an unknown, expired, revoked or reused refresh token, a disabled account, or an account that needs another login step (multi-factor authentication).
 /// - `unsupported_grant_type` (400): OAuth token endpoint: `grant_type` is not `password`, `refresh_token` or `client_credentials`.
 /// - `invalid_scope` (400): OAuth token endpoint: `scope` names a scope the user or the client does not hold.
+/// - `headers_too_large` (431): The request headers exceed 16 KiB or 100 lines.
+/// - `request_timeout` (408): The request body did not arrive whole in time (20 seconds by default).
+/// - `invalid_email` (422): The address is not valid, or the mail server refused it; nothing was stored.
+/// - `invalid_session_code` (401): The sign-in code is wrong, expired or already used, the login is unknown, or its 5 tries are spent.
+/// - `invalid_mfa_code` (401): The TOTP code is wrong or was already used in its window, or the recovery code is unknown or used.
+/// - `email_not_verified` (403): Verified addresses are required and this one is not verified yet (the verification mail is sent; log in once it is verified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -147,11 +153,19 @@ impl ErrorCode {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    /// Always `failed`.
+    #[cfg_attr(feature = "openapi", schema(example = "failed"))]
     pub status: String,
+    /// The HTTP status, repeated.
     pub code: u16,
+    /// The stable machine code.
     pub error: ErrorCode,
+    /// For humans; never contains secrets or internals.
     pub message: String,
+    /// `{}`, except `{"committed": true}` on a 503 whose change is saved and
+    /// `{"mfa_required": true, "attempts_left": N}` on a refused second factor during a login.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Object))]
     pub data: serde_json::Value,
     /// RFC 6749 §5.2's description, on the `/oauth2/*` endpoints only (the same text as
     /// `message`), so OAuth client libraries show it.

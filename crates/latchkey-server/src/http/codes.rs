@@ -1,8 +1,8 @@
 //! `/api/v1/auth/code*`: passwordless sign-in by a mailed code or magic link.
 
-use super::openapi::errors;
 use super::error::ApiResult;
 use super::extract::{ApiJson, Client};
+use super::openapi::errors;
 use crate::app::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;

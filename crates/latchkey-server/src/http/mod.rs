@@ -31,16 +31,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, header};
 use latchkey_api::ErrorCode;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::app::AppState;
 use error::ApiError;
-
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -80,9 +79,18 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::update, api_keys::delete))
         .routes(routes!(api_keys::rotate))
-        .routes(any_method(routes!(forward::authorize_root), forward::authorize_root))
-        .routes(any_method(routes!(forward::authorize_slash), forward::authorize_slash))
-        .routes(any_method(routes!(forward::authorize_path), forward::authorize_path))
+        .routes(any_method(
+            routes!(forward::authorize_root),
+            forward::authorize_root,
+        ))
+        .routes(any_method(
+            routes!(forward::authorize_slash),
+            forward::authorize_slash,
+        ))
+        .routes(any_method(
+            routes!(forward::authorize_path),
+            forward::authorize_path,
+        ))
         .routes(routes!(admin::members))
         .routes(routes!(admin::remove))
         .routes(routes!(admin::set_scopes))
@@ -128,8 +136,10 @@ pub fn router(app: AppState) -> Router {
     metrics::init();
     let request_id = HeaderName::from_static("x-request-id");
     let (routes, _) = routes().split_for_parts();
-    // Swagger UI's page and assets, all served from the binary (`vendored`), none from a CDN.
-    let swagger = SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json"));
+    // Swagger UI's page and assets, all served from the binary (`vendored`), none from a CDN;
+    // its default validator badge would load from an outside host, so it is off.
+    let swagger = SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none"));
     routes
         .merge(swagger)
         .fallback(not_found)

@@ -69,11 +69,8 @@ impl Header {
                 false,
             ),
         };
-        let schema = ObjectBuilder::new().schema_type(if integer {
-            Type::Integer
-        } else {
-            Type::String
-        });
+        let schema =
+            ObjectBuilder::new().schema_type(if integer { Type::Integer } else { Type::String });
         (
             name,
             HeaderBuilder::new()
@@ -156,7 +153,13 @@ error_response!(Unavailable, "`service_unavailable`: the service is overloaded, 
     ),
     servers((url = "/")),
     paths(socket_io, swagger_ui),
-    components(schemas(latchkey_api::ErrorBody, latchkey_api::ErrorCode)),
+    // The error shape, and the types only the hand-ported schemas of `components.json` name.
+    components(schemas(
+        latchkey_api::ErrorBody,
+        latchkey_api::ErrorCode,
+        latchkey_api::MfaRequiredResponse,
+        latchkey_api::SignupRequiredResponse
+    )),
     tags(
         (name = "auth", description = r#"Sign-up, login, refresh, logout."#),
         (name = "account", description = r#"The caller's own account."#),
@@ -252,21 +255,25 @@ fn complete(doc: &mut Value) {
         }
     }
 
-    let paths = doc["paths"].as_object_mut().expect("the document has paths");
+    let paths = doc["paths"]
+        .as_object_mut()
+        .expect("the document has paths");
     for (path, item) in paths.iter_mut() {
         if path == "/socket.io/" {
             // Answered by Socket.IO itself, not by the route table and its limits.
             continue;
         }
         let item = item.as_object_mut().expect("a path item is an object");
-        let methods = METHODS.iter().filter(|m| item.contains_key(**m)).count();
+        let ids: Vec<Value> = METHODS
+            .iter()
+            .filter_map(|m| item.get(*m).map(|op| op["operationId"].clone()))
+            .collect();
         for method in METHODS {
             let Some(op) = item.get_mut(method) else {
                 continue;
             };
-            if methods > 1
-                && let Some(Value::String(id)) = op.get_mut("operationId")
-            {
+            let shared = ids.iter().filter(|id| **id == op["operationId"]).count() > 1;
+            if shared && let Some(Value::String(id)) = op.get_mut("operationId") {
                 // One handler documented for several methods has one id; OpenAPI wants one per
                 // operation.
                 let mut m = method.to_owned();
