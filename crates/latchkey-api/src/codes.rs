@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
+    #[cfg_attr(feature = "openapi", schema(example = r#"ada@example.com"#))]
     pub email: String,
 }
 
@@ -14,8 +15,14 @@ pub struct CodeRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeSentResponse {
+    /// The login to verify; also in the mailed magic link.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = r#"3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c"#)
+    )]
     pub login_id: String,
     /// Seconds the code stays valid.
+    #[cfg_attr(feature = "openapi", schema(example = 600))]
     pub expires_in: u64,
 }
 
@@ -25,6 +32,8 @@ pub struct CodeSentResponse {
 #[serde(deny_unknown_fields)]
 pub struct CodeVerifyRequest {
     pub login_id: String,
+    /// The six digits from the mail (or the `code` of the magic link).
+    #[cfg_attr(feature = "openapi", schema(example = r#"042917"#))]
     pub session_code: String,
     /// A second factor, for accounts that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +70,7 @@ pub struct MfaVerifyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
+    /// A current TOTP code; to turn MFA off, a recovery code also works.
     pub code: String,
 }
 
@@ -70,6 +80,12 @@ pub struct TotpCodeRequest {
 pub struct TotpEnrollResponse {
     /// Base32, for typing into an authenticator app.
     pub secret: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = r#"otpauth://totp/auth.example.com:ada%40example.com?secret=…&issuer=auth.example.com"#
+        )
+    )]
     pub otpauth_uri: String,
     /// The `otpauth_uri` as a QR code, an inline SVG document.
     pub qr_svg: String,
@@ -80,6 +96,7 @@ pub struct TotpEnrollResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodesResponse {
     pub enabled: bool,
+    /// 10 single-use codes, shown once.
     pub recovery_codes: Vec<String>,
 }
 

@@ -24,9 +24,18 @@ pub struct ApiKeyView {
     pub name: String,
     /// The key's own scopes; `null` when it follows its owner's.
     pub scopes: Option<Vec<String>>,
+    /// What it grants now: its own ∩ its owner's.
     pub effective_scopes: Vec<String>,
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub created_at: String,
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; updated at most once a
+    /// minute.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub last_used_at: Option<String>,
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; `null` when the key does
+    /// not expire.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub expires_at: Option<String>,
 }
 
@@ -56,6 +65,7 @@ pub struct CreateApiKeyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKeyRequest {
+    /// Absent or `null`: unchanged.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(
@@ -63,6 +73,8 @@ pub struct UpdateApiKeyRequest {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Absent: unchanged; `null`: follow the owner's scopes; a list: a subset of the caller's
+    /// scopes.
     pub scopes: Option<Option<Vec<String>>>,
 }
 
@@ -85,13 +97,16 @@ pub struct RotateApiKeyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GetTokenRequest {
+    /// `lk_<id>_<secret>`.
     pub api_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthTokenData {
+    /// `lkt_<id>_<generation>_<secret>`.
     pub auth_token: String,
+    /// Seconds; every use slides the expiry back to this full lifetime.
     pub expires_in: u64,
 }
 

@@ -17,8 +17,11 @@ pub use social::*;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    /// Unique case-insensitively; kept as typed (trimmed).
     pub email: String,
+    /// 8 to 256 characters; not a common password, not the email, not one repeated character.
     pub password: String,
+    /// Display name, at most 200 characters, no control characters.
     #[serde(default)]
     pub name: Option<String>,
     /// E.164, e.g. `+14155550123`.
@@ -35,6 +38,7 @@ pub struct SignupRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Compared case-insensitively.
     pub email: String,
     pub password: String,
 }
@@ -44,6 +48,7 @@ pub struct LoginRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// A refresh token (`lkr_…`). May instead be sent as `Authorization: Bearer`.
     #[serde(default)]
     pub refresh_token: Option<String>,
 }
@@ -55,6 +60,7 @@ pub struct UserView {
     pub user_id: String,
     pub email: String,
     pub name: Option<String>,
+    /// E.164.
     pub phone: Option<String>,
     /// Absent for an API token: it carries its key's scopes, not the user's role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,14 +82,20 @@ pub struct UserView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
+    /// An EdDSA (Ed25519) JWT with a `kid` header; valid 15 minutes by default.
     pub access_token: String,
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub expires_at: String,
+    /// Single use: every refresh rotates it. Absent after a lenient refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// When the refresh token expires: RFC 3339 in UTC with milliseconds, e.g.
+    /// `2026-01-02T03:04:05.678Z`. Absent after a lenient refresh.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_expires_at: Option<String>,
     pub session_id: String,
@@ -98,7 +110,11 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: String,
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub created_at: String,
+    /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
+    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
     pub last_used_at: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
@@ -118,6 +134,7 @@ pub struct SessionList {
 pub struct OrgView {
     pub org_id: String,
     pub name: String,
+    /// Admins only: absent for members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referral_code: Option<String>,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRequest {
+    /// The one-time code from the redirect to `redirect_to`.
     pub code: String,
     /// The PKCE verifier, required when the app sent `code_challenge` to `/start`.
     #[serde(default)]
@@ -18,7 +19,9 @@ pub struct ExchangeRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequiredResponse {
     pub signup_required: bool,
+    /// Single use; finish with `POST /api/v1/auth/signup/complete`.
     pub signup_token: String,
+    /// The address the provider shared.
     pub email: Option<String>,
     /// Seconds left to finish with `POST /api/v1/auth/signup/complete`.
     pub expires_in: i64,
@@ -34,6 +37,8 @@ pub struct SignupCompleteRequest {
     pub phone: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// Join this organization as a member (overrides one given at `/start`). Without one, the
+    /// person founds an organization and is its admin.
     #[serde(default)]
     pub referral_code: Option<String>,
 }
@@ -52,6 +57,7 @@ pub struct PhoneCodeSent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhoneVerifyRequest {
+    /// The 6 digits from the text message.
     pub code: String,
 }
 
