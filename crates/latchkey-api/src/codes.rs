@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[cfg_attr(feature = "openapi", schema(example = r#"ada@example.com"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
     pub email: String,
 }
 
@@ -18,7 +18,7 @@ pub struct CodeSentResponse {
     /// The login to verify; also in the mailed magic link.
     #[cfg_attr(
         feature = "openapi",
-        schema(example = r#"3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c"#)
+        schema(example = "3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c")
     )]
     pub login_id: String,
     /// Seconds the code stays valid.
@@ -33,7 +33,7 @@ pub struct CodeSentResponse {
 pub struct CodeVerifyRequest {
     pub login_id: String,
     /// The six digits from the mail (or the `code` of the magic link).
-    #[cfg_attr(feature = "openapi", schema(example = r#"042917"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "042917"))]
     pub session_code: String,
     /// A second factor, for accounts that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +83,7 @@ pub struct TotpEnrollResponse {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            example = r#"otpauth://totp/auth.example.com:ada%40example.com?secret=…&issuer=auth.example.com"#
+            example = "otpauth://totp/auth.example.com:ada%40example.com?secret=…&issuer=auth.example.com"
         )
     )]
     pub otpauth_uri: String,

@@ -27,15 +27,15 @@ pub struct ApiKeyView {
     /// What it grants now: its own ∩ its owner's.
     pub effective_scopes: Vec<String>,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub created_at: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; updated at most once a
     /// minute.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub last_used_at: Option<String>,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; `null` when the key does
     /// not expire.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub expires_at: Option<String>,
 }
 

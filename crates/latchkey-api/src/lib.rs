@@ -88,14 +88,14 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// RFC 3339.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub expires_at: String,
     /// Single use: every refresh rotates it. Absent after a lenient refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// When the refresh token expires: RFC 3339 in UTC with milliseconds, e.g.
     /// `2026-01-02T03:04:05.678Z`. Absent after a lenient refresh.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_expires_at: Option<String>,
     pub session_id: String,
@@ -111,10 +111,10 @@ pub struct TokenResponse {
 pub struct SessionView {
     pub id: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub created_at: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = r#"2026-01-02T03:04:05.678Z"#))]
+    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
     pub last_used_at: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,

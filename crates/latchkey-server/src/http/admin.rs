@@ -20,11 +20,11 @@ use crate::app::AppState;
     path = "/admin/users",
     tag = "admin",
     operation_id = "listMembers",
-    summary = r#"The members of the caller's organization"#,
-    description = r#"Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "The members of the caller's organization",
+    description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        (status = 200, description = r#"The members."#, body = latchkey_api::MemberList),
+        (status = 200, description = "The members.", body = latchkey_api::MemberList),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
         (status = 500, response = inline(errors::InternalError)),
@@ -46,15 +46,15 @@ pub async fn members(
     path = "/admin/users/{id}/scopes",
     tag = "admin",
     operation_id = "setMemberScopes",
-    summary = r#"Replace a member's scopes"#,
-    description = r#"Only scopes of the server's catalogue (`LATCHKEY_SCOPES`) can be granted; any other is `422 unknown_scope`, naming it (with an empty catalogue, only `[]` is accepted). Every live token of the member (access tokens and API auth tokens) carries the new scopes on its next use; an API key's effective scopes are its own ∩ its owner's. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "Replace a member's scopes",
+    description = "Only scopes of the server's catalogue (`LATCHKEY_SCOPES`) can be granted; any other is `422 unknown_scope`, naming it (with an empty catalogue, only `[]` is accepted). Every live token of the member (access tokens and API auth tokens) carries the new scopes on its next use; an API key's effective scopes are its own ∩ its owner's. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     request_body(content = latchkey_api::SetScopesRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = r#"The member as they are now."#, body = latchkey_api::MemberView),
+        (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
@@ -83,15 +83,15 @@ pub async fn set_scopes(
     path = "/admin/users/{id}/role",
     tag = "admin",
     operation_id = "setMemberRole",
-    summary = r#"Make a member an admin, or an admin a member"#,
-    description = r#"An admin cannot change their own role (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "Make a member an admin, or an admin a member",
+    description = "An admin cannot change their own role (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     request_body(content = latchkey_api::SetRoleRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = r#"The member as they are now."#, body = latchkey_api::MemberView),
+        (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
@@ -120,15 +120,15 @@ pub async fn set_role(
     path = "/admin/users/{id}/disabled",
     tag = "admin",
     operation_id = "setMemberDisabled",
-    summary = r#"Disable or re-enable a member"#,
-    description = r#"Disabling ends every session of the member at once and refuses their tokens and API keys; login answers `403 account_disabled`. An admin cannot disable their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "Disable or re-enable a member",
+    description = "Disabling ends every session of the member at once and refuses their tokens and API keys; login answers `403 account_disabled`. An admin cannot disable their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     request_body(content = latchkey_api::SetDisabledRequest, content_type = "application/json"),
     responses(
-        (status = 204, description = r#"Done."#),
+        (status = 204, description = "Done."),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
@@ -155,14 +155,14 @@ pub async fn set_disabled(
     path = "/admin/users/{id}",
     tag = "admin",
     operation_id = "removeMember",
-    summary = r#"Remove a member"#,
-    description = r#"The member's sessions, API keys and auth tokens stop at once. An admin cannot remove their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed). A retry of a removal that was saved while the token store was unreachable (`503` with `data.committed`) finishes it and answers `204` while it is still pending; once it has taken effect the user is simply not found (`404`)."#,
+    summary = "Remove a member",
+    description = "The member's sessions, API keys and auth tokens stop at once. An admin cannot remove their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed). A retry of a removal that was saved while the token store was unreachable (`503` with `data.committed`) finishes it and answers `204` while it is still pending; once it has taken effect the user is simply not found (`404`).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        (status = 204, description = r#"The member is gone."#),
+        (status = 204, description = "The member is gone."),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
@@ -184,14 +184,14 @@ pub async fn remove(
     path = "/admin/users/{id}/api-keys",
     tag = "admin",
     operation_id = "listMemberApiKeys",
-    summary = r#"A member's API keys"#,
-    description = r#"Never the secrets. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "A member's API keys",
+    description = "Never the secrets. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        (status = 200, description = r#"The keys."#, body = latchkey_api::ApiKeyList),
+        (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
@@ -215,15 +215,15 @@ pub async fn api_keys(
     path = "/admin/users/{id}/api-keys/{key_id}",
     tag = "admin",
     operation_id = "revokeMemberApiKey",
-    summary = r#"Revoke a member's API key"#,
-    description = r#"The key and its auth tokens stop at once. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "Revoke a member's API key",
+    description = "The key and its auth tokens stop at once. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#),
-        ("key_id" = String, Path, description = r#"The key id."#)
+        ("id" = String, Path, description = "The member's user id."),
+        ("key_id" = String, Path, description = "The key id.")
     ),
     responses(
-        (status = 204, description = r#"The key is gone."#),
+        (status = 204, description = "The key is gone."),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
@@ -247,14 +247,14 @@ pub async fn revoke_api_key(
     path = "/admin/users/{id}/sessions",
     tag = "admin",
     operation_id = "revokeMemberSessions",
-    summary = r#"End every session of a member"#,
-    description = r#"Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed)."#,
+    summary = "End every session of a member",
+    description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("id" = String, Path, description = r#"The member's user id."#)
+        ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        (status = 200, description = r#"How many sessions were revoked."#, body = latchkey_api::LogoutAllResponse),
+        (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),

@@ -21,14 +21,14 @@ use crate::app::AppState;
     path = "/auth/signup",
     tag = "auth",
     operation_id = "signup",
-    summary = r#"Create an account and open its first session"#,
-    description = r#"Without a referral code the user founds a new organization and is its admin; with one they join that organization as a member. The answer also carries the user's default API key (`api_key`), shown this once. Sign-ups are rate-limited per client IP. `LATCHKEY_SIGNUP` decides who may: `open` (default), `invite` (a `referral_code` is required) or `closed`; a refused sign-up is `403 forbidden`."#,
+    summary = "Create an account and open its first session",
+    description = "Without a referral code the user founds a new organization and is its admin; with one they join that organization as a member. The answer also carries the user's default API key (`api_key`), shown this once. Sign-ups are rate-limited per client IP. `LATCHKEY_SIGNUP` decides who may: `open` (default), `invite` (a `referral_code` is required) or `closed`; a refused sign-up is `403 forbidden`.",
     params(
-        ("X-Refresh-Token-Mode" = Option<String>, Header, description = r#"`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared."#)
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     request_body(content = latchkey_api::SignupRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = r#"The account exists and its first session is open."#, body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = r#"`no-store`."#), ("Pragma" = String, description = r#"`no-cache`."#))),
+        (status = 201, description = "The account exists and its first session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 409, response = inline(errors::EmailTaken)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
@@ -36,7 +36,7 @@ use crate::app::AppState;
         (status = 429, response = inline(errors::RateLimited)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable)),
-        (status = 403, description = r#"`forbidden` (sign-up is closed, or invite-only without a referral code), or `email_not_verified` when verified addresses are required (the account exists and the verification mail is sent; log in once it is verified)."#, body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = r#"`no-store`."#)))
+        (status = 403, description = "`forbidden` (sign-up is closed, or invite-only without a referral code), or `email_not_verified` when verified addresses are required (the account exists and the verification mail is sent; log in once it is verified).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
     )
 )]
 pub async fn signup(
@@ -67,17 +67,17 @@ pub async fn signup(
     path = "/auth/login",
     tag = "auth",
     operation_id = "login",
-    summary = r#"Log in with email and password"#,
-    description = r#"Attempts are counted per account (10 per 15 minutes) and per client IP (100 per 15 minutes) *before* the password is checked, so a burst of parallel guesses cannot all be evaluated; once over a limit even the right password answers `429` until the window passes. A successful login resets the account's counter. An unknown email and a wrong password get the same answer."#,
+    summary = "Log in with email and password",
+    description = "Attempts are counted per account (10 per 15 minutes) and per client IP (100 per 15 minutes) *before* the password is checked, so a burst of parallel guesses cannot all be evaluated; once over a limit even the right password answers `429` until the window passes. A successful login resets the account's counter. An unknown email and a wrong password get the same answer.",
     params(
-        ("X-Refresh-Token-Mode" = Option<String>, Header, description = r#"`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared."#)
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     request_body(content = latchkey_api::LoginRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = r#"A new session is open, or (`status: mfa_required`) the account asks for a second factor: continue at `POST /api/v1/auth/mfa/verify` with `mfa_token`."#, body = ref("#/components/schemas/LoginResponse200"), headers(("Cache-Control" = String, description = r#"`no-store`."#), ("Pragma" = String, description = r#"`no-cache`."#))),
+        (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: continue at `POST /api/v1/auth/mfa/verify` with `mfa_token`.", body = ref("#/components/schemas/LoginResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidCredentials)),
-        (status = 403, description = r#"`account_disabled`, or `email_not_verified` when verified addresses are required."#, body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = r#"`no-store`."#))),
+        (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 429, response = inline(errors::RateLimited)),
         (status = 500, response = inline(errors::InternalError)),
@@ -115,7 +115,7 @@ pub async fn login(
     path = "/auth/refresh",
     tag = "auth",
     operation_id = "refresh",
-    summary = r#"Rotate a refresh token, or exchange a recently expired access token"#,
+    summary = "Rotate a refresh token, or exchange a recently expired access token",
     description = r#"Exchanges a refresh token for a new pair, or (lenient refresh) a recently expired access token for a new access token.
 
 **Where the token goes.** Send `{"refresh_token": "lkr_…"}` in the body, or the refresh token as `Authorization: Bearer lkr_…` with an empty body. When both are present the body wins. An access token (a JWT) in `Authorization` with no `refresh_token` in the body asks for a lenient refresh (below).
@@ -133,11 +133,11 @@ The access token of the previous pair is left alone: requests in flight with it 
 **Cookie mode.** With `X-Refresh-Token-Mode: cookie` on a server with `LATCHKEY_REFRESH_COOKIE` on, the refresh token is read from the `latchkey_refresh` cookie when the body has none, and the new one is set in the cookie, not the body."#,
     security((), ("bearerAuth" = [])),
     params(
-        ("X-Refresh-Token-Mode" = Option<String>, Header, description = r#"`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared."#)
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
-    request_body(content = Option<latchkey_api::RefreshRequest>, content_type = "application/json", description = r#"Optional when the token is sent as `Authorization: Bearer`."#),
+    request_body(content = Option<latchkey_api::RefreshRequest>, content_type = "application/json", description = "Optional when the token is sent as `Authorization: Bearer`."),
     responses(
-        (status = 200, description = r#"The next pair (rotation), the same pair again (replay inside the grace), or a new access token only (lenient refresh: no `refresh_token`)."#, body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = r#"`no-store`."#), ("Pragma" = String, description = r#"`no-cache`."#))),
+        (status = 200, description = "The next pair (rotation), the same pair again (replay inside the grace), or a new access token only (lenient refresh: no `refresh_token`).", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidRefresh)),
         (status = 403, response = inline(errors::AccountDisabled)),
@@ -190,14 +190,14 @@ pub async fn refresh(
     path = "/auth/logout",
     tag = "auth",
     operation_id = "logout",
-    summary = r#"End the current session"#,
-    description = r#"Revokes the session of the access token: its refresh tokens fail and its access tokens are refused at once."#,
+    summary = "End the current session",
+    description = "Revokes the session of the access token: its refresh tokens fail and its access tokens are refused at once.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("X-Refresh-Token-Mode" = Option<String>, Header, description = r#"`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared."#)
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     responses(
-        (status = 204, description = r#"The session has ended."#),
+        (status = 204, description = "The session has ended."),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 403, response = inline(errors::SessionRequired)),
@@ -222,11 +222,11 @@ pub async fn logout(
     path = "/auth/logout-all",
     tag = "auth",
     operation_id = "logoutAll",
-    summary = r#"End every session of the caller"#,
-    description = r#"Revokes all live sessions of the user, the current one included."#,
+    summary = "End every session of the caller",
+    description = "Revokes all live sessions of the user, the current one included.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        (status = 200, description = r#"How many sessions were revoked."#, body = latchkey_api::LogoutAllResponse),
+        (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 403, response = inline(errors::SessionRequired)),

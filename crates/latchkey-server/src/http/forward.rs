@@ -183,7 +183,7 @@ pub async fn authorize(State(app): State<AppState>, parts: Parts) -> ApiResult<R
     path = "/authorize",
     tag = "forward-auth",
     operation_id = "authorize",
-    summary = r#"Forward-auth check (GET)"#,
+    summary = "Forward-auth check (GET)",
     description = r#"Forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`: the proxy passes the client's credentials (`Authorization: Bearer <access or auth token>`, or `x-authorization: Agent <auth token>` with an optional `x-api-key`) and the original method and URI. Every method is accepted.
 
 The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header sent twice, two sources at once, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
@@ -193,13 +193,13 @@ The request is checked against the policy file (`LATCHKEY_POLICY_FILE`, first ma
 On success the answer is `200` with an empty body and the caller's identity in `X-Latchkey-User`, `X-Latchkey-Org`, `X-Latchkey-Scopes` (space-separated), `X-Latchkey-Role` (for a user's access token only) and, for API auth tokens, `X-Latchkey-Key`. For an API auth token the scopes are the key's effective scopes and no role is sent: a key is not its owner."#,
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("X-Forwarded-Method" = Option<String>, Header, description = r#"The original request's method (Traefik; `traefik` or `auto`)."#),
-        ("X-Original-Method" = Option<String>, Header, description = r#"The original request's method (nginx; `nginx` or `auto`)."#),
-        ("X-Forwarded-Uri" = Option<String>, Header, description = r#"The original request's URI as received, printable ASCII, at most 8 KiB (Traefik; `traefik` or `auto`)."#),
-        ("X-Original-Uri" = Option<String>, Header, description = r#"The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`)."#)
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method (Traefik; `traefik` or `auto`)."),
+        ("X-Original-Method" = Option<String>, Header, description = "The original request's method (nginx; `nginx` or `auto`)."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (Traefik; `traefik` or `auto`)."),
+        ("X-Original-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`).")
     ),
     responses(
-        (status = 200, description = r#"Allowed; the caller's identity is in the headers."#, headers(("X-Latchkey-User" = String, description = r#"The caller's user id."#), ("X-Latchkey-Org" = String, description = r#"The caller's organization id."#), ("X-Latchkey-Role" = String, description = r#"`admin` or `member`; sent for a user's access token only, never for an API auth token."#), ("X-Latchkey-Scopes" = String, description = r#"The caller's scopes, space-separated."#), ("X-Latchkey-Key" = String, description = r#"The API key id, when the caller used an API auth token."#))),
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
         (status = 400, response = inline(errors::ForwardAuthBadRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ForwardAuthDenied)),
@@ -217,14 +217,14 @@ pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<R
     path = "/authorize/{path}",
     tag = "forward-auth",
     operation_id = "authorizePath",
-    summary = r#"Forward-auth check, Envoy form (GET)"#,
-    description = r#"Envoy's HTTP `ext_authz` (`path_prefix: /api/v1/authorize`) appends the original path and query to the prefix and sends the original method: this route takes them as the original request (with `LATCHKEY_FORWARD_HEADERS` `envoy` or `auto`). The path is used as sent, undecoded; the same rules as for `/api/v1/authorize` apply. Sending `X-Forwarded-*` or `X-Original-*` headers as well is refused (two sources)."#,
+    summary = "Forward-auth check, Envoy form (GET)",
+    description = "Envoy's HTTP `ext_authz` (`path_prefix: /api/v1/authorize`) appends the original path and query to the prefix and sends the original method: this route takes them as the original request (with `LATCHKEY_FORWARD_HEADERS` `envoy` or `auto`). The path is used as sent, undecoded; the same rules as for `/api/v1/authorize` apply. Sending `X-Forwarded-*` or `X-Original-*` headers as well is refused (two sources).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("path" = String, Path, description = r#"The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query."#)
+        ("path" = String, Path, description = "The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query.")
     ),
     responses(
-        (status = 200, description = r#"Allowed; the caller's identity is in the headers."#, headers(("X-Latchkey-User" = String, description = r#"The caller's user id."#), ("X-Latchkey-Org" = String, description = r#"The caller's organization id."#), ("X-Latchkey-Role" = String, description = r#"`admin` or `member`; sent for a user's access token only, never for an API auth token."#), ("X-Latchkey-Scopes" = String, description = r#"The caller's scopes, space-separated."#), ("X-Latchkey-Key" = String, description = r#"The API key id, when the caller used an API auth token."#))),
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
         (status = 400, response = inline(errors::ForwardAuthBadRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ForwardAuthDenied)),

@@ -14,7 +14,7 @@ use crate::app::AppState;
     path = "/healthz",
     tag = "meta",
     operation_id = "healthz",
-    summary = r#"Liveness: the process is up"#,
+    summary = "Liveness: the process is up",
     responses(
         (status = 200, description = r#"Always `{"status": "ok"}`."#, body = latchkey_api::Health)
     )
@@ -31,7 +31,7 @@ pub async fn healthz() -> Json<Health> {
     path = "/readyz",
     tag = "meta",
     operation_id = "readyz",
-    summary = r#"Readiness: storage answers"#,
+    summary = "Readiness: storage answers",
     responses(
         (status = 200, description = r#"`{"status": "ok"}`."#, body = latchkey_api::Health),
         (status = 503, description = r#"`{"status": "unavailable"}`: storage does not answer."#, body = latchkey_api::Health)
@@ -61,10 +61,10 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     path = "/.well-known/jwks.json",
     tag = "meta",
     operation_id = "jwks",
-    summary = r#"The public keys that verify access tokens"#,
-    description = r#"Ed25519 keys (RFC 8037). Access tokens name their key in the `kid` header."#,
+    summary = "The public keys that verify access tokens",
+    description = "Ed25519 keys (RFC 8037). Access tokens name their key in the `kid` header.",
     responses(
-        (status = 200, description = r#"The key set."#, body = ref("#/components/schemas/JWKS"), headers(("Cache-Control" = String, description = r#"`public, max-age=300`."#)))
+        (status = 200, description = "The key set.", body = ref("#/components/schemas/JWKS"), headers(("Cache-Control" = String, description = "`public, max-age=300`.")))
     )
 )]
 pub async fn jwks(State(app): State<AppState>) -> Response {
@@ -81,9 +81,9 @@ pub async fn jwks(State(app): State<AppState>) -> Response {
     path = "/openapi.json",
     tag = "meta",
     operation_id = "openapi",
-    summary = r#"This document"#,
+    summary = "This document",
     responses(
-        (status = 200, description = r#"The OpenAPI 3.1 document."#, body = ref("#/components/schemas/OpenapiResponse200"))
+        (status = 200, description = "The OpenAPI 3.1 document.", body = ref("#/components/schemas/OpenapiResponse200"))
     )
 )]
 pub async fn openapi() -> Response {

@@ -44,10 +44,10 @@ pub fn init() {
     path = "/metrics",
     tag = "meta",
     operation_id = "metrics",
-    summary = r#"Prometheus metrics"#,
-    description = r#"The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (route templates; unknown paths are `unmatched`), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`."#,
+    summary = "Prometheus metrics",
+    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (route templates; unknown paths are `unmatched`), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
     responses(
-        (status = 200, description = r#"The metrics."#, body = String, content_type = "text/plain")
+        (status = 200, description = "The metrics.", body = String, content_type = "text/plain")
     )
 )]
 pub async fn render() -> Response {

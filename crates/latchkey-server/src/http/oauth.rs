@@ -177,12 +177,12 @@ fn no_store(mut response: Response) -> Response {
     path = "/oauth2/token",
     tag = "oauth",
     operation_id = "oauthToken",
-    summary = r#"OAuth 2.0 token endpoint (RFC 6749)"#,
-    description = r#"`password` (email as username; public clients need no client authentication), `refresh_token` (the same rotation, grace and reuse rules as `/api/v1/auth/refresh`) and `client_credentials` (an API key as the client; answers with the key's auth token, as `/get-token` does, whose scopes are the key's). Client authentication, when sent, must be valid on every grant."#,
+    summary = "OAuth 2.0 token endpoint (RFC 6749)",
+    description = "`password` (email as username; public clients need no client authentication), `refresh_token` (the same rotation, grace and reuse rules as `/api/v1/auth/refresh`) and `client_credentials` (an API key as the client; answers with the key's auth token, as `/get-token` does, whose scopes are the key's). Client authentication, when sent, must be valid on every grant.",
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = r#"The tokens."#, body = ref("#/components/schemas/OAuthTokenResponse"), headers(("Cache-Control" = String, description = r#"`no-store`."#))),
+        (status = 200, description = "The tokens.", body = ref("#/components/schemas/OAuthTokenResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::OAuthError)),
         (status = 401, response = inline(errors::InvalidClient)),
         (status = 429, response = inline(errors::RateLimited)),
@@ -316,12 +316,12 @@ async fn client_credentials(
     path = "/oauth2/revoke",
     tag = "oauth",
     operation_id = "oauthRevoke",
-    summary = r#"Revoke a token (RFC 7009)"#,
-    description = r#"A refresh token or a user's access token ends its session (every token of it is refused at once); an API auth token is dropped (its key mints a new one at `/get-token`). Unknown, invalid or already revoked tokens are answered with 200 too. Client authentication is optional; when sent it must be valid."#,
+    summary = "Revoke a token (RFC 7009)",
+    description = "A refresh token or a user's access token ends its session (every token of it is refused at once); an API auth token is dropped (its key mints a new one at `/get-token`). Unknown, invalid or already revoked tokens are answered with 200 too. Client authentication is optional; when sent it must be valid.",
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = r#"Revoked, or nothing to revoke."#, headers(("Cache-Control" = String, description = r#"`no-store`."#))),
+        (status = 200, description = "Revoked, or nothing to revoke.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::OAuthError)),
         (status = 401, response = inline(errors::InvalidClient)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
@@ -351,12 +351,12 @@ pub async fn revoke(
     path = "/oauth2/introspect",
     tag = "oauth",
     operation_id = "oauthIntrospect",
-    summary = r#"Introspect a token (RFC 7662)"#,
+    summary = "Introspect a token (RFC 7662)",
     description = r#"For an API key as the client, or an organization admin's access token. Answers `{"active": false}` for anything revoked, expired, unknown or of another organization; for a live access token, API auth token or refresh token its `sub`, current `scope`, `exp`, `token_type` (and `client_id` for an API auth token)."#,
     security(("clientBasic" = []), ("bearerAuth" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = r#"The token's state."#, body = ref("#/components/schemas/IntrospectionResponse"), headers(("Cache-Control" = String, description = r#"`no-store`."#))),
+        (status = 200, description = "The token's state.", body = ref("#/components/schemas/IntrospectionResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::OAuthError)),
         (status = 401, response = inline(errors::InvalidClient)),
         (status = 403, response = inline(errors::Forbidden)),
@@ -438,10 +438,10 @@ fn introspection_body(app: &AppState, info: Introspection) -> serde_json::Value 
     path = "/.well-known/oauth-authorization-server",
     tag = "oauth",
     operation_id = "oauthMetadata",
-    summary = r#"Authorization server metadata (RFC 8414)"#,
-    description = r#"Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods."#,
+    summary = "Authorization server metadata (RFC 8414)",
+    description = "Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods.",
     responses(
-        (status = 200, description = r#"The metadata."#, body = ref("#/components/schemas/AuthorizationServerMetadata"))
+        (status = 200, description = "The metadata.", body = ref("#/components/schemas/AuthorizationServerMetadata"))
     )
 )]
 pub async fn metadata(State(app): State<AppState>) -> Response {
@@ -479,10 +479,10 @@ pub async fn metadata(State(app): State<AppState>) -> Response {
     path = "/.well-known/openid-configuration",
     tag = "oauth",
     operation_id = "openidConfiguration",
-    summary = r#"The same metadata at the OpenID discovery address"#,
-    description = r#"Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods."#,
+    summary = "The same metadata at the OpenID discovery address",
+    description = "Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods.",
     responses(
-        (status = 200, description = r#"The metadata."#, body = ref("#/components/schemas/AuthorizationServerMetadata"))
+        (status = 200, description = "The metadata.", body = ref("#/components/schemas/AuthorizationServerMetadata"))
     )
 )]
 /// The same metadata under the OpenID Connect discovery name, for clients that only look there.

@@ -37,18 +37,18 @@ pub struct StartQuery {
     path = "/oauth/{provider}/start",
     tag = "sign-in",
     operation_id = "oauthStart",
-    summary = r#"Start a sign-in with a provider"#,
-    description = r#"Redirects the browser to the provider with `state`, `nonce` and a PKCE (S256) challenge, and sets a short-lived `HttpOnly`, `SameSite=Lax` cookie (`latchkey_oidc_flow`) that carries them, signed. `redirect_to` must match `LATCHKEY_OIDC_REDIRECT_ALLOW_LIST`. A mobile app may send its own `code_challenge` (S256): the code it receives then needs the matching `code_verifier` at `/api/v1/auth/exchange`."#,
+    summary = "Start a sign-in with a provider",
+    description = "Redirects the browser to the provider with `state`, `nonce` and a PKCE (S256) challenge, and sets a short-lived `HttpOnly`, `SameSite=Lax` cookie (`latchkey_oidc_flow`) that carries them, signed. `redirect_to` must match `LATCHKEY_OIDC_REDIRECT_ALLOW_LIST`. A mobile app may send its own `code_challenge` (S256): the code it receives then needs the matching `code_verifier` at `/api/v1/auth/exchange`.",
     params(
-        ("provider" = String, Path, description = r#"A configured provider's name (`oidc_providers`)."#),
-        ("redirect_to" = String, Query, description = r#"Where the result goes: an allowed web origin or app scheme."#),
-        ("referral_code" = Option<String>, Query, description = r#"For a new person: join this organization as a member."#),
-        ("code_challenge" = Option<String>, Query, description = r#"The app's own PKCE challenge (43 base64url characters)."#),
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`)."),
+        ("redirect_to" = String, Query, description = "Where the result goes: an allowed web origin or app scheme."),
+        ("referral_code" = Option<String>, Query, description = "For a new person: join this organization as a member."),
+        ("code_challenge" = Option<String>, Query, description = "The app's own PKCE challenge (43 base64url characters)."),
         ("code_challenge_method" = Option<String>, Query),
-        ("link_ticket" = Option<String>, Query, description = r#"From `POST /api/v1/oauth/{provider}/link`: link the provider to that account instead of signing in."#)
+        ("link_ticket" = Option<String>, Query, description = "From `POST /api/v1/oauth/{provider}/link`: link the provider to that account instead of signing in.")
     ),
     responses(
-        (status = 302, description = r#"To the provider's authorization page."#, headers(("Location" = String, description = r#""#), ("Set-Cookie" = String, description = r#""#))),
+        (status = 302, description = "To the provider's authorization page.", headers(("Location" = String, description = ""), ("Set-Cookie" = String, description = ""))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable)),
@@ -100,16 +100,16 @@ pub async fn start(
     path = "/oauth/{provider}/callback",
     tag = "sign-in",
     operation_id = "oauthCallback",
-    summary = r#"The provider's redirect back"#,
-    description = r#"Checks `state` against the flow cookie, exchanges the code with the PKCE verifier, and validates the ID token (signature by `kid`, re-reading the provider's keys once when the `kid` is unknown; issuer, with Microsoft's `{tenantid}` template filled from `tid` and the tenant allow-list; audience; authorized party; expiry; issue time; nonce). The person is found by (provider, `sub`), for Microsoft by (`tid`, `oid`); an existing account is linked by email only when the provider asserts it verified (never for Microsoft). Unknown parameters are ignored."#,
+    summary = "The provider's redirect back",
+    description = "Checks `state` against the flow cookie, exchanges the code with the PKCE verifier, and validates the ID token (signature by `kid`, re-reading the provider's keys once when the `kid` is unknown; issuer, with Microsoft's `{tenantid}` template filled from `tid` and the tenant allow-list; audience; authorized party; expiry; issue time; nonce). The person is found by (provider, `sub`), for Microsoft by (`tid`, `oid`); an existing account is linked by email only when the provider asserts it verified (never for Microsoft). Unknown parameters are ignored.",
     params(
-        ("provider" = String, Path, description = r#"A configured provider's name (`oidc_providers`)."#),
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`)."),
         ("code" = Option<String>, Query),
         ("state" = Option<String>, Query),
         ("error" = Option<String>, Query)
     ),
     responses(
-        (status = 303, description = r#"To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL."#, headers(("Location" = String, description = r#""#))),
+        (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
         (status = 500, response = inline(errors::InternalError)),
@@ -132,13 +132,13 @@ pub async fn callback_get(
     path = "/oauth/{provider}/callback",
     tag = "sign-in",
     operation_id = "oauthCallbackFormPost",
-    summary = r#"The provider's answer with response_mode=form_post"#,
+    summary = "The provider's answer with response_mode=form_post",
     params(
-        ("provider" = String, Path, description = r#"A configured provider's name (`oidc_providers`)."#)
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`).")
     ),
     request_body(content = ref("#/components/schemas/OauthCallbackFormPostRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = r#"To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL."#, headers(("Location" = String, description = r#""#))),
+        (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
         (status = 500, response = inline(errors::InternalError)),
@@ -195,15 +195,15 @@ async fn callback(
     path = "/oauth/{provider}/link",
     tag = "sign-in",
     operation_id = "oauthLink",
-    summary = r#"Link a provider to the signed-in account"#,
-    description = r#"For people whose provider does not vouch for their email (Microsoft): signed in to Latchkey, they get a one-time URL (a `/start` with a link ticket) to open in the browser; after signing in at the provider the identity is linked to their account and later sign-ins through it reach that account. An identity already linked to another account is `409 conflict` at the callback. A user session only."#,
+    summary = "Link a provider to the signed-in account",
+    description = "For people whose provider does not vouch for their email (Microsoft): signed in to Latchkey, they get a one-time URL (a `/start` with a link ticket) to open in the browser; after signing in at the provider the identity is linked to their account and later sign-ins through it reach that account. An identity already linked to another account is `409 conflict` at the callback. A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
-        ("provider" = String, Path, description = r#"A configured provider's name (`oidc_providers`)."#)
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`).")
     ),
     request_body(content = latchkey_api::LinkRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = r#"The URL to open."#, body = latchkey_api::LinkStarted),
+        (status = 200, description = "The URL to open.", body = latchkey_api::LinkStarted),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::SessionRequired)),
@@ -249,11 +249,11 @@ fn encode(s: &str) -> String {
     path = "/auth/exchange",
     tag = "sign-in",
     operation_id = "exchange",
-    summary = r#"Trade the one-time code from a provider sign-in"#,
-    description = r#"Single use. A known person gets the usual token response; a new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`."#,
+    summary = "Trade the one-time code from a provider sign-in",
+    description = "Single use. A known person gets the usual token response; a new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`.",
     request_body(content = latchkey_api::ExchangeRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = r#"Tokens, or the sign-up step."#, body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = r#"`no-store`."#))),
+        (status = 200, description = "Tokens, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
         (status = 403, response = inline(errors::AccountDisabled)),
@@ -304,11 +304,11 @@ pub async fn exchange(
     path = "/auth/signup/complete",
     tag = "sign-in",
     operation_id = "signupComplete",
-    summary = r#"Finish a sign-up that started at a provider"#,
-    description = r#"Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable."#,
+    summary = "Finish a sign-up that started at a provider",
+    description = "Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable.",
     request_body(content = latchkey_api::SignupCompleteRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = r#"A new session."#, body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = r#"`no-store`."#), ("Pragma" = String, description = r#"`no-cache`."#))),
+        (status = 201, description = "A new session.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
         (status = 409, response = inline(errors::EmailTaken)),

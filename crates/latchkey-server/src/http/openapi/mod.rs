@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the route table: every operation is a handler's
 //! `#[utoipa::path]`, registered with `routes!` in `http/mod.rs`, so a route cannot exist
-//! without its documentation nor the other way round. What every route shares (405, 414, 431,
-//! 500; 400/408/413/422 for bodies; 401/403/503 for authenticated routes) is added by
-//! [`complete`], so no operation can forget it.
+//! without its documentation nor the other way round. What every route shares (400, 405, 413,
+//! 414, 431, 500 from the checks on the request head; 408/422 for bodies; 401/403/503 for
+//! authenticated routes) is added by [`complete`], so no operation can forget it.
 
 use std::sync::LazyLock;
 
@@ -121,6 +121,10 @@ error_response!(MethodNotAllowed, "`method_not_allowed`: the route exists but no
     headers: [Header::CacheControl],
     examples: [("method_not_allowed", "The route exists but not with this method.",
         r#"{"status": "failed", "code": 405, "error": "method_not_allowed", "message": "method not allowed on this route", "data": {}}"#)]);
+error_response!(BadPath, "`invalid_request`: the path has a percent-escape that is malformed or not UTF-8.",
+    headers: [Header::CacheControl],
+    examples: [("invalid_request", "A malformed percent-escape in the path.",
+        r#"{"status": "failed", "code": 400, "error": "invalid_request", "message": "the path has a percent-escape that is malformed or not UTF-8", "data": {}}"#)]);
 error_response!(UrlTooLong, "`uri_too_long`: the URL is longer than 8 KiB.",
     headers: [Header::CacheControl],
     examples: [("uri_too_long", "The URL is longer than 8 KiB.",
@@ -161,17 +165,17 @@ error_response!(Unavailable, "`service_unavailable`: the service is overloaded, 
         latchkey_api::SignupRequiredResponse
     )),
     tags(
-        (name = "auth", description = r#"Sign-up, login, refresh, logout."#),
-        (name = "account", description = r#"The caller's own account."#),
-        (name = "sessions", description = r#"The caller's sessions."#),
-        (name = "api-keys", description = r#"API keys and the auth tokens minted from them."#),
-        (name = "admin", description = r#"Organization admins manage their members."#),
-        (name = "forward-auth", description = r#"Token and scope checks for a reverse proxy in front of other APIs."#),
-        (name = "meta", description = r#"Discovery and probes."#),
-        (name = "sign-in", description = r#"Sign-in and sign-up with Google, Microsoft or another OpenID provider."#),
-        (name = "phone", description = r#"Proving the phone number on the account."#),
-        (name = "oauth", description = r#"OAuth 2.0: token, revocation and introspection endpoints, authorization-server metadata."#),
-        (name = "mfa", description = r#"Two-factor authentication (TOTP and recovery codes)."#),
+        (name = "auth", description = "Sign-up, login, refresh, logout."),
+        (name = "account", description = "The caller's own account."),
+        (name = "sessions", description = "The caller's sessions."),
+        (name = "api-keys", description = "API keys and the auth tokens minted from them."),
+        (name = "admin", description = "Organization admins manage their members."),
+        (name = "forward-auth", description = "Token and scope checks for a reverse proxy in front of other APIs."),
+        (name = "meta", description = "Discovery and probes."),
+        (name = "sign-in", description = "Sign-in and sign-up with Google, Microsoft or another OpenID provider."),
+        (name = "phone", description = "Proving the phone number on the account."),
+        (name = "oauth", description = "OAuth 2.0: token, revocation and introspection endpoints, authorization-server metadata."),
+        (name = "mfa", description = "Two-factor authentication (TOTP and recovery codes)."),
         (name = "docs", description = "This document and its browsable form.")
     )
 )]
@@ -294,16 +298,19 @@ fn complete(doc: &mut Value) {
             let mut add = |status: &str, response: Value| {
                 responses.entry(status).or_insert(response);
             };
-            add("405", response::<MethodNotAllowed>());
-            add("414", response::<UrlTooLong>());
-            add("431", response::<HeadersTooLarge>());
-            add("500", response::<errors::InternalError>());
             if has_body {
                 add("400", response::<errors::InvalidRequest>());
                 add("408", response::<RequestTimeout>());
-                add("413", response::<errors::PayloadTooLarge>());
                 add("422", response::<Unprocessable>());
             }
+            // The request line and head are checked before any route (`http/limits.rs`): a
+            // malformed path, a declared body over the limit, a long URL, large headers.
+            add("400", response::<BadPath>());
+            add("405", response::<MethodNotAllowed>());
+            add("413", response::<errors::PayloadTooLarge>());
+            add("414", response::<UrlTooLong>());
+            add("431", response::<HeadersTooLarge>());
+            add("500", response::<errors::InternalError>());
             if authenticated {
                 add("401", response::<errors::Unauthorized>());
                 add("403", response::<errors::Forbidden>());
