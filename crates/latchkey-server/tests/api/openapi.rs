@@ -1,6 +1,8 @@
 //! The OpenAPI document at `/openapi.json` is generated from the route table: these tests check
 //! that it is a sound 3.1 document, that every documented operation is routed and nothing else
 //! is, that every operation names its errors, and that `/docs` renders it without outside assets.
+//! Structurally, `router()` is `routes().split_for_parts()` of the same table the document comes
+//! from, and `clippy.toml` bans the plain `.route` that could add a path beside it.
 
 use std::collections::BTreeSet;
 
