@@ -214,7 +214,7 @@ pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<R
 
 #[utoipa::path(
     method(get, post, put, patch, delete, head, options, trace),
-    path = "/authorize/{path}",
+    path = "/authorize/{*path}",
     tag = "forward-auth",
     operation_id = "authorizePath",
     summary = "Forward-auth check, Envoy form (GET)",

@@ -259,9 +259,15 @@ fn complete(doc: &mut Value) {
         }
     }
 
+    // axum's catch-all `{*path}` is OpenAPI's plain `{path}` (its description says it may
+    // hold further `/`).
     let paths = doc["paths"]
         .as_object_mut()
         .expect("the document has paths");
+    *paths = std::mem::take(paths)
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
     for (path, item) in paths.iter_mut() {
         if path == "/socket.io/" {
             // Answered by Socket.IO itself, not by the route table and its limits.
