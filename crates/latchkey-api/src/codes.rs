@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "ada@example.com", format = "email")
+    )]
     pub email: String,
 }
 
@@ -105,7 +108,9 @@ pub struct RecoveryCodesResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
 }
 
@@ -123,6 +128,7 @@ pub struct EmailVerifyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordForgotRequest {
+    #[cfg_attr(feature = "openapi", schema(format = "email"))]
     pub email: String,
 }
 
@@ -133,5 +139,6 @@ pub struct PasswordForgotRequest {
 pub struct PasswordResetRequest {
     /// The `token` of the mailed link.
     pub token: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
 }

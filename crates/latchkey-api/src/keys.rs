@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub struct ApiKeyCreated {
     pub id: String,
     /// The full key. Shown this once; only its hash is kept.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^lk_"))]
     pub key: String,
     /// The visible part (`lk_<id>`), to find a leaked key by grep.
     pub prefix: String,
@@ -23,19 +24,29 @@ pub struct ApiKeyView {
     pub prefix: String,
     pub name: String,
     /// The key's own scopes; `null` when it follows its owner's.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub scopes: Option<Vec<String>>,
     /// What it grants now: its own ∩ its owner's.
     pub effective_scopes: Vec<String>,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
     pub created_at: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; updated at most once a
     /// minute.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime, required = true)
+    )]
     pub last_used_at: Option<String>,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`; `null` when the key does
     /// not expire.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime, required = true)
+    )]
     pub expires_at: Option<String>,
 }
 
@@ -50,12 +61,15 @@ pub struct ApiKeyList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100, min_length = 1))]
     pub name: String,
     /// Must be a subset of the caller's scopes; absent: the key follows the owner's scopes.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub scopes: Option<Vec<String>>,
     /// RFC 3339.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
 }
 
@@ -67,6 +81,7 @@ pub struct CreateApiKeyRequest {
 pub struct UpdateApiKeyRequest {
     /// Absent or `null`: unchanged.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100, min_length = 1))]
     pub name: Option<String>,
     #[serde(
         default,
@@ -89,6 +104,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>
 pub struct RotateApiKeyRequest {
     /// How long the old secret (and its tokens) keep working; default 0.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 604800))]
     pub overlap_seconds: u64,
 }
 
@@ -105,6 +121,7 @@ pub struct GetTokenRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthTokenData {
     /// `lkt_<id>_<generation>_<secret>`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^lkt_"))]
     pub auth_token: String,
     /// Seconds; every use slides the expiry back to this full lifetime.
     pub expires_in: u64,
@@ -125,7 +142,9 @@ pub struct GetTokenResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = "email"))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
     pub role: String,
     pub scopes: Vec<String>,
@@ -142,6 +161,7 @@ pub struct MemberList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetScopesRequest {
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub scopes: Vec<String>,
 }
 

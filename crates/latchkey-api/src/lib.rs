@@ -18,11 +18,14 @@ pub use social::*;
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Unique case-insensitively; kept as typed (trimmed).
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub email: String,
     /// 8 to 256 characters; not a common password, not the email, not one repeated character.
+    #[cfg_attr(feature = "openapi", schema(max_length = 256, min_length = 8))]
     pub password: String,
     /// Display name, at most 200 characters, no control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: Option<String>,
     /// E.164, e.g. `+14155550123`.
     #[serde(default)]
@@ -50,6 +53,7 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// A refresh token (`lkr_…`). May instead be sent as `Authorization: Bearer`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub refresh_token: Option<String>,
 }
 
@@ -58,9 +62,12 @@ pub struct RefreshRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = "email"))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
     /// E.164.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub phone: Option<String>,
     /// Absent for an API token: it carries its key's scopes, not the user's role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,16 +93,24 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
     /// Seconds until the access token expires.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub expires_in: i64,
     /// RFC 3339.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
     pub expires_at: String,
     /// Single use: every refresh rotates it. Absent after a lenient refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^lkr_"))]
     pub refresh_token: Option<String>,
     /// When the refresh token expires: RFC 3339 in UTC with milliseconds, e.g.
     /// `2026-01-02T03:04:05.678Z`. Absent after a lenient refresh.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_expires_at: Option<String>,
     pub session_id: String,
@@ -111,12 +126,20 @@ pub struct TokenResponse {
 pub struct SessionView {
     pub id: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
     pub created_at: String,
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-01-02T03:04:05.678Z"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
     pub last_used_at: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub user_agent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ip: Option<String>,
     /// The session of the access token that asked.
     pub current: bool,
