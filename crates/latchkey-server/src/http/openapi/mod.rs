@@ -298,6 +298,15 @@ fn complete(doc: &mut Value) {
                 reqs.iter()
                     .any(|r| r.as_object().is_some_and(|m| !m.is_empty()))
             });
+            // A user's or an API key's token: the account may be disabled or lack a scope
+            // (403). An OAuth client's key is refused as `invalid_client` (401) instead.
+            let token = op["security"].as_array().is_some_and(|reqs| {
+                reqs.iter().any(|r| {
+                    ["bearerAuth", "agentAuth", "accessTokenQuery"]
+                        .iter()
+                        .any(|scheme| r.get(scheme).is_some())
+                })
+            });
             let responses = op["responses"]
                 .as_object_mut()
                 .expect("an operation has responses");
@@ -319,7 +328,9 @@ fn complete(doc: &mut Value) {
             add("500", response::<errors::InternalError>());
             if authenticated {
                 add("401", response::<errors::Unauthorized>());
-                add("403", response::<errors::Forbidden>());
+                if token {
+                    add("403", response::<errors::Forbidden>());
+                }
                 // Every authenticated request reads the state store.
                 add("503", response::<Unavailable>());
             }
