@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// One recorded event. `detail` is a small object whose keys depend on `event`; it never
 /// holds a secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEventView {
     pub id: String,
     /// RFC 3339, UTC, milliseconds.
@@ -19,23 +20,17 @@ pub struct AuditEventView {
     pub subject_user_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: serde_json::Value,
 }
 
+/// One page of the log, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEventsData {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditLog {
     pub events: Vec<AuditEventView>,
     /// Pass as `?cursor=` for the next (older) page; `null` on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// The `{data, status, code, message}` envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuditLogResponse {
-    pub data: AuditEventsData,
-    pub status: String,
-    pub code: u16,
-    pub message: String,
 }
 
 /// The query string, as sent (parsed and checked by the server).

@@ -4,24 +4,39 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/code`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "ada@example.com", format = "email")
+    )]
     pub email: String,
 }
 
 /// `202` from `POST /api/v1/auth/code`, the same for every valid address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeSentResponse {
+    /// The login to verify; also in the mailed magic link.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c")
+    )]
     pub login_id: String,
     /// Seconds the code stays valid.
+    #[cfg_attr(feature = "openapi", schema(example = 600))]
     pub expires_in: u64,
 }
 
 /// `POST /api/v1/auth/code/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeVerifyRequest {
     pub login_id: String,
+    /// The six digits from the mail (or the `code` of the magic link).
+    #[cfg_attr(feature = "openapi", schema(example = "042917"))]
     pub session_code: String,
     /// A second factor, for accounts that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,6 +46,7 @@ pub struct CodeVerifyRequest {
 /// `200` from a login whose account asks for a second factor:
 /// `{"status": "mfa_required", "mfa_token" | "login_id": …, "data": {"methods": […]}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaRequiredResponse {
     pub status: String,
     /// For a password login: send it to `POST /api/v1/auth/mfa/verify`.
@@ -44,6 +60,7 @@ pub struct MfaRequiredResponse {
 
 /// `POST /api/v1/auth/mfa/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MfaVerifyRequest {
     pub mfa_token: String,
@@ -53,16 +70,25 @@ pub struct MfaVerifyRequest {
 
 /// `POST /api/v1/mfa/totp/confirm`, `DELETE /api/v1/mfa/totp`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
+    /// A current TOTP code; to turn MFA off, a recovery code also works.
     pub code: String,
 }
 
 /// `POST /api/v1/mfa/totp/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrollResponse {
     /// Base32, for typing into an authenticator app.
     pub secret: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "otpauth://totp/auth.example.com:ada%40example.com?secret=…&issuer=auth.example.com"
+        )
+    )]
     pub otpauth_uri: String,
     /// The `otpauth_uri` as a QR code, an inline SVG document.
     pub qr_svg: String,
@@ -70,21 +96,27 @@ pub struct TotpEnrollResponse {
 
 /// `POST /api/v1/mfa/totp/confirm`: shown once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodesResponse {
     pub enabled: bool,
+    /// 10 single-use codes, shown once.
     pub recovery_codes: Vec<String>,
 }
 
 /// `POST /api/v1/auth/password/change`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
 }
 
 /// `POST /api/v1/auth/email/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerifyRequest {
     /// The `token` of the mailed link.
@@ -93,16 +125,20 @@ pub struct EmailVerifyRequest {
 
 /// `POST /api/v1/auth/password/forgot`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordForgotRequest {
+    #[cfg_attr(feature = "openapi", schema(format = "email"))]
     pub email: String,
 }
 
 /// `POST /api/v1/auth/password/reset`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The `token` of the mailed link.
     pub token: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A signing key as an operator sees it: public facts only. Times are RFC 3339 UTC with
 /// milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKeyView {
     pub kid: String,
     pub alg: String,
@@ -20,6 +21,7 @@ pub struct SigningKeyView {
 
 /// `GET /api/v1/admin/signing-keys`, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKeyList {
     pub signing_keys: Vec<SigningKeyView>,
 }

@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/auth/exchange`: the one-time code the app received on its redirect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRequest {
+    /// The one-time code from the redirect to `redirect_to`.
     pub code: String,
     /// The PKCE verifier, required when the app sent `code_challenge` to `/start`.
     #[serde(default)]
@@ -14,9 +16,12 @@ pub struct ExchangeRequest {
 
 /// `POST /api/v1/auth/exchange` for a person without an account yet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequiredResponse {
     pub signup_required: bool,
+    /// Single use; finish with `POST /api/v1/auth/signup/complete`.
     pub signup_token: String,
+    /// The address the provider shared.
     pub email: Option<String>,
     /// Seconds left to finish with `POST /api/v1/auth/signup/complete`.
     pub expires_in: i64,
@@ -24,6 +29,7 @@ pub struct SignupRequiredResponse {
 
 /// `POST /api/v1/auth/signup/complete`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupCompleteRequest {
     pub signup_token: String,
@@ -31,12 +37,15 @@ pub struct SignupCompleteRequest {
     pub phone: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// Join this organization as a member (overrides one given at `/start`). Without one, the
+    /// person founds an organization and is its admin.
     #[serde(default)]
     pub referral_code: Option<String>,
 }
 
 /// `POST /api/v1/phone/verify/start`: where the code went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneCodeSent {
     pub sent: bool,
     /// Seconds the code stays valid.
@@ -45,12 +54,15 @@ pub struct PhoneCodeSent {
 
 /// `POST /api/v1/phone/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhoneVerifyRequest {
+    /// The 6 digits from the text message.
     pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneVerified {
     pub phone: String,
     pub verified: bool,
@@ -58,6 +70,7 @@ pub struct PhoneVerified {
 
 /// `POST /api/v1/oauth/{provider}/link`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// Where the browser lands afterwards, with `?linked=<provider>`.
@@ -65,6 +78,7 @@ pub struct LinkRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkStarted {
     /// Open in the browser within 2 minutes; it works once.
     pub url: String,

@@ -53,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print the OpenAPI 3.1 document (the one served at /openapi.json) and exit.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +137,11 @@ fn parse() -> Cli {
 
 pub async fn main() -> anyhow::Result<()> {
     let cli = parse();
+    if let Command::Openapi = cli.command {
+        // Needs no configuration: the document comes from the route table alone.
+        println!("{}", crate::http::openapi_json());
+        return Ok(());
+    }
     let bind = match &cli.command {
         Command::Serve { bind } => *bind,
         _ => None,
@@ -157,6 +164,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => rotate_keys(&config).await,
+        Command::Openapi => unreachable!("answered before the configuration is read"),
     }
 }
 

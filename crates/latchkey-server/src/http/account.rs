@@ -1,5 +1,6 @@
 //! The caller's own account: profile, organization, sessions.
 
+use super::openapi::errors;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,11 +11,44 @@ use super::extract::{ApiPath, Caller};
 use super::views::{profile_view, session_view};
 use crate::app::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "account",
+    operation_id = "me",
+    summary = "The caller's profile",
+    description = "With a user's access token: the user with their current role and scopes. With an API auth token: the owner's identity with the key's effective scopes and `key_id`, and no `role` (a token is not the user).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The user.", body = latchkey_api::UserView),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
     let profile = app.auth.me(&caller).await?;
     Ok(Json(profile_view(profile)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/org",
+    tag = "account",
+    operation_id = "org",
+    summary = "The caller's organization",
+    description = "`referral_code` (the invite code that lets anyone join) is shown to admins only. Needs a user's access token: an API token is `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The organization.", body = latchkey_api::OrgView),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable)),
+        (status = 403, response = inline(errors::SessionRequired))
+    )
+)]
 pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<OrgView>> {
     let org = app.auth.org(&caller).await?;
     Ok(Json(OrgView {
@@ -24,6 +58,22 @@ pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResu
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "sessions",
+    operation_id = "listSessions",
+    summary = "The caller's live sessions",
+    description = "Needs a user's access token: an API token is `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "Live sessions; `current` marks the one of the token that asked.", body = latchkey_api::SessionList),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable)),
+        (status = 403, response = inline(errors::SessionRequired))
+    )
+)]
 pub async fn sessions(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -34,6 +84,26 @@ pub async fn sessions(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    operation_id = "deleteSession",
+    summary = "End one of the caller's sessions",
+    description = "Another user's session, an unknown id and an already ended session are all `404`, so ids cannot be probed.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The session id (`session_id` of a token response, `id` of a session).")
+    ),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn delete_session(
     State(app): State<AppState>,
     Caller(caller): Caller,

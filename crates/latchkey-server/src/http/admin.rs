@@ -1,5 +1,6 @@
 //! `/api/v1/admin/*`: an organization's admins manage its members.
 
+use super::openapi::errors;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,6 +15,22 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::views::{key_view, member_view};
 use crate::app::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    operation_id = "listMembers",
+    summary = "The members of the caller's organization",
+    description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The members.", body = latchkey_api::MemberList),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn members(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -24,6 +41,30 @@ pub async fn members(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/scopes",
+    tag = "admin",
+    operation_id = "setMemberScopes",
+    summary = "Replace a member's scopes",
+    description = "Only scopes of the server's catalogue (`LATCHKEY_SCOPES`) can be granted; any other is `422 unknown_scope`, naming it (with an empty catalogue, only `[]` is accepted). Every live token of the member (access tokens and API auth tokens) carries the new scopes on its next use; an API key's effective scopes are its own ∩ its owner's. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    request_body(content = latchkey_api::SetScopesRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::UnknownScope)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn set_scopes(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -37,6 +78,29 @@ pub async fn set_scopes(
     Ok(Json(member_view(&user)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/role",
+    tag = "admin",
+    operation_id = "setMemberRole",
+    summary = "Make a member an admin, or an admin a member",
+    description = "An admin cannot change their own role (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    request_body(content = latchkey_api::SetRoleRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn set_role(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -51,6 +115,29 @@ pub async fn set_role(
     Ok(Json(member_view(&user)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/disabled",
+    tag = "admin",
+    operation_id = "setMemberDisabled",
+    summary = "Disable or re-enable a member",
+    description = "Disabling ends every session of the member at once and refuses their tokens and API keys; login answers `403 account_disabled`. An admin cannot disable their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    request_body(content = latchkey_api::SetDisabledRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn set_disabled(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -63,6 +150,26 @@ pub async fn set_disabled(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    operation_id = "removeMember",
+    summary = "Remove a member",
+    description = "The member's sessions, API keys and auth tokens stop at once. An admin cannot remove their own account (`403`). Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed). A retry of a removal that was saved while the token store was unreachable (`503` with `data.committed`) finishes it and answers `204` while it is still pending; once it has taken effect the user is simply not found (`404`).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    responses(
+        (status = 204, description = "The member is gone."),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn remove(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -72,6 +179,26 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}/api-keys",
+    tag = "admin",
+    operation_id = "listMemberApiKeys",
+    summary = "A member's API keys",
+    description = "Never the secrets. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    responses(
+        (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn api_keys(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -83,6 +210,27 @@ pub async fn api_keys(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}/api-keys/{key_id}",
+    tag = "admin",
+    operation_id = "revokeMemberApiKey",
+    summary = "Revoke a member's API key",
+    description = "The key and its auth tokens stop at once. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id."),
+        ("key_id" = String, Path, description = "The key id.")
+    ),
+    responses(
+        (status = 204, description = "The key is gone."),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn revoke_api_key(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -94,6 +242,26 @@ pub async fn revoke_api_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}/sessions",
+    tag = "admin",
+    operation_id = "revokeMemberSessions",
+    summary = "End every session of a member",
+    description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The member's user id.")
+    ),
+    responses(
+        (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn revoke_sessions(
     State(app): State<AppState>,
     Caller(caller): Caller,

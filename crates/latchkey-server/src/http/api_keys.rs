@@ -1,5 +1,6 @@
 //! `/api/v1/api-keys` (the caller's own keys) and `/get-token`.
 
+use super::openapi::errors;
 use std::time::Duration;
 
 use axum::Json;
@@ -23,6 +24,26 @@ fn parse_time(field: &'static str, value: &str) -> ApiResult<i64> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "api-keys",
+    operation_id = "createApiKey",
+    summary = "Create an API key",
+    description = "The key's secret is in the answer this once; only its hash is kept. `scopes` must be catalogue scopes (`422 unknown_scope` otherwise) and a subset of the caller's (`403 insufficient_scope` otherwise); without `scopes` the key follows its owner's scopes. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    request_body(content = latchkey_api::CreateApiKeyRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The key, with its secret (shown once).", body = latchkey_api::ApiKeyCreated),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::UnknownScope)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn create(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -47,6 +68,22 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(key_created(created))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "api-keys",
+    operation_id = "listApiKeys",
+    summary = "The caller's API keys",
+    description = "Never the secrets. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn list(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -57,6 +94,30 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "updateApiKey",
+    summary = "Rename or rescope an API key",
+    description = r#"Absent fields stay as they are; `"scopes": null` makes the key follow its owner's scopes again. Live auth tokens of the key carry the new scopes on their next use. Needs a user's access token: an API auth token is refused with `403 forbidden`."#,
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The key id (the part after `lk_` in its prefix).")
+    ),
+    request_body(content = latchkey_api::UpdateApiKeyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The key as it is now.", body = latchkey_api::ApiKeyView),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::UnknownScope)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn update(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -70,6 +131,30 @@ pub async fn update(
     Ok(Json(key_view(info)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-keys/{id}/rotate",
+    tag = "api-keys",
+    operation_id = "rotateApiKey",
+    summary = "Give an API key a new secret",
+    description = "Same key id, new secret (in the answer, once). Without `overlap_seconds` (or with 0) the old secret and its auth tokens stop at once; otherwise they keep working for that many seconds (at most 7 days). The body is optional. Needs a user's access token: an API auth token is refused with `403 forbidden`. If the answer is `503` with `data.committed`, the new secret is lost with it: rotate again.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The key id.")
+    ),
+    request_body(content = Option<latchkey_api::RotateApiKeyRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The key with its new secret (shown once).", body = latchkey_api::ApiKeyCreated),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 409, response = inline(errors::Conflict)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn rotate(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -81,6 +166,26 @@ pub async fn rotate(
     Ok(Json(key_created(created)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "deleteApiKey",
+    summary = "Delete an API key",
+    description = "The key and every auth token minted from it stop at once. Another user's key is `404`. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("id" = String, Path, description = "The key id.")
+    ),
+    responses(
+        (status = 204, description = "The key is gone."),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ChangeSaved))
+    )
+)]
 pub async fn delete(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -91,6 +196,23 @@ pub async fn delete(
 }
 
 /// An API key in, an auth token out — the same one while it lives, its expiry reset.
+#[utoipa::path(
+    post,
+    path = "/get-token",
+    tag = "api-keys",
+    operation_id = "getToken",
+    summary = "Exchange an API key for an auth token",
+    description = "Answers with the key's live auth token (`lkt_…`) if there is one, its expiry reset to the full lifetime (`api_token_ttl`, 60 minutes by default), or a new one. Every use of the auth token slides its expiry back to the full lifetime too. Send it as `x-authorization: Agent <auth_token>` (optionally with `x-api-key: <api key>`, which must then be the token's key) or as `Authorization: Bearer <auth_token>`. The success body is the `{data, status, code, message}` envelope that existing API-key clients parse.",
+    request_body(content = latchkey_api::GetTokenRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The auth token.", body = latchkey_api::GetTokenResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::InvalidApiKey)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn get_token(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<GetTokenRequest>,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
-use latchkey_api::{AuditEventView, AuditEventsData, AuditLogQuery, AuditLogResponse};
+use latchkey_api::{AuditEventView, AuditLog, AuditLogQuery};
 use latchkey_core::auth::AuditQuery;
 use latchkey_core::auth::audit::{DEFAULT_PAGE, MAX_PAGE};
 use latchkey_core::clock::rfc3339_ms;
@@ -11,13 +11,39 @@ use latchkey_core::store::AuditRow;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
+use super::openapi::errors;
 use crate::app::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/admin/audit",
+    tag = "admin",
+    operation_id = "listAuditEvents",
+    summary = "The organization's audit log",
+    description = "Sign-ups, logins and failures, lockouts, refresh-token reuse detections, API-key creation, change, rotation and deletion, scope, role and status changes, session revocations, second-factor, password and address changes, each with when, who acted (`actor_kind`, `actor_id`), on whom, the client address and user agent. Newest first, in keyset pages: pass the previous page's `next_cursor` as `cursor` (`null` on the last page); events written meanwhile never shift or repeat a page. Organization admins only, with their own access token. An invalid or unknown parameter is `400 invalid_request`.",
+    security(("bearerAuth" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "Events per page, 1–200 (default 50)."),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`."),
+        ("event" = Option<String>, Query, description = "An event name (`login.failed`) or a prefix ending in a dot (`login.`)."),
+        ("user_id" = Option<String>, Query, description = "Only events where this user acted or was acted on."),
+        ("since" = Option<String>, Query, description = "RFC 3339: events at or after it."),
+        ("until" = Option<String>, Query, description = "RFC 3339: events before it.")
+    ),
+    responses(
+        (status = 200, description = "One page of events, newest first.", body = latchkey_api::AuditLog),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn list(
     State(app): State<AppState>,
     Caller(caller): Caller,
     uri: Uri,
-) -> ApiResult<Json<AuditLogResponse>> {
+) -> ApiResult<Json<AuditLog>> {
     let raw: AuditLogQuery = axum::extract::Query::try_from_uri(&uri)
         .map(|axum::extract::Query(q)| q)
         .map_err(|_| {
@@ -28,14 +54,9 @@ pub async fn list(
         })?;
     let query = parse(raw)?;
     let page = app.auth.audit_log(&caller, &query).await?;
-    Ok(Json(AuditLogResponse {
-        data: AuditEventsData {
-            events: page.events.into_iter().map(view).collect(),
-            next_cursor: page.next_cursor,
-        },
-        status: "success".into(),
-        code: 200,
-        message: "audit events".into(),
+    Ok(Json(AuditLog {
+        events: page.events.into_iter().map(view).collect(),
+        next_cursor: page.next_cursor,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! `/api/v1/auth/*`: sign-up, login, refresh, logout.
 
+use super::openapi::errors;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,29 @@ use super::refresh_cookie;
 use super::views::{key_created, user_view};
 use crate::app::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    operation_id = "signup",
+    summary = "Create an account and open its first session",
+    description = "Without a referral code the user founds a new organization and is its admin; with one they join that organization as a member. The answer also carries the user's default API key (`api_key`), shown this once. Sign-ups are rate-limited per client IP. `LATCHKEY_SIGNUP` decides who may: `open` (default), `invite` (a `referral_code` is required) or `closed`; a refused sign-up is `403 forbidden`.",
+    params(
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
+    ),
+    request_body(content = latchkey_api::SignupRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The account exists and its first session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 409, response = inline(errors::EmailTaken)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::SignupRejected)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable)),
+        (status = 403, description = "`forbidden` (sign-up is closed, or invite-only without a referral code), or `email_not_verified` when verified addresses are required (the account exists and the verification mail is sent; log in once it is verified).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
+    )
+)]
 pub async fn signup(
     State(app): State<AppState>,
     Client(client): Client,
@@ -38,6 +62,28 @@ pub async fn signup(
     Ok(token_response(&app, StatusCode::CREATED, grant, cookie))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    summary = "Log in with email and password",
+    description = "Attempts are counted per account (10 per 15 minutes) and per client IP (100 per 15 minutes) *before* the password is checked, so a burst of parallel guesses cannot all be evaluated; once over a limit even the right password answers `429` until the window passes. A successful login resets the account's counter. An unknown email and a wrong password get the same answer.",
+    params(
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
+    ),
+    request_body(content = latchkey_api::LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: continue at `POST /api/v1/auth/mfa/verify` with `mfa_token`.", body = ref("#/components/schemas/LoginResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::InvalidCredentials)),
+        (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn login(
     State(app): State<AppState>,
     Client(client): Client,
@@ -64,6 +110,42 @@ pub async fn login(
 
 /// The refresh token comes in the body or as `Authorization: Bearer` (for clients that send
 /// every credential in that header); a JWT in `Authorization` asks for the lenient refresh.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    summary = "Rotate a refresh token, or exchange a recently expired access token",
+    description = r#"Exchanges a refresh token for a new pair, or (lenient refresh) a recently expired access token for a new access token.
+
+**Where the token goes.** Send `{"refresh_token": "lkr_…"}` in the body, or the refresh token as `Authorization: Bearer lkr_…` with an empty body. When both are present the body wins. An access token (a JWT) in `Authorization` with no `refresh_token` in the body asks for a lenient refresh (below).
+
+**Rotation.** Every successful use rotates the chain: R1 answers with a new access token and R2, and R1 is marked used in the same atomic step. Keep only the newest refresh token.
+
+**Grace for the immediate parent.** If R1 comes back within 10 seconds of its use (`refresh_reuse_grace`, configurable, at most 5 minutes) *and* R2 has not been used yet, the answer is exactly the same pair as the first time (the same access token and the same R2), never a new branch: parallel tabs and responses lost on a mobile network are safe. The grace covers the immediate parent only.
+
+**Reuse revokes the session.** R1 after the grace, R1 after R2 was used, or any older ancestor is treated as theft: the whole session is revoked (R2 and every access token of the session are refused at once) and the answer is `401 invalid_token` with the message "the refresh token was already used; the session has been revoked". The user must log in again.
+
+**Lenient refresh.** A client holding only an access token that expired less than 10 minutes ago (`lenient_refresh_window`, configurable; zero disables it) may send it as `Authorization: Bearer <jwt>` with no body. The token's signature, issuer and audience must verify and its session must be live; each token (`jti`) can be exchanged once only, a second attempt is `401 invalid_token`. The token must have expired: a still-valid access token is refused (`401 invalid_token`, renew it with the refresh token). A token that itself came from a lenient refresh cannot be exchanged again (`401 invalid_token`): when it expires, use the refresh token. The answer carries a new access token for the same session and **no** `refresh_token`/`refresh_expires_at`: the client keeps its refresh token.
+
+The access token of the previous pair is left alone: requests in flight with it still succeed until it expires (unless the session is revoked).
+
+**Cookie mode.** With `X-Refresh-Token-Mode: cookie` on a server with `LATCHKEY_REFRESH_COOKIE` on, the refresh token is read from the `latchkey_refresh` cookie when the body has none, and the new one is set in the cookie, not the body."#,
+    security((), ("bearerAuth" = [])),
+    params(
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
+    ),
+    request_body(content = Option<latchkey_api::RefreshRequest>, content_type = "application/json", description = "Optional when the token is sent as `Authorization: Bearer`."),
+    responses(
+        (status = 200, description = "The next pair (rotation), the same pair again (replay inside the grace), or a new access token only (lenient refresh: no `refresh_token`).", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::InvalidRefresh)),
+        (status = 403, response = inline(errors::AccountDisabled)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn refresh(
     State(app): State<AppState>,
     Client(client): Client,
@@ -104,6 +186,25 @@ pub async fn refresh(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    summary = "End the current session",
+    description = "Revokes the session of the access token: its refresh tokens fail and its access tokens are refused at once.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
+    ),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn logout(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -117,6 +218,22 @@ pub async fn logout(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    operation_id = "logoutAll",
+    summary = "End every session of the caller",
+    description = "Revokes all live sessions of the user, the current one included.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn logout_all(
     State(app): State<AppState>,
     Caller(caller): Caller,

@@ -212,7 +212,7 @@ mod tests {
             ("for=192.0.2.60, for=10.2.2.2;proto=https", "192.0.2.60"),
             (r#"for="_hidden", for=192.0.2.60"#, "192.0.2.60"),
             (r#"for=192.0.2.60, for="_hidden""#, PROXY),
-            (r#"for=192.0.2.60, proto=https"#, PROXY),
+            ("for=192.0.2.60, proto=https", PROXY),
             (
                 r#"for=192.0.2.61;x="a,b;for=1.1.1.1", for=192.0.2.60"#,
                 "192.0.2.60",

@@ -6,6 +6,7 @@
 //! duplicated, conflicting or unreadable description is refused: an auth server that guesses
 //! (say, by matching its own path) answers allow for requests nobody checked.
 
+use super::openapi::errors;
 use axum::extract::{OriginalUri, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -172,6 +173,90 @@ pub async fn authorize(State(app): State<AppState>, parts: Parts) -> ApiResult<R
     })?;
     rule.admit(&principal)?;
     Ok(identity(&principal))
+}
+
+// One operation per documented path, each the whole of `authorize`: a proxy sends the method of
+// the request it asks about, so every method is routed (the router adds a fallback for the
+// methods OpenAPI cannot name, such as CONNECT).
+#[utoipa::path(
+    method(get, post, put, patch, delete, head, options, trace),
+    path = "/authorize",
+    tag = "forward-auth",
+    operation_id = "authorize",
+    summary = "Forward-auth check (GET)",
+    description = r#"Forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`: the proxy passes the client's credentials (`Authorization: Bearer <access or auth token>`, or `x-authorization: Agent <auth token>` with an optional `x-api-key`) and the original method and URI. Every method is accepted.
+
+The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header sent twice, two sources at once, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
+
+The request is checked against the policy file (`LATCHKEY_POLICY_FILE`, first matching rule wins, no match is denied; without a file everything is denied): the caller must belong to one of the rule's organizations (`org`), have its role (`role`; only a user's own session has a role) and hold every scope of the rule. Scopes are the caller's current ones, not those of when the token was issued.
+
+On success the answer is `200` with an empty body and the caller's identity in `X-Latchkey-User`, `X-Latchkey-Org`, `X-Latchkey-Scopes` (space-separated), `X-Latchkey-Role` (for a user's access token only) and, for API auth tokens, `X-Latchkey-Key`. For an API auth token the scopes are the key's effective scopes and no role is sent: a key is not its owner."#,
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method (Traefik; `traefik` or `auto`)."),
+        ("X-Original-Method" = Option<String>, Header, description = "The original request's method (nginx; `nginx` or `auto`)."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (Traefik; `traefik` or `auto`)."),
+        ("X-Original-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`).")
+    ),
+    responses(
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
+        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::ForwardAuthDenied)),
+        (status = 414, response = inline(errors::UriTooLong)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
+pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
+    authorize(state, parts).await
+}
+
+#[utoipa::path(
+    method(get, post, put, patch, delete, head, options, trace),
+    path = "/authorize/{*path}",
+    tag = "forward-auth",
+    operation_id = "authorizePath",
+    summary = "Forward-auth check, Envoy form (GET)",
+    description = "Envoy's HTTP `ext_authz` (`path_prefix: /api/v1/authorize`) appends the original path and query to the prefix and sends the original method: this route takes them as the original request (with `LATCHKEY_FORWARD_HEADERS` `envoy` or `auto`). The path is used as sent, undecoded; the same rules as for `/api/v1/authorize` apply. Sending `X-Forwarded-*` or `X-Original-*` headers as well is refused (two sources).",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("path" = String, Path, description = "The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query.")
+    ),
+    responses(
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
+        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::ForwardAuthDenied)),
+        (status = 414, response = inline(errors::UriTooLong)),
+        (status = 500, response = inline(errors::InternalError))
+    )
+)]
+pub async fn authorize_path(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
+    authorize(state, parts).await
+}
+
+/// Envoy's ext_authz appends the original path to its `path_prefix`, which gives
+/// `/api/v1/authorize/` for the root.
+#[utoipa::path(
+    method(get, post, put, patch, delete, head, options, trace),
+    path = "/authorize/",
+    tag = "forward-auth",
+    operation_id = "authorizeSlash",
+    summary = "Forward-auth check (the root path with a trailing slash)",
+    description = "The same check as `/api/v1/authorize`: Envoy's ext_authz appends the original path to its `path_prefix`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The request is allowed; see `/api/v1/authorize`."),
+        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::ForwardAuthDenied)),
+        (status = 414, response = inline(errors::UriTooLong)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
+pub async fn authorize_slash(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
+    authorize(state, parts).await
 }
 
 /// The caller's identity for the upstream. An API token reports its key's grants and no role:

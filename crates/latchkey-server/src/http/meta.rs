@@ -9,6 +9,16 @@ use latchkey_api::Health;
 use crate::app::AppState;
 
 /// The process is up. Touches nothing: this is also the bench tool's bare route.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    operation_id = "healthz",
+    summary = "Liveness: the process is up",
+    responses(
+        (status = 200, description = r#"Always `{"status": "ok"}`."#, body = latchkey_api::Health)
+    )
+)]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -16,6 +26,17 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Storage answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    operation_id = "readyz",
+    summary = "Readiness: storage answers",
+    responses(
+        (status = 200, description = r#"`{"status": "ok"}`."#, body = latchkey_api::Health),
+        (status = 503, description = r#"`{"status": "unavailable"}`: storage does not answer."#, body = latchkey_api::Health)
+    )
+)]
 pub async fn readyz(State(app): State<AppState>) -> Response {
     match app.auth.ready().await {
         Ok(()) => Json(Health {
@@ -35,6 +56,17 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "meta",
+    operation_id = "jwks",
+    summary = "The public keys that verify access tokens",
+    description = "Ed25519 keys (RFC 8037). Access tokens name their key in the `kid` header.",
+    responses(
+        (status = 200, description = "The key set.", body = ref("#/components/schemas/JWKS"), headers(("Cache-Control" = String, description = "`public, max-age=300`.")))
+    )
+)]
 pub async fn jwks(State(app): State<AppState>) -> Response {
     let mut r = Json(app.auth.jwks()).into_response();
     r.headers_mut().insert(
@@ -44,8 +76,20 @@ pub async fn jwks(State(app): State<AppState>) -> Response {
     r
 }
 
-pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
-
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    operation_id = "openapi",
+    summary = "This document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = ref("#/components/schemas/OpenapiResponse200"))
+    )
+)]
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::json(),
+    )
+        .into_response()
 }

@@ -78,6 +78,17 @@ pub fn store_error(e: &latchkey_core::AuthError) {
 }
 
 /// `GET /metrics`: the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (route templates; unknown paths are `unmatched`), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn render() -> Response {
     let Some(handle) = handle() else {
         return super::error::ApiError::new(ErrorCode::NotFound, "metrics are not recorded")

@@ -1,5 +1,6 @@
 //! Two-factor authentication: TOTP enrolment and the second step of a login.
 
+use super::openapi::errors;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,6 +62,24 @@ pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
     e
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/verify",
+    tag = "auth",
+    operation_id = "verifyMfa",
+    summary = "Second step of a password login",
+    description = "Takes the `mfa_token` of a password login and a current TOTP code (each code is accepted once) or an unused recovery code. 5 tries per token; after them, or after 5 minutes, the token is refused with `invalid_token` and the user logs in again.",
+    request_body(content = latchkey_api::MfaVerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, description = "`invalid_mfa_code` with `data.attempts_left`, or `invalid_token` for an unknown, expired, used or exhausted `mfa_token`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 403, response = inline(errors::AccountDisabled)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn verify(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -75,6 +94,23 @@ pub async fn verify(
     login_answer(&app, outcome, None, &headers)
 }
 
+#[utoipa::path(
+    post,
+    path = "/mfa/totp/enroll",
+    tag = "mfa",
+    operation_id = "enrollTotp",
+    summary = "Start turning on TOTP",
+    description = "A new secret for an authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), as base32, an `otpauth://` URI and a QR code (inline SVG). Nothing changes until `/confirm`; a second enrolment replaces an unconfirmed one and is refused (`409`) once MFA is on. A user session only.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 200, description = "The pending secret.", body = latchkey_api::TotpEnrollResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 409, response = inline(errors::Conflict)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn enroll(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Response> {
     let e = app.auth.totp_enroll(&caller).await?;
     let body = TotpEnrollResponse {
@@ -89,6 +125,26 @@ pub async fn enroll(State(app): State<AppState>, Caller(caller): Caller) -> ApiR
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/mfa/totp/confirm",
+    tag = "mfa",
+    operation_id = "confirmTotp",
+    summary = "Turn on TOTP with a first code",
+    description = "Turns MFA on and answers 10 recovery codes, shown once (stored as keyed hashes, each single-use). The user's other sessions end. Tries are counted per account like logins.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "MFA is on.", body = latchkey_api::RecoveryCodesResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::InvalidMfaCode)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 409, response = inline(errors::Conflict)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn confirm(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -106,6 +162,26 @@ pub async fn confirm(
     Ok(response)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/mfa/totp",
+    tag = "mfa",
+    operation_id = "disableTotp",
+    summary = "Turn off TOTP",
+    description = "Needs a current TOTP code (not one used before) or an unused recovery code in the body. Deletes the secret and the recovery codes; the user's other sessions end.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "MFA is off.", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::InvalidMfaCode)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 404, response = inline(errors::NotFound)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn disable(
     State(app): State<AppState>,
     Caller(caller): Caller,

@@ -2,6 +2,7 @@
 //! and the authorization-server metadata (RFC 8414). Form-encoded in, JSON out, errors in the
 //! documented shape plus RFC 6749's `error_description`.
 
+use super::openapi::errors;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -171,6 +172,25 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// `POST /oauth2/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "oauth",
+    operation_id = "oauthToken",
+    summary = "OAuth 2.0 token endpoint (RFC 6749)",
+    description = "`password` (email as username; public clients need no client authentication), `refresh_token` (the same rotation, grace and reuse rules as `/api/v1/auth/refresh`) and `client_credentials` (an API key as the client; answers with the key's auth token, as `/get-token` does, whose scopes are the key's). Client authentication, when sent, must be valid on every grant.",
+    security((), ("clientBasic" = [])),
+    request_body(content = ref("#/components/schemas/OAuthTokenRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The tokens.", body = ref("#/components/schemas/OAuthTokenResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::OAuthError)),
+        (status = 401, response = inline(errors::InvalidClient)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn token(
     State(app): State<AppState>,
     Client(client_info): Client,
@@ -291,6 +311,24 @@ async fn client_credentials(
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): 200 whether or not the token was known.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "oauth",
+    operation_id = "oauthRevoke",
+    summary = "Revoke a token (RFC 7009)",
+    description = "A refresh token or a user's access token ends its session (every token of it is refused at once); an API auth token is dropped (its key mints a new one at `/get-token`). Unknown, invalid or already revoked tokens are answered with 200 too. Client authentication is optional; when sent it must be valid.",
+    security((), ("clientBasic" = [])),
+    request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke.", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::OAuthError)),
+        (status = 401, response = inline(errors::InvalidClient)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn revoke(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -308,6 +346,25 @@ pub async fn revoke(
 }
 
 /// `POST /oauth2/introspect` (RFC 7662), for an API key as the client or an org admin.
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "oauth",
+    operation_id = "oauthIntrospect",
+    summary = "Introspect a token (RFC 7662)",
+    description = r#"For an API key as the client, or an organization admin's access token. Answers `{"active": false}` for anything revoked, expired, unknown or of another organization; for a live access token, API auth token or refresh token its `sub`, current `scope`, `exp`, `token_type` (and `client_id` for an API auth token)."#,
+    security(("clientBasic" = []), ("bearerAuth" = [])),
+    request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state.", body = ref("#/components/schemas/IntrospectionResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::OAuthError)),
+        (status = 401, response = inline(errors::InvalidClient)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn introspect(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -376,6 +433,17 @@ fn introspection_body(app: &AppState, info: Introspection) -> serde_json::Value 
 }
 
 /// RFC 8414 metadata; the same document answers OpenID Connect discovery.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth",
+    operation_id = "oauthMetadata",
+    summary = "Authorization server metadata (RFC 8414)",
+    description = "Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods.",
+    responses(
+        (status = 200, description = "The metadata.", body = ref("#/components/schemas/AuthorizationServerMetadata"))
+    )
+)]
 pub async fn metadata(State(app): State<AppState>) -> Response {
     let settings = app.auth.settings();
     let base = settings.issuer.trim_end_matches('/');
@@ -404,4 +472,20 @@ pub async fn metadata(State(app): State<AppState>) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     r
+}
+
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oauth",
+    operation_id = "openidConfiguration",
+    summary = "The same metadata at the OpenID discovery address",
+    description = "Issuer (equal to the `iss` of access tokens), endpoints, `jwks_uri`, grant types and client authentication methods.",
+    responses(
+        (status = 200, description = "The metadata.", body = ref("#/components/schemas/AuthorizationServerMetadata"))
+    )
+)]
+/// The same metadata under the OpenID Connect discovery name, for clients that only look there.
+pub async fn openid_configuration(state: State<AppState>) -> Response {
+    metadata(state).await
 }

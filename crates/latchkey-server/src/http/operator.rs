@@ -10,8 +10,27 @@ use latchkey_core::clock::rfc3339_ms;
 
 use super::error::ApiResult;
 use super::extract::Caller;
+use super::openapi::errors;
 use crate::app::AppState;
 
+const OPERATORS_ONLY: &str = "Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token). Anyone else gets `403 forbidden`, an organization admin too: the signing key belongs to the whole deployment.";
+
+#[utoipa::path(
+    get,
+    path = "/admin/signing-keys",
+    tag = "operator",
+    operation_id = "listSigningKeys",
+    summary = "Every signing key and its status",
+    description = OPERATORS_ONLY,
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Newest first: the key that signs, the keys that still verify until `retires_at`, and retired ones.", body = latchkey_api::SigningKeyList),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn signing_keys(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -22,6 +41,22 @@ pub async fn signing_keys(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/signing-keys/rotate",
+    tag = "operator",
+    operation_id = "rotateSigningKey",
+    summary = "Sign with a new key",
+    description = "The new key signs at once on this instance; the others follow within 2 seconds, or as soon as they meet a token with its kid. The previous key keeps verifying until the last token it signed has expired, then retires and leaves the JWKS. Recorded in the audit log as `signing_key.rotated`. Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token); anyone else gets `403 forbidden`.",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "The new signing key.", body = latchkey_api::SigningKeyView),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::Forbidden)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn rotate(
     State(app): State<AppState>,
     Caller(caller): Caller,

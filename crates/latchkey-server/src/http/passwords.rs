@@ -1,5 +1,6 @@
 //! `/api/v1/auth/password/*`: change, and reset a forgotten password by mail.
 
+use super::openapi::errors;
 use axum::extract::State;
 use axum::http::StatusCode;
 use latchkey_api::{
@@ -11,6 +12,27 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, Caller, Client};
 use crate::app::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/change",
+    tag = "auth",
+    operation_id = "changePassword",
+    summary = "Change the password",
+    description = "For a signed-in user (a user session only). The current password is checked (tries counted like logins per account), the new one against the password policy. The user's other sessions end; this one stays.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    request_body(content = latchkey_api::PasswordChangeRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Changed.", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, description = "`invalid_credentials` (wrong current password), or no valid token.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::SignupRejected)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn change(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -26,6 +48,24 @@ pub async fn change(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/forgot",
+    tag = "auth",
+    operation_id = "forgotPassword",
+    summary = "Mail a password-reset link",
+    description = "Always `202` for a valid address (no account enumeration); an existing, enabled account gets a mail with a link to the reset page (`LATCHKEY_PASSWORD_RESET_URL`, `?token=lkp_…`) that works once, for 30 minutes. Limited per client IP and per address like sign-in codes.",
+    request_body(content = latchkey_api::PasswordForgotRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted (the same for every valid address).", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::InvalidEmail)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn forgot(
     State(app): State<AppState>,
     Client(client): Client,
@@ -35,6 +75,23 @@ pub async fn forgot(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/email/verify",
+    tag = "auth",
+    operation_id = "verifyEmail",
+    summary = "Confirm the email address",
+    description = "Takes the `token` of the link mailed at sign-up (once, for 24 hours; the link opens `LATCHKEY_VERIFY_EMAIL_URL?token=lkv_…`). A sign-in code proves the address too. With `LATCHKEY_REQUIRE_VERIFIED_EMAIL`, logins of unverified accounts are refused with `403 email_not_verified`.",
+    request_body(content = latchkey_api::EmailVerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The address is verified.", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, description = "`invalid_token`: the verification token is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn verify_email(
     State(app): State<AppState>,
     Client(client): Client,
@@ -44,6 +101,24 @@ pub async fn verify_email(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/reset",
+    tag = "auth",
+    operation_id = "resetPassword",
+    summary = "Set a new password with a mailed token",
+    description = "Checks the new password against the policy first (a refused one leaves the token usable), then spends the token, sets the password, ends every session of the user (their refresh tokens stop working) and mails a notice.",
+    request_body(content = latchkey_api::PasswordResetRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password is set; every session ended.", headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, description = "`invalid_token`: the reset token is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::SignupRejected)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn reset(
     State(app): State<AppState>,
     Client(client): Client,

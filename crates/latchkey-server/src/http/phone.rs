@@ -1,5 +1,6 @@
 //! `/api/v1/phone/verify/*`: proving the phone number on the account.
 
+use super::openapi::errors;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +11,24 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, Caller, Client};
 use crate::app::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/phone/verify/start",
+    tag = "phone",
+    operation_id = "phoneVerifyStart",
+    summary = "Text a verification code to the account's phone number",
+    description = "A 6-digit code, valid 10 minutes and 5 tries, sent through the configured SMS webhook (or, without one, written to the development outbox). One send per account per minute (`429` with `Retry-After`); sends also count against the per-IP login limit. A user session only.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        (status = 202, description = "The code was sent.", body = latchkey_api::PhoneCodeSent),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn start(
     State(app): State<AppState>,
     Caller(caller): Caller,
@@ -27,6 +46,25 @@ pub async fn start(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/phone/verify",
+    tag = "phone",
+    operation_id = "phoneVerify",
+    summary = "Check the code and mark the phone number verified",
+    description = "Each try counts before the comparison; a wrong, expired, used or out-of-tries code is `invalid_request`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    request_body(content = latchkey_api::PhoneVerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Verified.", body = latchkey_api::PhoneVerified),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn verify(
     State(app): State<AppState>,
     Caller(caller): Caller,

@@ -1,6 +1,7 @@
 //! Sign-in through an external provider: `/oauth/{provider}/start` and `/callback`, then
 //! `/auth/exchange` and `/auth/signup/complete` for the app.
 
+use super::openapi::errors;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,29 @@ pub struct StartQuery {
     link_ticket: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth/{provider}/start",
+    tag = "sign-in",
+    operation_id = "oauthStart",
+    summary = "Start a sign-in with a provider",
+    description = "Redirects the browser to the provider with `state`, `nonce` and a PKCE (S256) challenge, and sets a short-lived `HttpOnly`, `SameSite=Lax` cookie (`latchkey_oidc_flow`) that carries them, signed. `redirect_to` must match `LATCHKEY_OIDC_REDIRECT_ALLOW_LIST`. A mobile app may send its own `code_challenge` (S256): the code it receives then needs the matching `code_verifier` at `/api/v1/auth/exchange`.",
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`)."),
+        ("redirect_to" = String, Query, description = "Where the result goes: an allowed web origin or app scheme."),
+        ("referral_code" = Option<String>, Query, description = "For a new person: join this organization as a member."),
+        ("code_challenge" = Option<String>, Query, description = "The app's own PKCE challenge (43 base64url characters)."),
+        ("code_challenge_method" = Option<String>, Query),
+        ("link_ticket" = Option<String>, Query, description = "From `POST /api/v1/oauth/{provider}/link`: link the provider to that account instead of signing in.")
+    ),
+    responses(
+        (status = 302, description = "To the provider's authorization page.", headers(("Location" = String, description = ""), ("Set-Cookie" = String, description = ""))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable)),
+        (status = 401, response = inline(errors::ExternalLoginFailed))
+    )
+)]
 pub async fn start(
     State(app): State<AppState>,
     ApiPath(provider): ApiPath<String>,
@@ -71,6 +95,27 @@ pub async fn start(
     Ok(redirect(StatusCode::FOUND, &started.location, cookie))
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth/{provider}/callback",
+    tag = "sign-in",
+    operation_id = "oauthCallback",
+    summary = "The provider's redirect back",
+    description = "Checks `state` against the flow cookie, exchanges the code with the PKCE verifier, and validates the ID token (signature by `kid`, re-reading the provider's keys once when the `kid` is unknown; issuer, with Microsoft's `{tenantid}` template filled from `tid` and the tenant allow-list; audience; authorized party; expiry; issue time; nonce). The person is found by (provider, `sub`), for Microsoft by (`tid`, `oid`); an existing account is linked by email only when the provider asserts it verified (never for Microsoft). Unknown parameters are ignored.",
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`)."),
+        ("code" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("error" = Option<String>, Query)
+    ),
+    responses(
+        (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn callback_get(
     State(app): State<AppState>,
     ApiPath(provider): ApiPath<String>,
@@ -82,6 +127,24 @@ pub async fn callback_get(
 }
 
 /// `response_mode=form_post`.
+#[utoipa::path(
+    post,
+    path = "/oauth/{provider}/callback",
+    tag = "sign-in",
+    operation_id = "oauthCallbackFormPost",
+    summary = "The provider's answer with response_mode=form_post",
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`).")
+    ),
+    request_body(content = ref("#/components/schemas/OauthCallbackFormPostRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn callback_post(
     State(app): State<AppState>,
     ApiPath(provider): ApiPath<String>,
@@ -127,6 +190,28 @@ async fn callback(
 }
 
 /// `POST /oauth/{provider}/link`: a signed-in user asks for the URL that links a provider.
+#[utoipa::path(
+    post,
+    path = "/oauth/{provider}/link",
+    tag = "sign-in",
+    operation_id = "oauthLink",
+    summary = "Link a provider to the signed-in account",
+    description = "For people whose provider does not vouch for their email (Microsoft): signed in to Latchkey, they get a one-time URL (a `/start` with a link ticket) to open in the browser; after signing in at the provider the identity is linked to their account and later sign-ins through it reach that account. An identity already linked to another account is `409 conflict` at the callback. A user session only.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`).")
+    ),
+    request_body(content = latchkey_api::LinkRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The URL to open.", body = latchkey_api::LinkStarted),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::Unauthorized)),
+        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn link(
     State(app): State<AppState>,
     ApiPath(provider): ApiPath<String>,
@@ -159,6 +244,24 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/exchange",
+    tag = "sign-in",
+    operation_id = "exchange",
+    summary = "Trade the one-time code from a provider sign-in",
+    description = "Single use. A known person gets the usual token response; a new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`.",
+    request_body(content = latchkey_api::ExchangeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Tokens, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 403, response = inline(errors::AccountDisabled)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn exchange(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -200,6 +303,26 @@ pub async fn exchange(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/signup/complete",
+    tag = "sign-in",
+    operation_id = "signupComplete",
+    summary = "Finish a sign-up that started at a provider",
+    description = "Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable.",
+    request_body(content = latchkey_api::SignupCompleteRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "A new session.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::EmailTaken)),
+        (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 422, response = inline(errors::SignupRejected)),
+        (status = 429, response = inline(errors::RateLimited)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
 pub async fn signup_complete(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -34,8 +34,8 @@ async fn audit_page(app: &TestApp, token: &str, query: &str) -> Value {
 /// Every event visible to `token`'s admin, newest first (one page of at most 200).
 async fn all_events(app: &TestApp, token: &str) -> Vec<Value> {
     let body = audit_page(app, token, "?limit=200").await;
-    assert!(body["data"]["next_cursor"].is_null(), "{body}");
-    body["data"]["events"].as_array().unwrap().clone()
+    assert!(body["next_cursor"].is_null(), "{body}");
+    body["events"].as_array().unwrap().clone()
 }
 
 /// The newest event named `event` (and, when given, about `subject`).
@@ -451,12 +451,12 @@ async fn paging_walks_every_event_once_in_order_while_new_ones_arrive(app: TestA
             None => "?limit=4".to_owned(),
         };
         let page = audit_page(&app, &token, &query).await;
-        let events = page["data"]["events"].as_array().unwrap();
+        let events = page["events"].as_array().unwrap();
         assert!(events.len() <= 4);
         walked.extend(events.iter().map(|e| s(e, "id")));
         // New events between pages are newer than every page still to come.
         set_scopes(json!(["billing:read"])).await;
-        match page["data"]["next_cursor"].as_str() {
+        match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
         }
@@ -479,7 +479,7 @@ async fn filters_narrow_by_event_user_and_time(app: TestApp) {
     let end = chrono_like(app.clock.now_ms());
 
     let names = |body: &Value| -> Vec<String> {
-        body["data"]["events"]
+        body["events"]
             .as_array()
             .unwrap()
             .iter()
@@ -503,7 +503,7 @@ async fn filters_narrow_by_event_user_and_time(app: TestApp) {
     assert!(names(&audit_page(&app, &token, "?event=login").await).is_empty());
 
     let mine = audit_page(&app, &token, &format!("?user_id={member_id}")).await;
-    for e in mine["data"]["events"].as_array().unwrap() {
+    for e in mine["events"].as_array().unwrap() {
         assert!(
             e["actor_id"] == member_id.as_str() || e["subject_user_id"] == member_id.as_str(),
             "{e}"

@@ -257,7 +257,7 @@ async fn audit_events(app: &TestApp, access: &str) -> Vec<Value> {
     let r = app.get_auth("/api/v1/admin/audit?limit=200", access).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
-    body["data"]["events"].as_array().unwrap().clone()
+    body["events"].as_array().unwrap().clone()
 }
 
 fn audit_event<'a>(events: &'a [Value], name: &str) -> &'a Value {
