@@ -81,6 +81,21 @@ impl Auth {
             .ok_or(AuthError::InvalidSessionCode)?;
         let expected = self.code_hash(login_id, code.trim());
         if !ct_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
+            // A wrong code is a failed login of the account the address names (if any). The
+            // lookup happens on this failure path only.
+            let found = self.db.user_by_email(&row.email_normalized).await?;
+            let mut entry = self
+                .audit_anonymous(client, AuditEvent::LoginFailed)
+                .detail("method", "code")
+                .detail("reason", "bad_code");
+            entry = match &found {
+                Some(f) => entry.subject(&f.user.id).org(&f.user.org_id),
+                None => entry.detail(
+                    "account_ref",
+                    super::audit::account_ref(&self.ref_key, &row.email_normalized),
+                ),
+            };
+            self.record(entry).await;
             return Err(AuthError::InvalidSessionCode);
         }
         // Only wrong codes use up tries: the MFA step sends this one again.

@@ -282,7 +282,10 @@ async fn real_provider_google_like_sign_up_sign_in_link_and_replay() {
     let (url, cookie) = browser.sign_in_at_provider(&app, "google", "ann").await;
     let (_, location, _) = back_at_latchkey(&url, &cookie).await;
     let signed = exchange(&app, &handoff_code(&location.unwrap())).await;
-    assert_eq!(signed["user"]["id"], ann["user"]["id"], "{signed}");
+    assert_eq!(
+        signed["user"]["user_id"], ann["user"]["user_id"],
+        "{signed}"
+    );
 
     // An unverified address that has an account: no link.
     let (url, cookie) = Browser::new()
@@ -297,7 +300,10 @@ async fn real_provider_google_like_sign_up_sign_in_link_and_replay() {
         .await;
     let (_, location, _) = back_at_latchkey(&url, &cookie).await;
     let linked = exchange(&app, &handoff_code(&location.unwrap())).await;
-    assert_eq!(linked["user"]["id"], boss["user"]["id"], "{linked}");
+    assert_eq!(
+        linked["user"]["user_id"], boss["user"]["user_id"],
+        "{linked}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,7 +93,7 @@ async fn a_mailed_code_signs_in_once(app: TestApp, sink: SmtpSink) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let tokens: Value = r.json().await.unwrap();
-    assert_eq!(tokens["user"]["id"], user["user"]["id"]);
+    assert_eq!(tokens["user"]["user_id"], user["user"]["user_id"]);
     assert!(tokens["refresh_token"].is_string());
     assert!(tokens.get("api_key").is_none_or(Value::is_null), "{tokens}");
     let me = app.me(&s(&tokens, "access_token")).await;
@@ -124,7 +124,7 @@ async fn a_code_for_a_new_address_signs_up(app: TestApp, sink: SmtpSink) {
     let r = verify(&app, &login_id, &code).await;
     assert_eq!(r.status(), 200);
     let again: Value = r.json().await.unwrap();
-    assert_eq!(again["user"]["id"], body["user"]["id"]);
+    assert_eq!(again["user"]["user_id"], body["user"]["user_id"]);
 }
 
 with_mail!(

@@ -228,7 +228,7 @@ async fn sign_up_then_sign_in_again(backend: Backend) {
     let code = dance(&app, "google", "").await.code();
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["user"]["id"], created["user"]["id"]);
+    assert_eq!(signed["user"]["user_id"], created["user"]["user_id"]);
     assert!(signed["refresh_token"].is_string());
     assert!(
         signed["api_key"].is_null(),
@@ -303,14 +303,14 @@ async fn social_links_an_existing_account_only_on_a_verified_email() {
     let code = dance(&app, "google", "").await.code();
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["user"]["id"], existing["user"]["id"]);
+    assert_eq!(signed["user"]["user_id"], existing["user"]["user_id"]);
     stub.set_person(
         json!({"sub": "google-sub-1", "email": "changed@example.com", "email_verified": false}),
     );
     let code = dance(&app, "google", "").await.code();
     let (_, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(
-        signed["user"]["id"], existing["user"]["id"],
+        signed["user"]["user_id"], existing["user"]["user_id"],
         "keyed on sub, not email"
     );
     // The provider vouched for the address: the link is Latchkey's doing, once.
@@ -422,7 +422,10 @@ async fn social_microsoft_tenant_template_and_allow_list() {
     );
     let code = dance(&app, "microsoft", "").await.code();
     let (_, signed) = exchange(&app, json!({"code": code})).await;
-    assert_eq!(signed["user"]["id"], first["user"]["id"], "{signed}");
+    assert_eq!(
+        signed["user"]["user_id"], first["user"]["user_id"],
+        "{signed}"
+    );
     // A token whose `tid` is not the tenant in its issuer.
     stub.tamper_next(Tamper::Claims(json!({"tid": "tenant-b"})));
     dance(&app, "microsoft", "").await.refused("tenant");
@@ -611,7 +614,7 @@ async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
     let code = dance(&app, "google", "").await.code();
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["user"]["id"], first["user"]["id"]);
+    assert_eq!(signed["user"]["user_id"], first["user"]["user_id"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -646,7 +649,7 @@ async fn social_a_signed_in_user_links_microsoft_from_the_account() {
     let code = dance(&app, "microsoft", "").await.code();
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["user"]["id"], carol["user"]["id"]);
+    assert_eq!(signed["user"]["user_id"], carol["user"]["user_id"]);
     // The same Microsoft account cannot be linked to a second user.
     let dave = app.signup("dave@example.com").await;
     let r = app
