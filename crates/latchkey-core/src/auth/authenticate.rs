@@ -60,19 +60,20 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
-        let mut scopes = user.scopes;
+        let mut scopes = user.scopes.clone();
         if let Some(cap) = &claims.cap {
             scopes.retain(|s| cap.split(' ').any(|c| c == s));
         }
         Ok(Principal {
             user_id: claims.sub.clone(),
-            org_id: user.org_id,
+            org_id: user.org_id.clone(),
             role: user.role,
             scopes,
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },
             client: Default::default(),
+            record: Some(std::sync::Arc::new(user)),
         })
     }
 }

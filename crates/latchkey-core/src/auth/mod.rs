@@ -261,7 +261,10 @@ impl Auth {
     /// for an API token the key's, with the owner's identity and no role (the token is not
     /// the user).
     pub async fn me(&self, caller: &Principal) -> AuthResult<Profile> {
-        let rec = self.user_record(&caller.user_id).await?;
+        let rec = match &caller.record {
+            Some(rec) => rec.as_ref().clone(),
+            None => self.user_record(&caller.user_id).await?,
+        };
         let key_id = caller.key_id().map(str::to_owned);
         let email_verified = match rec.email_verified {
             Some(verified) => verified,

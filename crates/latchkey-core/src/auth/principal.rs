@@ -16,6 +16,9 @@ pub struct Principal {
     /// Where the request came from (recorded in the audit log); empty where no HTTP request
     /// carries the credential (sockets, forward-auth).
     pub client: super::ClientInfo,
+    /// The user's record as the token check read it, for a user's session: `/me` answers
+    /// from it instead of a second read of the store.
+    pub(crate) record: Option<std::sync::Arc<crate::state::UserRecord>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -96,6 +96,7 @@ impl Auth {
                 key_id: kid.to_owned(),
             },
             client: Default::default(),
+            record: None,
         })
     }
 }
