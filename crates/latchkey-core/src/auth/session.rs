@@ -24,7 +24,12 @@ pub struct SessionInfo {
 }
 
 impl Auth {
+    /// The claims of a new access token. Its `scope` lists only the scopes the catalogue still
+    /// honours: services that verify tokens offline (against the JWKS) read this claim, so a
+    /// scope the operator has withdrawn must not travel in it.
     pub(super) fn claims_for(&self, user: &User, sid: &str, now_secs: i64) -> AccessClaims {
+        let mut scopes = user.scopes.clone();
+        self.honoured(&mut scopes);
         AccessClaims {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
@@ -32,7 +37,7 @@ impl Auth {
             sid: sid.to_owned(),
             org: user.org_id.clone(),
             role: user.role.as_str().to_owned(),
-            scope: user.scope_string(),
+            scope: scopes.join(" "),
             iat: now_secs,
             exp: now_secs + self.settings.access_ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -48,6 +53,20 @@ impl Auth {
         user: Arc<User>,
     ) -> AuthResult<Grant> {
         let (refresh_token, refresh_expires_at) = refresh.unzip();
+        // The answer shows the scopes the token carries, not withdrawn ones still stored.
+        let user = if user
+            .scopes
+            .iter()
+            .all(|s| claims.scope.split(' ').any(|c| c == s))
+        {
+            user
+        } else {
+            let mut shown = (*user).clone();
+            shown
+                .scopes
+                .retain(|s| claims.scope.split(' ').any(|c| c == s));
+            Arc::new(shown)
+        };
         Ok(Grant {
             access_token: Secret::new(self.keys().sign(claims)?),
             access_expires_at: claims.exp,

@@ -120,6 +120,19 @@ async fn scopes_removed_from_the_catalogue_are_not_shown(app: TestApp) {
         .await;
     let changed = expect_json(r, 200, "role change").await;
     assert_eq!(changed["scopes"], json!(["orders:read"]), "{changed}");
+    // A new token does not carry it either: services that verify tokens offline read the
+    // `scope` claim. Nor does the login answer show it.
+    let r = app.login("bob@example.com", crate::helpers::PASSWORD).await;
+    let fresh = expect_json(r, 200, "login").await;
+    assert_eq!(
+        claims_of(&access(&fresh))["scope"],
+        "orders:read",
+        "{fresh}"
+    );
+    assert_eq!(fresh["user"]["scopes"], json!(["orders:read"]), "{fresh}");
+    let r = app.refresh(&refresh_token(&fresh)).await;
+    let next = expect_json(r, 200, "refresh").await;
+    assert_eq!(claims_of(&access(&next))["scope"], "orders:read", "{next}");
 }
 on_all_setups!(scopes_removed_from_the_catalogue_are_not_shown);
 
