@@ -67,6 +67,7 @@ impl Auth {
         who: &ExternalIdentity,
         referral_code: Option<String>,
         app_challenge: Option<String>,
+        client: &ClientInfo,
     ) -> AuthResult<String> {
         let claims = &who.claims;
         let known = self
@@ -82,10 +83,9 @@ impl Auth {
                         subject: &claims.subject,
                         email: claims.email.as_deref(),
                     };
-                    // The provider vouched for the address; no request of the user's is at hand.
+                    // The provider vouched for the address: the person signing in owns it.
                     let entry = self
-                        .audit_system(super::AuditEvent::IdentityLinked)
-                        .subject(&user_id)
+                        .audit_as(&user_id, client, super::AuditEvent::IdentityLinked)
                         .detail("provider", who.provider.clone())
                         .detail("by", "verified_email");
                     self.db
@@ -310,7 +310,12 @@ impl Auth {
 
     /// Links the provider identity to `user_id` (the person signed in to Latchkey and at the
     /// provider in the same browser). An identity already linked elsewhere is a conflict.
-    pub async fn link_external(&self, user_id: &str, who: &ExternalIdentity) -> AuthResult<()> {
+    pub async fn link_external(
+        &self,
+        user_id: &str,
+        who: &ExternalIdentity,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
         match self
             .db
             .identity_user(&who.provider, &who.claims.subject)
@@ -330,11 +335,7 @@ impl Auth {
             email: who.claims.email.as_deref(),
         };
         let entry = self
-            .audit_as(
-                user_id,
-                &ClientInfo::default(),
-                super::AuditEvent::IdentityLinked,
-            )
+            .audit_as(user_id, client, super::AuditEvent::IdentityLinked)
             .detail("provider", who.provider.clone())
             .detail("by", "account");
         self.db

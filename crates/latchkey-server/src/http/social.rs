@@ -118,12 +118,13 @@ pub async fn start(
 )]
 pub async fn callback_get(
     State(app): State<AppState>,
+    Client(client): Client,
     ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Response> {
     let params: CallbackParams = query(&uri)?;
-    callback(app, provider, &headers, params).await
+    callback(app, provider, &headers, params, &client).await
 }
 
 /// `response_mode=form_post`.
@@ -147,12 +148,13 @@ pub async fn callback_get(
 )]
 pub async fn callback_post(
     State(app): State<AppState>,
+    Client(client): Client,
     ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: String,
 ) -> ApiResult<Response> {
     let params: CallbackParams = serde_urlencoded_form(&body)?;
-    callback(app, provider, &headers, params).await
+    callback(app, provider, &headers, params, &client).await
 }
 
 async fn callback(
@@ -160,6 +162,7 @@ async fn callback(
     provider: String,
     headers: &HeaderMap,
     params: CallbackParams,
+    client: &latchkey_core::ClientInfo,
 ) -> ApiResult<Response> {
     let now = app.auth.clock().now_secs();
     let cookie = read_cookie(headers, FLOW_COOKIE);
@@ -170,13 +173,13 @@ async fn callback(
         .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
     let location = match &flow.link_user {
         Some(user_id) => {
-            app.auth.link_external(user_id, &who).await?;
+            app.auth.link_external(user_id, &who, client).await?;
             app.oidc.with_param(&flow.redirect_to, "linked", &provider)
         }
         None => {
             let code = app
                 .auth
-                .external_sign_in(&who, flow.referral_code, flow.app_challenge)
+                .external_sign_in(&who, flow.referral_code, flow.app_challenge, client)
                 .await?;
             app.oidc.handoff_url(&flow.redirect_to, &code)
         }

@@ -320,8 +320,11 @@ async fn social_links_an_existing_account_only_on_a_verified_email() {
         .filter(|e| e["event"] == "identity.linked")
         .collect();
     assert_eq!(linked.len(), 1, "{linked:#?}");
-    assert_eq!(linked[0]["actor_kind"], "system");
+    // The person who signed in at the provider acted, from this client.
+    assert_eq!(linked[0]["actor_kind"], "user");
+    assert_eq!(linked[0]["actor_id"], existing["user"]["user_id"]);
     assert_eq!(linked[0]["subject_user_id"], existing["user"]["user_id"]);
+    assert_eq!(linked[0]["ip"], "127.0.0.1", "{}", linked[0]);
     assert_eq!(linked[0]["detail"]["by"], "verified_email");
     assert_eq!(linked[0]["detail"]["provider"], "google");
 }
