@@ -54,4 +54,7 @@ pub struct AuditLogQuery {
     /// RFC 3339; events before it.
     #[serde(default)]
     pub until: Option<String>,
+    /// `true`: every organization's events and those of none (operators only).
+    #[serde(default)]
+    pub all_orgs: Option<String>,
 }

@@ -206,6 +206,9 @@ pub struct AuditQuery {
     pub user_id: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Every organization's events and those of none (failures for unknown addresses, signing
+    /// keys): operators only.
+    pub all_orgs: bool,
 }
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -268,13 +271,17 @@ impl Auth {
 
     /// `GET /admin/audit`: the caller's organization's events, newest first.
     pub async fn audit_log(&self, admin: &Principal, q: &AuditQuery) -> AuthResult<AuditPage> {
-        admin.require_admin()?;
+        if q.all_orgs {
+            self.require_operator(admin).await?;
+        } else {
+            admin.require_admin()?;
+        }
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
         let limit = q.limit.clamp(1, MAX_PAGE);
         let mut events = self
             .db
             .audit_page(&AuditFilter {
-                org_id: &admin.org_id,
+                org_id: (!q.all_orgs).then_some(admin.org_id.as_str()),
                 after,
                 event: q.event.as_deref(),
                 user_id: q.user_id.as_deref(),

@@ -99,7 +99,9 @@ impl Auth {
             KeyRotator::CommandLine => (None, self.audit_system(AuditEvent::SigningKeyRotated)),
             KeyRotator::Operator(caller) => {
                 self.require_operator(caller).await?;
-                let entry = self.audit_by(caller, AuditEvent::SigningKeyRotated);
+                let mut entry = self.audit_by(caller, AuditEvent::SigningKeyRotated);
+                // A deployment event: not in the operator's organization's log.
+                entry.org_id = None;
                 (Some(caller.user_id.as_str()), entry)
             }
         };

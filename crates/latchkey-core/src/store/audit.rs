@@ -28,7 +28,8 @@ pub struct AuditRow {
 
 /// What one page asks for; `after` is the last (at, id) of the previous page.
 pub struct AuditFilter<'a> {
-    pub org_id: &'a str,
+    /// `None`: every organization's events and those of none (an operator's view).
+    pub org_id: Option<&'a str>,
     pub after: Option<(i64, String)>,
     pub event: Option<&'a str>,
     pub user_id: Option<&'a str>,
@@ -114,18 +115,21 @@ impl Db {
         Ok(())
     }
 
-    /// One page of an organization's events, newest first (`at` then `id`, both descending).
+    /// One page of an organization's events (or of all, for an operator), newest first (`at` then `id`, both descending).
     pub async fn audit_page(&self, f: &AuditFilter<'_>) -> AuthResult<Vec<AuditRow>> {
         let mut sql = String::from(
             "SELECT id, at, org_id, actor_kind, actor_id, subject_user_id, event, ip, \
-             user_agent, detail FROM audit_events WHERE org_id = $1",
+             user_agent, detail FROM audit_events WHERE 1 = 1",
         );
         // Placeholders are numbered in the order the values are bound below.
-        let mut n = 1;
+        let mut n = 0;
         let mut next = || {
             n += 1;
             n
         };
+        if f.org_id.is_some() {
+            sql.push_str(&format!(" AND org_id = ${}", next()));
+        }
         if f.after.is_some() {
             let (a, b, c) = (next(), next(), next());
             sql.push_str(&format!(" AND (at < ${a} OR (at = ${b} AND id < ${c}))"));
@@ -149,7 +153,10 @@ impl Db {
             sql.push_str(&format!(" AND at < ${}", next()));
         }
         sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT ${}", next()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(f.org_id);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(org) = f.org_id {
+            q = q.bind(org.to_owned());
+        }
         if let Some((at, id)) = &f.after {
             q = q.bind(*at).bind(*at).bind(id.clone());
         }

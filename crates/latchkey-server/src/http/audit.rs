@@ -28,7 +28,8 @@ use crate::app::AppState;
         ("event" = Option<String>, Query, description = "An event name (`login.failed`) or a prefix ending in a dot (`login.`)."),
         ("user_id" = Option<String>, Query, description = "Only events where this user acted or was acted on."),
         ("since" = Option<String>, Query, description = "RFC 3339: events at or after it."),
-        ("until" = Option<String>, Query, description = "RFC 3339: events before it.")
+        ("until" = Option<String>, Query, description = "RFC 3339: events before it."),
+        ("all_orgs" = Option<bool>, Query, description = "`true`: every organization's events and those that belong to none (failed logins for unknown addresses, per-address limits, signing-key rotations). Operators only (`latchkey users operator`); anyone else gets `403 forbidden`.")
     ),
     responses(
         (status = 200, description = "One page of events, newest first.", body = latchkey_api::AuditLog),
@@ -49,7 +50,7 @@ pub async fn list(
         .map_err(|_| {
             ApiError::invalid_request(
                 "the query string is malformed or names an unknown parameter \
-                 (limit, cursor, event, user_id, since, until)",
+                 (limit, cursor, event, user_id, since, until, all_orgs)",
             )
         })?;
     let query = parse(raw)?;
@@ -93,6 +94,11 @@ fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
             "invalid cursor: not a cursor from a previous page",
         ));
     }
+    let all_orgs = match raw.all_orgs.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid_request("invalid all_orgs: true or false")),
+    };
     let since = raw.since.as_deref().map(|v| time("since", v)).transpose()?;
     let until = raw.until.as_deref().map(|v| time("until", v)).transpose()?;
     Ok(AuditQuery {
@@ -102,6 +108,7 @@ fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
         user_id: raw.user_id,
         since,
         until,
+        all_orgs,
     })
 }
 

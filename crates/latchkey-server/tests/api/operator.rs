@@ -328,3 +328,66 @@ async fn another_instance_follows_an_api_rotation_on_postgres_with_redis() {
         another_instance_follows_an_api_rotation(app).await;
     }
 }
+
+/// `?all_orgs=true`: an operator reads every organization's events and those of none (a
+/// failed login for an unknown address, a signing-key rotation); an organization admin may not.
+async fn an_operator_reads_the_whole_deployments_audit_log(app: TestApp) {
+    let ann = app.signup("ann@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    make_operator(&app, "ann@example.com");
+    let ann_token = login_token(&app, "ann@example.com").await;
+    rotate(&app, &ann_token).await;
+    let r = app.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 401);
+
+    let all = "/api/v1/admin/audit?all_orgs=true&limit=200";
+    let body = expect_json(app.get_auth(all, &ann_token).await, 200, "all orgs").await;
+    let events = body["events"].as_array().unwrap();
+    let has = |event: &str, subject: Option<&str>| {
+        events
+            .iter()
+            .any(|e| e["event"] == event && subject.is_none_or(|u| e["subject_user_id"] == u))
+    };
+    assert!(has("signing_key.rotated", None), "{body}");
+    assert!(
+        has("operator.granted", Some(&s(&ann["user"], "user_id"))),
+        "{body}"
+    );
+    assert!(
+        has("user.signed_up", Some(&s(&bob["user"], "user_id"))),
+        "another org: {body}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "login.failed" && e["detail"]["reason"] == "unknown_account"),
+        "{body}"
+    );
+    // Without the flag, the organization's own log only: no other org, no org-less events.
+    let own = expect_json(
+        app.get_auth("/api/v1/admin/audit?limit=200", &ann_token)
+            .await,
+        200,
+        "own org",
+    )
+    .await;
+    let own = own["events"].as_array().unwrap();
+    assert!(
+        own.iter().all(|e| e["event"] != "signing_key.rotated"),
+        "{own:?}"
+    );
+    assert!(
+        own.iter()
+            .all(|e| e["subject_user_id"] != bob["user"]["user_id"]),
+        "{own:?}"
+    );
+
+    // An organization admin who is no operator is refused; a bad value is a bad request.
+    let r = app.get_auth(all, &access(&bob)).await;
+    expect_error(r, 403, "forbidden", "all orgs by an org admin").await;
+    let r = app
+        .get_auth("/api/v1/admin/audit?all_orgs=yes", &ann_token)
+        .await;
+    expect_error(r, 400, "invalid_request", "all_orgs=yes").await;
+}
+on_all_setups!(an_operator_reads_the_whole_deployments_audit_log);
