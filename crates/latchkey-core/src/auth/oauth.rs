@@ -98,12 +98,17 @@ impl Auth {
     /// path); a `scope` may only name scopes of the grant (RFC 6749 §6) that the user still
     /// holds. Scopes are checked *before* the token rotates: a refused request must not spend
     /// the client's refresh token.
-    pub async fn oauth_refresh(&self, token: &str, scope: Option<&[String]>) -> AuthResult<Grant> {
+    pub async fn oauth_refresh(
+        &self,
+        token: &str,
+        scope: Option<&[String]>,
+        client: &ClientInfo,
+    ) -> AuthResult<Grant> {
         let (Some(scope), Some((uid, _))) = (
             scope,
             super::refresh::token_ids(token).filter(|_| token.len() <= 160),
         ) else {
-            return self.refresh(token).await;
+            return self.refresh(token, client).await;
         };
         let parent = self
             .db
@@ -122,7 +127,7 @@ impl Auth {
         if let Some(missing) = scope.iter().find(|s| !held.contains(s)) {
             return Err(AuthError::ScopeNotGranted(missing.clone()));
         }
-        let grant = self.refresh(token).await?;
+        let grant = self.refresh(token, client).await?;
         self.narrow(grant, scope).await
     }
 

@@ -21,13 +21,9 @@ use crate::secret::{hmac_b64, sha256_hex};
 use crate::store::{NewChild, RefreshRow};
 
 impl Auth {
-    /// Exchanges a refresh token for the next pair.
-    pub async fn refresh(&self, presented: &str) -> AuthResult<Grant> {
-        self.refresh_from(presented, &ClientInfo::default()).await
-    }
-
-    /// `refresh`, knowing where the request came from (recorded when it detects a reuse).
-    pub async fn refresh_from(&self, presented: &str, client: &ClientInfo) -> AuthResult<Grant> {
+    /// Exchanges a refresh token for the next pair; `client` is recorded when it detects a
+    /// reuse.
+    pub async fn refresh(&self, presented: &str, client: &ClientInfo) -> AuthResult<Grant> {
         let (uid, sid) = token_ids(presented)
             .filter(|_| presented.len() <= 160)
             .ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
@@ -90,9 +86,9 @@ impl Auth {
 
     /// A token sent as `Authorization: Bearer` to the refresh route: a refresh token rotates;
     /// anything else is taken as an expired access token asking for the lenient refresh.
-    pub async fn refresh_bearer(&self, token: &str) -> AuthResult<Grant> {
+    pub async fn refresh_bearer(&self, token: &str, client: &ClientInfo) -> AuthResult<Grant> {
         if token.starts_with(REFRESH_PREFIX) {
-            self.refresh(token).await
+            self.refresh(token, client).await
         } else {
             self.lenient_refresh(token).await
         }

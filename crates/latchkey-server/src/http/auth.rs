@@ -158,8 +158,8 @@ pub async fn refresh(
     let cookie_token = cookie.then(|| refresh_cookie::read(&headers)).flatten();
     let from_cookie = body_token.is_none() && cookie_token.is_some();
     let grant = match (body_token.or(cookie_token), header_token) {
-        (Some(token), _) => app.auth.refresh_from(&token, &client).await,
-        (None, Some(token)) => app.auth.refresh_bearer(&token).await,
+        (Some(token), _) => app.auth.refresh(&token, &client).await,
+        (None, Some(token)) => app.auth.refresh_bearer(&token, &client).await,
         (None, None) => {
             return Err(ApiError::invalid_request(
                 "send refresh_token in the body or a token in Authorization: Bearer",

@@ -245,7 +245,7 @@ pub async fn token(
             let token = form.require("refresh_token")?;
             let grant = app
                 .auth
-                .oauth_refresh(token, scope.as_deref())
+                .oauth_refresh(token, scope.as_deref(), &client_info)
                 .await
                 .map_err(ApiError::from_oauth);
             super::metrics::outcome(
