@@ -400,3 +400,56 @@ async fn envoy_sends_the_original_method_and_appends_the_original_path() {
         "{status} {body}"
     );
 }
+
+/// A refusal carries its JSON body in `X-Latchkey-Error` as well (nginx drops the body of an
+/// `auth_request` answer; its `error_page` answers this header), as ASCII any proxy passes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_repeats_its_reason_in_a_header_a_proxy_can_pass_on() {
+    let (app, eve) = spawn(
+        "[[rule]]\npath = \"/public/**\"\nscopes = []\n",
+        ForwardHeaders::Auto,
+    )
+    .await;
+    for (token, headers, status) in [
+        (eve.as_str(), traefik("GET", b"/caf%C3%A9/x"), 403),
+        ("", traefik("GET", b"/public/x"), 401),
+        (eve.as_str(), traefik("GET", b"/public/%zz"), 400),
+    ] {
+        let mut req = app.client.get(app.url("/api/v1/authorize"));
+        for (name, value) in &headers {
+            req = req.header(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), status);
+        let header = r
+            .headers()
+            .get("x-latchkey-error")
+            .expect("x-latchkey-error on a refusal")
+            .to_str()
+            .expect("ASCII")
+            .to_owned();
+        let body: Value = r.json().await.unwrap();
+        let repeated: Value = serde_json::from_str(&header).unwrap();
+        assert_eq!(repeated, body, "{header}");
+        if status == 403 {
+            assert_eq!(body["message"], "no policy rule allows GET /café/x");
+            assert!(header.contains(r"/caf\u00e9/x"), "{header}");
+        }
+    }
+    let (app2, eve2) = spawn(CATCH_ALL, ForwardHeaders::Auto).await;
+    let r = with_token(
+        app2.client
+            .get(app2.url("/api/v1/authorize"))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-uri", "/public/x"),
+        &eve2,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-latchkey-error").is_none());
+}
