@@ -137,15 +137,27 @@ fn original(parts: &Parts, mode: ForwardHeaders) -> ApiResult<(Vec<u8>, Vec<u8>)
     }
 }
 
-fn unmatchable(e: Unmatchable) -> ApiError {
-    match e {
-        Unmatchable::Unreadable(why) => ApiError::invalid_request(why),
-        Unmatchable::Ambiguous(why) => ApiError::new(ErrorCode::Forbidden, why),
-        Unmatchable::TooLong => ApiError::new(
+/// Why the original request cannot be matched. Described by nginx (`X-Original-*`), a request
+/// line Latchkey cannot read is refused with 403 rather than 400 or 414: nginx's `auth_request`
+/// passes on only 2xx, 401 and 403 and turns anything else into a 500, and what the client
+/// itself sent is never a 500.
+fn unmatchable(e: Unmatchable, via_nginx: bool) -> ApiError {
+    let (code, why) = match e {
+        Unmatchable::Unreadable(why) => (ErrorCode::InvalidRequest, why.to_string()),
+        Unmatchable::Ambiguous(why) => (ErrorCode::Forbidden, why.to_string()),
+        Unmatchable::TooLong => (
             ErrorCode::UriTooLong,
             format!("the original URI is longer than {MAX_URI_LEN} bytes"),
         ),
-    }
+    };
+    ApiError::new(
+        if via_nginx {
+            ErrorCode::Forbidden
+        } else {
+            code
+        },
+        why,
+    )
 }
 
 /// The answer to the proxy. A refusal also carries its JSON body in `X-Latchkey-Error`: nginx
@@ -186,7 +198,9 @@ fn ascii_json(bytes: &[u8]) -> String {
 
 async fn check(State(app): State<AppState>, parts: Parts) -> ApiResult<Response> {
     let (method, uri) = original(&parts, app.config.forward_headers)?;
-    let request = OriginalRequest::parse(&method, &uri).map_err(unmatchable)?;
+    // Once read, the description came from nginx exactly when its headers are there.
+    let via_nginx = NGINX.present(&parts.headers);
+    let request = OriginalRequest::parse(&method, &uri).map_err(|e| unmatchable(e, via_nginx))?;
     let (token, api_key) = credential(&parts)?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingToken,
@@ -229,7 +243,7 @@ async fn check(State(app): State<AppState>, parts: Parts) -> ApiResult<Response>
     summary = "Forward-auth check (GET)",
     description = r#"Forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`: the proxy passes the client's credentials (`Authorization: Bearer <access or auth token>`, or `x-authorization: Agent <auth token>` with an optional `x-api-key`) and the original method and URI. Every method is accepted.
 
-The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header of the pair sent twice, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; a second source beside the configured one (which only a client can have added) is `403`; Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
+The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header of the pair sent twice, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; a second source beside the configured one (which only a client can have added) is `403`; a URI described by nginx's headers that cannot be read, or is too long, is `403` too (nginx's `auth_request` turns any other refusal into a 500); Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
 
 The request is checked against the policy file (`LATCHKEY_POLICY_FILE`, first matching rule wins, no match is denied; without a file everything is denied): the caller must belong to one of the rule's organizations (`org`), have its role (`role`; only a user's own session has a role) and hold every scope of the rule. Scopes are the caller's current ones, not those of when the token was issued.
 

@@ -329,6 +329,32 @@ impl Proxy {
     }
 }
 
+/// One request written byte for byte (an HTTP client would escape the line): the status and
+/// the body.
+async fn raw(base: &str, line: &[u8], authorization: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut head = line.to_vec();
+    head.extend_from_slice(b"\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: ");
+    head.extend_from_slice(authorization.as_bytes());
+    head.extend_from_slice(b"\r\n\r\n");
+    stream.write_all(&head).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -509,6 +535,23 @@ async fn documented_config_hands_the_upstream_only_latchkeys_identity(kind: Kind
     match kind {
         Kind::Nginx | Kind::Traefik => assert_eq!(status, 200, "{kind:?}: {body}"),
         Kind::Caddy => assert!(matches!(status, 200 | 431), "{kind:?}: {status} {body}"),
+    }
+
+    // A request line Latchkey cannot read exactly (sent byte for byte) is never a 500; behind
+    // nginx it is a 403 with Latchkey's reason.
+    for line in [
+        &b"GET /orders/caf\xc3\xa9 HTTP/1.1"[..],
+        b"GET /orders/%ff HTTP/1.1",
+        b"GET /orders/1?q=\xff HTTP/1.1",
+    ] {
+        let (status, body) = raw(&proxy.base, line, &bearer).await;
+        let what = format!("{kind:?}: {}", String::from_utf8_lossy(line));
+        assert!(status != 500 && status != 0, "{what}: {status} {body}");
+        if kind == Kind::Nginx {
+            assert_eq!(status, 403, "{what}: {body}");
+            let reason: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{body}"));
+            assert_eq!(reason["error"], "forbidden", "{what}: {body}");
+        }
     }
 
     // No token: Latchkey's 401 with its reason.
