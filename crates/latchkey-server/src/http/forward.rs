@@ -23,29 +23,34 @@ use crate::config::ForwardHeaders;
 /// Where Envoy's ext_authz appends the original path (`path_prefix`).
 const PREFIX: &str = "/api/v1/authorize";
 
-/// One proxy's pair of headers, as sent (each at most once).
-struct Pair<'a> {
-    method: Option<&'a [u8]>,
-    uri: Option<&'a [u8]>,
+/// One proxy's pair of headers.
+struct Pair {
+    method: &'static str,
+    uri: &'static str,
     names: &'static str,
 }
 
-impl<'a> Pair<'a> {
-    fn read(h: &'a HeaderMap, method: &str, uri: &str, names: &'static str) -> ApiResult<Self> {
-        Ok(Pair {
-            method: single(h, method)?,
-            uri: single(h, uri)?,
-            names,
-        })
+const NGINX: Pair = Pair {
+    method: "x-original-method",
+    uri: "x-original-uri",
+    names: "X-Original-Method and X-Original-URI",
+};
+const TRAEFIK: Pair = Pair {
+    method: "x-forwarded-method",
+    uri: "x-forwarded-uri",
+    names: "X-Forwarded-Method and X-Forwarded-Uri",
+};
+
+impl Pair {
+    /// Whether any of the pair is there, in any number of copies.
+    fn present(&self, h: &HeaderMap) -> bool {
+        h.contains_key(self.method) || h.contains_key(self.uri)
     }
 
-    fn present(&self) -> bool {
-        self.method.is_some() || self.uri.is_some()
-    }
-
-    fn both(&self) -> ApiResult<(&'a [u8], Vec<u8>)> {
-        match (self.method, self.uri) {
-            (Some(m), Some(u)) => Ok((m, u.to_vec())),
+    /// The pair as the proxy sent it: both, once each.
+    fn read(&self, h: &HeaderMap) -> ApiResult<(Vec<u8>, Vec<u8>)> {
+        match (single(h, self.method)?, single(h, self.uri)?) {
+            (Some(m), Some(u)) => Ok((m.to_vec(), u.to_vec())),
             _ => Err(ApiError::invalid_request(format!(
                 "the original request needs both {}",
                 self.names
@@ -66,21 +71,22 @@ fn single<'a>(h: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a [u8]>> {
     }
 }
 
-/// The original method and URI, from the one source the configuration trusts.
+/// A second description beside the one the proxy sent. A proxy configured as documented
+/// sends one, so the other came from the client: its request is refused (403, which nginx's
+/// `auth_request` passes on, where it turns a 400 into a 500), never matched by either.
+fn described_twice() -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        "the original request is described twice (several proxy conventions at once)",
+    )
+}
+
+/// The original method and URI, from the one source the configuration trusts. The proxy's own
+/// description is read first: missing, half-given or doubled, the proxy is misconfigured
+/// (400); present with another convention beside it, the client added one (403).
 fn original(parts: &Parts, mode: ForwardHeaders) -> ApiResult<(Vec<u8>, Vec<u8>)> {
     let h = &parts.headers;
-    let nginx = Pair::read(
-        h,
-        "x-original-method",
-        "x-original-uri",
-        "X-Original-Method and X-Original-URI",
-    )?;
-    let traefik = Pair::read(
-        h,
-        "x-forwarded-method",
-        "x-forwarded-uri",
-        "X-Forwarded-Method and X-Forwarded-Uri",
-    )?;
+    let (nginx, traefik) = (NGINX.present(h), TRAEFIK.present(h));
     // Envoy: this request's own method, and the path after the prefix (raw, undecoded).
     let full = parts
         .extensions
@@ -99,51 +105,102 @@ fn original(parts: &Parts, mode: ForwardHeaders) -> ApiResult<(Vec<u8>, Vec<u8>)
             uri
         });
     let envoy_pick = |uri: Vec<u8>| (parts.method.as_str().as_bytes().to_vec(), uri);
-    let conflict = || {
-        ApiError::invalid_request(
-            "the original request is described twice (several proxy conventions at once)",
-        )
+    let alone = |found: (Vec<u8>, Vec<u8>), others: bool| {
+        if others {
+            Err(described_twice())
+        } else {
+            Ok(found)
+        }
     };
-    let pick = |pair: &Pair<'_>| pair.both().map(|(m, u)| (m.to_vec(), u));
     match mode {
-        ForwardHeaders::Nginx if traefik.present() || envoy.is_some() => Err(conflict()),
-        ForwardHeaders::Nginx => pick(&nginx),
-        ForwardHeaders::Traefik if nginx.present() || envoy.is_some() => Err(conflict()),
-        ForwardHeaders::Traefik => pick(&traefik),
-        ForwardHeaders::Envoy if nginx.present() || traefik.present() => Err(conflict()),
-        ForwardHeaders::Envoy => envoy.map(envoy_pick).ok_or_else(|| {
-            ApiError::invalid_request(format!(
-                "the original path must follow {PREFIX} (Envoy's path_prefix)"
-            ))
-        }),
-        ForwardHeaders::Auto => match (nginx.present(), traefik.present(), envoy) {
-            (true, false, None) => pick(&nginx),
-            (false, true, None) => pick(&traefik),
+        ForwardHeaders::Nginx => alone(NGINX.read(h)?, traefik || envoy.is_some()),
+        ForwardHeaders::Traefik => alone(TRAEFIK.read(h)?, nginx || envoy.is_some()),
+        ForwardHeaders::Envoy => {
+            let uri = envoy.ok_or_else(|| {
+                ApiError::invalid_request(format!(
+                    "the original path must follow {PREFIX} (Envoy's path_prefix)"
+                ))
+            })?;
+            alone(envoy_pick(uri), nginx || traefik)
+        }
+        ForwardHeaders::Auto => match (nginx, traefik, envoy) {
+            (true, false, None) => NGINX.read(h),
+            (false, true, None) => TRAEFIK.read(h),
             (false, false, Some(uri)) => Ok(envoy_pick(uri)),
             (false, false, None) => Err(ApiError::invalid_request(
                 "the original method and URI are missing (X-Forwarded-Method and \
                      X-Forwarded-Uri, X-Original-Method and X-Original-URI, or the path after \
                      /api/v1/authorize)",
             )),
-            _ => Err(conflict()),
+            _ => Err(described_twice()),
         },
     }
 }
 
-fn unmatchable(e: Unmatchable) -> ApiError {
-    match e {
-        Unmatchable::Unreadable(why) => ApiError::invalid_request(why),
-        Unmatchable::Ambiguous(why) => ApiError::new(ErrorCode::Forbidden, why),
-        Unmatchable::TooLong => ApiError::new(
+/// Why the original request cannot be matched. Described by nginx (`X-Original-*`), a request
+/// line Latchkey cannot read is refused with 403 rather than 400 or 414: nginx's `auth_request`
+/// passes on only 2xx, 401 and 403 and turns anything else into a 500, and what the client
+/// itself sent is never a 500.
+fn unmatchable(e: Unmatchable, via_nginx: bool) -> ApiError {
+    let (code, why) = match e {
+        Unmatchable::Unreadable(why) => (ErrorCode::InvalidRequest, why.to_string()),
+        Unmatchable::Ambiguous(why) => (ErrorCode::Forbidden, why.to_string()),
+        Unmatchable::TooLong => (
             ErrorCode::UriTooLong,
             format!("the original URI is longer than {MAX_URI_LEN} bytes"),
         ),
-    }
+    };
+    ApiError::new(
+        if via_nginx {
+            ErrorCode::Forbidden
+        } else {
+            code
+        },
+        why,
+    )
 }
 
-pub async fn authorize(State(app): State<AppState>, parts: Parts) -> ApiResult<Response> {
+/// The answer to the proxy. A refusal also carries its JSON body in `X-Latchkey-Error`: nginx
+/// drops the body of an `auth_request` answer, but `auth_request_set` can read a header, so an
+/// `error_page` can give the client Latchkey's reason instead of nginx's HTML page.
+pub async fn authorize(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
+    let refusal = match check(state, parts).await {
+        Ok(allowed) => return Ok(allowed),
+        Err(e) => e.into_response(),
+    };
+    let (mut head, body) = refusal.into_parts();
+    // The documented error shape is a few hundred bytes; anything else is passed on as is.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Ok(Response::from_parts(head, axum::body::Body::empty()));
+    };
+    if let Ok(v) = HeaderValue::from_str(&ascii_json(&bytes)) {
+        head.headers.insert("x-latchkey-error", v);
+    }
+    Ok(Response::from_parts(head, axum::body::Body::from(bytes)))
+}
+
+/// JSON text with every non-ASCII character escaped (`\uXXXX`), so that it is a header value
+/// every proxy passes on unchanged. Outside strings JSON is ASCII, so this is the same JSON.
+fn ascii_json(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for c in String::from_utf8_lossy(bytes).chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+async fn check(State(app): State<AppState>, parts: Parts) -> ApiResult<Response> {
     let (method, uri) = original(&parts, app.config.forward_headers)?;
-    let request = OriginalRequest::parse(&method, &uri).map_err(unmatchable)?;
+    // Once read, the description came from nginx exactly when its headers are there.
+    let via_nginx = NGINX.present(&parts.headers);
+    let request = OriginalRequest::parse(&method, &uri).map_err(|e| unmatchable(e, via_nginx))?;
     let (token, api_key) = credential(&parts)?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingToken,
@@ -186,11 +243,13 @@ pub async fn authorize(State(app): State<AppState>, parts: Parts) -> ApiResult<R
     summary = "Forward-auth check (GET)",
     description = r#"Forward-auth for nginx `auth_request`, Traefik `forwardAuth` and Envoy `ext_authz`: the proxy passes the client's credentials (`Authorization: Bearer <access or auth token>`, or `x-authorization: Agent <auth token>` with an optional `x-api-key`) and the original method and URI. Every method is accepted.
 
-The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header sent twice, two sources at once, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
+The original request comes from exactly one source, chosen by `LATCHKEY_FORWARD_HEADERS`: `nginx` (`X-Original-Method` + `X-Original-URI`), `traefik` (`X-Forwarded-Method` + `X-Forwarded-Uri`), `envoy` (this request's own method, and the path after `/api/v1/authorize`, see `/api/v1/authorize/{path}`), or `auto` (the default: whichever one of the three is present). A missing or half-given pair, a header of the pair sent twice, or a method or URI that cannot be read exactly (bytes that are not printable ASCII, malformed escapes, percent-encoded bytes that are not UTF-8) is `400`; a second source beside the configured one (which only a client can have added) is `403`; a URI described by nginx's headers that cannot be read, or is too long, is `403` too (nginx's `auth_request` turns any other refusal into a 500); Latchkey never falls back to its own path. URIs over 8 KiB are `414`. Paths with dot segments, `;` parameters, encoded `/` or `\`, or control characters are refused (`403`) whatever the policy says.
 
 The request is checked against the policy file (`LATCHKEY_POLICY_FILE`, first matching rule wins, no match is denied; without a file everything is denied): the caller must belong to one of the rule's organizations (`org`), have its role (`role`; only a user's own session has a role) and hold every scope of the rule. Scopes are the caller's current ones, not those of when the token was issued.
 
-On success the answer is `200` with an empty body and the caller's identity in `X-Latchkey-User`, `X-Latchkey-Org`, `X-Latchkey-Scopes` (space-separated), `X-Latchkey-Role` (for a user's access token only) and, for API auth tokens, `X-Latchkey-Key`. For an API auth token the scopes are the key's effective scopes and no role is sent: a key is not its owner."#,
+On success the answer is `200` with an empty body and the caller's identity in five headers, always all five (empty when one does not apply, so a proxy copying them always overwrites a client's): `X-Latchkey-User`, `X-Latchkey-Org`, `X-Latchkey-Scopes` (space-separated), `X-Latchkey-Role` (for a user's access token; empty for an API auth token) and `X-Latchkey-Key` (for an API auth token; empty otherwise). For an API auth token the scopes are the key's effective scopes and the role is empty: a key is not its owner.
+
+A refusal also carries its JSON body in `X-Latchkey-Error` (non-ASCII escaped), for proxies that drop the body of the answer (nginx `auth_request` with an `error_page`)."#,
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
         ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method (Traefik; `traefik` or `auto`)."),
@@ -199,7 +258,7 @@ On success the answer is `200` with an empty body and the caller's identity in `
         ("X-Original-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`).")
     ),
     responses(
-        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise."))),
         (status = 400, response = inline(errors::ForwardAuthBadRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ForwardAuthDenied)),
@@ -218,13 +277,13 @@ pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<R
     tag = "forward-auth",
     operation_id = "authorizePath",
     summary = "Forward-auth check, Envoy form (GET)",
-    description = "Envoy's HTTP `ext_authz` (`path_prefix: /api/v1/authorize`) appends the original path and query to the prefix and sends the original method: this route takes them as the original request (with `LATCHKEY_FORWARD_HEADERS` `envoy` or `auto`). The path is used as sent, undecoded; the same rules as for `/api/v1/authorize` apply. Sending `X-Forwarded-*` or `X-Original-*` headers as well is refused (two sources).",
+    description = "Envoy's HTTP `ext_authz` (`path_prefix: /api/v1/authorize`) appends the original path and query to the prefix and sends the original method: this route takes them as the original request (with `LATCHKEY_FORWARD_HEADERS` `envoy` or `auto`). The path is used as sent, undecoded; the same rules as for `/api/v1/authorize` apply. Sending `X-Forwarded-*` or `X-Original-*` headers as well is refused (`403`, two sources).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
         ("path" = String, Path, description = "The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query.")
     ),
     responses(
-        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member`; sent for a user's access token only, never for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id, when the caller used an API auth token."))),
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise."))),
         (status = 400, response = inline(errors::ForwardAuthBadRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ForwardAuthDenied)),
@@ -259,25 +318,24 @@ pub async fn authorize_slash(state: State<AppState>, parts: Parts) -> ApiResult<
     authorize(state, parts).await
 }
 
-/// The caller's identity for the upstream. An API token reports its key's grants and no role:
-/// the key is not the user, and an upstream trusting `X-Latchkey-Role: admin` must only ever
-/// see it for the user's own session.
+/// The caller's identity for the upstream: always all five headers, empty when one does not
+/// apply, so a proxy that copies them over the request always overwrites a client's forgery.
+/// An API token reports its key's grants and an empty role: the key is not the user, and an
+/// upstream trusting `X-Latchkey-Role: admin` must only ever see it for the user's own session.
 fn identity(principal: &Principal) -> Response {
     let mut r = StatusCode::OK.into_response();
     let h = r.headers_mut();
     let role = principal.session_id().map(|_| principal.role.as_str());
+    let scopes = principal.scopes.join(" ");
     for (name, value) in [
         ("x-latchkey-user", Some(principal.user_id.as_str())),
         ("x-latchkey-org", Some(principal.org_id.as_str())),
         ("x-latchkey-role", role),
         ("x-latchkey-key", principal.key_id()),
+        ("x-latchkey-scopes", Some(scopes.as_str())),
     ] {
-        if let Some(Ok(v)) = value.map(HeaderValue::from_str) {
-            h.insert(name, v);
-        }
-    }
-    if let Ok(v) = HeaderValue::from_str(&principal.scopes.join(" ")) {
-        h.insert("x-latchkey-scopes", v);
+        let value = value.and_then(|v| HeaderValue::from_str(v).ok());
+        h.insert(name, value.unwrap_or(HeaderValue::from_static("")));
     }
     r
 }

@@ -127,8 +127,13 @@ async fn an_original_request_that_cannot_be_read_is_refused_not_matched_as_the_s
         ),
         (
             nginx("GET", b"/admin/\xe9"),
-            bad.clone(),
-            "Latin-1 via nginx",
+            refused(403, "forbidden"),
+            "Latin-1 via nginx: 403, which nginx passes on (it turns a 400 into a 500)",
+        ),
+        (
+            nginx("GET", b"/admin/%ff"),
+            refused(403, "forbidden"),
+            "escaped non-UTF-8 via nginx",
         ),
         (
             traefik("GET", b"/admin/%ff"),
@@ -178,12 +183,22 @@ async fn an_original_request_that_cannot_be_read_is_refused_not_matched_as_the_s
                 ("x-original-uri", b"/admin/users"),
                 ("x-forwarded-uri", b"/public/x"),
             ],
-            bad.clone(),
+            refused(403, "forbidden"),
             "a client's X-Forwarded-Uri beside the proxy's X-Original-URI",
         ),
         (
+            vec![
+                ("x-original-method", b"GET"),
+                ("x-original-uri", b"/admin/users"),
+                ("x-forwarded-uri", b"/public/x"),
+                ("x-forwarded-uri", b"/public/y"),
+            ],
+            refused(403, "forbidden"),
+            "a client's X-Forwarded-Uri, twice, beside the proxy's X-Original-URI",
+        ),
+        (
             [traefik("GET", b"/public/x"), nginx("GET", b"/public/x")].concat(),
-            bad.clone(),
+            refused(403, "forbidden"),
             "two conventions, even agreeing",
         ),
     ];
@@ -263,12 +278,24 @@ async fn each_proxy_setting_trusts_its_own_headers_only() {
         ask(&app, &eve, at, &traefik("GET", b"/public/x")).await,
         bad
     );
+    // A second description beside the proxy's can only be a client's: refused with 403, which
+    // nginx passes on (it turns a 400 from auth_request into a 500).
+    let twice = refused(403, "forbidden");
     let spoofed = [
         nginx("GET", b"/admin/x"),
         vec![("x-forwarded-uri", b"/public/x")],
     ]
     .concat();
-    assert_eq!(ask(&app, &eve, at, &spoofed).await, bad);
+    assert_eq!(ask(&app, &eve, at, &spoofed).await, twice);
+    let spoofed = [
+        nginx("GET", b"/admin/x"),
+        vec![
+            ("x-forwarded-uri", b"/public/x"),
+            ("x-forwarded-uri", b"/public/y"),
+        ],
+    ]
+    .concat();
+    assert_eq!(ask(&app, &eve, at, &spoofed).await, twice);
     assert_eq!(
         ask(&app, &eve, "/api/v1/authorize/public/x", &[]).await,
         bad
@@ -282,7 +309,7 @@ async fn each_proxy_setting_trusts_its_own_headers_only() {
         vec![("x-original-uri", b"/public/x")],
     ]
     .concat();
-    assert_eq!(ask(&app, &eve, at, &spoofed).await, bad);
+    assert_eq!(ask(&app, &eve, at, &spoofed).await, twice);
     assert_eq!(
         ask(&app, &eve, "/api/v1/authorize/public/x", &[]).await,
         bad
@@ -303,7 +330,7 @@ async fn each_proxy_setting_trusts_its_own_headers_only() {
             &traefik("GET", b"/public/x")
         )
         .await,
-        bad
+        twice
     );
 }
 
@@ -377,4 +404,57 @@ async fn envoy_sends_the_original_method_and_appends_the_original_path() {
         status == 400 && body["error"] == "invalid_request",
         "{status} {body}"
     );
+}
+
+/// A refusal carries its JSON body in `X-Latchkey-Error` as well (nginx drops the body of an
+/// `auth_request` answer; its `error_page` answers this header), as ASCII any proxy passes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_repeats_its_reason_in_a_header_a_proxy_can_pass_on() {
+    let (app, eve) = spawn(
+        "[[rule]]\npath = \"/public/**\"\nscopes = []\n",
+        ForwardHeaders::Auto,
+    )
+    .await;
+    for (token, headers, status) in [
+        (eve.as_str(), traefik("GET", b"/caf%C3%A9/x"), 403),
+        ("", traefik("GET", b"/public/x"), 401),
+        (eve.as_str(), traefik("GET", b"/public/%zz"), 400),
+    ] {
+        let mut req = app.client.get(app.url("/api/v1/authorize"));
+        for (name, value) in &headers {
+            req = req.header(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), status);
+        let header = r
+            .headers()
+            .get("x-latchkey-error")
+            .expect("x-latchkey-error on a refusal")
+            .to_str()
+            .expect("ASCII")
+            .to_owned();
+        let body: Value = r.json().await.unwrap();
+        let repeated: Value = serde_json::from_str(&header).unwrap();
+        assert_eq!(repeated, body, "{header}");
+        if status == 403 {
+            assert_eq!(body["message"], "no policy rule allows GET /café/x");
+            assert!(header.contains(r"/caf\u00e9/x"), "{header}");
+        }
+    }
+    let (app2, eve2) = spawn(CATCH_ALL, ForwardHeaders::Auto).await;
+    let r = with_token(
+        app2.client
+            .get(app2.url("/api/v1/authorize"))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-uri", "/public/x"),
+        &eve2,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-latchkey-error").is_none());
 }

@@ -33,6 +33,7 @@ mod passwords;
 #[allow(clippy::disallowed_methods)]
 mod phone;
 mod process;
+mod proxies;
 mod publish;
 mod raw_http;
 mod real_provider;

@@ -34,12 +34,12 @@ examples: [
     ("forbidden", "The caller may not do this: not an organization admin, an API token on a route that needs a user's session, an admin acting on their own account, or no forward-auth policy rule allows the request.", r#"{"status": "failed", "code": 403, "error": "forbidden", "message": "this route needs a user's access token, not an API token", "data": {}}"#),
     ("insufficient_scope", "The token lacks a scope the route requires.", r#"{"status": "failed", "code": 403, "error": "insufficient_scope", "message": "the token lacks the scope orders:write", "data": {}}"#),
 ]);
-error_response!(ForwardAuthBadRequest, "`invalid_request`: the original request is missing, sent twice, described by two proxy conventions at once, or cannot be read exactly. Latchkey never guesses it.",
+error_response!(ForwardAuthBadRequest, "`invalid_request`: the original request is missing, half-given, sent twice, or cannot be read exactly. Latchkey never guesses it.",
 headers: [Header::CacheControl],
 examples: [
     ("invalid_request", "An original URI with raw non-ASCII bytes.", r#"{"status": "failed", "code": 400, "error": "invalid_request", "message": "the original URI contains bytes that are not printable ASCII", "data": {}}"#),
 ]);
-error_response!(ForwardAuthDenied, r#"`forbidden`: no policy rule allows the original request, the matching rule is limited to other organizations or to a role the caller lacks (API tokens hold no role), or the original path has dot segments, `;` parameters, encoded separators or control characters; `insufficient_scope`: a rule matched but the caller lacks one of its scopes (with a `WWW-Authenticate: Bearer … error="insufficient_scope"` challenge)."#,
+error_response!(ForwardAuthDenied, r#"`forbidden`: no policy rule allows the original request, the matching rule is limited to other organizations or to a role the caller lacks (API tokens hold no role), the original request is described twice (a client's header of another proxy convention beside the proxy's own), or the original path has dot segments, `;` parameters, encoded separators or control characters; `insufficient_scope`: a rule matched but the caller lacks one of its scopes (with a `WWW-Authenticate: Bearer … error="insufficient_scope"` challenge)."#,
 headers: [Header::CacheControl, Header::WwwAuthenticate],
 examples: [
     ("forbidden", "The caller may not do this: not an organization admin, an API token on a route that needs a user's session, an admin acting on their own account, or no forward-auth policy rule allows the request.", r#"{"status": "failed", "code": 403, "error": "forbidden", "message": "no policy rule allows DELETE /orders/42", "data": {}}"#),
