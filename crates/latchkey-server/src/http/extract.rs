@@ -256,21 +256,30 @@ impl FromRequestParts<AppState> for Client {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let ip = client_ip(&parts.headers, &parts.extensions, app).map_err(|_| {
+            // Every per-address limit reads this: no address, no request.
+            ApiError::invalid_request(
+                "the Forwarded and X-Forwarded-For headers name different clients",
+            )
+        })?;
         Ok(Client(ClientInfo {
-            ip: client_ip(&parts.headers, &parts.extensions, app).map(|ip| ip.to_string()),
+            ip: ip.map(|ip| ip.to_string()),
             user_agent,
         }))
     }
 }
 
-/// The client address of a request, `None` only when the server was not told its peer.
-pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, app: &AppState) -> Option<IpAddr> {
-    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
-    Some(super::client_ip::resolve(
-        headers,
-        peer.ip(),
-        &app.trusted_proxies,
-    ))
+/// The client address of a request, `None` only when the server was not told its peer; an
+/// error when the forwarding headers contradict each other.
+pub fn client_ip(
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    app: &AppState,
+) -> Result<Option<IpAddr>, super::client_ip::Conflict> {
+    let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return Ok(None);
+    };
+    super::client_ip::resolve(headers, peer.ip(), &app.trusted_proxies).map(Some)
 }
 
 /// A path parameter whose rejection (an escape that is not UTF-8, a value of the wrong type)
