@@ -26,8 +26,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        declared_json(req.headers())?;
+        let declared = declared_json(req.headers());
         let bytes = read_body(req, state).await?;
+        // No body at all says what is missing (`a JSON body is required`); a body must be JSON.
+        if !bytes.iter().all(u8::is_ascii_whitespace) {
+            declared?;
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
