@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 /// - `unknown_referral_code` (422): The referral code matches no organization.
 /// - `rate_limited` (429): Too many attempts; `Retry-After` says how many seconds to wait.
 /// - `payload_too_large` (413): The request body is larger than 1 MiB.
+/// - `unsupported_media_type` (415): A JSON route got a body whose `Content-Type` is not
+///   `application/json` (or `application/<name>+json`, UTF-8 if a charset is named), or none at
+///   all. A cross-site form can send `text/plain` or a form body without asking; never JSON.
 /// - `not_found` (404): No such route, or no such resource of the caller.
 /// - `method_not_allowed` (405): The route exists but not with this method.
 /// - `unknown_scope` (422): A scope that is not in the server's scope catalogue
@@ -78,6 +81,7 @@ pub enum ErrorCode {
     UnknownReferralCode,
     RateLimited,
     PayloadTooLarge,
+    UnsupportedMediaType,
     HeadersTooLarge,
     UriTooLong,
     RequestTimeout,
@@ -124,6 +128,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::HeadersTooLarge => 431,
             ErrorCode::WeakPassword
             | ErrorCode::UnknownReferralCode
@@ -151,6 +156,7 @@ impl ErrorCode {
             ErrorCode::UnknownReferralCode => "unknown_referral_code",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::RequestTimeout => "request_timeout",
@@ -237,6 +243,7 @@ mod tests {
             ErrorCode::InsufficientScope,
             ErrorCode::UnknownReferralCode,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
             ErrorCode::UriTooLong,
             ErrorCode::RequestTimeout,
             ErrorCode::InvalidClient,

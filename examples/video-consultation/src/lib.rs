@@ -94,6 +94,9 @@ async fn on_connect(s: SocketRef, Extension(caller): Extension<Identity>) {
     });
 }
 
+/// Consultations one socket may be in at once.
+const MAX_ROOMS: usize = 8;
+
 #[derive(Deserialize)]
 struct JoinRoom {
     room_id: String,
@@ -108,6 +111,13 @@ async fn on_join_room(
         let _ = s.emit("room_error", &json!({"error": "expected {room_id}"}));
         return;
     };
+    // Every room costs memory for as long as the socket lives: ids are short and plain, and a
+    // socket is in a few rooms at most.
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@');
+    if room_id.is_empty() || room_id.len() > 128 || !room_id.chars().all(plain) {
+        let _ = s.emit("room_error", &json!({"error": "invalid_request"}));
+        return;
+    }
     if !caller.has_scope("video:join") {
         let _ = s.emit(
             "room_error",
@@ -115,6 +125,15 @@ async fn on_join_room(
         );
         return;
     }
-    s.join(room(&caller, &room_id));
+    let room = room(&caller, &room_id);
+    let rooms = s.rooms();
+    if !rooms.iter().any(|r| *r == room) && rooms.len() >= MAX_ROOMS {
+        let _ = s.emit(
+            "room_error",
+            &json!({"room_id": room_id, "error": "too_many_rooms", "max_rooms": MAX_ROOMS}),
+        );
+        return;
+    }
+    s.join(room);
     let _ = s.emit("joined_room", &json!({"room_id": room_id}));
 }

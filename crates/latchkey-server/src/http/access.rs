@@ -27,8 +27,12 @@ pub async fn log(State(app): State<AppState>, req: Request, next: Next) -> Respo
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let ip = client_ip(req.headers(), req.extensions(), &app)
-        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let ip = match client_ip(req.headers(), req.extensions(), &app) {
+        Ok(Some(ip)) => ip.to_string(),
+        Ok(None) => "-".to_owned(),
+        // Refused by every route that needs the address.
+        Err(_) => "conflicting-forwarding-headers".to_owned(),
+    };
     let span = tracing::info_span!("request", %method, %route, %request_id);
     let response = next.run(req).instrument(span).await;
     tracing::info!(

@@ -6,30 +6,40 @@
 //! Walking from the right, each hop written by a trusted proxy is skipped; the first address not
 //! inside a trusted network is the client. Headers count only when the socket peer itself is a
 //! trusted proxy; otherwise anyone could pick their own rate-limit bucket.
+//!
+//! A proxy writes one of the two headers and passes the other through as the client sent it.
+//! When both are present and name different clients, one was written by the client and nothing
+//! tells which: the request is refused ([`Conflict`]). Falling back to the proxy's own address
+//! would let any client move into that bucket (`Forwarded: for=unknown` beside the proxy's
+//! `X-Forwarded-For`) and so gain a second one.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
+/// `Forwarded` and `X-Forwarded-For` name different clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conflict;
+
 /// The client address of a request that came from `peer`.
-pub fn resolve(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+pub fn resolve(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> Result<IpAddr, Conflict> {
     let peer = peer.to_canonical();
     if !is_trusted(peer, trusted) {
-        return peer;
+        return Ok(peer);
     }
     let forwarded =
         header_list(headers, "forwarded").map(|v| walk(peer, &forwarded_for(&v), trusted));
     let xff =
         header_list(headers, "x-forwarded-for").map(|v| walk(peer, &x_forwarded_for(&v), trusted));
     match (forwarded, xff) {
-        (Some(a), Some(b)) if a == b => a,
+        (Some(a), Some(b)) if a == b => Ok(a),
         // Both present and different: one of them was written by the client and we cannot tell
-        // which, so neither is believed. The proxy's own address is a bucket the client cannot
-        // choose.
-        (Some(_), Some(_)) => peer,
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => peer,
+        // which. Neither is believed, and neither is the proxy's own address: that would be a
+        // bucket any client can step into.
+        (Some(_), Some(_)) => Err(Conflict),
+        (Some(a), None) | (None, Some(a)) => Ok(a),
+        (None, None) => Ok(peer),
     }
 }
 
@@ -153,7 +163,10 @@ mod tests {
     const PROXY: &str = "10.0.0.1";
 
     fn resolved(pairs: &[(&'static str, &str)], trusted: &[&str]) -> String {
-        resolve(&headers(pairs), ip(PROXY), &nets(trusted)).to_string()
+        match resolve(&headers(pairs), ip(PROXY), &nets(trusted)) {
+            Ok(ip) => ip.to_string(),
+            Err(Conflict) => "conflict".to_owned(),
+        }
     }
 
     #[test]
@@ -223,24 +236,35 @@ mod tests {
     }
 
     #[test]
-    fn disagreeing_headers_fall_back_to_the_proxy() {
+    fn disagreeing_headers_are_a_conflict_never_the_proxy() {
         let trusted = ["10.0.0.0/8"];
         let agree = [
             ("forwarded", "for=203.0.113.9"),
             ("x-forwarded-for", "203.0.113.9"),
         ];
         assert_eq!(resolved(&agree, &trusted), "203.0.113.9");
+        for forwarded in [
+            "for=198.51.100.1",
+            "for=unknown",
+            r#"for="_hidden""#,
+            "proto=https",
+        ] {
+            let disagree = [("forwarded", forwarded), ("x-forwarded-for", "203.0.113.9")];
+            assert_eq!(resolved(&disagree, &trusted), "conflict", "{forwarded}");
+        }
+        // The same the other way round: a proxy that writes `Forwarded`, a client that adds
+        // `X-Forwarded-For`.
         let disagree = [
-            ("forwarded", "for=198.51.100.1"),
-            ("x-forwarded-for", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9"),
+            ("x-forwarded-for", "unknown"),
         ];
-        assert_eq!(resolved(&disagree, &trusted), PROXY);
+        assert_eq!(resolved(&disagree, &trusted), "conflict");
     }
 
     #[test]
     fn ipv4_mapped_addresses_match_ipv4_networks() {
         let h = headers(&[("x-forwarded-for", "::ffff:203.0.113.9")]);
         let got = resolve(&h, ip("::ffff:10.0.0.1"), &nets(&["10.0.0.0/8"]));
-        assert_eq!(got, ip("203.0.113.9"));
+        assert_eq!(got, Ok(ip("203.0.113.9")));
     }
 }

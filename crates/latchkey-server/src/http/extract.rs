@@ -15,7 +15,8 @@ use super::error::ApiError;
 use crate::app::AppState;
 
 /// A JSON body. Malformed JSON, missing fields and wrong types are `invalid_request` (400), an
-/// oversized body `payload_too_large` (413) — never axum's plain-text defaults.
+/// oversized body `payload_too_large` (413), a body not declared as JSON
+/// `unsupported_media_type` (415) — never axum's plain-text defaults.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T>
@@ -25,12 +26,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared = declared_json(req.headers());
         let bytes = read_body(req, state).await?;
+        // No body at all says what is missing (`a JSON body is required`); a body must be JSON.
+        if !bytes.iter().all(u8::is_ascii_whitespace) {
+            declared?;
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// A JSON body that may be absent (empty or only whitespace).
+/// A JSON body that may be absent (empty or only whitespace). A body that is there must be
+/// declared as JSON, as for [`ApiJson`]; an absent one needs no type.
 pub struct MaybeJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T>
@@ -40,12 +47,48 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared = declared_json(req.headers());
         let bytes = read_body(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(MaybeJson(None));
         }
+        declared?;
         parse_json(&bytes).map(|v| MaybeJson(Some(v)))
     }
+}
+
+/// Refuses a body not declared as JSON: `application/json` or `application/<name>+json`, with
+/// no charset or UTF-8 (the only one JSON has, RFC 8259 §8.1). Login CSRF: a cross-site form or
+/// a `no-cors` fetch sends `text/plain`, a form type or no type at all without a preflight, and
+/// the body parser alone would take the JSON inside; a page can send `application/json` to
+/// another origin only after CORS allowed it.
+fn declared_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be sent as Content-Type: application/json",
+        )
+    };
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(refused());
+    };
+    let value = value.to_str().map_err(|_| refused())?;
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .and_then(|sub| sub.strip_suffix("+json"))
+            .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+    let utf8 = parts.all(|param| match param.split_once('=') {
+        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = charset.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    if json && utf8 { Ok(()) } else { Err(refused()) }
 }
 
 /// The whole body, which must arrive within `body_read_timeout`: a client trickling bytes would
@@ -217,21 +260,30 @@ impl FromRequestParts<AppState> for Client {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let ip = client_ip(&parts.headers, &parts.extensions, app).map_err(|_| {
+            // Every per-address limit reads this: no address, no request.
+            ApiError::invalid_request(
+                "the Forwarded and X-Forwarded-For headers name different clients",
+            )
+        })?;
         Ok(Client(ClientInfo {
-            ip: client_ip(&parts.headers, &parts.extensions, app).map(|ip| ip.to_string()),
+            ip: ip.map(|ip| ip.to_string()),
             user_agent,
         }))
     }
 }
 
-/// The client address of a request, `None` only when the server was not told its peer.
-pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, app: &AppState) -> Option<IpAddr> {
-    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
-    Some(super::client_ip::resolve(
-        headers,
-        peer.ip(),
-        &app.trusted_proxies,
-    ))
+/// The client address of a request, `None` only when the server was not told its peer; an
+/// error when the forwarding headers contradict each other.
+pub fn client_ip(
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    app: &AppState,
+) -> Result<Option<IpAddr>, super::client_ip::Conflict> {
+    let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return Ok(None);
+    };
+    super::client_ip::resolve(headers, peer.ip(), &app.trusted_proxies).map(Some)
 }
 
 /// A path parameter whose rejection (an escape that is not UTF-8, a value of the wrong type)

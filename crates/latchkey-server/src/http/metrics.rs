@@ -5,11 +5,12 @@
 //! The `metrics` facade records into one recorder per process (installed on first use); the
 //! exporter's HTTP listener is not used, so its upkeep runs on every scrape.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::header;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_api::ErrorCode;
@@ -84,7 +85,7 @@ pub fn store_error(e: &latchkey_core::AuthError) {
     tag = "meta",
     operation_id = "metrics",
     summary = "Prometheus metrics",
-    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (route templates; unknown paths are `unmatched`), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
+    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (standard methods by name, any other `other`; route templates, unknown paths `unmatched`: no request adds a series), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
     responses(
         (status = 200, description = "The metrics.", body = String, content_type = "text/plain")
     )
@@ -105,24 +106,58 @@ pub async fn render() -> Response {
         .into_response()
 }
 
-/// Counts every request by method, route template (never the raw path: ids and junk paths
-/// must not grow the label set) and status, with its latency.
+/// Counts every request by method, route template and status, with its latency. Every label
+/// comes from a closed set, so no request can add a series: a client chooses the method token
+/// and the path freely, and each new label set would stay in the recorder for good.
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
+    // The route template, never the raw path: ids and junk paths must not grow the label set.
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
+    let status = status_label(response.status());
     metrics::counter!("latchkey_http_requests_total",
-        "method" => method.clone(), "route" => route.clone(), "status" => status)
+        "method" => method, "route" => route.clone(), "status" => status)
     .increment(1);
     metrics::histogram!("latchkey_http_request_duration_seconds",
         "method" => method, "route" => route)
     .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The standard methods by name; any extension token (`PROPFIND`, `XQZ123`, …) is `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// A registered status code as itself; anything else (the server sends none, but a label must
+/// not depend on that) as its class, `5xx`.
+fn status_label(status: StatusCode) -> Cow<'static, str> {
+    if status.canonical_reason().is_some() {
+        Cow::Owned(status.as_u16().to_string())
+    } else {
+        Cow::Borrowed(match status.as_u16() / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        })
+    }
 }
 
 /// An outcome of a login, refresh or token check: `ok` or the error code.

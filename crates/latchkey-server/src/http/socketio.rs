@@ -2,7 +2,8 @@
 //! terms. The access token comes in the connect packet (`auth: {token}`); a refusal is a
 //! `connect_error` whose message starts with `expired`, `invalid` or `unauthorized`, so a client
 //! can tell "refresh and reconnect" from "log in again". A live socket renews with the `auth`
-//! event, joins rooms of its own organization with `join_room`, and is sent `token_expired` or
+//! event, joins rooms of its own organization with `join_room` (at most `MAX_ROOMS` at once;
+//! `leave_room` leaves one), and is sent `token_expired` or
 //! `session_revoked` and disconnected when its token or session ends.
 
 use std::sync::Arc;
@@ -25,6 +26,10 @@ type Live = Arc<Mutex<LiveSession>>;
 
 /// Longest room id a client may ask for.
 const MAX_ROOM_ID: usize = 128;
+
+/// Rooms one socket may be in at once. Each room costs the server memory for as long as the
+/// socket lives; a client could otherwise join rooms by the hundred thousand.
+pub const MAX_ROOMS: usize = 100;
 
 /// The Socket.IO layer for the router, and a task that disconnects every socket at shutdown.
 pub fn layer(app: &AppState) -> SocketIoLayer {
@@ -88,6 +93,7 @@ async fn on_connect(s: SocketRef, State(app): State<AppState>, Extension(live): 
     }
     s.on("auth", on_auth);
     s.on("join_room", on_join_room);
+    s.on("leave_room", on_leave_room);
     // Counted from here until the watch task ends; the disconnect wakes it at once, so the
     // gauge (and the socket's memory) does not wait for the next check.
     let counted = super::metrics::LiveSocket::open(super::metrics::SOCKET_IO);
@@ -148,35 +154,79 @@ struct JoinRoom {
     room_id: Value,
 }
 
+/// The room id of a `join_room` / `leave_room` payload: a string (or a number) of 1 to 128
+/// letters, digits and `-_.:@`, or the `room_error` to send.
+fn room_id<E>(payload: Result<JoinRoom, E>) -> Result<String, Value> {
+    let room_id = match payload.map(|p| p.room_id) {
+        Ok(Value::String(id)) => id,
+        Ok(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(json!({"error": "invalid_request", "message": "expected {room_id}"}));
+        }
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@');
+    if room_id.is_empty() || room_id.len() > MAX_ROOM_ID || !room_id.chars().all(plain) {
+        // The id is echoed only when it is plain: the client's own bytes stay out of the answer.
+        let echo = if room_id.len() <= MAX_ROOM_ID && room_id.chars().all(plain) {
+            Value::String(room_id)
+        } else {
+            Value::Null
+        };
+        return Err(json!({"room_id": echo, "error": "invalid_request",
+            "message": "a room id is 1 to 128 letters, digits and - _ . : @"}));
+    }
+    Ok(room_id)
+}
+
 /// Rooms belong to an organization: a room id names a room of the caller's own organization, so
-/// two organizations using the same id never meet.
+/// two organizations using the same id never meet. A socket is in at most `MAX_ROOMS` rooms.
 async fn on_join_room(
     s: SocketRef,
     Extension(live): Extension<Live>,
     TryData(payload): TryData<JoinRoom>,
 ) {
-    let room_id = match payload.map(|p| p.room_id) {
-        Ok(Value::String(id)) => id,
-        Ok(Value::Number(n)) => n.to_string(),
-        _ => {
-            let _ = s.emit(
-                "room_error",
-                &json!({"error": "invalid_request", "message": "expected {room_id}"}),
-            );
+    let room_id = match room_id(payload) {
+        Ok(id) => id,
+        Err(refusal) => {
+            let _ = s.emit("room_error", &refusal);
             return;
         }
     };
-    if room_id.is_empty() || room_id.len() > MAX_ROOM_ID || room_id.chars().any(char::is_control) {
+    // Held until the join: the events of one socket are handled concurrently, and the count
+    // and the join must not interleave with another join of the same socket.
+    let live = live.lock().await;
+    let room = org_room(&live.principal.org_id, &room_id);
+    let rooms = s.rooms();
+    if !rooms.iter().any(|r| *r == room) && rooms.len() >= MAX_ROOMS {
         let _ = s.emit(
             "room_error",
-            &json!({"room_id": room_id, "error": "invalid_request",
-                    "message": "a room id is 1 to 128 printable characters"}),
+            &json!({"room_id": room_id, "error": "too_many_rooms", "max_rooms": MAX_ROOMS,
+                    "message": format!("a socket is in at most {MAX_ROOMS} rooms; leave one first")}),
         );
         return;
     }
-    let org = live.lock().await.principal.org_id.clone();
-    s.join(org_room(&org, &room_id));
+    s.join(room);
+    drop(live);
     let _ = s.emit("joined_room", &json!({"room_id": room_id}));
+}
+
+/// `leave_room {room_id}`: answered `left_room {room_id}`, also for a room it was not in.
+async fn on_leave_room(
+    s: SocketRef,
+    Extension(live): Extension<Live>,
+    TryData(payload): TryData<JoinRoom>,
+) {
+    let room_id = match room_id(payload) {
+        Ok(id) => id,
+        Err(refusal) => {
+            let _ = s.emit("room_error", &refusal);
+            return;
+        }
+    };
+    let live = live.lock().await;
+    s.leave(org_room(&live.principal.org_id, &room_id));
+    drop(live);
+    let _ = s.emit("left_room", &json!({"room_id": room_id}));
 }
 
 /// The Socket.IO room of `room_id` in organization `org`.

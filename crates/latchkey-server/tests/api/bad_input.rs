@@ -496,3 +496,108 @@ async fn oversized_headers_are_refused_in_the_error_shape() {
     assert_eq!(r.status(), 431);
     assert_eq!(error_code(r).await, "headers_too_large");
 }
+
+/// Login CSRF: a cross-site page can post `text/plain` (a form with `enctype="text/plain"`
+/// whose field name is the JSON), a form body or no type at all without any CORS check. JSON
+/// routes take only bodies declared as JSON: everything else is 415 in the error shape, and
+/// nothing is logged in. Bodiless calls and the form-encoded OAuth endpoints are unchanged.
+#[tokio::test]
+async fn json_routes_refuse_bodies_not_declared_as_json() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.signup("ann@example.com").await;
+    let body = json!({"email": "ann@example.com", "password": PASSWORD}).to_string();
+    let login = |content_type: Option<&'static str>, body: String| {
+        let mut r = app.client.post(app.url(LOGIN)).body(body);
+        if let Some(t) = content_type {
+            r = r.header("content-type", t);
+        }
+        r.send()
+    };
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/jsonp"),
+        Some("application/json; charset=iso-8859-1"),
+        Some("text/json"),
+        None,
+    ] {
+        let r = login(content_type, body.clone()).await.unwrap();
+        expect_error(
+            r,
+            415,
+            "unsupported_media_type",
+            &format!("{content_type:?}"),
+        )
+        .await;
+    }
+    // The same with the body a cross-site text/plain form really sends: `name=value`.
+    let form = r#"{"email":"ann@example.com","password":"correct horse battery staple","x":"=1"}"#;
+    let r = login(Some("text/plain"), form.to_owned()).await.unwrap();
+    expect_error(r, 415, "unsupported_media_type", "text/plain form").await;
+    // Sign-up and a protected route the same way.
+    let r = app
+        .client
+        .post(app.url(SIGNUP))
+        .header("content-type", "text/plain")
+        .body(json!({"email": "eve@example.com", "password": PASSWORD}).to_string())
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 415, "unsupported_media_type", "sign-up").await;
+
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;Charset=\"UTF-8\"",
+        "application/vnd.latchkey+json",
+    ] {
+        let r = login(Some(content_type), body.clone()).await.unwrap();
+        assert_eq!(r.status(), 200, "{content_type}");
+    }
+
+    // Calls that need no body still work without a type; a body they do get must be JSON.
+    let grant: Value = app
+        .login("ann@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh_token = grant["refresh_token"].as_str().unwrap();
+    let r = app
+        .client
+        .post(app.url(REFRESH))
+        .header("content-type", "text/plain")
+        .body(json!({"refresh_token": refresh_token}).to_string())
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 415, "unsupported_media_type", "refresh in text/plain").await;
+    let r = app
+        .client
+        .post(app.url(REFRESH))
+        .bearer_auth(refresh_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a bodiless refresh");
+    let grant: Value = r.json().await.unwrap();
+    let access = grant["access_token"].as_str().unwrap();
+    let r = app.post_auth("/api/v1/auth/logout", access).await;
+    assert_eq!(r.status(), 204, "a bodiless logout");
+
+    // The OAuth endpoints keep their form bodies.
+    let r = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ann@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

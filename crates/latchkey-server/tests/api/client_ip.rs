@@ -129,3 +129,73 @@ async fn without_trusted_proxies_forwarding_headers_are_ignored() {
     let grant: Value = r.json().await.unwrap();
     assert_eq!(session_ip(&other, &grant).await, "127.0.0.1");
 }
+
+async fn login_with_headers(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    password: &str,
+) -> reqwest::Response {
+    let mut r = app.client.post(app.url(LOGIN));
+    for (name, value) in headers {
+        r = r.header(*name, *value);
+    }
+    r.json(&json!({"email": "ann@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The proxy appends the client's address to `X-Forwarded-For` and passes a client's
+/// `Forwarded` through. A client that has spent its per-IP budget cannot add `Forwarded:
+/// for=unknown` (or any other address) to be counted elsewhere, in particular not under the
+/// proxy's own address: contradicting headers are refused, and the proxy's bucket stays whole.
+async fn a_client_cannot_move_into_the_proxys_bucket(app: TestApp) {
+    app.signup("ann@example.com").await;
+    let real = ("x-forwarded-for", "198.51.100.7, 203.0.113.9");
+    for i in 1..=5 {
+        let r = login_with_headers(&app, &[real], "wrong password here").await;
+        assert_eq!(r.status(), 401, "attempt {i}");
+    }
+    let r = login_with_headers(&app, &[real], "wrong password here").await;
+    assert_eq!(r.status(), 429);
+    for forwarded in [
+        "for=unknown",
+        r#"for="_hidden""#,
+        "for=198.51.100.1",
+        "proto=https",
+    ] {
+        for _ in 0..3 {
+            let r = login_with_headers(
+                &app,
+                &[real, ("forwarded", forwarded)],
+                "wrong password here",
+            )
+            .await;
+            assert_eq!(r.status(), 400, "{forwarded}: no extra guess");
+            assert_eq!(error_code(r).await, "invalid_request");
+        }
+    }
+    // Headers that agree name the same client, whose budget is spent.
+    let r = login_with_headers(&app, &[real, ("forwarded", "for=203.0.113.9")], PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    // The proxy's own address (a request with no forwarding header) was never charged.
+    let r = login_with_headers(&app, &[], PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let grant: Value = r.json().await.unwrap();
+    assert_eq!(session_ip(&app, &grant).await, "127.0.0.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cannot_move_into_the_proxys_bucket_embedded() {
+    let app = TestApp::spawn_with(Backend::Sqlite, behind_loopback_proxy)
+        .await
+        .unwrap();
+    a_client_cannot_move_into_the_proxys_bucket(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cannot_move_into_the_proxys_bucket_postgres_redis() {
+    if let Some(app) = TestApp::spawn_redis_with(behind_loopback_proxy).await {
+        a_client_cannot_move_into_the_proxys_bucket(app).await;
+    }
+}

@@ -87,3 +87,48 @@ async fn logs_have_access_lines_and_failed_logins_without_secrets_or_colour() {
     assert!(!log.contains("\x1b["), "colour codes in a log file:\n{log}");
     assert_eq!(server.stdout(), "", "logs belong on standard error");
 }
+
+/// A value taken from the request (here the provider name of a callback path) cannot end the
+/// line and forge the next one, nor carry a terminal escape: the text format escapes control
+/// characters in every field.
+#[tokio::test]
+async fn request_values_cannot_forge_log_lines_or_carry_escapes() {
+    let server = Proc::start(&[
+        ("LATCHKEY_LOG_LEVEL", "info"),
+        ("LATCHKEY_LOG_FORMAT", "text"),
+    ])
+    .await;
+    let forged = "2026-12-07T00:00:00.000000Z  INFO request: method=GET status=200 forged-line";
+    let path = format!(
+        "/api/v1/oauth/x%0A{}%1B%5B31m%0D%E2%80%AE/callback?code=c&state=s",
+        forged.replace(' ', "%20").replace(':', "%3A")
+    );
+    let r = reqwest::Client::new()
+        .get(server.url(&path))
+        .header("x-request-id", "req-logs-forge")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(
+        server.stderr_shows("provider sign-in refused").await,
+        "{}",
+        server.stderr()
+    );
+    assert!(server.stderr_shows("req-logs-forge").await);
+    let log = server.stderr();
+    // The provider name is in the log, escaped, on the line of its own event.
+    let refused = log
+        .lines()
+        .find(|l| l.contains("provider sign-in refused"))
+        .unwrap();
+    assert!(refused.contains(r"x\n2026-12-07"), "{refused}");
+    assert!(refused.contains(r"\u{1b}[31m\r\u{202e}"), "{refused}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-12-07T00:00:00")),
+        "a forged line:\n{log}"
+    );
+    for raw in ['\x1b', '\r', '\u{202e}'] {
+        assert!(!log.contains(raw), "raw {raw:?} in the log:\n{log}");
+    }
+}

@@ -308,3 +308,62 @@ async fn refused_code_and_second_factor_logins_are_counted(app: TestApp) {
     );
 }
 on_all_setups!(refused_code_and_second_factor_logins_are_counted);
+
+/// The number of distinct series (name + label set) in a scrape.
+fn series_count(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+/// Requests with made-up methods on made-up paths, known routes and their parameters.
+async fn junk_requests(app: &TestApp, round: &str) {
+    for i in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("X{round}Q{i}").as_bytes()).unwrap();
+        for path in [
+            format!("/junk/{round}/{i}"),
+            format!("/api/v1/sessions/{round}{i}"),
+            "/api/v1/auth/login".to_owned(),
+            "/healthz".to_owned(),
+        ] {
+            let r = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_client_error(), "{path}: {}", r.status());
+        }
+    }
+}
+
+/// Nobody can grow the recorder from outside: a first round of junk requests (random method
+/// tokens, random paths) adds its few series (`other`, `unmatched`, the error codes), and a
+/// second round with different tokens and paths adds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_methods_and_paths_add_no_series() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    junk_requests(&app, "A").await;
+    scrape(&app).await;
+    // This scrape includes the first one's own series.
+    let settled = scrape(&app).await;
+    assert!(
+        settled.contains(r#"method="other",route="unmatched""#),
+        "{settled}"
+    );
+    junk_requests(&app, "B").await;
+    let after = scrape(&app).await;
+    assert!(
+        !after.contains("XBQ") && !after.contains("/junk/"),
+        "{after}"
+    );
+    assert_eq!(
+        series_count(&after),
+        series_count(&settled),
+        "new series from junk requests:\n{after}"
+    );
+}

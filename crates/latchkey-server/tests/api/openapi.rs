@@ -311,6 +311,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         UnknownReferralCode,
         RateLimited,
         PayloadTooLarge,
+        UnsupportedMediaType,
         HeadersTooLarge,
         UriTooLong,
         RequestTimeout,
@@ -339,7 +340,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
             | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope | InvalidEmail
-            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified => {}
+            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified | UnsupportedMediaType => {}
         }
     }
     all

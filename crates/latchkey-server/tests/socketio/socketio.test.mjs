@@ -80,6 +80,36 @@ describe("Socket.IO", { concurrency: true }, () => {
     socket.close();
   });
 
+  test("a socket is in at most 100 rooms; leave_room frees one; room ids are plain", async () => {
+    const grant = await signup();
+    const { socket } = await connected(grant.access_token);
+    for (let i = 0; i < 100; i++) {
+      socket.emit("join_room", { room_id: `room-${i}` });
+      assert.deepEqual(await next(socket, "joined_room"), { room_id: `room-${i}` });
+    }
+    // Joining a room it is already in costs nothing.
+    socket.emit("join_room", { room_id: "room-7" });
+    assert.deepEqual(await next(socket, "joined_room"), { room_id: "room-7" });
+    socket.emit("join_room", { room_id: "room-100" });
+    const full = await next(socket, "room_error");
+    assert.equal(full.error, "too_many_rooms");
+    assert.equal(full.max_rooms, 100);
+    assert.equal(full.room_id, "room-100");
+    socket.emit("leave_room", { room_id: "room-0" });
+    assert.deepEqual(await next(socket, "left_room"), { room_id: "room-0" });
+    socket.emit("join_room", { room_id: "room-100" });
+    assert.deepEqual(await next(socket, "joined_room"), { room_id: "room-100" });
+    for (const room_id of ["a b", "line\nbreak", "caf\u00e9", "x".repeat(129), "<script>"]) {
+      socket.emit("join_room", { room_id });
+      const refused = await next(socket, "room_error");
+      assert.equal(refused.error, "invalid_request", room_id);
+    }
+    // Still connected and answering.
+    socket.emit("join_room", { room_id: "room-0" });
+    assert.equal((await next(socket, "room_error")).error, "too_many_rooms");
+    socket.close();
+  });
+
   test("logout disconnects the session's live socket at once", async () => {
     const grant = await signup();
     const { socket } = await connected(grant.access_token);

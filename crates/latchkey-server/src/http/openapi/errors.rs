@@ -100,6 +100,11 @@ headers: [Header::CacheControl],
 examples: [
     ("payload_too_large", "The request body is larger than 1 MiB.", r#"{"status": "failed", "code": 413, "error": "payload_too_large", "message": "the request body is larger than 1 MiB", "data": {}}"#),
 ]);
+error_response!(UnsupportedMediaType, "`unsupported_media_type`: the body is not declared as JSON.",
+headers: [Header::CacheControl],
+examples: [
+    ("unsupported_media_type", "A JSON route got a body whose `Content-Type` is not `application/json` (or `application/<name>+json`, UTF-8 if a charset is named), or none at all.", r#"{"status": "failed", "code": 415, "error": "unsupported_media_type", "message": "the body must be sent as Content-Type: application/json", "data": {}}"#),
+]);
 error_response!(RateLimited, "`rate_limited`: too many attempts; wait `Retry-After` seconds.",
 headers: [Header::CacheControl, Header::RetryAfter],
 examples: [

@@ -294,6 +294,9 @@ fn complete(doc: &mut Value) {
                 }
             }
             let has_body = op.get("requestBody").is_some();
+            let json_body = op["requestBody"]["content"]
+                .get("application/json")
+                .is_some();
             // An operation whose every alternative is empty (`{}`) needs no credential.
             let authenticated = op["security"].as_array().is_some_and(|reqs| {
                 reqs.iter()
@@ -316,6 +319,10 @@ fn complete(doc: &mut Value) {
             };
             if has_body {
                 add("400", response::<errors::InvalidRequest>());
+                // JSON bodies must say so (`http/extract.rs`); form bodies keep their type.
+                if json_body {
+                    add("415", response::<errors::UnsupportedMediaType>());
+                }
                 add("408", response::<RequestTimeout>());
                 add("422", response::<Unprocessable>());
             }
