@@ -12,8 +12,8 @@ use latchkey_core::secret::Secret;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
-use super::refresh_cookie;
 use super::views::{key_created, user_view};
+use super::{device_cookie, refresh_cookie};
 use crate::app::AppState;
 
 #[utoipa::path(
@@ -250,6 +250,7 @@ pub(super) fn token_response(
     cookie: bool,
 ) -> Response {
     let now = app.auth.clock().now_secs();
+    let device_token = grant.device_token;
     let in_cookie = if cookie {
         grant.refresh_token.as_ref().map(|t| t.expose().to_owned())
     } else {
@@ -268,10 +269,19 @@ pub(super) fn token_response(
         session_id: grant.session_id,
         user: user_view(&grant.user),
         api_key: grant.api_key.map(key_created),
+        // In cookie mode the browser keeps it in its own `HttpOnly` cookie instead.
+        device_token: device_token
+            .as_ref()
+            .filter(|_| !cookie)
+            .map(|t| t.expose().to_owned()),
     };
     let mut response = (status, axum::Json(body)).into_response();
     if let (Some(token), Some(expires_ms)) = (in_cookie, grant.refresh_expires_at) {
         refresh_cookie::set(&mut response, Some(&token), expires_ms / 1000 - now);
+    }
+    if let Some(token) = device_token.filter(|_| cookie) {
+        let ttl = latchkey_core::auth::lockout::DEVICE_TOKEN_TTL.as_secs();
+        device_cookie::set(&mut response, token.expose(), ttl);
     }
     // Tokens must not be kept by any cache between here and the client.
     let headers = response.headers_mut();
