@@ -382,6 +382,33 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_per_client_counters_never_evicts_an_accounts_lock() {
+        let clock = Clock::manual();
+        let mut state = MemoryState::new(clock.clone());
+        state.counter_cap = 1_000;
+        let window = Duration::from_secs(900);
+        // The oldest entry, the first to go if age decided.
+        for _ in 0..3 {
+            assert!(state.take("login:acct:u1", 3, window, true).is_ok());
+        }
+        assert!(state.take("login:acct:u1", 3, window, true).is_err());
+        for i in 0..10_000 {
+            clock.advance(Duration::from_millis(1));
+            assert!(
+                state
+                    .take(&format!("login:ip:{i}"), 10, window, false)
+                    .is_ok()
+            );
+        }
+        assert!(state.counters.lock().unwrap().len() <= 1_000);
+        let refused = state.take("login:acct:u1", 3, window, true);
+        assert!(refused.is_err(), "the lock outlived the flood");
+        // It ends with its window, like any other.
+        clock.advance(window);
+        assert!(state.take("login:acct:u1", 3, window, true).is_ok());
+    }
+
+    #[test]
     fn records_stay_bounded_and_keep_the_newest() {
         let clock = Clock::manual();
         let state = MemoryState::new(clock.clone());
