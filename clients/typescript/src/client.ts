@@ -45,6 +45,8 @@ export interface TokenResponse {
   session_id: string;
   user: LatchkeyUser;
   api_key?: { id: string; key: string; prefix: string } & Record<string, unknown>;
+  /** Send it back as `X-Device-Token` at the next sign-in: this device keeps its own failure budget. */
+  device_token?: string | null;
 }
 
 export interface SignupInput {

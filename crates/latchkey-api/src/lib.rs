@@ -122,6 +122,13 @@ pub struct TokenResponse {
     /// Sign-up only: the user's default API key, shown this once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<ApiKeyCreated>,
+    /// A new session's device token: send it back as `X-Device-Token` when this client signs
+    /// in again, and its wrong guesses are counted in a budget of its own, so failures from
+    /// elsewhere do not lock it out. Keep it like a refresh token. In cookie mode it is in the
+    /// `latchkey_device` cookie instead. Absent after a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^lkd_"))]
+    pub device_token: Option<String>,
 }
 
 /// One row of `GET /api/v1/sessions`.

@@ -140,8 +140,9 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::NAN }
 }
 
-const LIMITS_HINT: &str = "429s seen: the server limits logins in flight per account (10) and per IP \
-(100); for benchmarking start it with LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT=1000000 \
+const LIMITS_HINT: &str = "429s seen: the server limits logins in flight per account from one \
+address (10), per account (50) and per IP (100); for benchmarking start it with \
+LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT=1000000 LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT_IP=1000000 \
 LATCHKEY_LOGIN_LIMIT_PER_IP=1000000";
 
 pub fn summary(f: &Findings, out: &Printer) {

@@ -259,6 +259,25 @@ async fn counters_stop_at_the_limit_and_say_when_to_retry(s: StateStore) {
 }
 on_both!(counters_stop_at_the_limit_and_say_when_to_retry);
 
+/// An account's lock counts, refuses, gives back and resets like any counter, and shares the
+/// key space: a lock and a plain counter of one key are one counter.
+async fn account_locks_count_like_counters(s: StateStore) {
+    let w = Duration::from_secs(900);
+    for _ in 0..2 {
+        assert_eq!(s.take_lock("lock", 2, w).await.unwrap(), Ok(()));
+    }
+    let Err(RetryAfter(wait)) = s.take_lock("lock", 2, w).await.unwrap() else {
+        panic!("the third attempt must be refused");
+    };
+    assert!(wait > Duration::from_secs(890) && wait <= w, "{wait:?}");
+    assert!(s.take("lock", 2, w).await.unwrap().is_err());
+    s.give_back("lock").await.unwrap();
+    assert_eq!(s.take_lock("lock", 2, w).await.unwrap(), Ok(()));
+    s.reset("lock").await.unwrap();
+    assert_eq!(s.take_lock("lock", 2, w).await.unwrap(), Ok(()));
+}
+on_both!(account_locks_count_like_counters);
+
 async fn parallel_attempts_cannot_pass_the_limit(s: StateStore) {
     let s = std::sync::Arc::new(s);
     let tasks: Vec<_> = (0..40)

@@ -79,6 +79,8 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         }
         None => StateStore::in_memory(clock.clone()),
     };
+    let mut state = state;
+    state.set_counter_cap(config.memory_max_counters);
     let trusted_proxies = config.trusted_proxy_networks()?;
     let now = clock.now_ms();
     let auth = Auth::new(db, state, hasher, clock, config.settings())

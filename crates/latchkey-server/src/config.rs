@@ -50,8 +50,13 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     #[serde(with = "duration")]
     pub lenient_refresh_window: Duration,
+    /// Failed sign-in steps per account per window from clients without a device token.
     pub login_limit_per_account: u32,
+    /// Failed sign-in steps per account from one client address, or from one known device.
+    pub login_limit_per_account_ip: u32,
     pub login_limit_per_ip: u32,
+    /// The most attempt counters the in-process store keeps (per-client ones give way first).
+    pub memory_max_counters: usize,
     #[serde(with = "duration")]
     pub login_limit_window: Duration,
     pub signup_limit_per_ip: u32,
@@ -165,8 +170,10 @@ impl Default for Config {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
             lenient_refresh_window: Duration::from_secs(10 * 60),
-            login_limit_per_account: 10,
+            login_limit_per_account: 50,
+            login_limit_per_account_ip: 10,
             login_limit_per_ip: 100,
+            memory_max_counters: 100_000,
             login_limit_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
@@ -496,6 +503,7 @@ impl Config {
             reuse_grace: self.refresh_reuse_grace,
             lenient_window: self.lenient_refresh_window,
             login_limit_per_account: self.login_limit_per_account,
+            login_limit_per_account_ip: self.login_limit_per_account_ip,
             login_limit_per_ip: self.login_limit_per_ip,
             login_window: self.login_limit_window,
             signup_limit_per_ip: self.signup_limit_per_ip,

@@ -1,6 +1,7 @@
 //! Sign-up and password login.
 
 use super::audit::{AuditEntry, AuditEvent};
+use super::lockout::Target;
 use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
@@ -61,7 +62,7 @@ impl Auth {
     /// Creates an account and opens its first session. Without a referral code the user
     /// founds an organization and is its admin; with one they join it as a member.
     pub async fn signup(&self, req: Signup, client: &ClientInfo) -> AuthResult<Grant> {
-        if let Some(ip) = &client.ip {
+        if let Some(ip) = client.ip_bucket() {
             // Sign-ups are where referral codes could be guessed and accounts mass-created.
             self.take_attempt(
                 &format!("signup:ip:{ip}"),
@@ -197,11 +198,11 @@ impl Auth {
         Ok((user, key))
     }
 
-    /// Email + password. Attempts are counted per IP, then per account, *before* the password
-    /// is checked, so a burst of parallel guesses cannot all be evaluated. Only accounts that
-    /// exist get a counter: made-up addresses must not grow the store (unknown ones still cost
-    /// a dummy hash, so timing does not tell them apart). Sign-up answers `email_taken`
-    /// anyway, so the per-account limit reveals nothing new.
+    /// Email + password. Attempts are counted per IP, then per account (`lockout`), *before*
+    /// the password is checked, so a burst of parallel guesses cannot all be evaluated. Only
+    /// accounts that exist get a counter: made-up addresses must not grow the store (unknown
+    /// ones still cost a dummy hash, so timing does not tell them apart). Sign-up answers
+    /// `email_taken` anyway, so the per-account limit reveals nothing new.
     pub async fn login(
         &self,
         email: &str,
@@ -306,57 +307,36 @@ impl Auth {
     ) -> AuthResult<LoginOutcome> {
         // A malformed address cannot match an account: same answer as a wrong password.
         let email = Email::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
-        let ip_key = client.ip.as_ref().map(|ip| format!("login:ip:{ip}"));
         // Per IP first: made-up emails must leave no per-account counters behind.
-        let ip_counted = match &ip_key {
-            Some(ip_key) => {
-                self.take_attempt(ip_key, self.settings.login_limit_per_ip)
-                    .await?
-            }
-            None => false,
-        };
+        let charge = self.charge_ip(client).await?;
         let row = self.db.user_by_email(email.normalized()).await?;
         *found = row.as_ref().map(|r| r.user.clone());
         // Only existing accounts are counted per account; unknown ones still pay the dummy hash.
-        let account_key = row
-            .as_ref()
-            .map(|_| format!("login:acct:{}", email.normalized()));
-        let mut account_counted = false;
-        if let Some(account_key) = &account_key {
-            match self
-                .take_attempt(account_key, self.settings.login_limit_per_account)
-                .await
-            {
-                Ok(counted) => account_counted = counted,
-                Err(e) => {
-                    if let Some(ip_key) = ip_key.as_ref().filter(|_| ip_counted) {
-                        self.state.give_back(ip_key).await?;
-                    }
-                    return Err(e);
-                }
+        let charge = match &row {
+            Some(row) => {
+                self.charge_target(charge, Target::Account(&row.user.id), client)
+                    .await?
             }
-        }
+            None => charge,
+        };
         let stored = row.as_ref().and_then(|r| r.password_hash.as_deref());
         if !self.hasher.verify(password, stored).await? {
             return Err(AuthError::InvalidCredentials);
         }
-        let (Some(row), Some(account_key)) = (row, account_key) else {
+        let Some(row) = row else {
             return Err(AuthError::InvalidCredentials);
         };
         let user = row.user;
-        if account_counted {
-            self.state.reset(&account_key).await?;
-        }
-        if let Some(ip_key) = ip_key.as_ref().filter(|_| ip_counted) {
-            self.state.give_back(ip_key).await?;
-        }
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         self.require_verified(&user.id).await?;
+        // The right password alone gives nothing back: the second factor's guesses are
+        // counted in the same budgets, which a fresh challenge must not refill.
         if self.mfa_enabled(&user.id).await? {
             return self.mfa_challenge(&user.id).await;
         }
+        self.relieve(&charge, 1).await?;
         let grant = self.open_session(user.into(), client).await?;
         Ok(LoginOutcome::Signed(grant))
     }

@@ -3,6 +3,7 @@
 use rand::Rng;
 
 use super::audit::AuditEvent;
+use super::lockout::Target;
 use super::{Auth, ClientInfo, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
@@ -25,7 +26,7 @@ impl Auth {
     pub async fn send_login_code(&self, email: &str, client: &ClientInfo) -> AuthResult<CodeSent> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
         // Per IP first, as for logins: one client cannot grow a counter per made-up address.
-        if let Some(ip) = &client.ip {
+        if let Some(ip) = client.ip_bucket() {
             self.take_attempt(&format!("code:ip:{ip}"), self.settings.code_limit_per_ip)
                 .await?;
         }
@@ -74,16 +75,23 @@ impl Auth {
             return Err(AuthError::InvalidSessionCode);
         }
         let now = self.clock.now_ms();
+        // Counted like passwords, per IP and then per account across all its logins, before
+        // the code is compared: a login's own tries bound one code, these bound the sprays.
+        let charge = self.charge_ip(client).await?;
         let row = self
             .db
             .attempt_login_code(login_id, now, MAX_CODE_ATTEMPTS)
             .await?
             .ok_or(AuthError::InvalidSessionCode)?;
+        let found = self.db.user_by_email(&row.email_normalized).await?;
+        let target = match &found {
+            Some(f) => Target::Account(&f.user.id),
+            None => Target::Address(&row.email_normalized),
+        };
+        let charge = self.charge_target(charge, target, client).await?;
         let expected = self.code_hash(login_id, code.trim());
         if !ct_eq(expected.as_bytes(), row.code_hash.as_bytes()) {
-            // A wrong code is a failed login of the account the address names (if any). The
-            // lookup happens on this failure path only.
-            let found = self.db.user_by_email(&row.email_normalized).await?;
+            // A wrong code is a failed login of the account the address names (if any).
             let mut entry = self
                 .audit_anonymous(client, AuditEvent::LoginFailed)
                 .detail("method", "code")
@@ -100,13 +108,15 @@ impl Auth {
         }
         // Only wrong codes use up tries: the MFA step sends this one again.
         self.db.refund_login_code_attempt(login_id).await?;
-        let found = self.db.user_by_email(&row.email_normalized).await?;
+        // A sign-in with a second factor took two counted requests (code, then code + factor).
+        let mut steps = 1;
         if let Some(found) = &found
             && self.mfa_enabled(&found.user.id).await?
         {
             let Some(mfa_code) = mfa_code else {
                 return Ok(LoginOutcome::MfaRequired { mfa_token: None });
             };
+            steps = 2;
             let used = self
                 .db
                 .attempt_login_mfa(login_id, now, super::MAX_MFA_ATTEMPTS)
@@ -145,6 +155,7 @@ impl Auth {
                 }
                 // The code reached the mailbox: the address is proven.
                 self.mark_verified(&mut found.user, now, client).await?;
+                self.relieve(&charge, steps).await?;
                 let grant = self.open_session(found.user.into(), client).await?;
                 let entry = self
                     .audit_as(&uid, client, AuditEvent::LoginSucceeded)
@@ -154,6 +165,7 @@ impl Auth {
                 Ok(LoginOutcome::Signed(grant))
             }
             None if self.code_may_sign_up() => {
+                self.relieve(&charge, steps).await?;
                 let (mut user, key) = self.register_verified(&row.email, client).await?;
                 self.mark_verified(&mut user, now, client).await?;
                 let mut grant = self.open_session(user.into(), client).await?;

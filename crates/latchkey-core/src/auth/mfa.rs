@@ -6,6 +6,7 @@ use std::time::Duration;
 use totp_rs::{Algorithm, Secret as TotpSecret, Totp};
 
 use super::audit::{AuditEntry, AuditEvent};
+use super::lockout::Target;
 use super::{Auth, ClientInfo, LoginOutcome, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, hmac_b64, random_bytes, random_token, sha256_hex};
@@ -186,11 +187,17 @@ impl Auth {
     ) -> AuthResult<LoginOutcome> {
         let id = sha256_hex(mfa_token.as_bytes());
         let now = self.clock.now_ms();
+        // Counted like passwords, in the same budgets and before the code is looked at: the
+        // challenge's own tries bound one token, these bound every challenge of the account.
+        let charge = self.charge_ip(client).await?;
         let (user_id, used) = self
             .db
             .attempt_mfa_challenge(&id, now, MAX_MFA_ATTEMPTS)
             .await?
             .ok_or(AuthError::InvalidMfaToken)?;
+        let charge = self
+            .charge_target(charge, Target::Account(&user_id), client)
+            .await?;
         let recovery = self.audit_as(&user_id, client, AuditEvent::MfaRecoveryCodeUsed);
         if !self.check_second_factor(&user_id, code, recovery).await? {
             if used >= MAX_MFA_ATTEMPTS {
@@ -212,6 +219,8 @@ impl Auth {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        // Both factors were right: the sign-in is complete, and its two steps count no more.
+        self.relieve(&charge, 2).await?;
         let grant = self.open_session(user.into(), client).await?;
         let entry = self
             .audit_as(&user_id, client, AuditEvent::LoginSucceeded)
@@ -282,7 +291,7 @@ impl Auth {
     /// Confirming and turning off MFA are counted like logins per account: a stolen session
     /// cannot try every code.
     async fn take_mfa_change_attempt(&self, user_id: &str) -> AuthResult<()> {
-        self.take_attempt(
+        self.take_lock_attempt(
             &format!("mfa:user:{user_id}"),
             self.settings.login_limit_per_account,
         )

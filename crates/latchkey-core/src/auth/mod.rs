@@ -9,6 +9,7 @@ mod authenticate;
 mod catalogue;
 mod codes;
 pub mod live;
+pub mod lockout;
 mod mfa;
 pub mod oauth;
 pub mod operator;
@@ -64,7 +65,11 @@ pub struct Settings {
     /// How long after expiry an access token may still be exchanged once for a new one;
     /// zero turns the lenient refresh off.
     pub lenient_window: Duration,
+    /// Failed sign-in steps per account per window, from every client without a device
+    /// token together; 0 = off.
     pub login_limit_per_account: u32,
+    /// Failed sign-in steps per account from one client address (or one known device).
+    pub login_limit_per_account_ip: u32,
     pub login_limit_per_ip: u32,
     pub login_window: Duration,
     pub signup_limit_per_ip: u32,
@@ -104,7 +109,8 @@ impl Settings {
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             reuse_grace: Duration::from_secs(10),
             lenient_window: Duration::from_secs(10 * 60),
-            login_limit_per_account: 10,
+            login_limit_per_account: 50,
+            login_limit_per_account_ip: 10,
             login_limit_per_ip: 100,
             login_window: Duration::from_secs(15 * 60),
             signup_limit_per_ip: 50,
@@ -129,6 +135,9 @@ impl Settings {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The device token the client showed (`lockout`): a device that signed in before has a
+    /// failure budget of its own.
+    pub device: Option<Secret>,
 }
 
 /// `GET /me`: who is calling.
@@ -162,6 +171,8 @@ pub struct Grant {
     pub user: Arc<User>,
     /// The default API key, shown once in the sign-up response.
     pub api_key: Option<CreatedKey>,
+    /// A new sign-in's device token (`lockout`), for the client to show at its next sign-in.
+    pub device_token: Option<Secret>,
 }
 
 pub struct Auth {

@@ -23,7 +23,7 @@ impl Auth {
     ) -> AuthResult<()> {
         let sid = caller.require_session()?;
         // Counted like logins: a stolen session cannot guess the current password freely.
-        self.take_attempt(
+        self.take_lock_attempt(
             &format!("password:user:{}", caller.user_id),
             self.settings.login_limit_per_account,
         )
@@ -50,7 +50,7 @@ impl Auth {
     /// Mails a reset link to an existing account; every valid address gets the same answer.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> AuthResult<()> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
-        if let Some(ip) = &client.ip {
+        if let Some(ip) = client.ip_bucket() {
             self.take_attempt(&format!("reset:ip:{ip}"), self.settings.code_limit_per_ip)
                 .await?;
         }
@@ -132,6 +132,8 @@ impl Auth {
         self.db.set_password_hash(&user_id, &hash, &[entry]).await?;
         self.revoke_all_sessions(&user_id, "password-reset", None)
             .await?;
+        // The mailbox's owner set a new password: an attacker's failures no longer lock them out.
+        self.clear_lock(&user_id, client).await?;
         tracing::info!(user_id = %user_id, "password reset");
         let notice = Mail {
             to: user.email.clone(),

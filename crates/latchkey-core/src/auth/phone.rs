@@ -30,7 +30,7 @@ impl Auth {
             .await?
             .phone
             .ok_or_else(|| AuthError::invalid_field("phone", "the account has no phone number"))?;
-        if let Some(ip) = &client.ip {
+        if let Some(ip) = client.ip_bucket() {
             self.take_attempt(&format!("phone:ip:{ip}"), self.settings.login_limit_per_ip)
                 .await?;
         }

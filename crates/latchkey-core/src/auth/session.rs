@@ -75,6 +75,7 @@ impl Auth {
             session_id: claims.sid.clone(),
             user,
             api_key: None,
+            device_token: None,
         })
     }
 
@@ -109,7 +110,10 @@ impl Auth {
         };
         self.db.create_session(&session, &first).await?;
         tracing::info!(user_id = %user.id, session_id = %sid, "session opened");
-        self.grant(&claims, Some((refresh, expires_at)), user)
+        let device_token = self.device_token(&user.id, client);
+        let mut grant = self.grant(&claims, Some((refresh, expires_at)), user)?;
+        grant.device_token = Some(device_token);
+        Ok(grant)
     }
 
     /// Ends the caller's session: its refresh tokens fail and its access tokens are refused

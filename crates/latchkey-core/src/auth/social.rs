@@ -190,7 +190,7 @@ impl Auth {
         // Input first, so a typo does not use up the sign-up step.
         let phone = Phone::parse(&req.phone)?;
         let name_override = parse_name(req.name.as_deref())?;
-        if let Some(ip) = &client.ip {
+        if let Some(ip) = client.ip_bucket() {
             self.take_attempt(
                 &format!("signup:ip:{ip}"),
                 self.settings.signup_limit_per_ip,

@@ -18,9 +18,22 @@ pub struct MemoryState {
     users: Records<UserRecord>,
     keys: Records<KeyRecord>,
     tokens: Mutex<HashMap<String, TokenSlot>>,
-    /// key -> (window end ms, count)
-    counters: Mutex<HashMap<String, (i64, u32)>>,
+    /// key -> its window; per-client buckets and account locks in one bounded map.
+    counters: Mutex<HashMap<String, Counter>>,
+    /// The most counters kept (`MAX_ENTRIES` unless the server says otherwise).
+    pub(super) counter_cap: usize,
     pub(super) record_ttl: Duration,
+}
+
+/// One counter's window.
+struct Counter {
+    /// When the window ends (ms).
+    end: i64,
+    count: u32,
+    /// An account's lock: never dropped to make room before its window ends, since forgetting
+    /// it would give the account's attackers a fresh budget. Only existing accounts get one,
+    /// so these are bounded by the accounts there are.
+    lock: bool,
 }
 
 /// A key's live tokens: generation -> entry, and when they all expire (ms).
@@ -36,29 +49,39 @@ const SWEEP_AT: usize = 100_000;
 /// The most counters, and the most records of each kind, one process keeps.
 const MAX_ENTRIES: usize = 100_000;
 
-/// Makes room for one more entry: drops expired entries, then, if the map is still nearly
-/// full, the tenth that would expire soonest. Counters and records are what unauthenticated
-/// traffic can make, so they are bounded; what is dropped is only rebuilt (a record) or
-/// restarted (a counter, whose window the per-IP count still bounds). Revocations are never
-/// dropped this way: forgetting one would let a revoked token in.
-fn make_room<V>(map: &mut HashMap<String, V>, now: i64, until: impl Fn(&V) -> i64) {
-    if map.len() < MAX_ENTRIES {
+/// Makes room for one more entry in a map of at most `cap`: drops expired entries, then, if
+/// the map is still nearly full, the tenth of `cap` that would expire soonest among those
+/// `evictable` says may go. Counters and records are what unauthenticated traffic can make, so
+/// they are bounded; what is dropped is only rebuilt (a record) or restarted (a per-client
+/// counter). Account locks are not evictable (a flood of addresses must not unlock an
+/// account), nor are revocations (forgetting one would let a revoked token in).
+fn make_room<V>(
+    map: &mut HashMap<String, V>,
+    now: i64,
+    cap: usize,
+    until: impl Fn(&V) -> i64,
+    evictable: impl Fn(&V) -> bool,
+) {
+    if map.len() < cap {
         return;
     }
     map.retain(|_, v| until(v) > now);
-    if map.len() < MAX_ENTRIES - MAX_ENTRIES / 10 {
+    if map.len() < cap - cap / 10 {
         return;
     }
-    let mut ends: Vec<i64> = map.values().map(&until).collect();
-    let cut = ends.len() / 10;
-    let (_, nth, _) = ends.select_nth_unstable(cut);
+    let mut ends: Vec<i64> = map.values().filter(|v| evictable(v)).map(&until).collect();
+    if ends.is_empty() {
+        return;
+    }
+    let cut = (cap / 10).clamp(1, ends.len());
+    let (_, nth, _) = ends.select_nth_unstable(cut - 1);
     let nth = *nth;
     // Exactly a tenth, even when many expire at the same moment.
     let victims: Vec<String> = map
         .iter()
-        .filter(|(_, v)| until(v) <= nth)
+        .filter(|(_, v)| evictable(v) && until(v) <= nth)
         .map(|(k, _)| k.clone())
-        .take(cut.max(1))
+        .take(cut)
         .collect();
     for k in victims {
         map.remove(&k);
@@ -75,6 +98,7 @@ impl MemoryState {
             keys: Records::default(),
             tokens: Mutex::default(),
             counters: Mutex::default(),
+            counter_cap: MAX_ENTRIES,
             record_ttl: RECORD_TTL,
         }
     }
@@ -251,21 +275,35 @@ impl MemoryState {
             .remove(kid);
     }
 
-    pub(super) fn take(&self, key: &str, limit: u32, window: Duration) -> Result<(), RetryAfter> {
+    /// `lock`: the counter is an account's lock, kept until its window ends.
+    pub(super) fn take(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        lock: bool,
+    ) -> Result<(), RetryAfter> {
         let now = self.clock.now_ms();
         let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         if !map.contains_key(key) {
-            make_room(&mut map, now, |(end, _)| *end);
+            make_room(&mut map, now, self.counter_cap, |c| c.end, |c| !c.lock);
         }
-        let entry = map.entry(key.to_owned()).or_insert((now + ms(window), 0));
-        if entry.0 <= now {
-            *entry = (now + ms(window), 0);
+        let fresh = Counter {
+            end: now + ms(window),
+            count: 0,
+            lock,
+        };
+        let entry = map.entry(key.to_owned()).or_insert(fresh);
+        if entry.end <= now {
+            entry.end = now + ms(window);
+            entry.count = 0;
         }
-        if entry.1 >= limit {
-            let wait_ms = (entry.0 - now).max(1000);
+        entry.lock |= lock;
+        if entry.count >= limit {
+            let wait_ms = (entry.end - now).max(1000);
             return Err(RetryAfter(Duration::from_millis(wait_ms as u64)));
         }
-        entry.1 += 1;
+        entry.count += 1;
         Ok(())
     }
 
@@ -279,7 +317,7 @@ impl MemoryState {
     pub(super) fn give_back(&self, key: &str) {
         let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = map.get_mut(key) {
-            entry.1 = entry.1.saturating_sub(1);
+            entry.count = entry.count.saturating_sub(1);
         }
     }
 
@@ -313,7 +351,7 @@ impl<T: Clone> Records<T> {
             return;
         }
         if !map.contains_key(id) {
-            make_room(&mut map, now, |(_, until)| *until);
+            make_room(&mut map, now, MAX_ENTRIES, |(_, until)| *until, |_| true);
         }
         map.insert(id.to_owned(), (rec.clone(), now + ms(ttl)));
     }
@@ -329,7 +367,11 @@ mod tests {
         let state = MemoryState::new(clock.clone());
         let window = Duration::from_secs(900);
         for i in 0..MAX_ENTRIES + 5_000 {
-            assert!(state.take(&format!("login:ip:{i}"), 10, window).is_ok());
+            assert!(
+                state
+                    .take(&format!("login:ip:{i}"), 10, window, false)
+                    .is_ok()
+            );
             clock.advance(Duration::from_millis(1));
         }
         let counters = state.counters.lock().unwrap().len();
@@ -337,6 +379,33 @@ mod tests {
         // The newest keys are kept, the soonest to expire went first.
         let newest = format!("login:ip:{}", MAX_ENTRIES + 4_999);
         assert!(state.counters.lock().unwrap().contains_key(&newest));
+    }
+
+    #[test]
+    fn a_flood_of_per_client_counters_never_evicts_an_accounts_lock() {
+        let clock = Clock::manual();
+        let mut state = MemoryState::new(clock.clone());
+        state.counter_cap = 1_000;
+        let window = Duration::from_secs(900);
+        // The oldest entry, the first to go if age decided.
+        for _ in 0..3 {
+            assert!(state.take("login:acct:u1", 3, window, true).is_ok());
+        }
+        assert!(state.take("login:acct:u1", 3, window, true).is_err());
+        for i in 0..10_000 {
+            clock.advance(Duration::from_millis(1));
+            assert!(
+                state
+                    .take(&format!("login:ip:{i}"), 10, window, false)
+                    .is_ok()
+            );
+        }
+        assert!(state.counters.lock().unwrap().len() <= 1_000);
+        let refused = state.take("login:acct:u1", 3, window, true);
+        assert!(refused.is_err(), "the lock outlived the flood");
+        // It ends with its window, like any other.
+        clock.advance(window);
+        assert!(state.take("login:acct:u1", 3, window, true).is_ok());
     }
 
     #[test]

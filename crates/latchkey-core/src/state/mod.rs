@@ -183,6 +183,14 @@ impl StateStore {
         }
     }
 
+    /// The most attempt counters the in-process store keeps (Redis keeps what its memory
+    /// allows, and refuses writes rather than evict).
+    pub fn set_counter_cap(&mut self, cap: usize) {
+        if let StateStore::Memory(s) = self {
+            s.counter_cap = cap.max(10);
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             StateStore::Memory(_) => "memory",
@@ -336,7 +344,19 @@ impl StateStore {
         limit: u32,
         window: Duration,
     ) -> anyhow::Result<Result<(), RetryAfter>> {
-        dispatch!(self, s => s.take(key, limit, window))
+        dispatch!(self, s => s.take(key, limit, window, false))
+    }
+
+    /// As `take`, for an account's lock: the in-process store never drops it to make room
+    /// before its window ends (per-client buckets give way first). Redis drops nothing
+    /// (`noeviction`), so there both are the same.
+    pub async fn take_lock(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> anyhow::Result<Result<(), RetryAfter>> {
+        dispatch!(self, s => s.take(key, limit, window, true))
     }
 
     /// Forgets `key`'s attempts (after a success).

@@ -256,11 +256,13 @@ impl RedisState {
         Ok(())
     }
 
+    /// Redis evicts nothing (`noeviction`), so an account's lock (`_lock`) needs no care here.
     pub(super) async fn take(
         &self,
         key: &str,
         limit: u32,
         window: Duration,
+        _lock: bool,
     ) -> anyhow::Result<Result<(), RetryAfter>> {
         let wait_ms: i64 = self
             .take

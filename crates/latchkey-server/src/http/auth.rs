@@ -12,8 +12,8 @@ use latchkey_core::secret::Secret;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
-use super::refresh_cookie;
 use super::views::{key_created, user_view};
+use super::{device_cookie, refresh_cookie};
 use crate::app::AppState;
 
 #[utoipa::path(
@@ -68,8 +68,9 @@ pub async fn signup(
     tag = "auth",
     operation_id = "login",
     summary = "Log in with email and password",
-    description = "Attempts are counted per account (10 per 15 minutes) and per client IP (100 per 15 minutes) *before* the password is checked, so a burst of parallel guesses cannot all be evaluated; once over a limit even the right password answers `429` until the window passes. A successful login resets the account's counter. An unknown email and a wrong password get the same answer.",
+    description = "Attempts are counted *before* the password is checked, so a burst of parallel guesses cannot all be evaluated. Every step is counted before it is evaluated, per client IP (100 per 15 minutes; IPv6 by /64) and per account: 10 from one address (or one known device, see `X-Device-Token`) and 50 from all addresses without a device token together. Passwords, second factors and mailed codes share these budgets; once over a limit even the right answer is `429` with `Retry-After` until the window passes. Only a completed sign-in (every factor) gives its steps back; a right password or code whose account asks for a second factor gives nothing back. An unknown email and a wrong password get the same answer. A new session's answer carries a `device_token` for the next sign-in.",
     params(
+        ("X-Device-Token" = Option<String>, Header, description = "The `device_token` of an earlier sign-in of this client (`lkd_…`; browsers in cookie mode send the `latchkey_device` cookie instead): this device's wrong guesses count in a budget of its own (`LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT_IP`), so failures from elsewhere do not lock it out. An unknown, expired or other account's token counts as none."),
         ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     request_body(content = latchkey_api::LoginRequest, content_type = "application/json"),
@@ -250,6 +251,7 @@ pub(super) fn token_response(
     cookie: bool,
 ) -> Response {
     let now = app.auth.clock().now_secs();
+    let device_token = grant.device_token;
     let in_cookie = if cookie {
         grant.refresh_token.as_ref().map(|t| t.expose().to_owned())
     } else {
@@ -268,10 +270,19 @@ pub(super) fn token_response(
         session_id: grant.session_id,
         user: user_view(&grant.user),
         api_key: grant.api_key.map(key_created),
+        // In cookie mode the browser keeps it in its own `HttpOnly` cookie instead.
+        device_token: device_token
+            .as_ref()
+            .filter(|_| !cookie)
+            .map(|t| t.expose().to_owned()),
     };
     let mut response = (status, axum::Json(body)).into_response();
     if let (Some(token), Some(expires_ms)) = (in_cookie, grant.refresh_expires_at) {
         refresh_cookie::set(&mut response, Some(&token), expires_ms / 1000 - now);
+    }
+    if let Some(token) = device_token.filter(|_| cookie) {
+        let ttl = latchkey_core::auth::lockout::DEVICE_TOKEN_TTL.as_secs();
+        device_cookie::set(&mut response, token.expose(), ttl);
     }
     // Tokens must not be kept by any cache between here and the client.
     let headers = response.headers_mut();

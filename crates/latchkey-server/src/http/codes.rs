@@ -46,7 +46,10 @@ pub async fn send(
     tag = "auth",
     operation_id = "verifyLoginCode",
     summary = "Sign in with a mailed code",
-    description = "Spends the login's code and opens a session. A login allows 5 tries in all (counted atomically, so parallel guesses cannot exceed them); then, like an expired or used code, it answers `invalid_session_code`. A code for an address without an account signs it up (a new organization, as its admin) unless `LATCHKEY_LOGIN_CODE_SIGNUP` is off: `201` with the default API key, shown once.",
+    description = "Spends the login's code and opens a session. A login allows 5 tries in all (counted atomically, so parallel guesses cannot exceed them); then, like an expired or used code, it answers `invalid_session_code`. A code for an address without an account signs it up (a new organization, as its admin) unless `LATCHKEY_LOGIN_CODE_SIGNUP` is off: `201` with the default API key, shown once. Every step is counted before it is evaluated, per client IP (100 per 15 minutes; IPv6 by /64) and per account: 10 from one address (or one known device, see `X-Device-Token`) and 50 from all addresses without a device token together. Passwords, second factors and mailed codes share these budgets; once over a limit even the right answer is `429` with `Retry-After` until the window passes. Only a completed sign-in (every factor) gives its steps back; a right password or code whose account asks for a second factor gives nothing back. Codes of an address without an account are counted like an account's.",
+    params(
+        ("X-Device-Token" = Option<String>, Header, description = "The `device_token` of an earlier sign-in of this client (`lkd_…`; browsers in cookie mode send the `latchkey_device` cookie instead): this device's wrong guesses count in a budget of its own (`LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT_IP`), so failures from elsewhere do not lock it out. An unknown, expired or other account's token counts as none.")
+    ),
     request_body(content = latchkey_api::CodeVerifyRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: send the same request again with `mfa_code`; the session code stays usable.", body = ref("#/components/schemas/VerifyLoginCodeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
@@ -55,6 +58,7 @@ pub async fn send(
         (status = 401, description = "`invalid_session_code` (wrong, expired, used or unknown), or `invalid_mfa_code` with `data.attempts_left`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::AccountDisabled)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 429, response = inline(errors::RateLimited)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )

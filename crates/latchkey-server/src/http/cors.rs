@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
-/// What the SDKs send: credentials, JSON, request ids, and the refresh-cookie opt-in.
-const ALLOW_HEADERS: &str =
-    "authorization, content-type, x-authorization, x-request-id, x-refresh-token-mode";
+/// What the SDKs send: credentials, JSON, request ids, the refresh-cookie opt-in and the
+/// device token.
+const ALLOW_HEADERS: &str = "authorization, content-type, x-authorization, x-request-id, \
+     x-refresh-token-mode, x-device-token";
 /// What the SDKs read: why a token was refused, when to retry, and the request id.
 const EXPOSE_HEADERS: &str = "www-authenticate, retry-after, x-request-id";
 const MAX_AGE: &str = "600";

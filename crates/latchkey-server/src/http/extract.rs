@@ -9,6 +9,7 @@ use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use latchkey_api::ErrorCode;
 use latchkey_core::ClientInfo;
 use latchkey_core::auth::Principal;
+use latchkey_core::secret::Secret;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -269,6 +270,7 @@ impl FromRequestParts<AppState> for Client {
         Ok(Client(ClientInfo {
             ip: ip.map(|ip| ip.to_string()),
             user_agent,
+            device: super::device_cookie::read(&parts.headers).map(Secret::new),
         }))
     }
 }

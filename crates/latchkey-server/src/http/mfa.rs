@@ -68,7 +68,10 @@ pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
     tag = "auth",
     operation_id = "verifyMfa",
     summary = "Second step of a password login",
-    description = "Takes the `mfa_token` of a password login and a current TOTP code (each code is accepted once) or an unused recovery code. 5 tries per token; after them, or after 5 minutes, the token is refused with `invalid_token` and the user logs in again.",
+    description = "Takes the `mfa_token` of a password login and a current TOTP code (each code is accepted once) or an unused recovery code. 5 tries per token; after them, or after 5 minutes, the token is refused with `invalid_token` and the user logs in again. Every step is counted before it is evaluated, per client IP (100 per 15 minutes; IPv6 by /64) and per account: 10 from one address (or one known device, see `X-Device-Token`) and 50 from all addresses without a device token together. Passwords, second factors and mailed codes share these budgets; once over a limit even the right answer is `429` with `Retry-After` until the window passes. Only a completed sign-in (every factor) gives its steps back; a right password or code whose account asks for a second factor gives nothing back.",
+    params(
+        ("X-Device-Token" = Option<String>, Header, description = "The `device_token` of an earlier sign-in of this client (`lkd_…`; browsers in cookie mode send the `latchkey_device` cookie instead): this device's wrong guesses count in a budget of its own (`LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT_IP`), so failures from elsewhere do not lock it out. An unknown, expired or other account's token counts as none.")
+    ),
     request_body(content = latchkey_api::MfaVerifyRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "A new session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
@@ -76,6 +79,7 @@ pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
         (status = 401, description = "`invalid_mfa_code` with `data.attempts_left`, or `invalid_token` for an unknown, expired, used or exhausted `mfa_token`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::AccountDisabled)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 429, response = inline(errors::RateLimited)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )

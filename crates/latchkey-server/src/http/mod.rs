@@ -9,6 +9,7 @@ mod auth;
 pub mod client_ip;
 mod codes;
 pub mod cors;
+mod device_cookie;
 pub mod error;
 pub mod extract;
 mod forward;

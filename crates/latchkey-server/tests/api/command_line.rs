@@ -459,6 +459,7 @@ async fn serving_on_all_interfaces_without_an_issuer_warns() {
 async fn a_limit_of_zero_is_off() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.login_limit_per_account = 0;
+        c.login_limit_per_account_ip = 0;
         c.login_limit_per_ip = 0;
         c.signup_limit_per_ip = 0;
     })

@@ -18,6 +18,7 @@ mod forward_strict;
 mod hot_path;
 mod instances;
 mod key_rotation;
+mod lockout;
 mod logs;
 mod mail_sink;
 mod metrics;
