@@ -20,6 +20,7 @@ async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> O
         authority: None,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
         form_post: false,
+        satisfies_mfa: false,
     };
     TestApp::spawn_with(backend, |c| {
         c.oidc_providers = vec![provider];
@@ -534,6 +535,7 @@ async fn social_form_post_answer_with_a_same_site_none_cookie() {
         authority: None,
         tenants: vec![],
         form_post: true,
+        satisfies_mfa: false,
     };
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.issuer = Some("https://latchkey.test".into());
