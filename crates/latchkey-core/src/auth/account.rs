@@ -343,6 +343,7 @@ impl Auth {
         let (Some(row), Some(account_key)) = (row, account_key) else {
             return Err(AuthError::InvalidCredentials);
         };
+        let checked = row.password_hash;
         let user = row.user;
         if account_counted {
             self.state.reset(&account_key).await?;
@@ -354,6 +355,11 @@ impl Auth {
             return Err(AuthError::AccountDisabled);
         }
         self.require_verified(&user.id).await?;
+        // The hash checked above must still be the account's: a takeover (or a reset) that
+        // committed while it was being checked removed or replaced it.
+        if self.db.password_hash_of(&user.id).await? != checked {
+            return Err(AuthError::InvalidCredentials);
+        }
         if self.mfa_enabled(&user.id).await? {
             return self.mfa_challenge(&user.id).await;
         }

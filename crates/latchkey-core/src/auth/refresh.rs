@@ -205,6 +205,9 @@ impl Auth {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
         let user = self.live_session_user(&claims.sid).await?;
+        if self.settings.require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         if !self
             .db
             .claim_lenient_refresh(&claims.jti, &claims.sid, now)
