@@ -76,6 +76,8 @@ impl Auth {
             .await?
             .ok_or(AuthError::InvalidVerificationToken)?;
         let keeps = match password {
+            // Already proven: nothing to take over, the password does not matter.
+            _ if user.email_verified => true,
             Some(password) => {
                 self.take_attempt(
                     &format!("password:user:{user_id}"),

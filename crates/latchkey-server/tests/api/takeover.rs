@@ -202,18 +202,22 @@ async fn with_verified_addresses_required_the_squatters_password_stays_refused(
     assert_eq!(error_code(r).await, "invalid_credentials");
 }
 
-/// A session of an unverified account opened before verified addresses were required is
-/// refused at its next refresh: `require_verified_email` applies to every way in.
+/// A session (and an API key) of an unverified account set up before verified addresses were
+/// required is refused at its next refresh (`get-token`): `require_verified_email` applies to
+/// every way in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_of_unverified_accounts_stop_refreshing_once_addresses_are_required() {
+async fn sessions_and_keys_of_unverified_accounts_stop_once_addresses_are_required() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let user = app.signup("old@example.com").await;
+    let api_key = s(&user["api_key"], "key");
+    auth_token(&app, &api_key).await;
     let (mut config, clock) = app.stop().await;
     config.require_verified_email = true;
     let app = TestApp::start(config, Backend::Sqlite, clock).await;
     let r = app.refresh(&s(&user, "refresh_token")).await;
     assert_eq!(r.status(), 403);
     assert_eq!(error_code(r).await, "email_not_verified");
+    assert_key_refused(&app, &api_key, "an unverified owner's key").await;
 }
 
 with_mail!(the_verification_link_alone_takes_over_and_with_the_password_confirms);
