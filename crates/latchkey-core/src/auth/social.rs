@@ -98,10 +98,13 @@ impl Auth {
             .await?;
         let mfa_satisfied = who.satisfies_mfa;
         let payload = match known {
-            Some(user_id) => Payload::SignIn {
-                user_id,
-                mfa_satisfied,
-            },
+            Some(user_id) => {
+                self.vouched_own_address(&user_id, who, client).await?;
+                Payload::SignIn {
+                    user_id,
+                    mfa_satisfied,
+                }
+            }
             None => match self.verified_email_owner(who).await? {
                 Some(owner) => {
                     let user_id = owner.id.clone();
@@ -142,6 +145,32 @@ impl Auth {
         };
         self.put_code(&payload, app_challenge.as_deref(), HANDOFF_TTL_MS)
             .await
+    }
+
+    /// A linked identity whose provider vouches for the account's own address proves it (the
+    /// identity is the account's already: nothing to take over). Accounts that signed up
+    /// through a provider before such sign-ups were marked verified get there this way.
+    async fn vouched_own_address(
+        &self,
+        user_id: &str,
+        who: &ExternalIdentity,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let (true, Some(email)) = (who.claims.email_verified, who.claims.email.as_deref()) else {
+            return Ok(());
+        };
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        let Some(mut user) = self.db.user_by_id(user_id).await? else {
+            return Ok(());
+        };
+        let own = Email::parse(&user.email).is_ok_and(|e| e.normalized() == email.normalized());
+        if own && !user.email_verified {
+            self.mark_verified(&mut user, self.clock.now_ms(), client, "provider")
+                .await?;
+        }
+        Ok(())
     }
 
     /// An existing account with this email, when — and only when — the provider asserts the
