@@ -121,6 +121,11 @@ pub struct PasswordChangeRequest {
 pub struct EmailVerifyRequest {
     /// The `token` of the mailed link.
     pub token: String,
+    /// The account's password: the person who signed up confirms their own address and keeps
+    /// what they set up. Without it, whoever holds the link takes the account over (its
+    /// password, sessions, API keys, linked sign-ins and second factor are removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 /// `POST /api/v1/auth/password/forgot`.

@@ -25,6 +25,10 @@ pub struct SignupRequiredResponse {
     pub email: Option<String>,
     /// Seconds left to finish with `POST /api/v1/auth/signup/complete`.
     pub expires_in: i64,
+    /// The provider does not vouch for `email` (`email_verified` not true): a six-digit code
+    /// was mailed to it, and `/signup/complete` needs it as `email_code`.
+    #[serde(default)]
+    pub email_code_required: bool,
 }
 
 /// `POST /api/v1/auth/signup/complete`.
@@ -33,6 +37,9 @@ pub struct SignupRequiredResponse {
 #[serde(deny_unknown_fields)]
 pub struct SignupCompleteRequest {
     pub signup_token: String,
+    /// The code mailed to the address when the sign-up step said `email_code_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_code: Option<String>,
     /// E.164, e.g. `+14155550123`.
     pub phone: String,
     #[serde(default)]

@@ -29,6 +29,10 @@ pub struct OidcProvider {
     /// Ask for `response_mode=form_post` (needs an `https://` `LATCHKEY_ISSUER`).
     #[serde(default)]
     pub form_post: bool,
+    /// A sign-in through this provider counts as multi-factor (the provider enforces its own
+    /// second factor): accounts with TOTP are not asked for it again. Off by default.
+    #[serde(default)]
+    pub satisfies_mfa: bool,
 }
 
 impl OidcProvider {
@@ -87,6 +91,7 @@ impl OidcProvider {
             client_secret: self.client_secret.clone().map(Secret::new),
             scopes: self.scopes.clone(),
             form_post: self.form_post,
+            satisfies_mfa: self.satisfies_mfa,
         })
     }
 }
@@ -164,6 +169,7 @@ mod tests {
             authority: None,
             tenants: vec![],
             form_post: false,
+            satisfies_mfa: false,
         }
     }
 

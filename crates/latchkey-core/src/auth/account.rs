@@ -326,11 +326,17 @@ impl Auth {
         let Some(row) = row else {
             return Err(AuthError::InvalidCredentials);
         };
+        let checked = row.password_hash;
         let user = row.user;
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         self.require_verified(&user.id).await?;
+        // The hash checked above must still be the account's: a takeover (or a reset) that
+        // committed while it was being checked removed or replaced it.
+        if self.db.password_hash_of(&user.id).await? != checked {
+            return Err(AuthError::InvalidCredentials);
+        }
         // The right password alone gives nothing back: the second factor's guesses are
         // counted in the same budgets, which a fresh challenge must not refill.
         if self.mfa_enabled(&user.id).await? {

@@ -48,6 +48,7 @@ pub enum AuditEvent {
     SigningKeyRotated,
     OperatorGranted,
     OperatorRevoked,
+    AccountTakenOver,
 }
 
 impl AuditEvent {
@@ -78,6 +79,7 @@ impl AuditEvent {
         AuditEvent::SigningKeyRotated,
         AuditEvent::OperatorGranted,
         AuditEvent::OperatorRevoked,
+        AuditEvent::AccountTakenOver,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl AuditEvent {
             AuditEvent::SigningKeyRotated => "signing_key.rotated",
             AuditEvent::OperatorGranted => "operator.granted",
             AuditEvent::OperatorRevoked => "operator.revoked",
+            AuditEvent::AccountTakenOver => "account.taken_over",
         }
     }
 }

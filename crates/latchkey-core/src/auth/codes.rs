@@ -110,7 +110,14 @@ impl Auth {
         self.db.refund_login_code_attempt(login_id).await?;
         // A sign-in with a second factor took two counted requests (code, then code + factor).
         let mut steps = 1;
+        // An account whose address was never proven: this code proves it, and the account
+        // is taken over below. Its second factor, like everything else set up on it, was set
+        // up by whoever created it and is not asked for.
+        let claims = found
+            .as_ref()
+            .is_some_and(|f| !f.user.email_verified && !f.user.disabled);
         if let Some(found) = &found
+            && !claims
             && self.mfa_enabled(&found.user.id).await?
         {
             let Some(mfa_code) = mfa_code else {
@@ -153,8 +160,21 @@ impl Auth {
                     self.record(entry).await;
                     return Err(AuthError::AccountDisabled);
                 }
+                if claims && !self.take_over(&found.user, "code", client).await? {
+                    // Proven meanwhile by another way in, which may have kept a second
+                    // factor this login did not ask for: sign in again.
+                    return Err(AuthError::InvalidSessionCode);
+                }
+                if claims {
+                    found.user = self
+                        .db
+                        .user_by_id(&uid)
+                        .await?
+                        .ok_or(AuthError::InvalidSessionCode)?;
+                }
                 // The code reached the mailbox: the address is proven.
-                self.mark_verified(&mut found.user, now, client).await?;
+                self.mark_verified(&mut found.user, now, client, "code")
+                    .await?;
                 self.relieve(&charge, steps).await?;
                 let grant = self.open_session(found.user.into(), client).await?;
                 let entry = self
@@ -167,13 +187,90 @@ impl Auth {
             None if self.code_may_sign_up() => {
                 self.relieve(&charge, steps).await?;
                 let (mut user, key) = self.register_verified(&row.email, client).await?;
-                self.mark_verified(&mut user, now, client).await?;
+                self.mark_verified(&mut user, now, client, "code").await?;
                 let mut grant = self.open_session(user.into(), client).await?;
                 grant.api_key = Some(key);
                 Ok(LoginOutcome::Signed(grant))
             }
             None => Err(AuthError::InvalidSessionCode),
         }
+    }
+
+    /// Mails a code proving `email` for a sign-up through a provider that does not vouch for
+    /// the address; counted like sign-in codes. The code is a sign-in code like any other
+    /// (whoever receives it holds the mailbox); its login id is returned.
+    pub(super) async fn send_address_code(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> AuthResult<String> {
+        if let Some(ip) = &client.ip {
+            self.take_attempt(&format!("code:ip:{ip}"), self.settings.code_limit_per_ip)
+                .await?;
+        }
+        self.take_attempt(
+            &format!("code:email:{}", email.normalized()),
+            self.settings.code_limit_per_email,
+        )
+        .await?;
+        let login_id = uuid::Uuid::new_v4().simple().to_string();
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let now = self.clock.now_ms();
+        let ttl = self.settings.code_ttl;
+        let minutes = ttl.as_secs() / 60;
+        self.mail(Mail {
+            to: email.as_str().to_owned(),
+            subject: "Confirm your email address".into(),
+            text: format!(
+                "Your code to confirm this address is {code}\n\nEnter it to finish signing up. \
+                 It works once and expires in {minutes} minutes. If you did not ask for it, \
+                 ignore this mail.\n"
+            ),
+            html: format!(
+                "<p>Your code to confirm this address is <strong>{code}</strong></p>\
+                 <p>Enter it to finish signing up. It works once and expires in {minutes} \
+                 minutes. If you did not ask for it, ignore this mail.</p>"
+            ),
+            dev_log: Some(format!("address code {code} for login {login_id}")),
+        })
+        .await?;
+        self.db
+            .insert_login_code(
+                &login_id,
+                email.as_str(),
+                email.normalized(),
+                &self.code_hash(&login_id, &code),
+                now,
+                now + ttl.as_millis() as i64,
+            )
+            .await?;
+        Ok(login_id)
+    }
+
+    /// Spends the code of `send_address_code` for `email_normalized`; wrong codes use up the
+    /// login's tries (5), as for sign-in codes.
+    pub(super) async fn check_address_code(
+        &self,
+        login_id: &str,
+        code: &str,
+        email_normalized: &str,
+    ) -> AuthResult<()> {
+        let now = self.clock.now_ms();
+        let row = self
+            .db
+            .attempt_login_code(login_id, now, MAX_CODE_ATTEMPTS)
+            .await?
+            .ok_or(AuthError::InvalidSessionCode)?;
+        let expected = self.code_hash(login_id, code.trim());
+        if !ct_eq(expected.as_bytes(), row.code_hash.as_bytes())
+            || row.email_normalized != email_normalized
+        {
+            return Err(AuthError::InvalidSessionCode);
+        }
+        if !self.db.spend_login_code(login_id, now).await? {
+            return Err(AuthError::InvalidSessionCode);
+        }
+        Ok(())
     }
 
     pub(super) async fn mail(&self, mail: Mail) -> AuthResult<()> {

@@ -24,6 +24,7 @@ pub mod scopes;
 mod session;
 mod signing;
 pub mod social;
+mod takeover;
 mod users;
 mod verification;
 

@@ -125,6 +125,11 @@ impl Auth {
         if !self.db.spend_password_reset(&id, now).await? {
             return Err(AuthError::InvalidResetToken);
         }
+        // The link proved the mailbox: an account whose address was never proven is the
+        // link holder's, without what was set up on it before (see `take_over`).
+        if !user.email_verified && !user.disabled {
+            self.take_over(&user, "password_reset", client).await?;
+        }
         // Whoever holds the mailed link: the owner of the mailbox, not a signed-in user.
         let entry = self
             .audit_anonymous(client, AuditEvent::PasswordReset)

@@ -33,7 +33,8 @@ impl Auth {
         // Only for a chain without a cap: the parent is not read here, so a narrowed grant
         // takes the full path, which reads its cap (fail closed: never the full scopes).
         let record = self.user_record(uid).await?;
-        if !record.disabled {
+        let unproven = self.settings.require_verified_email && record.email_verified != Some(true);
+        if !record.disabled && !unproven {
             let user = Arc::new(super::users::user_of(uid, record));
             if let Some(grant) = self
                 .try_rotate(presented, &hash, sid, user, Parent::Uncapped)
@@ -57,6 +58,11 @@ impl Auth {
         }
         if ctx.user.disabled {
             return Err(AuthError::AccountDisabled);
+        }
+        // Verified addresses required: a session opened before that (or before the setting)
+        // does not outlive it.
+        if self.settings.require_verified_email && !ctx.user.email_verified {
+            return Err(AuthError::EmailNotVerified);
         }
         let (mut row, user) = (ctx.token, Arc::new(ctx.user));
         if row.used_at.is_none() {
@@ -199,6 +205,9 @@ impl Auth {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
         let user = self.live_session_user(&claims.sid).await?;
+        if self.settings.require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         if !self
             .db
             .claim_lenient_refresh(&claims.jti, &claims.sid, now)

@@ -23,6 +23,14 @@ struct Pending {
     email: Option<String>,
     name: Option<String>,
     referral_code: Option<String>,
+    /// Whether the provider vouched for `email`. An address it does not vouch for is never
+    /// stored as an account's address (older steps lack the field: not vouched for).
+    #[serde(default)]
+    email_verified: bool,
+    /// When the provider does not vouch for `email`: the sign-in code mailed to it, which
+    /// `complete_signup` needs.
+    #[serde(default)]
+    login_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,6 +38,10 @@ struct Pending {
 enum Payload {
     SignIn {
         user_id: String,
+        /// The operator says this provider's sign-in satisfies MFA (`satisfies_mfa`);
+        /// otherwise an account with a second factor is asked for it.
+        #[serde(default)]
+        mfa_satisfied: bool,
     },
     Signup(Pending),
     /// The `signup_token`: only `complete_signup` takes it.
@@ -45,16 +57,26 @@ enum Payload {
 #[derive(Debug)]
 pub enum Exchanged {
     Signed(Box<Grant>),
+    /// The account has a second factor and the provider does not satisfy MFA: continue at
+    /// `verify_mfa` with this token, as after a password.
+    MfaRequired {
+        mfa_token: crate::secret::Secret,
+    },
     /// A new person: finish with `complete_signup`.
     SignupRequired {
         signup_token: String,
         email: Option<String>,
         expires_in_secs: i64,
+        /// The provider does not vouch for `email`: a code was mailed to it, and
+        /// `complete_signup` needs it.
+        email_code_required: bool,
     },
 }
 
 pub struct CompleteSignup {
     pub signup_token: String,
+    /// The code mailed to the address when the provider did not vouch for it.
+    pub email_code: Option<String>,
     pub phone: String,
     pub name: Option<String>,
     pub referral_code: Option<String>,
@@ -74,10 +96,23 @@ impl Auth {
             .db
             .identity_user(&who.provider, &claims.subject)
             .await?;
+        let mfa_satisfied = who.satisfies_mfa;
         let payload = match known {
-            Some(user_id) => Payload::SignIn { user_id },
+            Some(user_id) => {
+                self.vouched_own_address(&user_id, who, client).await?;
+                Payload::SignIn {
+                    user_id,
+                    mfa_satisfied,
+                }
+            }
             None => match self.verified_email_owner(who).await? {
-                Some(user_id) => {
+                Some(owner) => {
+                    let user_id = owner.id.clone();
+                    // An account whose address was never proven: the provider just proved it,
+                    // so the account is the prover's, and what was set up on it before goes.
+                    if !owner.email_verified && !owner.disabled {
+                        self.take_over(&owner, "provider", client).await?;
+                    }
                     let identity = NewIdentity {
                         provider: &who.provider,
                         subject: &claims.subject,
@@ -92,7 +127,10 @@ impl Auth {
                         .link_identity(&identity, &user_id, self.clock.now_ms(), &[entry])
                         .await?;
                     tracing::info!(%user_id, provider = %who.provider, "identity linked by verified email");
-                    Payload::SignIn { user_id }
+                    Payload::SignIn {
+                        user_id,
+                        mfa_satisfied,
+                    }
                 }
                 None => Payload::Signup(Pending {
                     provider: who.provider.clone(),
@@ -100,6 +138,8 @@ impl Auth {
                     email: claims.email.clone(),
                     name: claims.name.clone(),
                     referral_code,
+                    email_verified: claims.email_verified,
+                    login_id: None,
                 }),
             },
         };
@@ -107,9 +147,38 @@ impl Auth {
             .await
     }
 
+    /// A linked identity whose provider vouches for the account's own address proves it (the
+    /// identity is the account's already: nothing to take over). Accounts that signed up
+    /// through a provider before such sign-ups were marked verified get there this way.
+    async fn vouched_own_address(
+        &self,
+        user_id: &str,
+        who: &ExternalIdentity,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let (true, Some(email)) = (who.claims.email_verified, who.claims.email.as_deref()) else {
+            return Ok(());
+        };
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        let Some(mut user) = self.db.user_by_id(user_id).await? else {
+            return Ok(());
+        };
+        let own = Email::parse(&user.email).is_ok_and(|e| e.normalized() == email.normalized());
+        if own && !user.email_verified {
+            self.mark_verified(&mut user, self.clock.now_ms(), client, "provider")
+                .await?;
+        }
+        Ok(())
+    }
+
     /// An existing account with this email, when — and only when — the provider asserts the
     /// address is verified. An unverified claim would let anyone take over an account.
-    async fn verified_email_owner(&self, who: &ExternalIdentity) -> AuthResult<Option<String>> {
+    async fn verified_email_owner(
+        &self,
+        who: &ExternalIdentity,
+    ) -> AuthResult<Option<crate::domain::User>> {
         let (true, Some(email)) = (who.claims.email_verified, who.claims.email.as_deref()) else {
             return Ok(None);
         };
@@ -120,7 +189,7 @@ impl Auth {
             .db
             .user_by_email(email.normalized())
             .await?
-            .map(|row| row.user.id))
+            .map(|row| row.user))
     }
 
     /// The app trades the code from its redirect (and its PKCE verifier, when it sent a
@@ -151,10 +220,27 @@ impl Auth {
             }
         }
         match serde_json::from_str::<Payload>(&handoff.payload).map_err(anyhow::Error::from)? {
-            Payload::SignIn { user_id } => {
+            Payload::SignIn {
+                user_id,
+                mfa_satisfied,
+            } => {
                 let user = self.db.user_by_id(&user_id).await?.ok_or(invalid)?;
                 if user.disabled {
                     return Err(AuthError::AccountDisabled);
+                }
+                // Every way in: a provider identity linked to an unproven account is not one.
+                self.require_verified(&user.id).await?;
+                if !mfa_satisfied && self.mfa_enabled(&user.id).await? {
+                    // As after a password: the second step is audited when it ends.
+                    let super::LoginOutcome::MfaRequired {
+                        mfa_token: Some(mfa_token),
+                    } = self.mfa_challenge(&user.id).await?
+                    else {
+                        return Err(AuthError::Unexpected(anyhow::anyhow!(
+                            "an MFA challenge without a token"
+                        )));
+                    };
+                    return Ok(Exchanged::MfaRequired { mfa_token });
                 }
                 let uid = user.id.clone();
                 let grant = self.open_session(user.into(), client).await?;
@@ -165,14 +251,25 @@ impl Auth {
                 self.record(entry).await;
                 Ok(Exchanged::Signed(Box::new(grant)))
             }
-            Payload::Signup(pending) => {
+            Payload::Signup(mut pending) => {
                 let email = pending.email.clone();
+                // An address the provider does not vouch for is proven by a mailed code
+                // before it can become an account's address.
+                let email_code_required = email.is_some() && !pending.email_verified;
+                // Without a mailer no code can go: `complete_signup` then refuses.
+                if let (true, Some(address), true) =
+                    (email_code_required, &email, self.mailer.is_some())
+                {
+                    let address = Email::parse(address)?;
+                    pending.login_id = Some(self.send_address_code(&address, client).await?);
+                }
                 let step = Payload::SignupStep(pending);
                 let signup_token = self.put_code(&step, None, SIGNUP_STEP_TTL_MS).await?;
                 Ok(Exchanged::SignupRequired {
                     signup_token,
                     email,
                     expires_in_secs: SIGNUP_STEP_TTL_MS / 1000,
+                    email_code_required,
                 })
             }
             Payload::SignupStep(_) | Payload::LinkTicket { .. } => Err(invalid),
@@ -208,16 +305,26 @@ impl Auth {
         else {
             return Err(invalid());
         };
-        let result = self
-            .register_external(&pending, &phone, name_override, req.referral_code, client)
-            .await;
+        let result = match self
+            .prove_unvouched(&pending, req.email_code.as_deref())
+            .await
+        {
+            Ok(()) => {
+                self.register_external(&pending, &phone, name_override, req.referral_code, client)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let (user, key) = match result {
             Ok(created) => created,
             Err(e) => {
                 // A wrong referral code or a taken email: the person may correct and retry.
+                // A wrong mailed code too: its login counts the tries.
                 if matches!(
                     e,
-                    AuthError::UnknownReferralCode | AuthError::InvalidInput { .. }
+                    AuthError::UnknownReferralCode
+                        | AuthError::InvalidInput { .. }
+                        | AuthError::InvalidSessionCode
                 ) {
                     self.db
                         .put_handoff(&hash, &handoff.payload, None, handoff.expires_at)
@@ -229,6 +336,34 @@ impl Auth {
         let mut grant = self.open_session(user.into(), client).await?;
         grant.api_key = Some(key);
         Ok(grant)
+    }
+
+    /// An address the provider did not vouch for is never stored as an account's address
+    /// without proof: whoever controls that provider account would hold the address (and its
+    /// real owner's later sign-in would land in their account). The code mailed at the
+    /// exchange proves it.
+    async fn prove_unvouched(&self, pending: &Pending, email_code: Option<&str>) -> AuthResult<()> {
+        let Some(email) = pending.email.as_deref().filter(|_| !pending.email_verified) else {
+            return Ok(());
+        };
+        let email = Email::parse(email)?;
+        let Some(login_id) = &pending.login_id else {
+            // No mailer, or a step from before codes were mailed for such addresses.
+            return Err(AuthError::ExternalLogin(
+                "the provider does not vouch for this email address and no code was mailed to \
+                 prove it: sign up another way, then link the provider from the account",
+            ));
+        };
+        let Some(code) = email_code.filter(|c| !c.trim().is_empty()) else {
+            return Err(AuthError::InvalidInput {
+                field: "email_code",
+                message: "the provider does not vouch for this address: send the code mailed \
+                          to it"
+                    .into(),
+            });
+        };
+        self.check_address_code(login_id, code, email.normalized())
+            .await
     }
 
     async fn register_external(
@@ -270,6 +405,10 @@ impl Auth {
                     .detail("method", "social")
                     .detail("provider", pending.provider.clone()),
             )
+            .await?;
+        // The provider vouched for the address, or the mailed code proved it.
+        let mut user = user;
+        self.mark_verified(&mut user, self.clock.now_ms(), client, "provider")
             .await?;
         tracing::info!(user_id = %user.id, provider = %pending.provider, "signed up through a provider");
         Ok((user, key))

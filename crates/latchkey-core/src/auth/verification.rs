@@ -52,34 +52,78 @@ impl Auth {
             .await
     }
 
-    /// `POST /auth/email/verify`.
-    pub async fn verify_email(&self, token: &str, client: &super::ClientInfo) -> AuthResult<()> {
+    /// `POST /auth/email/verify`. The link alone proves the mailbox, not that its holder set
+    /// the account up: on an unproven account it takes the account over (everything set up
+    /// before goes). With the account's password too, the person who signed up confirms their
+    /// own address and keeps what they set up; a wrong password spends nothing and is counted
+    /// like a login.
+    pub async fn verify_email(
+        &self,
+        token: &str,
+        password: Option<&crate::secret::Secret>,
+        client: &super::ClientInfo,
+    ) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
+        let now = self.clock.now_ms();
+        let user_id = self
+            .db
+            .email_verification_user(&id, now)
+            .await?
+            .ok_or(AuthError::InvalidVerificationToken)?;
+        let user = self
+            .db
+            .user_by_id(&user_id)
+            .await?
+            .ok_or(AuthError::InvalidVerificationToken)?;
+        let keeps = match password {
+            // Already proven: nothing to take over, the password does not matter.
+            _ if user.email_verified => true,
+            Some(password) => {
+                self.take_attempt(
+                    &format!("password:user:{user_id}"),
+                    self.settings.login_limit_per_account,
+                )
+                .await?;
+                let stored = self.db.password_hash_of(&user_id).await?;
+                if !self.hasher.verify(password, stored.as_deref()).await? {
+                    return Err(AuthError::InvalidCredentials);
+                }
+                true
+            }
+            None => false,
+        };
+        if !keeps && !user.email_verified && !user.disabled {
+            // The takeover removes every pending link, this one included.
+            if self.take_over(&user, "link", client).await? {
+                return Ok(());
+            }
+        }
         let batch = new_batch();
         // The holder of the mailed link proves the mailbox: the account's owner.
         let entry = self
             .audit_user_to_be(client, super::AuditEvent::EmailVerified)
             .detail("method", "link");
         self.db
-            .spend_email_verification(&id, self.clock.now_ms(), &batch, entry)
+            .spend_email_verification(&id, now, &batch, entry)
             .await?
             .ok_or(AuthError::InvalidVerificationToken)?;
         // `/me` reads the flag from the cached record.
         self.flush(&batch).await
     }
 
-    /// A mailed code reached the mailbox: the address is proven. The sign-in goes on when the
+    /// A mailed code reached the mailbox (or a provider vouched for it): the address is proven. The sign-in goes on when the
     /// record cannot be published now (the outbox retry does it; `/me` lags until then).
     pub(super) async fn mark_verified(
         &self,
         user: &mut User,
         now: i64,
         client: &super::ClientInfo,
+        method: &str,
     ) -> AuthResult<()> {
         let batch = new_batch();
         let verified = self
             .audit_as(&user.id, client, super::AuditEvent::EmailVerified)
-            .detail("method", "code");
+            .detail("method", method);
         if self
             .db
             .mark_email_verified(&user.id, now, &batch, &[verified])

@@ -181,6 +181,7 @@ impl Oidc {
             ExternalIdentity {
                 provider: provider.to_owned(),
                 claims,
+                satisfies_mfa: p.settings.satisfies_mfa,
             },
             flow,
         ))

@@ -42,6 +42,9 @@ pub struct ProviderSettings {
     /// Ask for `response_mode=form_post`: the provider POSTs the answer back, which needs a
     /// `SameSite=None; Secure` flow cookie.
     pub form_post: bool,
+    /// The operator says a sign-in through this provider satisfies MFA (the provider enforces
+    /// its own second factor): accounts with TOTP are then not asked for it again.
+    pub satisfies_mfa: bool,
 }
 
 /// A person as a provider vouched for them.
@@ -49,6 +52,8 @@ pub struct ProviderSettings {
 pub struct ExternalIdentity {
     pub provider: String,
     pub claims: IdClaims,
+    /// The provider's `satisfies_mfa` setting.
+    pub satisfies_mfa: bool,
 }
 
 /// The configured providers, the redirect allow-list, and the HTTP client that talks to the

@@ -342,7 +342,7 @@ fn org_from_row(row: &AnyRow) -> anyhow::Result<Org> {
 
 /// 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L): ~50 bits, easy to read
 /// aloud, and guessing is rate-limited with sign-ups anyway.
-fn new_referral_code() -> String {
+pub(super) fn new_referral_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
     // Rejection sampling keeps every character equally likely (256 is not a multiple of 31).
     let limit = 256 - 256 % ALPHABET.len();

@@ -18,6 +18,7 @@ mod passwords;
 mod phone;
 mod sessions;
 mod signing_keys;
+mod takeover;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow}
 pub use signing_keys::SigningKeyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Executor};
+pub use takeover::TakenOver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

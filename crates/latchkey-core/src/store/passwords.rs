@@ -72,6 +72,19 @@ impl Db {
         Ok(row.map(|r| r.try_get("user_id")).transpose()?)
     }
 
+    /// The user of a live, unused verification token.
+    pub async fn email_verification_user(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM email_verifications \
+             WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+    }
+
     /// Spends a reset token; false when it was spent (or expired) meanwhile.
     pub async fn spend_password_reset(&self, id: &str, now: i64) -> AuthResult<bool> {
         self.spend_one_time(OneTime::PasswordResets, id, now, true)

@@ -81,13 +81,14 @@ pub async fn forgot(
     tag = "auth",
     operation_id = "verifyEmail",
     summary = "Confirm the email address",
-    description = "Takes the `token` of the link mailed at sign-up (once, for 24 hours; the link opens `LATCHKEY_VERIFY_EMAIL_URL?token=lkv_…`). A sign-in code proves the address too. With `LATCHKEY_REQUIRE_VERIFIED_EMAIL`, logins of unverified accounts are refused with `403 email_not_verified`.",
+    description = "Takes the `token` of the link mailed at sign-up (once, for 24 hours; the link opens `LATCHKEY_VERIFY_EMAIL_URL?token=lkv_…`). A sign-in code proves the address too. With `LATCHKEY_REQUIRE_VERIFIED_EMAIL`, logins of unverified accounts are refused with `403 email_not_verified`.\n\nThe link proves the mailbox, not who created the account (anyone can sign up with any address). Sent with the account's `password`, the person who signed up confirms their own address and keeps everything (a wrong password is `401 invalid_credentials`, counted like a login, and leaves the token usable). Sent alone, on an account whose address was never verified, it **takes the account over** for the mailbox's owner: its password, sessions, refresh tokens, API keys, linked sign-ins and second factor are removed, and the address is verified; sign in afterwards with a mailed code or set a password through `/auth/password/forgot`.",
     request_body(content = latchkey_api::EmailVerifyRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "The address is verified.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, description = "`invalid_token`: the verification token is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 401, description = "`invalid_token`: the verification token is unknown, expired or already used; `invalid_credentials`: the password sent with it is wrong.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 413, response = inline(errors::PayloadTooLarge)),
+        (status = 429, response = inline(errors::RateLimited)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )
@@ -97,7 +98,10 @@ pub async fn verify_email(
     Client(client): Client,
     ApiJson(req): ApiJson<EmailVerifyRequest>,
 ) -> ApiResult<StatusCode> {
-    app.auth.verify_email(&req.token, &client).await?;
+    let password = req.password.map(Secret::new);
+    app.auth
+        .verify_email(&req.token, password.as_ref(), &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

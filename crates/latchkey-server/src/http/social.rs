@@ -253,13 +253,13 @@ fn encode(s: &str) -> String {
     tag = "sign-in",
     operation_id = "exchange",
     summary = "Trade the one-time code from a provider sign-in",
-    description = "Single use. A known person gets the usual token response; a new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`.",
+    description = "Single use. A known person gets the usual token response, or, when the account has a second factor (and the provider is not marked `satisfies_mfa`), `status: mfa_required` with an `mfa_token` for `POST /api/v1/auth/mfa/verify`, as after a password. A new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`; a provider that does not vouch for the address (`email_verified` not true) cannot sign anyone up (`external_login_failed`): sign up with a mailed code, then link the provider. `403 email_not_verified` when verified addresses are required and the account's is not.",
     request_body(content = latchkey_api::ExchangeRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Tokens, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 200, description = "Tokens, the second step of MFA, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
-        (status = 403, response = inline(errors::AccountDisabled)),
+        (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
@@ -286,16 +286,26 @@ pub async fn exchange(
                 super::refresh_cookie::wanted(&app, &headers),
             ))
         }
+        Exchanged::MfaRequired { mfa_token } => super::mfa::login_answer(
+            &app,
+            latchkey_core::LoginOutcome::MfaRequired {
+                mfa_token: Some(mfa_token),
+            },
+            None,
+            &headers,
+        ),
         Exchanged::SignupRequired {
             signup_token,
             email,
             expires_in_secs,
+            email_code_required,
         } => {
             let mut response = axum::Json(SignupRequiredResponse {
                 signup_required: true,
                 signup_token,
                 email,
                 expires_in: expires_in_secs,
+                email_code_required,
             })
             .into_response();
             response
@@ -312,12 +322,12 @@ pub async fn exchange(
     tag = "sign-in",
     operation_id = "signupComplete",
     summary = "Finish a sign-up that started at a provider",
-    description = "Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable.",
+    description = "Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable.\n\nWhen the sign-up step said `email_code_required` (the provider does not vouch for the address), `email_code` must carry the six-digit code mailed to it: missing is `400 invalid_request`, wrong is `401 invalid_session_code` (5 tries, the `signup_token` stays usable meanwhile). An address is never stored as an account's address without proof.",
     request_body(content = latchkey_api::SignupCompleteRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "A new session.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 401, description = "`external_login_failed` (the `signup_token` is unknown, expired or used; or no code could be mailed for an address the provider does not vouch for), or `invalid_session_code` (a wrong `email_code`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 409, response = inline(errors::EmailTaken)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::SignupRejected)),
@@ -337,6 +347,7 @@ pub async fn signup_complete(
         .complete_signup(
             CompleteSignup {
                 signup_token: req.signup_token,
+                email_code: req.email_code,
                 phone: req.phone,
                 name: req.name,
                 referral_code: req.referral_code,

@@ -630,7 +630,10 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
     let (token, uid) = (access(&user), user_id(&user));
     let link = sink.last_to("mail@example.com").await.link_param("token");
     let r = app
-        .post("/api/v1/auth/email/verify", &json!({"token": link}))
+        .post(
+            "/api/v1/auth/email/verify",
+            &json!({"token": link, "password": PASSWORD}),
+        )
         .await;
     assert_eq!(r.status(), 204);
     let r = app

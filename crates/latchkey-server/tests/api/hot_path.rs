@@ -12,7 +12,7 @@ use crate::api_keys::{
     access, auth_token, expect_json, org_with_member, refresh_token, set_scopes, signup_key,
     signup_key_id, user_id,
 };
-use crate::helpers::{TestApp, s};
+use crate::helpers::{PASSWORD, TestApp, s};
 use crate::mail_sink::SmtpSink;
 use crate::oauth::{ClientAuth, INTROSPECT, TOKEN, claims_of, password_grant, post_form, token_ok};
 use crate::on_all_setups;
@@ -44,7 +44,10 @@ async fn a_verified_address_shows_on_me_at_once_from_the_cached_record(
     }
     let link = sink.last_to("ver@example.com").await.link_param("token");
     let r = app
-        .post("/api/v1/auth/email/verify", &json!({"token": link}))
+        .post(
+            "/api/v1/auth/email/verify",
+            &json!({"token": link, "password": PASSWORD}),
+        )
         .await;
     assert_eq!(r.status(), 204);
     for (i, app) in instances.iter().enumerate() {

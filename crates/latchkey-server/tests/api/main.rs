@@ -50,6 +50,7 @@ mod slow_clients;
 mod social;
 mod socketio;
 mod state_growth;
+mod takeover;
 mod times;
 mod tokens;
 mod websocket;

@@ -221,8 +221,11 @@ async fn sign_up_mails_a_verification_link(app: TestApp, sink: SmtpSink) {
     let verify = |token: String| {
         let app = &app;
         async move {
-            app.post("/api/v1/auth/email/verify", &json!({"token": token}))
-                .await
+            app.post(
+                "/api/v1/auth/email/verify",
+                &json!({"token": token, "password": PASSWORD}),
+            )
+            .await
         }
     };
     assert_eq!(verify(token.clone()).await.status(), 204);
@@ -249,7 +252,10 @@ async fn a_required_verified_address_gates_login(app: TestApp, sink: SmtpSink) {
     assert_eq!(error_code(r).await, "email_not_verified");
     let token = sink.last_to("gate@example.com").await.link_param("token");
     let r = app
-        .post("/api/v1/auth/email/verify", &json!({"token": token}))
+        .post(
+            "/api/v1/auth/email/verify",
+            &json!({"token": token, "password": PASSWORD}),
+        )
         .await;
     assert_eq!(r.status(), 204);
     assert_eq!(app.login("gate@example.com", PASSWORD).await.status(), 200);

@@ -81,6 +81,7 @@ async fn spawn(op: &RealProvider, kind: &str, tenants: &[&str]) -> TestApp {
         authority: None,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
         form_post: false,
+        satisfies_mfa: false,
     };
     TestApp::spawn_with(Backend::Sqlite, |c| {
         c.oidc_providers = vec![provider];

@@ -5,11 +5,23 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_error_shape, s};
+use crate::mail_sink::SmtpSink;
 use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
 
 const APP: &str = "https://app.example/done";
 
 async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> Option<TestApp> {
+    spawn_tweaked(backend, stub, kind, tenants, |_| {}).await
+}
+
+/// `spawn`, with the provider's settings and the configuration tweaked.
+async fn spawn_tweaked(
+    backend: Backend,
+    stub: &Stub,
+    kind: &str,
+    tenants: &[&str],
+    tweak: impl FnOnce(&mut latchkey_server::Config),
+) -> Option<TestApp> {
     let provider = latchkey_server::oidc_config::OidcProvider {
         name: kind.into(),
         kind: kind.into(),
@@ -20,10 +32,12 @@ async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> O
         authority: None,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
         form_post: false,
+        satisfies_mfa: false,
     };
     TestApp::spawn_with(backend, |c| {
         c.oidc_providers = vec![provider];
         c.oidc_redirect_allow_list = vec!["https://app.example".into(), "com.example.app:/".into()];
+        tweak(c);
     })
     .await
 }
@@ -181,6 +195,26 @@ async fn sign_up(app: &TestApp, provider: &str, query: &str, phone: &str) -> Val
     body
 }
 
+const ADDRESS_CODE: &str = "confirm this address is ";
+
+/// A new person whose provider does not vouch for their address: the sign-up step, the code
+/// mailed to the address, then tokens.
+async fn sign_up_with_code(app: &TestApp, sink: &SmtpSink, provider: &str, phone: &str) -> Value {
+    let code = dance(app, provider, "").await.code();
+    let (status, step) = exchange(app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["email_code_required"], true, "{step}");
+    let email = s(&step, "email");
+    let mailed = sink.last_to(&email).await.code_after(ADDRESS_CODE);
+    let (status, body) = complete(
+        app,
+        json!({"signup_token": s(&step, "signup_token"), "phone": phone, "email_code": mailed}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
 async fn sign_up_then_sign_in_again(backend: Backend) {
     let stub = Stub::google_like().await;
     let Some(app) = spawn(backend, &stub, "google", &[]).await else {
@@ -289,13 +323,15 @@ async fn social_links_an_existing_account_only_on_a_verified_email() {
     let code = dance(&app, "google", "").await.code();
     let (_, step) = exchange(&app, json!({"code": code})).await;
     assert_eq!(step["signup_required"], true, "{step}");
+    // An address the provider does not vouch for needs the code mailed to it.
+    assert_eq!(step["email_code_required"], true, "{step}");
     let (status, body) = complete(
         &app,
         json!({"signup_token": s(&step, "signup_token"), "phone": "+14155550123"}),
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"], "email_taken");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_request");
     // Verified: linked to the existing account, and from then on by `sub`.
     stub.set_person(
         json!({"sub": "google-sub-1", "email": "Ann@Example.com", "email_verified": true}),
@@ -414,11 +450,18 @@ async fn social_state_mismatch_missing_cookie_and_replayed_code_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn social_microsoft_tenant_template_and_allow_list() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
     let stub = Stub::microsoft_like("tenant-a").await;
-    let app = spawn(Backend::Sqlite, &stub, "microsoft", &["tenant-a"])
-        .await
-        .unwrap();
-    let first = sign_up(&app, "microsoft", "", "+14155550123").await;
+    let url = sink.url();
+    let app = spawn_tweaked(Backend::Sqlite, &stub, "microsoft", &["tenant-a"], |c| {
+        c.smtp_url = Some(url)
+    })
+    .await
+    .unwrap();
+    // Microsoft never vouches for an address: a code mailed to it proves it.
+    let first = sign_up_with_code(&app, &sink, "microsoft", "+14155550123").await;
     // Same tenant and object id, another `sub` and email: the same person.
     stub.set_person(
         json!({"sub": "changed", "tid": "tenant-a", "oid": "oid-1", "email": "x@contoso.example"}),
@@ -534,6 +577,7 @@ async fn social_form_post_answer_with_a_same_site_none_cookie() {
         authority: None,
         tenants: vec![],
         form_post: true,
+        satisfies_mfa: false,
     };
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.issuer = Some("https://latchkey.test".into());
@@ -674,4 +718,162 @@ async fn social_a_signed_in_user_links_microsoft_from_the_account() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Zoe's address was squatted with a password; her first sign-in through a provider that
+/// vouches for the address takes the account over: the squatter's password, sessions, API key
+/// and second factor stop working, and she is not asked for the squatter's factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_sign_in_takes_over_an_account_squatted_with_a_password() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let sq = crate::takeover::squat(&app, "zoe@example.com").await;
+    stub.set_person(
+        json!({"sub": "zoe-google", "email": "Zoe@Example.com", "email_verified": true}),
+    );
+    let code = dance(&app, "google", "").await.code();
+    let (status, zoe) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{zoe}");
+    assert!(zoe["access_token"].is_string(), "no second step: {zoe}");
+    assert_eq!(zoe["user"]["user_id"], sq.user_id);
+    crate::takeover::assert_squatter_out(&app, &sq, "zoe@example.com").await;
+    let access = s(&zoe, "access_token");
+    let me: Value = app.me(&access).await.json().await.unwrap();
+    assert_eq!(me["email_verified"], true);
+    let events = audit_events(&app, &access).await;
+    let taken = audit_event(&events, "account.taken_over");
+    assert_eq!(taken["detail"]["method"], "provider", "{taken}");
+    assert_eq!(taken["subject_user_id"], sq.user_id);
+    // From then on her Google identity signs her in.
+    let code = dance(&app, "google", "").await.code();
+    let (status, again) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["user"]["user_id"], sq.user_id);
+}
+
+/// A provider that does not vouch for an address (`email_verified: false`) cannot make it an
+/// account's address: the sign-up needs the code mailed to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_an_unvouched_email_signs_up_only_with_a_mailed_code() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let stub = Stub::google_like().await;
+    let url = sink.url();
+    let app = spawn_tweaked(Backend::Sqlite, &stub, "google", &[], |c| {
+        c.smtp_url = Some(url);
+        c.require_verified_email = true;
+    })
+    .await
+    .unwrap();
+    stub.set_person(json!({"sub": "mallory", "email": "zoe@example.com", "email_verified": false}));
+    let code = dance(&app, "google", "").await.code();
+    let (status, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["email_code_required"], true, "{step}");
+    let token = s(&step, "signup_token");
+    // Without the code, or with a wrong one: no account, and the step stays usable.
+    let (status, body) = complete(
+        &app,
+        json!({"signup_token": token, "phone": "+14155550123"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error_shape(status.as_u16(), &body, "no email_code");
+    let mailed = sink
+        .last_to("zoe@example.com")
+        .await
+        .code_after(ADDRESS_CODE);
+    let wrong = if mailed == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let (status, body) = complete(
+        &app,
+        json!({"signup_token": token, "phone": "+14155550123", "email_code": wrong}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_session_code");
+    // The right code: the address is proven, the account verified.
+    let (status, body) = complete(
+        &app,
+        json!({"signup_token": token, "phone": "+14155550123", "email_code": mailed}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let me: Value = app
+        .me(&s(&body, "access_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email_verified"], true);
+}
+
+async fn enable_totp(app: &TestApp, access: &str) -> String {
+    let r = app
+        .post_json_auth("/api/v1/mfa/totp/enroll", access, &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let secret = s(&r.json::<Value>().await.unwrap(), "secret");
+    let r = app
+        .post_json_auth(
+            "/api/v1/mfa/totp/confirm",
+            access,
+            &json!({"code": crate::mfa::totp_code(app, &secret)}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.advance(std::time::Duration::from_secs(30));
+    secret
+}
+
+/// An account with TOTP signing in through a provider gets the second step, as after a
+/// password, and tokens only with the code; unless the operator says the provider satisfies MFA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_sign_in_of_an_account_with_totp_asks_for_the_second_factor() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let created = sign_up(&app, "google", "", "+14155550123").await;
+    let secret = enable_totp(&app, &s(&created, "access_token")).await;
+    let code = dance(&app, "google", "").await.code();
+    let (status, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["status"], "mfa_required", "{step}");
+    assert!(step.get("access_token").is_none(), "{step}");
+    assert!(step.get("refresh_token").is_none(), "{step}");
+    let mfa_token = s(&step, "mfa_token");
+    let r = app
+        .post(
+            "/api/v1/auth/mfa/verify",
+            &json!({"mfa_token": mfa_token, "mfa_code": "000000"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .post(
+            "/api/v1/auth/mfa/verify",
+            &json!({"mfa_token": mfa_token, "mfa_code": crate::mfa::totp_code(&app, &secret)}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let signed: Value = r.json().await.unwrap();
+    assert_eq!(signed["user"]["user_id"], created["user"]["user_id"]);
+    assert!(signed["access_token"].is_string(), "{signed}");
+
+    // The operator marks the provider as satisfying MFA: straight to tokens.
+    let stub = Stub::google_like().await;
+    let app = spawn_tweaked(Backend::Sqlite, &stub, "google", &[], |c| {
+        c.oidc_providers[0].satisfies_mfa = true;
+    })
+    .await
+    .unwrap();
+    let created = sign_up(&app, "google", "", "+14155550123").await;
+    enable_totp(&app, &s(&created, "access_token")).await;
+    let code = dance(&app, "google", "").await.code();
+    let (status, signed) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    assert!(signed["access_token"].is_string(), "{signed}");
 }

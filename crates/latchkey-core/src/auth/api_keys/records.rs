@@ -56,7 +56,9 @@ impl Auth {
                 _ => None,
             },
             expires_at: row.expires_at,
-            revoked: owner.disabled,
+            // Verified addresses required: the keys of an unproven account do not work either.
+            revoked: owner.disabled
+                || (self.settings.require_verified_email && !owner.email_verified),
             version: owner.version,
         })
     }
