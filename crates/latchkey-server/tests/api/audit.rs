@@ -640,7 +640,7 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
         )
         .await;
     assert_eq!(r.status(), 202);
-    let reset = sink.last_to("mail@example.com").await.link_param("token");
+    let reset = sink.reset_to("mail@example.com").await.link_param("token");
     let r = app
         .post(
             "/api/v1/auth/password/reset",
@@ -669,7 +669,7 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
                 .post("/api/v1/auth/code", &json!({"email": email}))
                 .await;
             let login_id = s(&expect_json(r, 202, "code").await, "login_id");
-            let code = sink.last_to(email).await.code_after("sign-in code is ");
+            let code = sink.code_to(email).await.code_after("sign-in code is ");
             let r = app
                 .post(
                     "/api/v1/auth/code/verify",
@@ -686,7 +686,7 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
         .await;
     let login_id = s(&expect_json(r, 202, "code").await, "login_id");
     let right = sink
-        .last_to("mail@example.com")
+        .code_to("mail@example.com")
         .await
         .code_after("sign-in code is ");
     let wrong = if right == "000000" {

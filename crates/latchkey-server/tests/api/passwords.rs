@@ -34,7 +34,7 @@ async fn a_forgotten_password_is_reset_by_mail(app: TestApp, sink: SmtpSink) {
     // An unknown address gets the same answer, and no mail.
     forgot(&app, "nobody@example.com").await;
     assert!(sink.to("nobody@example.com").is_empty());
-    let mail = sink.last_to("ada@example.com").await;
+    let mail = sink.reset_to("ada@example.com").await;
     assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
     assert!(
         mail.text()
@@ -75,7 +75,7 @@ with_mail!(a_reset_link_expires);
 async fn a_reset_link_expires(app: TestApp, sink: SmtpSink) {
     app.signup("late@example.com").await;
     forgot(&app, "late@example.com").await;
-    let mail = sink.last_to("late@example.com").await;
+    let mail = sink.reset_to("late@example.com").await;
     let token = mail.link_param("token");
     app.advance(Duration::from_secs(31 * 60));
     let r = reset(&app, &token, NEW_PASSWORD).await;
@@ -272,7 +272,7 @@ async fn a_sign_in_code_verifies_the_address() {
         .await;
     let body: Value = r.json().await.unwrap();
     let code = sink
-        .last_to("cv@example.com")
+        .code_to("cv@example.com")
         .await
         .code_after("sign-in code is ");
     let r = app
