@@ -56,7 +56,9 @@ async fn failed_rows(app: &TestApp) -> Vec<(String, Option<String>, Option<Strin
 }
 
 fn count(detail: &Value) -> u64 {
-    detail["count"].as_u64().unwrap_or_else(|| panic!("{detail}"))
+    detail["count"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{detail}"))
 }
 
 crate::on_all_setups!(
@@ -99,7 +101,10 @@ async fn hundreds_of_failed_logins_make_a_few_rows_whose_counts_add_up(app: Test
     assert_eq!(flooded["subject_user_id"], vic.as_str());
     assert_eq!(flooded["detail"]["count"], 150, "{flooded}");
     let reasons = flooded["detail"]["reasons"].as_object().unwrap();
-    assert_eq!(reasons.values().map(|n| n.as_u64().unwrap()).sum::<u64>(), 150);
+    assert_eq!(
+        reasons.values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        150
+    );
     assert!(reasons.contains_key("bad_credentials") && reasons.contains_key("locked"));
     assert_eq!(of("198.51.100.9")["detail"]["count"], 5);
 
@@ -108,10 +113,17 @@ async fn hundreds_of_failed_logins_make_a_few_rows_whose_counts_add_up(app: Test
     let rows = failed_rows(&app).await;
     let mine: Vec<_> = rows.iter().filter(|r| r.0 == flood).collect();
     assert!(mine.len() <= 21, "{} rows: {mine:#?}", mine.len());
-    assert_eq!(mine.iter().map(|r| count(&r.3)).sum::<u64>(), 210, "{mine:#?}");
+    assert_eq!(
+        mine.iter().map(|r| count(&r.3)).sum::<u64>(),
+        210,
+        "{mine:#?}"
+    );
     let rest: Vec<_> = mine.iter().filter(|r| r.3["accounts"] == "many").collect();
     assert_eq!(rest.len(), 1, "{mine:#?}");
-    assert!(rest[0].1.is_none() && rest[0].2.is_none(), "no organization's: {rest:?}");
+    assert!(
+        rest[0].1.is_none() && rest[0].2.is_none(),
+        "no organization's: {rest:?}"
+    );
     // Unknown addresses are named by their reference only.
     assert!(mine.iter().all(|r| !r.3.to_string().contains("ghost")));
     assert_eq!(rows.iter().map(|r| count(&r.3)).sum::<u64>(), 215);
@@ -152,7 +164,10 @@ async fn a_known_address_is_answered_before_the_mail_is_sent(app: TestApp, sink:
         .unwrap_or_else(|_| panic!("{path} for {email} waited for the mail server"));
         assert_eq!(r.status(), 202, "{path}");
     }
-    assert!(sink.to("slow@example.com").len() == 1, "nothing delivered yet");
+    assert!(
+        sink.to("slow@example.com").len() == 1,
+        "nothing delivered yet"
+    );
     // The mail server recovers: both mails arrive, and they work.
     sink.resume();
     let reset = sink.reset_to("slow@example.com").await.link_param("token");
@@ -167,10 +182,9 @@ async fn a_known_address_is_answered_before_the_mail_is_sent(app: TestApp, sink:
     assert!(sink.to("nobody@example.com").is_empty());
 }
 
-with_mail!(
-    sign_up_by_code_off_answers_known_and_unknown_alike,
-    |c| c.login_code_signup = false
-);
+with_mail!(sign_up_by_code_off_answers_known_and_unknown_alike, |c| c
+    .login_code_signup =
+    false);
 async fn sign_up_by_code_off_answers_known_and_unknown_alike(app: TestApp, sink: SmtpSink) {
     app.signup("known@example.com").await;
     sink.last_to("known@example.com").await;
@@ -186,7 +200,12 @@ async fn sign_up_by_code_off_answers_known_and_unknown_alike(app: TestApp, sink:
     }
     sink.resume();
     sink.code_to("known@example.com").await;
-    assert!(app.app_state().auth.mail_idle(Duration::from_secs(10)).await);
+    assert!(
+        app.app_state()
+            .auth
+            .mail_idle(Duration::from_secs(10))
+            .await
+    );
     assert!(sink.to("unknown@example.com").is_empty());
 }
 
@@ -207,7 +226,8 @@ async fn a_stopping_server_sends_what_it_queued(app: TestApp, sink: SmtpSink) {
     let ((), _) = tokio::join!(resume, app.stop());
     let sent = sink.to("late@example.com");
     assert!(
-        sent.iter().any(|m| m.raw.contains("Subject: Your sign-in code")),
+        sent.iter()
+            .any(|m| m.raw.contains("Subject: Your sign-in code")),
         "the queued code was sent before the server stopped"
     );
 }
@@ -223,7 +243,10 @@ async fn codes_and_links_go_to_the_stored_address_not_a_look_alike(app: TestApp,
     assert_eq!(r.status(), 202);
     let login_id = s(&r.json::<Value>().await.unwrap(), "login_id");
     let mail = sink.code_to("kate@example.com").await;
-    assert_eq!(mail.to, "kate@example.com", "the RCPT is the stored address");
+    assert_eq!(
+        mail.to, "kate@example.com",
+        "the RCPT is the stored address"
+    );
     let code = mail.code_after("sign-in code is ");
     let r = app
         .post(
@@ -234,11 +257,22 @@ async fn codes_and_links_go_to_the_stored_address_not_a_look_alike(app: TestApp,
     assert_eq!(r.status(), 200);
 
     let r = app
-        .post("/api/v1/auth/password/forgot", &json!({"email": look_alike}))
+        .post(
+            "/api/v1/auth/password/forgot",
+            &json!({"email": look_alike}),
+        )
         .await;
     assert_eq!(r.status(), 202);
-    assert_eq!(sink.reset_to("kate@example.com").await.to, "kate@example.com");
-    assert!(app.app_state().auth.mail_idle(Duration::from_secs(10)).await);
+    assert_eq!(
+        sink.reset_to("kate@example.com").await.to,
+        "kate@example.com"
+    );
+    assert!(
+        app.app_state()
+            .auth
+            .mail_idle(Duration::from_secs(10))
+            .await
+    );
     assert!(
         sink.all().iter().all(|m| m.to == "kate@example.com"),
         "every mail went to the stored address: {:?}",
@@ -279,7 +313,11 @@ async fn eight_fresh_accounts_cannot_text_one_number_eight_times(app: TestApp) {
         match r.status().as_u16() {
             202 => assert!(refused.is_none(), "a send after a refusal"),
             429 => {
-                let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let retry: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 assert!(retry > 0 && retry <= 24 * 3600, "{retry}");
                 assert_eq!(error_code(r).await, "rate_limited");
                 refused.get_or_insert(i);
@@ -294,7 +332,10 @@ async fn eight_fresh_accounts_cannot_text_one_number_eight_times(app: TestApp) {
         .signup_with(json!({"email": "fresh@example.com", "password": PASSWORD,
             "phone": "+14155550100"}))
         .await;
-    assert_eq!(start_phone(&app, &s(&other, "access_token")).await.status(), 202);
+    assert_eq!(
+        start_phone(&app, &s(&other, "access_token")).await.status(),
+        202
+    );
     // After the window, the number can be texted again (Redis expires its counters by its
     // own clock, which the test cannot move).
     if app.config.redis_url.is_some() {
@@ -305,7 +346,10 @@ async fn eight_fresh_accounts_cannot_text_one_number_eight_times(app: TestApp) {
         .signup_with(json!({"email": "later@example.com", "password": PASSWORD,
             "phone": PHONE}))
         .await;
-    assert_eq!(start_phone(&app, &s(&user, "access_token")).await.status(), 202);
+    assert_eq!(
+        start_phone(&app, &s(&user, "access_token")).await.status(),
+        202
+    );
 }
 
 crate::on_all_setups!(one_organization_has_a_text_budget, |c| {
@@ -322,10 +366,17 @@ async fn one_organization_has_a_text_budget(app: TestApp) {
     let mut statuses = Vec::new();
     for i in 0..5 {
         let member = app
-            .signup_with(json!({"email": format!("m{i}@example.com"), "password": PASSWORD,
-                "phone": format!("+1415555020{i}"), "referral_code": code}))
+            .signup_with(
+                json!({"email": format!("m{i}@example.com"), "password": PASSWORD,
+                "phone": format!("+1415555020{i}"), "referral_code": code}),
+            )
             .await;
-        statuses.push(start_phone(&app, &s(&member, "access_token")).await.status().as_u16());
+        statuses.push(
+            start_phone(&app, &s(&member, "access_token"))
+                .await
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(statuses, [202, 202, 202, 429, 429]);
 }

@@ -27,6 +27,11 @@ impl SmtpSink {
     /// `None` (test skipped) when Python's `aiosmtpd` is missing outside CI; `scripts/test`
     /// installs it.
     pub fn start() -> Option<SmtpSink> {
+        Self::start_on(None)
+    }
+
+    /// `start`, listening on `port` when given (a mail server coming back).
+    pub fn start_on(port: Option<u16>) -> Option<SmtpSink> {
         let present = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
@@ -41,11 +46,13 @@ impl SmtpSink {
             return None;
         }
         let dir = super::helpers::temp_dir();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
         let mut child = Command::new("python3")
             .arg(SCRIPT)
             .arg(port.to_string())

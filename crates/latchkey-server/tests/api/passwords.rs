@@ -33,6 +33,13 @@ async fn a_forgotten_password_is_reset_by_mail(app: TestApp, sink: SmtpSink) {
     forgot(&app, "ada@example.com").await;
     // An unknown address gets the same answer, and no mail.
     forgot(&app, "nobody@example.com").await;
+    // Queued mail goes after the answer: wait for the queue before looking.
+    assert!(
+        app.app_state()
+            .auth
+            .mail_idle(Duration::from_secs(10))
+            .await
+    );
     assert!(sink.to("nobody@example.com").is_empty());
     let mail = sink.reset_to("ada@example.com").await;
     assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
