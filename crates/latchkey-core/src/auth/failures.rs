@@ -203,3 +203,49 @@ impl Auth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{ActorKind, AuditEvent};
+
+    fn failure(at: i64, reason: &str) -> AuditEntry {
+        let mut detail = Map::new();
+        detail.insert("method".into(), "password".into());
+        detail.insert("reason".into(), reason.into());
+        AuditEntry {
+            event: AuditEvent::LoginFailed,
+            at,
+            org_id: None,
+            actor_kind: ActorKind::Anonymous,
+            actor_id: None,
+            subject_user_id: None,
+            ip: Some("203.0.113.7".into()),
+            user_agent: None,
+            detail,
+        }
+    }
+
+    #[test]
+    fn an_open_row_counts_every_failure_and_each_reason() {
+        let first = failure(1_000, "bad_credentials");
+        let mut open = Open {
+            id: "x".into(),
+            closes_at: 2_000,
+            detail: first.detail.clone(),
+            written: true,
+            dirty: false,
+        };
+        open.add(&first);
+        for at in [1_100, 1_200] {
+            open.add(&failure(at, "locked"));
+        }
+        assert!(open.dirty);
+        let d = Value::Object(open.detail);
+        assert_eq!(d["count"], 3);
+        assert_eq!(d["reason"], "bad_credentials", "the first failure's");
+        assert_eq!(d["reasons"]["bad_credentials"], 1);
+        assert_eq!(d["reasons"]["locked"], 2);
+        assert_eq!(d["last_at"], 1_200);
+    }
+}
