@@ -137,7 +137,11 @@ async fn run(mut rx: mpsc::Receiver<Outgoing>, worker: Arc<Worker>, pending: Arc
             if let Err(e) = worker.deliver(job).await {
                 metrics::counter!("latchkey_mail_failures_total", "kind" => kind).increment(1);
                 // The error names the cause, never the code or the link.
-                tracing::warn!(mail = kind, error = %e, "queued mail not sent");
+                tracing::warn!(
+                    mail = kind,
+                    error = format!("{e:#}"),
+                    "queued mail not sent"
+                );
             }
             drop(permit);
             pending.done();
