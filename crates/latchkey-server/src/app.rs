@@ -150,12 +150,23 @@ pub struct Running {
 
 impl Running {
     /// Stops accepting, lets requests in flight finish (for up to `shutdown_timeout`, then the
-    /// remaining connections are closed), and closes storage.
+    /// remaining connections are closed), waits (as long again at most) for queued mail to be
+    /// sent, and closes storage.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         (&mut self.task).await??;
+        // Queued sign-in codes and reset links go out before storage closes.
+        if !self
+            .app
+            .auth
+            .mail_idle(self.app.config.shutdown_timeout)
+            .await
+        {
+            tracing::warn!("shutting down with mail still queued: it is lost");
+        }
+        self.app.auth.flush_audit().await;
         self.app.auth.db().close().await;
         Ok(())
     }
@@ -175,6 +186,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let publisher = spawn_publisher(app.clone());
     let key_reload = spawn_key_reload(app.clone());
     let audit_prune = spawn_audit_prune(app.clone());
+    let audit_flush = spawn_audit_flush(app.clone());
     let listener_task = config
         .redis_url
         .is_some()
@@ -196,6 +208,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         publisher.abort();
         key_reload.abort();
         audit_prune.abort();
+        audit_flush.abort();
         if let Some(l) = listener_task {
             l.abort();
         }
@@ -209,6 +222,19 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         app,
         shutdown: Some(tx),
         task,
+    })
+}
+
+/// Every few seconds: the counts of refused logins (aggregated in memory, one row per
+/// account, IP and window) are written to their rows.
+fn spawn_audit_flush(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            app.auth.flush_audit().await;
+        }
     })
 }
 

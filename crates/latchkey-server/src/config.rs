@@ -148,6 +148,16 @@ pub struct Config {
     /// How long audit events are kept; `0` keeps them forever.
     #[serde(with = "duration")]
     pub audit_retention: Duration,
+    /// Rows of refused logins one client IP may open in the audit log per login window (its
+    /// further failures are counted in one row); 0 = no cap.
+    pub audit_failed_login_rows_per_ip: u32,
+    /// Text messages to one phone number (whichever accounts ask) per `phone_send_window`;
+    /// 0 = off.
+    pub phone_sends_per_number: u32,
+    /// Text messages for one organization's accounts per `phone_send_window`; 0 = off.
+    pub phone_sends_per_org: u32,
+    #[serde(with = "duration")]
+    pub phone_send_window: Duration,
 }
 
 impl Default for Config {
@@ -210,6 +220,10 @@ impl Default for Config {
             require_verified_email: false,
             socket_check_interval: Duration::from_millis(500),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
+            audit_failed_login_rows_per_ip: 20,
+            phone_sends_per_number: 5,
+            phone_sends_per_org: 50,
+            phone_send_window: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -356,6 +370,10 @@ impl Config {
         anyhow::ensure!(
             self.audit_retention.is_zero() || self.audit_retention >= Duration::from_secs(3600),
             "audit_retention must be 0 (keep forever) or at least 1h"
+        );
+        anyhow::ensure!(
+            self.phone_send_window >= Duration::from_secs(60),
+            "phone_send_window must be at least 1m"
         );
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
@@ -519,6 +537,10 @@ impl Config {
             signup: self.signup,
             verify_link_url,
             require_verified_email: self.require_verified_email,
+            failed_login_rows_per_ip: self.audit_failed_login_rows_per_ip,
+            phone_sends_per_number: self.phone_sends_per_number,
+            phone_sends_per_org: self.phone_sends_per_org,
+            phone_send_window: self.phone_send_window,
         }
     }
 }

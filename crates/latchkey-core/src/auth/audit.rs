@@ -266,6 +266,10 @@ impl Auth {
     /// (`latchkey_audit_write_failures_total`) but never fails the caller: a login refused
     /// must stay a 401, not become a 500.
     pub async fn record(&self, entry: AuditEntry) {
+        if entry.event == AuditEvent::LoginFailed {
+            // One row per account, IP and window, with a count (see `failures`).
+            return self.record_failure(entry).await;
+        }
         if let Err(e) = self.db.insert_audit(&entry).await {
             metrics::counter!("latchkey_audit_write_failures_total").increment(1);
             tracing::error!(event = entry.event.as_str(), error = %e, "audit event not written");
@@ -280,6 +284,8 @@ impl Auth {
             admin.require_admin()?;
         }
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        // The counts of refused logins as this instance knows them now.
+        self.flush_audit().await;
         let limit = q.limit.clamp(1, MAX_PAGE);
         let mut events = self
             .db

@@ -21,8 +21,9 @@ pub struct CodeSent {
 }
 
 impl Auth {
-    /// Sends a code to `email`. Known and unknown addresses get the same answer; an unknown one
-    /// gets a mail only when a verified code may sign it up.
+    /// Sends a code to `email`. Known and unknown addresses get the same answer in the same
+    /// time; a known one gets the mail at its stored address, an unknown one only when a
+    /// verified code may sign it up.
     pub async fn send_login_code(&self, email: &str, client: &ClientInfo) -> AuthResult<CodeSent> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
         // Per IP first, as for logins: one client cannot grow a counter per made-up address.
@@ -35,16 +36,19 @@ impl Auth {
             self.settings.code_limit_per_email,
         )
         .await?;
-        let known = self.db.user_by_email(email.normalized()).await?.is_some();
         let login_id = uuid::Uuid::new_v4().simple().to_string();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();
         let ttl = self.settings.code_ttl;
-        if known || self.code_may_sign_up() {
-            let mail = self.code_mail(email.as_str(), &login_id, &code, ttl.as_secs() / 60);
-            // Sent before anything is stored: a refused address leaves nothing behind.
-            self.mail(mail).await?;
-        }
+        // Known or not, the same work before the answer: the mail is queued, and the queue
+        // decides (after the answer) whether and where it goes.
+        let mail = self.code_mail(email.as_str(), &login_id, &code, ttl.as_secs() / 60);
+        self.queue_mail(super::outgoing::Outgoing::LoginCode {
+            mail,
+            email_normalized: email.normalized().to_owned(),
+            may_sign_up: self.code_may_sign_up(),
+        })
+        .await?;
         self.db
             .insert_login_code(
                 &login_id,

@@ -8,11 +8,13 @@ pub mod audit;
 mod authenticate;
 mod catalogue;
 mod codes;
+mod failures;
 pub mod live;
 pub mod lockout;
 mod mfa;
 pub mod oauth;
 pub mod operator;
+mod outgoing;
 mod own_keys;
 mod passwords;
 pub mod phone;
@@ -97,6 +99,14 @@ pub struct Settings {
     pub verify_link_url: String,
     /// Refuse logins of accounts whose address is not verified.
     pub require_verified_email: bool,
+    /// Rows of refused logins one client IP may open in the audit log per `login_window`
+    /// (see `failures`); 0 = no cap.
+    pub failed_login_rows_per_ip: u32,
+    /// Text messages per destination number, and per organization, per `phone_send_window`;
+    /// 0 = off.
+    pub phone_sends_per_number: u32,
+    pub phone_sends_per_org: u32,
+    pub phone_send_window: Duration,
 }
 
 impl Settings {
@@ -127,6 +137,10 @@ impl Settings {
             signup: account::SignupMode::Open,
             verify_link_url: format!("{}/verify-email", issuer.trim_end_matches('/')),
             require_verified_email: false,
+            failed_login_rows_per_ip: 20,
+            phone_sends_per_number: 5,
+            phone_sends_per_org: 50,
+            phone_send_window: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -192,6 +206,10 @@ pub struct Auth {
     touched: Touched,
     revocations: revocations::Revocations,
     mailer: Option<crate::mail::Mailer>,
+    /// Sign-in codes and reset links, sent after the answer (see `outgoing`).
+    outgoing: Option<outgoing::MailQueue>,
+    /// Open rows of refused logins, counted in memory between flushes.
+    failures: failures::FailureLog,
     /// Keys the hashes of mailed codes.
     code_key: Vec<u8>,
     /// Keys the account references of the audit log (the same key as the logs' references,
@@ -240,6 +258,8 @@ impl Auth {
             touched: Touched::default(),
             revocations: Default::default(),
             mailer: None,
+            outgoing: None,
+            failures: Default::default(),
             code_key,
             ref_key,
             revoked_events: tokio::sync::broadcast::Sender::new(1024),
@@ -249,9 +269,34 @@ impl Auth {
     }
 
     /// Where mail goes; without one, flows that send mail fail.
+    /// Starts the mail queue's workers: call on a Tokio runtime.
     pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Auth {
+        self.outgoing = Some(outgoing::MailQueue::start(
+            self.db.clone(),
+            self.clock.clone(),
+            mailer.clone(),
+        ));
         self.mailer = Some(mailer);
         self
+    }
+
+    /// Waits (at most `timeout`) until every queued mail was sent or given up: at shutdown,
+    /// so what was queued is not lost. Whether the queue emptied.
+    pub async fn mail_idle(&self, timeout: Duration) -> bool {
+        match &self.outgoing {
+            Some(queue) => queue.idle(timeout).await,
+            None => true,
+        }
+    }
+
+    /// Queues a mail that must not hold up the answer.
+    async fn queue_mail(&self, job: outgoing::Outgoing) -> AuthResult<()> {
+        let queue = self
+            .outgoing
+            .as_ref()
+            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
+        queue.push(job).await;
+        Ok(())
     }
 
     pub fn settings(&self) -> &Settings {

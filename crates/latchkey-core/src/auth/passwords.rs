@@ -47,7 +47,8 @@ impl Auth {
         Ok(())
     }
 
-    /// Mails a reset link to an existing account; every valid address gets the same answer.
+    /// Mails a reset link to an existing account; every valid address gets the same answer,
+    /// in the same time.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> AuthResult<()> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
         if let Some(ip) = client.ip_bucket() {
@@ -59,20 +60,16 @@ impl Auth {
             self.settings.code_limit_per_email,
         )
         .await?;
-        let Some(row) = self.db.user_by_email(email.normalized()).await? else {
-            return Ok(());
-        };
-        if row.user.disabled {
-            return Ok(());
-        }
+        // Known or not, the same work before the answer: the account is looked up, the link
+        // stored and the mail sent by the queue, after the answer.
         let token = format!("lkp_{}", random_token::<32>());
-        let now = self.clock.now_ms();
         let base = &self.settings.reset_link_url;
         let sep = if base.contains('?') { '&' } else { '?' };
         let link = format!("{base}{sep}token={token}");
         let minutes = RESET_TTL.as_secs() / 60;
         let mail = Mail {
-            to: row.user.email.clone(),
+            // Set by the queue to the account's stored address.
+            to: String::new(),
             subject: "Reset your password".into(),
             text: format!(
                 "Open this link to choose a new password:\n{link}\n\nOr use this reset \
@@ -87,15 +84,13 @@ impl Auth {
             ),
             dev_log: Some(format!("password reset token {token}")),
         };
-        self.mail(mail).await?;
-        self.db
-            .insert_password_reset(
-                &sha256_hex(token.as_bytes()),
-                &row.user.id,
-                now,
-                now + RESET_TTL.as_millis() as i64,
-            )
-            .await?;
+        self.queue_mail(super::outgoing::Outgoing::Reset {
+            mail,
+            token_hash: sha256_hex(token.as_bytes()),
+            email_normalized: email.normalized().to_owned(),
+            expires_in_ms: RESET_TTL.as_millis() as i64,
+        })
+        .await?;
         Ok(())
     }
 

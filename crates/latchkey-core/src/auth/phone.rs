@@ -1,5 +1,6 @@
 //! Proving a phone number: a 6-digit code by text message, 10 minutes, 5 tries, one send a
-//! minute per account and the per-IP login limit on sends.
+//! minute per account, the per-IP login limit on sends, and budgets per destination number
+//! and per organization (`phone_sends_per_number`, `phone_sends_per_org`).
 
 use std::time::Duration;
 
@@ -34,6 +35,30 @@ impl Auth {
             self.take_attempt(&format!("phone:ip:{ip}"), self.settings.login_limit_per_ip)
                 .await?;
         }
+        // Texts cost money per message, and a number is not proven before its code comes
+        // back: a budget per destination number (whichever accounts ask) and per organization
+        // keeps fresh accounts from pumping messages to one number or range.
+        let budgets = [
+            (
+                format!("phone:number:{phone}"),
+                self.settings.phone_sends_per_number,
+            ),
+            (
+                format!("phone:org:{}", caller.org_id),
+                self.settings.phone_sends_per_org,
+            ),
+        ];
+        let mut taken = Vec::new();
+        for (key, limit) in budgets {
+            match self.take_send(&key, limit).await {
+                Ok(true) => taken.push(key),
+                Ok(false) => {}
+                Err(e) => {
+                    self.give_back_sends(&taken).await;
+                    return Err(e);
+                }
+            }
+        }
         let code = format!("{:06}", rand::random_range(0..1_000_000u32));
         let stored = self
             .db
@@ -47,6 +72,8 @@ impl Auth {
             )
             .await?;
         if !stored {
+            // Nothing is sent: the budgets keep what they lent.
+            self.give_back_sends(&taken).await;
             return Err(AuthError::RateLimited {
                 retry_after: PHONE_RESEND_AFTER,
             });
@@ -58,6 +85,31 @@ impl Auth {
         .await
         .map_err(|e| AuthError::Unavailable(e.context("the text message could not be sent")))?;
         Ok(())
+    }
+
+    /// One text against a budget of `phone_send_window`; whether it was counted (0 = off).
+    async fn take_send(&self, key: &str, limit: u32) -> AuthResult<bool> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        match self
+            .state
+            .take(key, limit, self.settings.phone_send_window)
+            .await?
+        {
+            Ok(()) => Ok(true),
+            Err(crate::state::RetryAfter(retry_after)) => {
+                Err(AuthError::RateLimited { retry_after })
+            }
+        }
+    }
+
+    async fn give_back_sends(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.state.give_back(key).await {
+                tracing::warn!(error = %e, "text budget not given back");
+            }
+        }
     }
 
     /// Checks a code; the number it was sent to is verified. Returns that number.

@@ -43,7 +43,7 @@ pub struct AuditFilter<'a> {
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
 /// Time-sortable: 13 hex digits of milliseconds, a per-process sequence, a random tail.
-fn new_id(at: i64) -> String {
+pub fn new_id(at: i64) -> String {
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let tail = crate::secret::random_bytes::<4>();
     format!(
@@ -58,6 +58,15 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     entry: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
+    insert_as(conn, &new_id(entry.at), entry).await
+}
+
+/// `insert` under an id made up front (`new_id`), to update the row later.
+async fn insert_as(
+    conn: &mut AnyConnection,
+    id: &str,
+    entry: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     let detail = serde_json::Value::Object(entry.detail.clone()).to_string();
     sqlx::query(
         "INSERT INTO audit_events (id, at, org_id, actor_kind, actor_id, subject_user_id, event, \
@@ -65,7 +74,7 @@ pub(crate) async fn insert(
          VALUES ($1, $2, COALESCE($3, (SELECT org_id FROM users WHERE id = $6)), $4, $5, $6, $7, \
          $8, $9, $10)",
     )
-    .bind(new_id(entry.at))
+    .bind(id)
     .bind(entry.at)
     .bind(&entry.org_id)
     .bind(entry.actor_kind.as_str())
@@ -111,6 +120,26 @@ impl Db {
     pub async fn insert_audit(&self, entry: &AuditEntry) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         insert(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An event with no transaction of its own, under an id made up front.
+    pub async fn insert_audit_as(&self, id: &str, entry: &AuditEntry) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_as(&mut tx, id, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rewrites an event's detail (the counts of an aggregated failure).
+    pub async fn set_audit_detail(&self, id: &str, detail: &str) -> AuthResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE audit_events SET detail = $1 WHERE id = $2")
+            .bind(detail)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

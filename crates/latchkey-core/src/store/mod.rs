@@ -28,7 +28,7 @@ use std::time::Duration;
 pub use crate::domain::{Org, Role, User};
 pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
-pub use audit::{AuditFilter, AuditRow};
+pub use audit::{AuditFilter, AuditRow, new_id as new_audit_id};
 pub use identities::{Handoff, NewIdentity};
 pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;

@@ -15,7 +15,7 @@ use latchkey_api::{CodeRequest, CodeSentResponse, CodeVerifyRequest};
     tag = "auth",
     operation_id = "sendLoginCode",
     summary = "Mail a one-time sign-in code and magic link",
-    description = "Sends a six-digit code, valid once for 10 minutes, and a magic link to the sign-in page (`LATCHKEY_MAGIC_LINK_URL`, with `login_id` and `code` in its query) for the same login. Every valid address gets the same `202`, whether or not it has an account; an unknown address receives a mail only when a verified code may sign it up (`LATCHKEY_LOGIN_CODE_SIGNUP`). Sending is limited per client IP (20) and per address (5) per login window (`429` with `Retry-After`).",
+    description = "Sends a six-digit code, valid once for 10 minutes, and a magic link to the sign-in page (`LATCHKEY_MAGIC_LINK_URL`, with `login_id` and `code` in its query) for the same login. Every valid address gets the same `202`, whether or not it has an account; the answer comes before the mail is sent (the same work and time for both); an account's mail goes to its stored address, and an unknown address receives a mail only when a verified code may sign it up (`LATCHKEY_LOGIN_CODE_SIGNUP`). Sending is limited per client IP (20) and per address (5) per login window (`429` with `Retry-After`).",
     request_body(content = latchkey_api::CodeRequest, content_type = "application/json"),
     responses(
         (status = 202, description = "The code is on its way (the same answer for every valid address).", body = latchkey_api::CodeSentResponse, headers(("Cache-Control" = String, description = "`no-store`."))),

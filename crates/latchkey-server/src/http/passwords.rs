@@ -54,7 +54,7 @@ pub async fn change(
     tag = "auth",
     operation_id = "forgotPassword",
     summary = "Mail a password-reset link",
-    description = "Always `202` for a valid address (no account enumeration); an existing, enabled account gets a mail with a link to the reset page (`LATCHKEY_PASSWORD_RESET_URL`, `?token=lkp_…`) that works once, for 30 minutes. Limited per client IP and per address like sign-in codes.",
+    description = "Always `202` for a valid address (no account enumeration); an existing, enabled account gets a mail with a link to the reset page (`LATCHKEY_PASSWORD_RESET_URL`, `?token=lkp_…`) that works once, for 30 minutes, at its stored address; the answer comes before the account is looked up and the mail sent (the same time for every address). Limited per client IP and per address like sign-in codes.",
     request_body(content = latchkey_api::PasswordForgotRequest, content_type = "application/json"),
     responses(
         (status = 202, description = "Accepted (the same for every valid address).", headers(("Cache-Control" = String, description = "`no-store`."))),

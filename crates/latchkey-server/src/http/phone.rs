@@ -17,7 +17,7 @@ use crate::app::AppState;
     tag = "phone",
     operation_id = "phoneVerifyStart",
     summary = "Text a verification code to the account's phone number",
-    description = "A 6-digit code, valid 10 minutes and 5 tries, sent through the configured SMS webhook (or, without one, written to the development outbox). One send per account per minute (`429` with `Retry-After`); sends also count against the per-IP login limit. A user session only.",
+    description = "A 6-digit code, valid 10 minutes and 5 tries, sent through the configured SMS webhook (or, without one, written to the development outbox). One send per account per minute (`429` with `Retry-After`); sends also count against the per-IP login limit, and against budgets per destination number (5) and per organization (50) per day, whichever accounts ask (`429` with `Retry-After`; nothing is sent). A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
         (status = 202, description = "The code was sent.", body = latchkey_api::PhoneCodeSent),

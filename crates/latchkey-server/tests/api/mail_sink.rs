@@ -12,6 +12,8 @@ pub struct SmtpSink {
     pub port: u16,
     dir: PathBuf,
     child: Child,
+    /// Messages `wait_for` already handed out.
+    seen: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// One received message: its recipient and raw text.
@@ -25,6 +27,11 @@ impl SmtpSink {
     /// `None` (test skipped) when Python's `aiosmtpd` is missing outside CI; `scripts/test`
     /// installs it.
     pub fn start() -> Option<SmtpSink> {
+        Self::start_on(None)
+    }
+
+    /// `start`, listening on `port` when given (a mail server coming back).
+    pub fn start_on(port: Option<u16>) -> Option<SmtpSink> {
         let present = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
@@ -39,11 +46,13 @@ impl SmtpSink {
             return None;
         }
         let dir = super::helpers::temp_dir();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
         let mut child = Command::new("python3")
             .arg(SCRIPT)
             .arg(port.to_string())
@@ -57,15 +66,34 @@ impl SmtpSink {
             .read_line(&mut line)
             .expect("SMTP sink output");
         assert_eq!(line.trim(), "ready", "SMTP sink did not start");
-        Some(SmtpSink { port, dir, child })
+        Some(SmtpSink {
+            port,
+            dir,
+            child,
+            seen: Default::default(),
+        })
     }
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// A slow mail server: from now on every message waits (after its recipient was
+    /// accepted) until `resume`.
+    pub fn pause(&self) {
+        std::fs::write(self.dir.join(".paused"), b"").unwrap();
+    }
+
+    pub fn resume(&self) {
+        std::fs::remove_file(self.dir.join(".paused")).unwrap();
+    }
+
     /// Every message received so far, oldest first.
     pub fn all(&self) -> Vec<Received> {
+        self.named().into_iter().map(|(_, m)| m).collect()
+    }
+
+    fn named(&self) -> Vec<(String, Received)> {
         let mut names: Vec<_> = std::fs::read_dir(&self.dir)
             .unwrap()
             .filter_map(|e| e.ok())
@@ -76,14 +104,14 @@ impl SmtpSink {
         names
             .into_iter()
             .map(|n| {
-                let raw = std::fs::read_to_string(self.dir.join(n)).unwrap();
+                let raw = std::fs::read_to_string(self.dir.join(&n)).unwrap();
                 let to = raw
                     .lines()
                     .next()
                     .and_then(|l| l.strip_prefix("X-Rcpt-To: "))
                     .unwrap_or_default()
                     .to_owned();
-                Received { to, raw }
+                (n, Received { to, raw })
             })
             .collect()
     }
@@ -93,6 +121,47 @@ impl SmtpSink {
             .into_iter()
             .filter(|m| m.to.eq_ignore_ascii_case(address))
             .collect()
+    }
+
+    /// The newest message to `address` with this subject that no earlier call handed out,
+    /// waiting up to 10 s for it (queued mail arrives after the answer); it and every older
+    /// one like it count as handed out.
+    pub async fn wait_for(&self, address: &str, subject: &str) -> Received {
+        let header = format!("Subject: {subject}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let fresh: Vec<(String, Received)> = {
+                let seen = self.seen.lock().unwrap();
+                self.named()
+                    .into_iter()
+                    .filter(|(n, m)| {
+                        m.to.eq_ignore_ascii_case(address)
+                            && m.raw.contains(&header)
+                            && !seen.contains(n)
+                    })
+                    .collect()
+            };
+            if let Some((_, newest)) = fresh.last() {
+                let mut seen = self.seen.lock().unwrap();
+                seen.extend(fresh.iter().map(|(n, _)| n.clone()));
+                return newest.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new mail {subject:?} to {address}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The next sign-in code mail to `address` (see `wait_for`).
+    pub async fn code_to(&self, address: &str) -> Received {
+        self.wait_for(address, "Your sign-in code").await
+    }
+
+    /// The next password-reset mail to `address` (see `wait_for`).
+    pub async fn reset_to(&self, address: &str) -> Received {
+        self.wait_for(address, "Reset your password").await
     }
 
     /// The newest message to `address`, waiting up to 10 s for it to arrive.

@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod client_ip;
 mod command_line;
+mod floods;
 mod forward_auth;
 mod forward_strict;
 mod hot_path;

@@ -277,7 +277,7 @@ async fn a_code_login_asks_for_the_second_factor() {
     };
     let login_id = request("cody@example.com").await;
     let code = sink
-        .last_to("cody@example.com")
+        .code_to("cody@example.com")
         .await
         .code_after("sign-in code is ");
     let verify = |mfa: Option<String>| {
@@ -315,7 +315,7 @@ async fn a_code_login_asks_for_the_second_factor() {
     app.advance(Duration::from_secs(30));
     let login_id = request("cody@example.com").await;
     let code = sink
-        .last_to("cody@example.com")
+        .code_to("cody@example.com")
         .await
         .code_after("sign-in code is ");
     let verify = |mfa: String| {

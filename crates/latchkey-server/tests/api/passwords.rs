@@ -33,8 +33,15 @@ async fn a_forgotten_password_is_reset_by_mail(app: TestApp, sink: SmtpSink) {
     forgot(&app, "ada@example.com").await;
     // An unknown address gets the same answer, and no mail.
     forgot(&app, "nobody@example.com").await;
+    // Queued mail goes after the answer: wait for the queue before looking.
+    assert!(
+        app.app_state()
+            .auth
+            .mail_idle(Duration::from_secs(10))
+            .await
+    );
     assert!(sink.to("nobody@example.com").is_empty());
-    let mail = sink.last_to("ada@example.com").await;
+    let mail = sink.reset_to("ada@example.com").await;
     assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
     assert!(
         mail.text()
@@ -75,7 +82,7 @@ with_mail!(a_reset_link_expires);
 async fn a_reset_link_expires(app: TestApp, sink: SmtpSink) {
     app.signup("late@example.com").await;
     forgot(&app, "late@example.com").await;
-    let mail = sink.last_to("late@example.com").await;
+    let mail = sink.reset_to("late@example.com").await;
     let token = mail.link_param("token");
     app.advance(Duration::from_secs(31 * 60));
     let r = reset(&app, &token, NEW_PASSWORD).await;
@@ -278,7 +285,7 @@ async fn a_sign_in_code_verifies_the_address() {
         .await;
     let body: Value = r.json().await.unwrap();
     let code = sink
-        .last_to("cv@example.com")
+        .code_to("cv@example.com")
         .await
         .code_after("sign-in code is ");
     let r = app

@@ -1,7 +1,8 @@
 """A real SMTP server for the tests: stores every message it accepts as a file in a folder.
 
 Usage: smtp_sink.py PORT DIR. Recipients at the domain `rejected.test` are refused with
-550 (mailbox unavailable), as a real server refuses an address it does not know.
+550 (mailbox unavailable), as a real server refuses an address it does not know. While a file
+`.paused` exists in DIR, every message waits before it is accepted (a slow mail server).
 """
 import asyncio
 import os
@@ -22,6 +23,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        while os.path.exists(os.path.join(self.folder, ".paused")):
+            await asyncio.sleep(0.02)
         self.count += 1
         name = f"{self.count:06d}.eml"
         tmp = os.path.join(self.folder, "." + name)
