@@ -8,6 +8,7 @@ pub mod audit;
 mod authenticate;
 mod catalogue;
 mod codes;
+pub mod identities;
 pub mod live;
 mod mfa;
 pub mod oauth;
@@ -17,6 +18,7 @@ mod passwords;
 pub mod phone;
 mod principal;
 mod publish;
+pub mod reauth;
 mod refresh;
 mod revocations;
 pub mod scopes;
@@ -91,6 +93,10 @@ pub struct Settings {
     pub verify_link_url: String,
     /// Refuse logins of accounts whose address is not verified.
     pub require_verified_email: bool,
+    /// How long a proof of a credential in a session allows sensitive changes.
+    pub reauth_window: Duration,
+    /// What a password change or reset removes as "set up recently"; zero: nothing.
+    pub reset_cleanup_window: Duration,
 }
 
 impl Settings {
@@ -120,6 +126,8 @@ impl Settings {
             signup: account::SignupMode::Open,
             verify_link_url: format!("{}/verify-email", issuer.trim_end_matches('/')),
             require_verified_email: false,
+            reauth_window: Duration::from_secs(5 * 60),
+            reset_cleanup_window: Duration::from_secs(24 * 3600),
         }
     }
 }

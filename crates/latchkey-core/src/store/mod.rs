@@ -16,6 +16,7 @@ mod operators;
 mod outbox;
 mod passwords;
 mod phone;
+mod reauth;
 mod sessions;
 mod signing_keys;
 
@@ -32,6 +33,7 @@ pub use identities::{Handoff, NewIdentity};
 pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;
 pub use outbox::{Pending, PendingKind};
+pub use reauth::{IdentityRow, Removed};
 pub use sessions::{NewChild, NewRefresh, RefreshContext, RefreshRow, SessionRow};
 pub use signing_keys::SigningKeyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -12,6 +12,8 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 mod forward;
+mod identities;
+mod link_page;
 pub mod limits;
 mod meta;
 pub mod metrics;
@@ -60,6 +62,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(social::signup_complete))
         .routes(routes!(social::start))
         .routes(routes!(social::link))
+        .routes(routes!(social::link_confirm))
         .routes(routes!(phone::start))
         .routes(routes!(phone::verify))
         .routes(routes!(social::callback_get, social::callback_post))
@@ -78,6 +81,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::org))
         .routes(routes!(account::sessions))
         .routes(routes!(account::delete_session))
+        .routes(routes!(identities::reauthenticate))
+        .routes(routes!(identities::list))
+        .routes(routes!(identities::delete))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::update, api_keys::delete))
         .routes(routes!(api_keys::rotate))

@@ -330,6 +330,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InvalidSessionCode,
         InvalidMfaCode,
         EmailNotVerified,
+        ReauthenticationRequired,
     ];
     for code in &all {
         match code {
@@ -339,7 +340,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
             | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope | InvalidEmail
-            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified => {}
+            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified
+            | ReauthenticationRequired => {}
         }
     }
     all
