@@ -36,6 +36,7 @@ mod process;
 mod publish;
 mod raw_http;
 mod real_provider;
+mod reauth;
 mod redis_faults;
 mod rust_client;
 mod rust_client_ws;
