@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::audit::AuditEvent;
+use super::audit::{AuditEntry, AuditEvent};
 use super::{Auth, Principal};
 use crate::error::{AuthError, AuthResult};
 
@@ -80,12 +80,21 @@ impl Auth {
     /// removes provider links, API keys and the second factor set up within
     /// `reset_cleanup_window` (someone who had the account may have added their own way
     /// back in); a reset also ends every API key. Returns a sentence for the notice mail.
+    /// `by` names who replaced the password (its event is replaced per removal), so each
+    /// removal is recorded with that actor and client address.
     pub(super) async fn after_password_replaced(
         &self,
         user_id: &str,
         why: Replaced,
         remove_recent: bool,
+        by: &AuditEntry,
     ) -> AuthResult<String> {
+        let entry = |event: AuditEvent| {
+            let mut e = by.clone();
+            e.event = event;
+            e.detail.clear();
+            e.subject(user_id)
+        };
         let now = self.clock.now_ms();
         self.db.end_password_resets(user_id, now).await?;
         let window = self.settings.reset_cleanup_window.as_millis() as i64;
@@ -96,9 +105,7 @@ impl Auth {
         let mut ended_keys = 0;
         for key in keys {
             if why == Replaced::Reset || (recent && key.created_at >= since) {
-                let entry = self
-                    .audit_system(AuditEvent::ApiKeyDeleted)
-                    .subject(user_id)
+                let entry = entry(AuditEvent::ApiKeyDeleted)
                     .detail("key_id", key.id.clone())
                     .detail("reason", "password-replaced");
                 self.delete_api_key(user_id, &key.id, entry).await?;
@@ -111,18 +118,14 @@ impl Auth {
         if recent {
             let gone = self.db.remove_recent_sign_ins(user_id, since, &[]).await?;
             for provider in &gone.identities {
-                let entry = self
-                    .audit_system(AuditEvent::IdentityUnlinked)
-                    .subject(user_id)
+                let entry = entry(AuditEvent::IdentityUnlinked)
                     .detail("provider", provider.clone())
                     .detail("by", "password-replaced");
                 self.record(entry).await;
                 removed.push(format!("the sign-in through {provider}"));
             }
             if gone.totp {
-                let entry = self
-                    .audit_system(AuditEvent::MfaTotpDisabled)
-                    .subject(user_id)
+                let entry = entry(AuditEvent::MfaTotpDisabled)
                     .detail("by", "password-replaced");
                 self.record(entry).await;
                 removed.push("two-factor authentication".to_owned());

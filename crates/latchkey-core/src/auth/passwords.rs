@@ -49,7 +49,12 @@ impl Auth {
             .await?;
         tracing::info!(user_id = %caller.user_id, "password changed");
         let removed = self
-            .after_password_replaced(&caller.user_id, Replaced::Change, remove_recent)
+            .after_password_replaced(
+                &caller.user_id,
+                Replaced::Change,
+                remove_recent,
+                &self.audit_by(caller, AuditEvent::PasswordChanged),
+            )
             .await?;
         self.notify_change(
             &caller.user_id,
@@ -149,7 +154,12 @@ impl Auth {
         // Earlier reset links end, and every API key (whoever had the password may have made
         // them); with `remove_recent`, recent links and second factors go too.
         let removed = self
-            .after_password_replaced(&user_id, Replaced::Reset, remove_recent)
+            .after_password_replaced(
+                &user_id,
+                Replaced::Reset,
+                remove_recent,
+                &self.audit_anonymous(client, AuditEvent::PasswordReset),
+            )
             .await?;
         let notice = Mail {
             to: user.email.clone(),

@@ -47,6 +47,7 @@ mod sessions;
 mod sign_in_codes;
 mod slow_clients;
 mod social;
+mod social_link;
 mod socketio;
 mod state_growth;
 mod times;
