@@ -125,8 +125,7 @@ impl Auth {
                 removed.push(format!("the sign-in through {provider}"));
             }
             if gone.totp {
-                let entry = entry(AuditEvent::MfaTotpDisabled)
-                    .detail("by", "password-replaced");
+                let entry = entry(AuditEvent::MfaTotpDisabled).detail("by", "password-replaced");
                 self.record(entry).await;
                 removed.push("two-factor authentication".to_owned());
             }
@@ -136,5 +135,22 @@ impl Auth {
         } else {
             format!("Removed with it: {}.", removed.join(", "))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_ids_round_trip_and_junk_is_none() {
+        let id = identity_id("microsoft", "tenant:oid/with\nodd chars");
+        assert_eq!(
+            parse_identity_id(&id),
+            Some(("microsoft".into(), "tenant:oid/with\nodd chars".into()))
+        );
+        for junk in ["", "!!", "bm9wZQ", "%00"] {
+            assert_eq!(parse_identity_id(junk), None, "{junk:?}");
+        }
     }
 }

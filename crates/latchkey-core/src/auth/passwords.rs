@@ -58,7 +58,9 @@ impl Auth {
             .await?;
         self.notify_change(
             &caller.user_id,
-            &format!("Your password was changed and your other sessions were signed out. {removed}"),
+            &format!(
+                "Your password was changed and your other sessions were signed out. {removed}"
+            ),
         )
         .await;
         Ok(())

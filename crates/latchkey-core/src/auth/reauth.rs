@@ -15,7 +15,10 @@ pub enum Proof {
     /// A current TOTP code or an unused recovery code.
     SecondFactor(String),
     /// A code mailed by `POST /auth/code` to the account's own address.
-    MailedCode { login_id: String, code: String },
+    MailedCode {
+        login_id: String,
+        code: String,
+    },
 }
 
 /// A key that can do more than read: any scope that does not end in `:read`. A key that
@@ -147,5 +150,27 @@ impl Auth {
                 tracing::warn!(%user_id, error = %e, "security notice not sent");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beyond_read;
+
+    #[test]
+    fn only_read_scopes_are_read() {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (scopes, beyond) in [
+            (v(&[]), false),
+            (v(&["orders:read"]), false),
+            (v(&["orders:read", "billing:read"]), false),
+            (v(&["orders:write"]), true),
+            (v(&["orders:read", "orders:write"]), true),
+            (v(&["admin"]), true),
+            (v(&["orders:reader"]), true),
+            (v(&["read"]), true),
+        ] {
+            assert_eq!(beyond_read(&scopes), beyond, "{scopes:?}");
+        }
     }
 }

@@ -41,13 +41,12 @@ impl Db {
     /// Records a proof of a credential in a live session; false when it has ended.
     pub async fn set_reauth(&self, sid: &str, now_ms: i64) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
-            "UPDATE sessions SET reauth_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(sid)
-        .execute(&mut *tx)
-        .await?;
+        let r =
+            sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_ms)
+                .bind(sid)
+                .execute(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
@@ -93,13 +92,12 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?
         .try_get("n")?;
-        let has_password = sqlx::query(
-            "SELECT 1 AS one FROM users WHERE id = $1 AND password_hash IS NOT NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
+        let has_password =
+            sqlx::query("SELECT 1 AS one FROM users WHERE id = $1 AND password_hash IS NOT NULL")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
         let r = sqlx::query(
             "DELETE FROM external_identities WHERE user_id = $1 AND provider = $2 AND subject = $3",
         )

@@ -10,7 +10,11 @@ use latchkey_core::mail::html_escape;
 pub fn confirmation(p: &PendingLink) -> Response {
     let provider = html_escape(&p.provider);
     let account = html_escape(&p.account_email);
-    let identity = html_escape(p.identity_email.as_deref().unwrap_or("your provider account"));
+    let identity = html_escape(
+        p.identity_email
+            .as_deref()
+            .unwrap_or("your provider account"),
+    );
     let token = html_escape(&p.confirm_token);
     let body = format!(
         r#"<!doctype html>

@@ -123,8 +123,10 @@ pub async fn start(
     ),
     responses(
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::Conflict)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )
@@ -153,8 +155,10 @@ pub async fn callback_get(
     request_body(content = ref("#/components/schemas/OauthCallbackFormPostRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::Conflict)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )

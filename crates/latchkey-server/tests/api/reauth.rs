@@ -144,7 +144,12 @@ async fn a_stolen_access_token_cannot_make_sensitive_changes_without_reauthentic
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(write_key().await.status(), 201);
-    notice(&sink, "ada@example.com", "Two-factor authentication was turned on").await;
+    notice(
+        &sink,
+        "ada@example.com",
+        "Two-factor authentication was turned on",
+    )
+    .await;
     notice(&sink, "ada@example.com", "An API key was created").await;
 
     // The window closes again.
@@ -267,10 +272,15 @@ async fn a_reset_ends_api_keys_and_every_other_reset_link(app: TestApp, sink: Sm
 /// The mail a reset sends, once it says `what`.
 async fn notice_of_reset(sink: &SmtpSink, to: &str, what: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !sink.to(to).iter().any(|m| {
-        m.raw.contains("Subject: Your password was changed") && m.text().contains(what)
-    }) {
-        assert!(std::time::Instant::now() < deadline, "no reset notice with {what:?}");
+    while !sink
+        .to(to)
+        .iter()
+        .any(|m| m.raw.contains("Subject: Your password was changed") && m.text().contains(what))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reset notice with {what:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -9,7 +9,12 @@ use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
 
 pub(crate) const APP: &str = "https://app.example/done";
 
-pub(crate) async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> Option<TestApp> {
+pub(crate) async fn spawn(
+    backend: Backend,
+    stub: &Stub,
+    kind: &str,
+    tenants: &[&str],
+) -> Option<TestApp> {
     let provider = latchkey_server::oidc_config::OidcProvider {
         name: kind.into(),
         kind: kind.into(),
@@ -619,4 +624,3 @@ async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
     assert_eq!(status, StatusCode::OK, "{signed}");
     assert_eq!(signed["user"]["user_id"], first["user"]["user_id"]);
 }
-

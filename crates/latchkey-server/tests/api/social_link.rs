@@ -47,7 +47,12 @@ async fn ask_link(app: &TestApp, token: &str, provider: &str) -> (String, String
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for attr in ["latchkey_link=", "HttpOnly", "SameSite=Lax", "Path=/api/v1/oauth/"] {
+    for attr in [
+        "latchkey_link=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/v1/oauth/",
+    ] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
     }
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
@@ -112,7 +117,10 @@ async fn open_link(app: &TestApp, url: &str, cookie: Option<&str>) -> Opened {
     );
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     let html = r.text().await.unwrap();
-    let at = html.find(r#"name="confirm" value=""#).expect("confirm token") + 22;
+    let at = html
+        .find(r#"name="confirm" value=""#)
+        .expect("confirm token")
+        + 22;
     let confirm = html[at..].split('"').next().unwrap().to_owned();
     Opened::Page {
         html,
@@ -259,7 +267,11 @@ async fn social_a_link_url_opened_in_another_browser_links_nothing() {
     // Carol's Microsoft sign-in does not reach Mallory's account.
     let step = microsoft_signs_in_as(&app).await;
     assert_eq!(step["signup_required"], true, "{step}");
-    assert!(identities(&app, &s(&mallory, "access_token")).await.is_empty());
+    assert!(
+        identities(&app, &s(&mallory, "access_token"))
+            .await
+            .is_empty()
+    );
 
     // Mallory's own browser reaches the page; a cancel links nothing.
     let (url, cookie) = ask_link(&app, &s(&mallory, "access_token"), "microsoft").await;
@@ -289,7 +301,11 @@ async fn social_a_link_url_opened_in_another_browser_links_nothing() {
         r.headers()["location"].to_str().unwrap(),
         format!("{APP}?link_cancelled=microsoft")
     );
-    assert!(identities(&app, &s(&mallory, "access_token")).await.is_empty());
+    assert!(
+        identities(&app, &s(&mallory, "access_token"))
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,8 +333,16 @@ async fn social_linking_and_unlinking_need_a_recent_reauthentication_and_mail_a_
     assert_eq!(body["error"], "reauthentication_required", "{body}");
     let r = reauthenticate(&app, &token, json!({"password": PASSWORD})).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(link(&app, &token, "microsoft").await.status(), StatusCode::SEE_OTHER);
-    notice(&sink, "carol@contoso.example", "A sign-in through microsoft").await;
+    assert_eq!(
+        link(&app, &token, "microsoft").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    notice(
+        &sink,
+        "carol@contoso.example",
+        "A sign-in through microsoft",
+    )
+    .await;
 
     let list = identities(&app, &token).await;
     assert_eq!(list.len(), 1, "{list:?}");
@@ -334,7 +358,12 @@ async fn social_linking_and_unlinking_need_a_recent_reauthentication_and_mail_a_
     let r = reauthenticate(&app, &token, json!({"password": PASSWORD})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = app
-        .send_json_auth(reqwest::Method::DELETE, "/api/v1/identities/bm9wZQ", &token, None)
+        .send_json_auth(
+            reqwest::Method::DELETE,
+            "/api/v1/identities/bm9wZQ",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app
@@ -342,7 +371,12 @@ async fn social_linking_and_unlinking_need_a_recent_reauthentication_and_mail_a_
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(identities(&app, &token).await.is_empty());
-    notice(&sink, "carol@contoso.example", "was removed from your account").await;
+    notice(
+        &sink,
+        "carol@contoso.example",
+        "was removed from your account",
+    )
+    .await;
     // Microsoft no longer signs in to Carol's account.
     let step = microsoft_signs_in_as(&app).await;
     assert_eq!(step["signup_required"], true, "{step}");
@@ -388,8 +422,10 @@ async fn reset_mail(sink: &SmtpSink, to: &str) -> crate::mail_sink::Received {
 /// Who the provider signs in, with ID-token times at the server's (moved) clock.
 fn person(app: &TestApp, stub: &Stub, oid: &str, email: &str) {
     let now = app.clock.now_secs();
-    stub.set_person(json!({"sub": "s", "tid": "tenant-a", "oid": oid, "email": email,
-        "iat": now, "exp": now + 600}));
+    stub.set_person(
+        json!({"sub": "s", "tid": "tenant-a", "oid": oid, "email": email,
+        "iat": now, "exp": now + 600}),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
