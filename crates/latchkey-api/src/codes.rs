@@ -112,6 +112,10 @@ pub struct PasswordChangeRequest {
     pub current_password: String,
     #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
+    /// Also remove the provider links, API keys and second factor set up within
+    /// `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours by default). Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_recent_changes: Option<bool>,
 }
 
 /// `POST /api/v1/auth/email/verify`.
@@ -146,4 +150,70 @@ pub struct PasswordResetRequest {
     pub token: String,
     #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
+    /// Also remove the provider links and second factor set up within
+    /// `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours by default). Default `true`. A reset always
+    /// ends every API key and every other reset link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_recent_changes: Option<bool>,
+}
+
+/// `POST /api/v1/auth/reauthenticate`: exactly one proof, `password`, `mfa_code`, or
+/// `login_id` with `session_code` (a code mailed by `POST /api/v1/auth/code` to the account's
+/// own address).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
+    pub password: Option<String>,
+    /// A current TOTP code or an unused recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_code: Option<String>,
+}
+
+/// `200` from `POST /api/v1/auth/reauthenticate`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReauthenticatedResponse {
+    /// Until when sensitive changes are allowed in this session: RFC 3339 in UTC with
+    /// milliseconds.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
+    pub reauthenticated_until: String,
+    /// The same, as seconds from now (`LATCHKEY_REAUTH_WINDOW`).
+    #[cfg_attr(feature = "openapi", schema(example = 300))]
+    pub expires_in: u64,
+}
+
+/// A provider identity linked to the account (`GET /api/v1/identities`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityView {
+    /// Opaque; for `DELETE /api/v1/identities/{id}`.
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "google"))]
+    pub provider: String,
+    /// The address the provider shared when it was linked.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub email: Option<String>,
+    /// RFC 3339 in UTC with milliseconds.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "2026-01-02T03:04:05.678Z", format = DateTime)
+    )]
+    pub linked_at: String,
+}
+
+/// `GET /api/v1/identities`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityList {
+    pub identities: Vec<IdentityView>,
 }

@@ -65,6 +65,10 @@ use serde::{Deserialize, Serialize};
 ///   recovery code is unknown or used.
 /// - `email_not_verified` (403): Verified addresses are required and this one is not verified yet
 ///   (the verification mail is sent; log in once it is verified).
+/// - `reauthentication_required` (403): A sensitive change (linking or removing a provider,
+///   turning two-factor authentication on or off, an API key that can do more than read) needs a
+///   credential proved in this session within the last minutes: `POST
+///   /api/v1/auth/reauthenticate`, then retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -102,6 +106,7 @@ pub enum ErrorCode {
     InvalidSessionCode,
     InvalidMfaCode,
     EmailNotVerified,
+    ReauthenticationRequired,
 }
 
 impl ErrorCode {
@@ -119,7 +124,8 @@ impl ErrorCode {
             ErrorCode::AccountDisabled
             | ErrorCode::InsufficientScope
             | ErrorCode::Forbidden
-            | ErrorCode::EmailNotVerified => 403,
+            | ErrorCode::EmailNotVerified
+            | ErrorCode::ReauthenticationRequired => 403,
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
             | ErrorCode::UnsupportedGrantType
@@ -176,6 +182,7 @@ impl ErrorCode {
             ErrorCode::InvalidSessionCode => "invalid_session_code",
             ErrorCode::InvalidMfaCode => "invalid_mfa_code",
             ErrorCode::EmailNotVerified => "email_not_verified",
+            ErrorCode::ReauthenticationRequired => "reauthentication_required",
         }
     }
 }

@@ -116,6 +116,11 @@ pub enum AuthError {
     EmailNotVerified,
     #[error("the account is disabled")]
     AccountDisabled,
+    /// A sensitive change without a credential proved recently in this session.
+    #[error(
+        "this change needs a recent re-authentication: confirm your password, a two-factor code or a mailed code at POST /api/v1/auth/reauthenticate, then retry"
+    )]
+    ReauthenticationRequired,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]

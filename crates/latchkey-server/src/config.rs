@@ -122,6 +122,12 @@ pub struct Config {
     /// How long a mailed sign-in code lives.
     #[serde(with = "duration")]
     pub login_code_ttl: Duration,
+    /// How long a proof of a credential in a session allows sensitive changes.
+    #[serde(with = "duration")]
+    pub reauth_window: Duration,
+    /// What a password change or reset removes as "set up recently"; 0 = nothing.
+    #[serde(with = "duration")]
+    pub reset_cleanup_window: Duration,
     /// Whether a verified code for an unknown address signs it up.
     pub login_code_signup: bool,
     /// Codes sent per address per login window; 0 = off.
@@ -210,6 +216,8 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "Latchkey <latchkey@localhost>".into(),
             login_code_ttl: Duration::from_secs(600),
+            reauth_window: Duration::from_secs(5 * 60),
+            reset_cleanup_window: Duration::from_secs(24 * 3600),
             login_code_signup: true,
             login_code_limit_per_email: 5,
             login_code_limit_per_ip: 20,
@@ -349,6 +357,10 @@ impl Config {
         anyhow::ensure!(
             (Duration::from_secs(60)..=Duration::from_secs(3600)).contains(&self.login_code_ttl),
             "login_code_ttl must be between 1m and 1h"
+        );
+        anyhow::ensure!(
+            (Duration::from_secs(10)..=Duration::from_secs(3600)).contains(&self.reauth_window),
+            "reauth_window must be between 10s and 1h"
         );
         anyhow::ensure!(
             self.redis_timeout >= Duration::from_millis(50),
@@ -541,6 +553,9 @@ impl Config {
             phone_sends_per_number: self.phone_sends_per_number,
             phone_sends_per_org: self.phone_sends_per_org,
             phone_send_window: self.phone_send_window,
+
+            reauth_window: self.reauth_window,
+            reset_cleanup_window: self.reset_cleanup_window,
         }
     }
 }

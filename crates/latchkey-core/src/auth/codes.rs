@@ -291,7 +291,7 @@ impl Auth {
     }
 
     /// Keyed, so a copy of the table does not give the six digits away to a brute force.
-    fn code_hash(&self, login_id: &str, code: &str) -> String {
+    pub(super) fn code_hash(&self, login_id: &str, code: &str) -> String {
         hmac_b64(&self.code_key, format!("{login_id}:{code}").as_bytes())
     }
 

@@ -49,7 +49,8 @@ impl Auth {
 
     /// A new pending secret (replacing an unconfirmed one). Refused once MFA is on.
     pub async fn totp_enroll(&self, caller: &Principal) -> AuthResult<TotpEnrollment> {
-        caller.require_session()?;
+        // A stolen access token must not put its holder's authenticator on the account.
+        self.require_recent_auth(caller).await?;
         let rec = self.user_record(&caller.user_id).await?;
         let secret = TotpSecret::from(random_bytes::<20>().to_vec()).to_base32();
         let totp = self.totp_for(&secret, &rec.email)?;
@@ -83,6 +84,7 @@ impl Auth {
     /// other sessions end.
     pub async fn totp_confirm(&self, caller: &Principal, code: &str) -> AuthResult<Vec<String>> {
         let sid = caller.require_session()?;
+        self.require_recent_auth(caller).await?;
         self.take_mfa_change_attempt(&caller.user_id).await?;
         let row = self
             .db
@@ -122,10 +124,16 @@ impl Auth {
         self.end_other_sessions(&caller.user_id, sid, "mfa-enabled")
             .await?;
         tracing::info!(user_id = %caller.user_id, "two-factor authentication enabled");
+        self.notify_change(
+            &caller.user_id,
+            "Two-factor authentication was turned on for your account, and your other sessions were signed out.",
+        )
+        .await;
         Ok(codes)
     }
 
     /// Turns MFA off with a current TOTP code or a recovery code; the other sessions end.
+    /// The code is itself a fresh proof of the factor: no separate re-authentication.
     pub async fn totp_disable(&self, caller: &Principal, code: &str) -> AuthResult<()> {
         let sid = caller.require_session()?;
         self.take_mfa_change_attempt(&caller.user_id).await?;
@@ -154,6 +162,11 @@ impl Auth {
         self.end_other_sessions(&caller.user_id, sid, "mfa-disabled")
             .await?;
         tracing::info!(user_id = %caller.user_id, "two-factor authentication disabled");
+        self.notify_change(
+            &caller.user_id,
+            "Two-factor authentication was turned off for your account.",
+        )
+        .await;
         Ok(())
     }
 

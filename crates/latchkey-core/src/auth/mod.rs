@@ -9,6 +9,8 @@ mod authenticate;
 mod catalogue;
 mod codes;
 mod failures;
+
+pub mod identities;
 pub mod live;
 pub mod lockout;
 mod mfa;
@@ -20,6 +22,7 @@ mod passwords;
 pub mod phone;
 mod principal;
 mod publish;
+pub mod reauth;
 mod refresh;
 mod revocations;
 pub mod scopes;
@@ -107,6 +110,11 @@ pub struct Settings {
     pub phone_sends_per_number: u32,
     pub phone_sends_per_org: u32,
     pub phone_send_window: Duration,
+
+    /// How long a proof of a credential in a session allows sensitive changes.
+    pub reauth_window: Duration,
+    /// What a password change or reset removes as "set up recently"; zero: nothing.
+    pub reset_cleanup_window: Duration,
 }
 
 impl Settings {
@@ -141,6 +149,9 @@ impl Settings {
             phone_sends_per_number: 5,
             phone_sends_per_org: 50,
             phone_send_window: Duration::from_secs(24 * 3600),
+
+            reauth_window: Duration::from_secs(5 * 60),
+            reset_cleanup_window: Duration::from_secs(24 * 3600),
         }
     }
 }

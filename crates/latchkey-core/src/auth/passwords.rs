@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::audit::AuditEvent;
+use super::identities::Replaced;
 use super::{Auth, ClientInfo, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
@@ -14,12 +15,15 @@ use crate::secret::{Secret, random_token, sha256_hex};
 pub const RESET_TTL: Duration = Duration::from_secs(30 * 60);
 
 impl Auth {
-    /// A signed-in user's new password; their other sessions end.
+    /// A signed-in user's new password; their other sessions end, and so do earlier reset
+    /// links (with `remove_recent`, what was set up lately too: see `after_password_replaced`).
+    /// The current password is the re-authentication.
     pub async fn change_password(
         &self,
         caller: &Principal,
         current: &Secret,
         new: &Secret,
+        remove_recent: bool,
     ) -> AuthResult<()> {
         let sid = caller.require_session()?;
         // Counted like logins: a stolen session cannot guess the current password freely.
@@ -44,6 +48,21 @@ impl Auth {
         self.end_other_sessions(&caller.user_id, sid, "password-changed")
             .await?;
         tracing::info!(user_id = %caller.user_id, "password changed");
+        let removed = self
+            .after_password_replaced(
+                &caller.user_id,
+                Replaced::Change,
+                remove_recent,
+                &self.audit_by(caller, AuditEvent::PasswordChanged),
+            )
+            .await?;
+        self.notify_change(
+            &caller.user_id,
+            &format!(
+                "Your password was changed and your other sessions were signed out. {removed}"
+            ),
+        )
+        .await;
         Ok(())
     }
 
@@ -100,6 +119,7 @@ impl Auth {
         &self,
         token: &str,
         new: &Secret,
+        remove_recent: bool,
         client: &ClientInfo,
     ) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
@@ -135,15 +155,29 @@ impl Auth {
         // The mailbox's owner set a new password: an attacker's failures no longer lock them out.
         self.clear_lock(&user_id, client).await?;
         tracing::info!(user_id = %user_id, "password reset");
+        // Earlier reset links end, and every API key (whoever had the password may have made
+        // them); with `remove_recent`, recent links and second factors go too.
+        let removed = self
+            .after_password_replaced(
+                &user_id,
+                Replaced::Reset,
+                remove_recent,
+                &self.audit_anonymous(client, AuditEvent::PasswordReset),
+            )
+            .await?;
         let notice = Mail {
             to: user.email.clone(),
             subject: "Your password was changed".into(),
-            text: "Your password was just reset and every session was signed out. If this \
-                   was not you, reset it again at once and contact your administrator.\n"
-                .into(),
-            html: "<p>Your password was just reset and every session was signed out. If this \
-                   was not you, reset it again at once and contact your administrator.</p>"
-                .into(),
+            text: format!(
+                "Your password was just reset and every session was signed out. {removed}\n\n\
+                 If this was not you, reset it again at once and contact your administrator.\n"
+            ),
+            html: format!(
+                "<p>Your password was just reset and every session was signed out. {}</p>\
+                 <p>If this was not you, reset it again at once and contact your \
+                 administrator.</p>",
+                html_escape(&removed)
+            ),
             dev_log: None,
         };
         // The reset stands even when the notice cannot be sent.

@@ -46,11 +46,33 @@ enum Payload {
     Signup(Pending),
     /// The `signup_token`: only `complete_signup` takes it.
     SignupStep(Pending),
-    /// Lets `/oauth/{provider}/start` link a provider to this signed-in user.
+    /// Lets `/oauth/{provider}/start` link a provider to this signed-in user, from the
+    /// browser whose cookie hashes to `binding` (a ticket of an older build has none and is
+    /// refused).
     LinkTicket {
         user_id: String,
         provider: String,
+        #[serde(default)]
+        binding: Option<String>,
     },
+    /// A provider's sign-in waiting for the person to confirm the link on the page.
+    LinkConfirm {
+        user_id: String,
+        provider: String,
+        subject: String,
+        email: Option<String>,
+        redirect_to: String,
+        binding: String,
+    },
+}
+
+/// What the link confirmation page shows, and the token its form posts back.
+#[derive(Debug)]
+pub struct PendingLink {
+    pub confirm_token: String,
+    pub account_email: String,
+    pub provider: String,
+    pub identity_email: Option<String>,
 }
 
 /// What `POST /auth/exchange` answers.
@@ -272,7 +294,9 @@ impl Auth {
                     email_code_required,
                 })
             }
-            Payload::SignupStep(_) | Payload::LinkTicket { .. } => Err(invalid),
+            Payload::SignupStep(_) | Payload::LinkTicket { .. } | Payload::LinkConfirm { .. } => {
+                Err(invalid)
+            }
         }
     }
 
@@ -415,22 +439,34 @@ impl Auth {
     }
 
     /// A one-time ticket (2 minutes) for the browser to start linking `provider` to the
-    /// caller's account: a browser navigation cannot carry the access token itself.
+    /// caller's account, after a recent re-authentication: a browser navigation cannot carry
+    /// the access token itself. The ticket is bound to the browser that asked for it: the
+    /// second value goes into a cookie of that browser only (`/start` needs it), so a link
+    /// URL sent to someone else links nothing.
     pub async fn link_ticket(
         &self,
         caller: &super::Principal,
         provider: &str,
-    ) -> AuthResult<String> {
-        caller.require_session()?;
+    ) -> AuthResult<(String, String)> {
+        self.require_recent_auth(caller).await?;
+        let binding = random_token::<32>();
         let payload = Payload::LinkTicket {
             user_id: caller.user_id.clone(),
             provider: provider.to_owned(),
+            binding: Some(sha256_hex(binding.as_bytes())),
         };
-        self.put_code(&payload, None, HANDOFF_TTL_MS).await
+        let ticket = self.put_code(&payload, None, HANDOFF_TTL_MS).await?;
+        Ok((ticket, binding))
     }
 
-    /// The user a link ticket was made for; the ticket is used up.
-    pub async fn take_link_ticket(&self, ticket: &str, provider: &str) -> AuthResult<String> {
+    /// The user a link ticket was made for, when `binding` is the cookie of the browser that
+    /// asked for it; the ticket is used up either way.
+    pub async fn take_link_ticket(
+        &self,
+        ticket: &str,
+        provider: &str,
+        binding: Option<&str>,
+    ) -> AuthResult<String> {
         let invalid =
             || AuthError::ExternalLogin("the link ticket is invalid, expired or already used");
         let handoff = self
@@ -442,25 +478,103 @@ impl Auth {
             Ok(Payload::LinkTicket {
                 user_id,
                 provider: p,
-            }) if p == provider && handoff.expires_at > self.clock.now_ms() => Ok(user_id),
+                binding: Some(expected),
+            }) if p == provider && handoff.expires_at > self.clock.now_ms() => {
+                let presented = binding.map(|b| sha256_hex(b.as_bytes()));
+                // Constant time: the cookie is a secret of the browser that asked.
+                if !presented.is_some_and(|h| ct_eq(h.as_bytes(), expected.as_bytes())) {
+                    return Err(AuthError::ExternalLogin(
+                        "this link was asked for in another browser: open it in the browser \
+                         where you are signed in and asked for it",
+                    ));
+                }
+                Ok(user_id)
+            }
             _ => Err(invalid()),
         }
     }
 
-    /// Links the provider identity to `user_id` (the person signed in to Latchkey and at the
-    /// provider in the same browser). An identity already linked elsewhere is a conflict.
-    pub async fn link_external(
+    /// After the provider's sign-in of a link: nothing is linked yet. Returns what the
+    /// confirmation page shows and the one-time token its form posts back (10 minutes),
+    /// bound to the same browser cookie.
+    pub async fn pending_link(
         &self,
         user_id: &str,
         who: &ExternalIdentity,
-        client: &ClientInfo,
-    ) -> AuthResult<()> {
-        match self
+        redirect_to: &str,
+        binding: Option<&str>,
+    ) -> AuthResult<PendingLink> {
+        let binding = binding.ok_or(AuthError::ExternalLogin(
+            "this link was asked for in another browser",
+        ))?;
+        if let Some(owner) = self
             .db
             .identity_user(&who.provider, &who.claims.subject)
             .await?
+            && owner != user_id
         {
-            Some(owner) if owner == user_id => return Ok(()),
+            return Err(AuthError::Conflict(
+                "this sign-in is already linked to another account",
+            ));
+        }
+        let account = self
+            .db
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::ExternalLogin("the account is gone"))?;
+        let payload = Payload::LinkConfirm {
+            user_id: user_id.to_owned(),
+            provider: who.provider.clone(),
+            subject: who.claims.subject.clone(),
+            email: who.claims.email.clone(),
+            redirect_to: redirect_to.to_owned(),
+            binding: sha256_hex(binding.as_bytes()),
+        };
+        let token = self.put_code(&payload, None, SIGNUP_STEP_TTL_MS).await?;
+        Ok(PendingLink {
+            confirm_token: token,
+            account_email: account.email,
+            provider: who.provider.clone(),
+            identity_email: who.claims.email.clone(),
+        })
+    }
+
+    /// The person confirmed on the page: links the identity (in the browser that asked, with
+    /// the token of that page). Answers where the browser goes next.
+    pub async fn confirm_link(
+        &self,
+        token: &str,
+        provider: &str,
+        binding: Option<&str>,
+        client: &ClientInfo,
+    ) -> AuthResult<String> {
+        let invalid =
+            || AuthError::ExternalLogin("the confirmation is invalid, expired or already used");
+        let handoff = self
+            .db
+            .take_handoff(&sha256_hex(token.as_bytes()))
+            .await?
+            .ok_or_else(invalid)?;
+        let Ok(Payload::LinkConfirm {
+            user_id,
+            provider: p,
+            subject,
+            email,
+            redirect_to,
+            binding: expected,
+        }) = serde_json::from_str::<Payload>(&handoff.payload)
+        else {
+            return Err(invalid());
+        };
+        let presented = binding.map(|b| sha256_hex(b.as_bytes()));
+        if p != provider
+            || handoff.expires_at <= self.clock.now_ms()
+            || !presented.is_some_and(|h| ct_eq(h.as_bytes(), expected.as_bytes()))
+        {
+            return Err(invalid());
+        }
+        match self.db.identity_user(&p, &subject).await? {
+            Some(owner) if owner == user_id => return Ok(redirect_to),
             Some(_) => {
                 return Err(AuthError::Conflict(
                     "this sign-in is already linked to another account",
@@ -469,19 +583,56 @@ impl Auth {
             None => {}
         }
         let identity = NewIdentity {
-            provider: &who.provider,
-            subject: &who.claims.subject,
-            email: who.claims.email.as_deref(),
+            provider: &p,
+            subject: &subject,
+            email: email.as_deref(),
         };
         let entry = self
-            .audit_as(user_id, client, super::AuditEvent::IdentityLinked)
-            .detail("provider", who.provider.clone())
+            .audit_as(&user_id, client, super::AuditEvent::IdentityLinked)
+            .detail("provider", p.clone())
             .detail("by", "account");
         self.db
-            .link_identity(&identity, user_id, self.clock.now_ms(), &[entry])
+            .link_identity(&identity, &user_id, self.clock.now_ms(), &[entry])
             .await?;
-        tracing::info!(%user_id, provider = %who.provider, "identity linked from the account");
-        Ok(())
+        tracing::info!(%user_id, provider = %p, "identity linked from the account");
+        let shown = email.as_deref().unwrap_or("an account");
+        self.notify_change(
+            &user_id,
+            &format!("A sign-in through {p} ({shown}) was linked to your account."),
+        )
+        .await;
+        Ok(redirect_to)
+    }
+
+    /// The person refused the link on the page: the token is spent, nothing is linked.
+    pub async fn cancel_link(
+        &self,
+        token: &str,
+        provider: &str,
+        binding: Option<&str>,
+    ) -> AuthResult<String> {
+        let invalid =
+            || AuthError::ExternalLogin("the confirmation is invalid, expired or already used");
+        let handoff = self
+            .db
+            .take_handoff(&sha256_hex(token.as_bytes()))
+            .await?
+            .ok_or_else(invalid)?;
+        match serde_json::from_str::<Payload>(&handoff.payload) {
+            Ok(Payload::LinkConfirm {
+                provider: p,
+                redirect_to,
+                binding: expected,
+                ..
+            }) if p == provider
+                && binding.is_some_and(|b| {
+                    ct_eq(sha256_hex(b.as_bytes()).as_bytes(), expected.as_bytes())
+                }) =>
+            {
+                Ok(redirect_to)
+            }
+            _ => Err(invalid()),
+        }
     }
 
     async fn put_code(

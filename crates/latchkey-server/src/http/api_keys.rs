@@ -30,14 +30,14 @@ fn parse_time(field: &'static str, value: &str) -> ApiResult<i64> {
     tag = "api-keys",
     operation_id = "createApiKey",
     summary = "Create an API key",
-    description = "The key's secret is in the answer this once; only its hash is kept. `scopes` must be catalogue scopes (`422 unknown_scope` otherwise) and a subset of the caller's (`403 insufficient_scope` otherwise); without `scopes` the key follows its owner's scopes. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
+    description = "The key's secret is in the answer this once; only its hash is kept. `scopes` must be catalogue scopes (`422 unknown_scope` otherwise) and a subset of the caller's (`403 insufficient_scope` otherwise); without `scopes` the key follows its owner's scopes. A key that can do more than read (a scope not ending in `:read`, or following an owner who has one) needs a recent re-authentication (`403 reauthentication_required`, see `POST /api/v1/auth/reauthenticate`) and mails a notice. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::CreateApiKeyRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "The key, with its secret (shown once).", body = latchkey_api::ApiKeyCreated),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
+        (status = 403, response = inline(errors::ReauthOrScope)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::UnknownScope)),
         (status = 500, response = inline(errors::InternalError)),
@@ -100,7 +100,7 @@ pub async fn list(
     tag = "api-keys",
     operation_id = "updateApiKey",
     summary = "Rename or rescope an API key",
-    description = r#"Absent fields stay as they are; `"scopes": null` makes the key follow its owner's scopes again. Live auth tokens of the key carry the new scopes on their next use. Needs a user's access token: an API auth token is refused with `403 forbidden`."#,
+    description = r#"Absent fields stay as they are; `"scopes": null` makes the key follow its owner's scopes again. Live auth tokens of the key carry the new scopes on their next use. New scopes beyond reading need a recent re-authentication (`403 reauthentication_required`). Needs a user's access token: an API auth token is refused with `403 forbidden`."#,
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
         ("id" = String, Path, description = "The key id (the part after `lk_` in its prefix).")
@@ -110,7 +110,7 @@ pub async fn list(
         (status = 200, description = "The key as it is now.", body = latchkey_api::ApiKeyView),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
+        (status = 403, response = inline(errors::ReauthOrScope)),
         (status = 404, response = inline(errors::NotFound)),
         (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::UnknownScope)),
@@ -137,7 +137,7 @@ pub async fn update(
     tag = "api-keys",
     operation_id = "rotateApiKey",
     summary = "Give an API key a new secret",
-    description = "Same key id, new secret (in the answer, once). Without `overlap_seconds` (or with 0) the old secret and its auth tokens stop at once; otherwise they keep working for that many seconds (at most 7 days). The body is optional. Needs a user's access token: an API auth token is refused with `403 forbidden`. If the answer is `503` with `data.committed`, the new secret is lost with it: rotate again.",
+    description = "Same key id, new secret (in the answer, once). Without `overlap_seconds` (or with 0) the old secret and its auth tokens stop at once; otherwise they keep working for that many seconds (at most 7 days). The body is optional. Rotating a key that can do more than read needs a recent re-authentication (`403 reauthentication_required`). Needs a user's access token: an API auth token is refused with `403 forbidden`. If the answer is `503` with `data.committed`, the new secret is lost with it: rotate again.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
         ("id" = String, Path, description = "The key id.")
@@ -147,7 +147,7 @@ pub async fn update(
         (status = 200, description = "The key with its new secret (shown once).", body = latchkey_api::ApiKeyCreated),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::SessionRequired)),
+        (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound)),
         (status = 409, response = inline(errors::Conflict)),
         (status = 413, response = inline(errors::PayloadTooLarge)),

@@ -93,6 +93,7 @@ impl From<AuthError> for ApiError {
             | AuthError::InvalidResetToken
             | AuthError::InvalidVerificationToken => ErrorCode::InvalidToken,
             AuthError::EmailNotVerified => ErrorCode::EmailNotVerified,
+            AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,

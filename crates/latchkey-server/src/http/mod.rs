@@ -13,7 +13,9 @@ mod device_cookie;
 pub mod error;
 pub mod extract;
 mod forward;
+mod identities;
 pub mod limits;
+mod link_page;
 mod meta;
 pub mod metrics;
 mod mfa;
@@ -61,6 +63,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(social::signup_complete))
         .routes(routes!(social::start))
         .routes(routes!(social::link))
+        .routes(routes!(social::link_confirm))
         .routes(routes!(phone::start))
         .routes(routes!(phone::verify))
         .routes(routes!(social::callback_get, social::callback_post))
@@ -79,6 +82,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::org))
         .routes(routes!(account::sessions))
         .routes(routes!(account::delete_session))
+        .routes(routes!(identities::reauthenticate))
+        .routes(routes!(identities::list))
+        .routes(routes!(identities::delete))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::update, api_keys::delete))
         .routes(routes!(api_keys::rotate))

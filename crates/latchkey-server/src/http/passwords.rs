@@ -18,7 +18,7 @@ use crate::app::AppState;
     tag = "auth",
     operation_id = "changePassword",
     summary = "Change the password",
-    description = "For a signed-in user (a user session only). The current password is checked (tries counted like logins per account), the new one against the password policy. The user's other sessions end; this one stays.",
+    description = "For a signed-in user (a user session only). The current password is checked (tries counted like logins per account), the new one against the password policy. The user's other sessions end; this one stays. Earlier reset links stop working; unless `remove_recent_changes` is `false`, provider links, API keys and the second factor set up within `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours) are removed. A notice is mailed. The current password is the re-authentication.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::PasswordChangeRequest, content_type = "application/json"),
     responses(
@@ -43,6 +43,7 @@ pub async fn change(
             &caller,
             &Secret::new(req.current_password),
             &Secret::new(req.new_password),
+            req.remove_recent_changes.unwrap_or(true),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -111,7 +112,7 @@ pub async fn verify_email(
     tag = "auth",
     operation_id = "resetPassword",
     summary = "Set a new password with a mailed token",
-    description = "Checks the new password against the policy first (a refused one leaves the token usable), then spends the token, sets the password, ends every session of the user (their refresh tokens stop working) and mails a notice.",
+    description = "Checks the new password against the policy first (a refused one leaves the token usable), then spends the token, sets the password, ends every session of the user (their refresh tokens stop working), every other reset link and every API key, and mails a notice. Unless `remove_recent_changes` is `false`, provider links and the second factor set up within `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours) are removed too.",
     request_body(content = latchkey_api::PasswordResetRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "The password is set; every session ended.", headers(("Cache-Control" = String, description = "`no-store`."))),
@@ -129,7 +130,12 @@ pub async fn reset(
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     app.auth
-        .reset_password(&req.token, &Secret::new(req.new_password), &client)
+        .reset_password(
+            &req.token,
+            &Secret::new(req.new_password),
+            req.remove_recent_changes.unwrap_or(true),
+            &client,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,6 +20,11 @@ use crate::app::AppState;
 
 /// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
 const FLOW_COOKIE: &str = "latchkey_oidc_flow";
+/// Binds a link ticket to the browser that asked for it (set by `POST /oauth/{p}/link`,
+/// needed at `/start` and at the confirmation), so a link URL sent to someone else is dead.
+const LINK_COOKIE: &str = "latchkey_link";
+/// As long as a sign-in at the provider may take, plus the confirmation.
+const LINK_COOKIE_SECS: i64 = 600;
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -58,6 +63,7 @@ pub struct StartQuery {
 pub async fn start(
     State(app): State<AppState>,
     ApiPath(provider): ApiPath<String>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Response> {
     let q: StartQuery = query(&uri)?;
@@ -72,7 +78,14 @@ pub async fn start(
     }
     let now = app.auth.clock().now_secs();
     let link_user = match &q.link_ticket {
-        Some(ticket) => Some(app.auth.take_link_ticket(ticket, &provider).await?),
+        Some(ticket) => {
+            let binding = read_cookie(&headers, LINK_COOKIE);
+            Some(
+                app.auth
+                    .take_link_ticket(ticket, &provider, binding.as_deref())
+                    .await?,
+            )
+        }
         None => None,
     };
     let started = app
@@ -110,8 +123,10 @@ pub async fn start(
     ),
     responses(
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::Conflict)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )
@@ -140,8 +155,10 @@ pub async fn callback_get(
     request_body(content = ref("#/components/schemas/OauthCallbackFormPostRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
+        (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::Conflict)),
         (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ServiceUnavailable))
     )
@@ -173,8 +190,17 @@ async fn callback(
         .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
     let location = match &flow.link_user {
         Some(user_id) => {
-            app.auth.link_external(user_id, &who, client).await?;
-            app.oidc.with_param(&flow.redirect_to, "linked", &provider)
+            // Nothing is linked yet: the person confirms on a page naming the account.
+            let binding = read_cookie(headers, LINK_COOKIE);
+            let pending = app
+                .auth
+                .pending_link(user_id, &who, &flow.redirect_to, binding.as_deref())
+                .await?;
+            let mut response = super::link_page::confirmation(&pending);
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, flow_cookie(&app, "", 0, false));
+            return Ok(response);
         }
         None => {
             let code = app
@@ -220,20 +246,101 @@ pub async fn link(
     ApiPath(provider): ApiPath<String>,
     Caller(caller): Caller,
     ApiJson(req): ApiJson<LinkRequest>,
-) -> ApiResult<axum::Json<LinkStarted>> {
+) -> ApiResult<Response> {
     if !app.oidc.redirect_allowed(&req.redirect_to) {
         return Err(ApiError::invalid_request(
             "redirect_to is not in the allowed redirect list",
         ));
     }
     app.oidc.require_provider(&provider)?;
-    let ticket = app.auth.link_ticket(&caller, &provider).await?;
+    let (ticket, binding) = app.auth.link_ticket(&caller, &provider).await?;
     let mut url = format!("{}/api/v1/oauth/{provider}/start", app.config.issuer());
     url.push_str(&format!(
         "?link_ticket={ticket}&redirect_to={}",
         encode(&req.redirect_to)
     ));
-    Ok(axum::Json(LinkStarted { url }))
+    let mut response = axum::Json(LinkStarted { url }).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::SET_COOKIE,
+        named_cookie(&app, LINK_COOKIE, &binding, LINK_COOKIE_SECS),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    confirm: String,
+    decision: Option<String>,
+}
+
+/// The confirmation page's form: links (or cancels), then back to the app.
+#[utoipa::path(
+    post,
+    path = "/oauth/{provider}/link/confirm",
+    tag = "sign-in",
+    operation_id = "oauthLinkConfirm",
+    summary = "Confirm a provider link on Latchkey's page",
+    description = "Posted by the HTML page the callback of a link shows (it names the Latchkey account and the provider's account): `confirm` is the page's one-time token (10 minutes), `decision` is `link` (the default) or `cancel`. Needs the `latchkey_link` cookie of the browser that asked for the link. Links the identity and mails a notice to the account, then redirects to `redirect_to?linked=<provider>` (or `?link_cancelled=<provider>`).",
+    params(
+        ("provider" = String, Path, description = "A configured provider's name (`oidc_providers`).")
+    ),
+    request_body(content = ref("#/components/schemas/OauthLinkConfirmRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the app.", headers(("Location" = String, description = ""))),
+        (status = 400, response = inline(errors::InvalidRequest)),
+        (status = 401, response = inline(errors::ExternalLoginFailed)),
+        (status = 409, response = inline(errors::Conflict)),
+        (status = 500, response = inline(errors::InternalError)),
+        (status = 503, response = inline(errors::ServiceUnavailable))
+    )
+)]
+pub async fn link_confirm(
+    State(app): State<AppState>,
+    Client(client): Client,
+    ApiPath(provider): ApiPath<String>,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Response> {
+    let form: ConfirmForm = serde_urlencoded_form(&body)?;
+    let binding = read_cookie(&headers, LINK_COOKIE);
+    let cancel = match form.decision.as_deref() {
+        None | Some("link") => false,
+        Some("cancel") => true,
+        Some(_) => return Err(ApiError::invalid_request("decision is link or cancel")),
+    };
+    let location = if cancel {
+        let to = app
+            .auth
+            .cancel_link(&form.confirm, &provider, binding.as_deref())
+            .await?;
+        app.oidc.with_param(&to, "link_cancelled", &provider)
+    } else {
+        let to = app
+            .auth
+            .confirm_link(&form.confirm, &provider, binding.as_deref(), &client)
+            .await?;
+        app.oidc.with_param(&to, "linked", &provider)
+    };
+    Ok(redirect(
+        StatusCode::SEE_OTHER,
+        &location,
+        named_cookie(&app, LINK_COOKIE, "", 0),
+    ))
+}
+
+/// `HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS, scoped to the provider routes.
+fn named_cookie(app: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if app.config.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("cookie values are base64url")
 }
 
 fn encode(s: &str) -> String {

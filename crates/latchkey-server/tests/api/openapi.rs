@@ -331,6 +331,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InvalidSessionCode,
         InvalidMfaCode,
         EmailNotVerified,
+        ReauthenticationRequired,
     ];
     for code in &all {
         match code {
@@ -340,7 +341,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
             | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
             | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope | InvalidEmail
-            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified | UnsupportedMediaType => {}
+            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified | UnsupportedMediaType
+            | ReauthenticationRequired => {}
         }
     }
     all

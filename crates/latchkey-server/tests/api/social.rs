@@ -8,14 +8,19 @@ use crate::helpers::{Backend, TestApp, assert_error_shape, s};
 use crate::mail_sink::SmtpSink;
 use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
 
-const APP: &str = "https://app.example/done";
+pub(crate) const APP: &str = "https://app.example/done";
 
-async fn spawn(backend: Backend, stub: &Stub, kind: &str, tenants: &[&str]) -> Option<TestApp> {
+pub(crate) async fn spawn(
+    backend: Backend,
+    stub: &Stub,
+    kind: &str,
+    tenants: &[&str],
+) -> Option<TestApp> {
     spawn_tweaked(backend, stub, kind, tenants, |_| {}).await
 }
 
 /// `spawn`, with the provider's settings and the configuration tweaked.
-async fn spawn_tweaked(
+pub(crate) async fn spawn_tweaked(
     backend: Backend,
     stub: &Stub,
     kind: &str,
@@ -42,7 +47,7 @@ async fn spawn_tweaked(
     .await
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -50,10 +55,10 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// What the browser saw at the end of the dance.
-struct Callback {
-    status: StatusCode,
-    location: Option<String>,
-    body: Value,
+pub(crate) struct Callback {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) body: Value,
     /// To replay it.
     url: String,
     cookie: String,
@@ -61,7 +66,7 @@ struct Callback {
 
 impl Callback {
     /// The one-time code handed to the app.
-    fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         assert_eq!(
             self.status,
             StatusCode::SEE_OTHER,
@@ -88,7 +93,7 @@ impl Callback {
 }
 
 /// The browser: start at Latchkey, pass the provider, come back to the callback.
-async fn dance(app: &TestApp, provider: &str, query: &str) -> Callback {
+pub(crate) async fn dance(app: &TestApp, provider: &str, query: &str) -> Callback {
     dance_with(app, provider, query, |url| url).await
 }
 
@@ -162,7 +167,7 @@ async fn callback(app: &TestApp, url: &str, cookie: &str) -> Callback {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     reqwest::Url::parse_with_params("http://x/", &[("v", s)])
         .unwrap()
         .query()
@@ -170,7 +175,7 @@ fn urlencode(s: &str) -> String {
         .to_owned()
 }
 
-async fn exchange(app: &TestApp, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn exchange(app: &TestApp, body: Value) -> (StatusCode, Value) {
     let r = app.post("/api/v1/auth/exchange", &body).await;
     (r.status(), r.json().await.unwrap())
 }
@@ -181,7 +186,7 @@ async fn complete(app: &TestApp, body: Value) -> (StatusCode, Value) {
 }
 
 /// A new person through the provider: the sign-up step, then tokens and a default API key.
-async fn sign_up(app: &TestApp, provider: &str, query: &str, phone: &str) -> Value {
+pub(crate) async fn sign_up(app: &TestApp, provider: &str, query: &str, phone: &str) -> Value {
     let code = dance(app, provider, query).await.code();
     let (status, step) = exchange(app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{step}");
@@ -662,62 +667,6 @@ async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
     let (status, signed) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
     assert_eq!(signed["user"]["user_id"], first["user"]["user_id"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn social_a_signed_in_user_links_microsoft_from_the_account() {
-    let stub = Stub::microsoft_like("tenant-a").await;
-    let app = spawn(Backend::Sqlite, &stub, "microsoft", &[])
-        .await
-        .unwrap();
-    let carol = app.signup("carol@contoso.example").await;
-    stub.set_person(json!({"sub": "s", "tid": "tenant-a", "oid": "oid-carol",
-        "email": "carol@contoso.example"}));
-    let token = s(&carol, "access_token");
-    let r = app
-        .post_json_auth(
-            "/api/v1/oauth/microsoft/link",
-            &token,
-            &json!({"redirect_to": APP}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
-    let cb = dance_from(&app, &url, |u| u).await;
-    assert_eq!(cb.status, StatusCode::SEE_OTHER, "{}", cb.body);
-    assert_eq!(
-        cb.location.as_deref(),
-        Some(format!("{APP}?linked=microsoft").as_str())
-    );
-    // The ticket works once.
-    let again = no_redirects().get(&url).send().await.unwrap();
-    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
-    // From now on Microsoft signs Carol in.
-    let code = dance(&app, "microsoft", "").await.code();
-    let (status, signed) = exchange(&app, json!({"code": code})).await;
-    assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["user"]["user_id"], carol["user"]["user_id"]);
-    // The same Microsoft account cannot be linked to a second user.
-    let dave = app.signup("dave@example.com").await;
-    let r = app
-        .post_json_auth(
-            "/api/v1/oauth/microsoft/link",
-            &s(&dave, "access_token"),
-            &json!({"redirect_to": APP}),
-        )
-        .await;
-    let url = s(&r.json().await.unwrap(), "url").replace("http://latchkey.test", &app.base);
-    let cb = dance_from(&app, &url, |u| u).await;
-    assert_eq!(cb.status, StatusCode::CONFLICT, "{}", cb.body);
-    // An unlisted redirect is refused before any ticket exists.
-    let r = app
-        .post_json_auth(
-            "/api/v1/oauth/microsoft/link",
-            &token,
-            &json!({"redirect_to": "https://evil.example/"}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 /// Zoe's address was squatted with a password; her first sign-in through a provider that

@@ -8,6 +8,7 @@ use crate::auth::Auth;
 use crate::auth::audit::{AuditEntry, AuditEvent};
 use crate::auth::principal::Principal;
 use crate::auth::publish::new_batch;
+use crate::auth::reauth::beyond_read;
 use crate::auth::scopes::{effective, parse_scopes};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, random_token};
@@ -87,8 +88,38 @@ impl Auth {
         new: NewApiKey,
     ) -> AuthResult<CreatedKey> {
         caller.require_session()?;
+        let wanted = match &new.scopes {
+            Some(scopes) => scopes.clone(),
+            None => self.user(&caller.user_id).await?.scopes.clone(),
+        };
+        self.require_recent_auth_beyond_read(caller, &wanted)
+            .await?;
         let entry = self.audit_by(caller, AuditEvent::ApiKeyCreated);
-        self.create_key_for(&caller.user_id, new, entry).await
+        let created = self.create_key_for(&caller.user_id, new, entry).await?;
+        if beyond_read(&wanted) {
+            self.notify_change(
+                &caller.user_id,
+                &format!(
+                    "An API key was created for your account: {} ({}).",
+                    created.info.name, created.info.prefix
+                ),
+            )
+            .await;
+        }
+        Ok(created)
+    }
+
+    /// A key that can do more than read (a scope not ending in `:read`) is a way into the
+    /// account that outlives any session: it needs a recent re-authentication.
+    async fn require_recent_auth_beyond_read(
+        &self,
+        caller: &Principal,
+        scopes: &[String],
+    ) -> AuthResult<()> {
+        if beyond_read(scopes) {
+            self.require_recent_auth(caller).await?;
+        }
+        Ok(())
     }
 
     pub async fn list_api_keys(&self, owner_id: &str) -> AuthResult<Vec<ApiKeyInfo>> {
@@ -126,6 +157,12 @@ impl Auth {
             if let Some(s) = scopes.iter().flatten().find(|s| !caller.has_scope(s)) {
                 return Err(AuthError::InsufficientScope(s.clone()));
             }
+            let wanted = match &scopes {
+                Some(scopes) => scopes.clone(),
+                None => caller.scopes.clone(),
+            };
+            self.require_recent_auth_beyond_read(caller, &wanted)
+                .await?;
             row.scopes = scopes;
         }
         let batch = new_batch();
@@ -157,6 +194,10 @@ impl Auth {
     ) -> AuthResult<CreatedKey> {
         caller.require_session()?;
         let row = self.owned_key(&caller.user_id, kid).await?;
+        // A new secret of a key that can write is as good as a new key.
+        let owner = self.user(&caller.user_id).await?;
+        self.require_recent_auth_beyond_read(caller, &effective(&row.scopes, &owner.scopes))
+            .await?;
         let now = self.clock.now_ms();
         let key = format!("{KEY_PREFIX}{kid}_{}", random_token::<32>());
         let until = (!overlap.is_zero()).then(|| now + overlap.as_millis() as i64);

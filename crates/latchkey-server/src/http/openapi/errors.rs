@@ -144,3 +144,16 @@ headers: [Header::CacheControl],
 examples: [
     ("uri_too_long", "The original URI is longer than 8 KiB.", r#"{"status": "failed", "code": 414, "error": "uri_too_long", "message": "the original URI is longer than 8192 bytes", "data": {}}"#),
 ]);
+error_response!(ReauthRequired, "`reauthentication_required`: a sensitive change needs a credential proved in this session within the last minutes (`POST /api/v1/auth/reauthenticate`); `forbidden`: an API token where a user's session is needed.",
+headers: [Header::CacheControl],
+examples: [
+    ("reauthentication_required", "A sensitive change without a recent re-authentication in this session.", r#"{"status": "failed", "code": 403, "error": "reauthentication_required", "message": "this change needs a recent re-authentication: confirm your password, a two-factor code or a mailed code at POST /api/v1/auth/reauthenticate, then retry", "data": {}}"#),
+    ("forbidden", "The caller may not do this: not an organization admin, an API token on a route that needs a user's session, an admin acting on their own account, or no forward-auth policy rule allows the request.", r#"{"status": "failed", "code": 403, "error": "forbidden", "message": "this route needs a user's access token, not an API token", "data": {}}"#),
+]);
+error_response!(ReauthOrScope, "`reauthentication_required`: an API key that can do more than read needs a credential proved in this session within the last minutes (`POST /api/v1/auth/reauthenticate`); `forbidden`: an API token where a user's session is needed; `insufficient_scope`: a scope the caller does not hold.",
+headers: [Header::CacheControl],
+examples: [
+    ("reauthentication_required", "A sensitive change without a recent re-authentication in this session.", r#"{"status": "failed", "code": 403, "error": "reauthentication_required", "message": "this change needs a recent re-authentication: confirm your password, a two-factor code or a mailed code at POST /api/v1/auth/reauthenticate, then retry", "data": {}}"#),
+    ("forbidden", "The caller may not do this: not an organization admin, an API token on a route that needs a user's session, an admin acting on their own account, or no forward-auth policy rule allows the request.", r#"{"status": "failed", "code": 403, "error": "forbidden", "message": "this route needs a user's access token, not an API token", "data": {}}"#),
+    ("insufficient_scope", "The token lacks a scope the route requires.", r#"{"status": "failed", "code": 403, "error": "insufficient_scope", "message": "the token lacks the scope orders:write", "data": {}}"#),
+]);
