@@ -175,6 +175,14 @@ impl Policy {
         })
     }
 
+    /// Rules that ask for scopes or the admin role but name no organization: with open sign-up
+    /// a stranger's own organization can satisfy them.
+    pub fn unbound(&self) -> impl Iterator<Item = &Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.orgs.is_empty() && (!r.scopes.is_empty() || r.role == Some(Role::Admin)))
+    }
+
     /// The first rule matching the request.
     pub fn rule_for(&self, req: &OriginalRequest) -> Option<&Rule> {
         let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();

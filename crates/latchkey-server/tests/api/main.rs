@@ -50,4 +50,5 @@ mod socketio;
 mod state_growth;
 mod times;
 mod tokens;
+mod trust;
 mod websocket;
