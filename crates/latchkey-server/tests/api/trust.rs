@@ -15,7 +15,9 @@ use crate::forward_auth::{
     ORDERS_POLICY, allowed, decide, orders_policy_file, policy_file, refused,
 };
 use crate::helpers::{PASSWORD, TestApp, s};
-use crate::oauth::{ClientAuth, INTROSPECT, password_grant, post_form};
+use crate::oauth::{
+    ClientAuth, INTROSPECT, introspector, introspector_account, password_grant, post_form,
+};
 use crate::on_all_setups;
 use crate::operator::{login_token, make_operator};
 use crate::process::Proc;
@@ -35,24 +37,6 @@ async fn operator(app: &TestApp) -> String {
     app.signup("ops@operators.test").await;
     make_operator(app, "ops@operators.test");
     login_token(app, "ops@operators.test").await
-}
-
-/// A member of the organization of `admin` whom the operator gave `latchkey:introspect`: the
-/// resource server's account. Its sign-up key follows its scopes.
-async fn introspector(app: &TestApp, ops: &str, admin: &Value, email: &str) -> (String, String) {
-    let org = expect_json(
-        app.get_auth("/api/v1/org", &access(admin)).await,
-        200,
-        "GET /org",
-    )
-    .await;
-    let rs = app
-        .signup_with(json!({"email": email, "password": PASSWORD,
-            "referral_code": s(&org, "referral_code")}))
-        .await;
-    let r = put_scopes(app, ops, &user_id(&rs), &["latchkey:introspect"]).await;
-    expect_json(r, 200, "the operator grants latchkey:introspect").await;
-    (signup_key_id(&rs), signup_key(&rs))
 }
 
 async fn forbidden(r: reqwest::Response, what: &str) {
@@ -375,24 +359,18 @@ async fn only_a_caller_with_the_introspect_scope_may_introspect(app: TestApp) {
     let r = put_scopes(&app, &ann_at, &user_id(&bob), &["latchkey:introspect"]).await;
     expect_error(r, 403, "forbidden", "an admin grants latchkey:introspect").await;
 
-    let ops = operator(&app).await;
-    let (kid, key) = introspector(&app, &ops, &ann, "rs@example.com").await;
+    let (rs, ops) = introspector_account(&app, &ann).await;
+    let (kid, key) = (signup_key_id(&rs), signup_key(&rs));
     let r = introspect(&app, ClientAuth::Basic(&kid, &key), &ann_at).await;
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["sub"], user_id(&ann).as_str(), "{info}");
-    let rs_at = login_token(&app, "rs@example.com").await;
-    let r = introspect(&app, ClientAuth::Bearer(&rs_at), &ann_at).await;
+    let r = introspect(&app, ClientAuth::Bearer(&access(&rs)), &ann_at).await;
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["active"], true, "its own access token too: {info}");
     // Taking the scope away stops it at once.
-    let rs_id = expect_json(app.me(&rs_at).await, 200, "me").await;
-    expect_json(
-        put_scopes(&app, &ops, &s(&rs_id, "user_id"), &[]).await,
-        200,
-        "revoke",
-    )
-    .await;
+    let r = put_scopes(&app, &ops, &user_id(&rs), &[]).await;
+    expect_json(r, 200, "the operator takes it back").await;
     let r = introspect(&app, ClientAuth::Basic(&kid, &key), &ann_at).await;
     assert_eq!(r.status(), 403);
 }
@@ -401,8 +379,7 @@ on_all_setups!(only_a_caller_with_the_introspect_scope_may_introspect);
 // Item 19: a narrowed refresh token reports its narrowed scopes.
 async fn introspecting_a_narrowed_refresh_token_reports_the_narrowed_scopes(app: TestApp) {
     let ann = app.signup("ann@example.com").await;
-    let ops = operator(&app).await;
-    let (kid, key) = introspector(&app, &ops, &ann, "rs@example.com").await;
+    let (kid, key) = introspector(&app, &ann).await;
     let grant = password_grant(&app, "ann@example.com", &[("scope", "orders:read")]).await;
     let (at, rt) = (s(&grant, "access_token"), s(&grant, "refresh_token"));
     for (token, kind) in [(&rt, "refresh_token"), (&at, "Bearer")] {
