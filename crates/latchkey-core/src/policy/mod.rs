@@ -246,6 +246,19 @@ scopes = []
 "#;
 
     #[test]
+    fn rules_needing_scopes_or_the_admin_role_without_an_org_are_unbound() {
+        let text = "[[rule]]\npath = \"/a/**\"\nscopes = [\"x\"]\n\
+                    [[rule]]\npath = \"/b/**\"\nscopes = [\"x\"]\norg = \"o1\"\n\
+                    [[rule]]\npath = \"/c/**\"\nscopes = []\nrole = \"admin\"\n\
+                    [[rule]]\npath = \"/d/**\"\nscopes = []\n\
+                    [[rule]]\npath = \"/e/**\"\nscopes = []\nrole = \"member\"\n";
+        let p = Policy::parse(text).unwrap();
+        let lines: Vec<usize> = p.unbound().map(|r| r.line).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0] < lines[1]);
+    }
+
+    #[test]
     fn first_match_wins_and_no_match_is_denied() {
         let p = Policy::parse(FILE).unwrap();
         let scopes = |m: &str, u: &str| p.decide(m, u).map(|r| r.scopes.clone());
