@@ -80,6 +80,11 @@ pub enum AuthError {
     InsufficientScope(String),
     #[error("the scope {0} is not in the scope catalogue")]
     UnknownScope(String),
+    /// An organization admin tried to grant a scope the operator keeps for operators.
+    #[error(
+        "the scope {0} may be granted by an operator only (not listed in admin_grantable_scopes)"
+    )]
+    NotGrantable(String),
     /// A client asked for a scope the grant does not hold (OAuth `invalid_scope`).
     #[error("the scope {0} was not granted")]
     ScopeNotGranted(String),

@@ -72,7 +72,11 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         },
         threads,
     )?;
-    let policy = PolicyStore::load(config.policy_file.as_deref(), &config.scopes)?;
+    let policy = PolicyStore::load(
+        config.policy_file.as_deref(),
+        &config.scopes,
+        config.signup == latchkey_core::SignupMode::Open && !config.single_org,
+    )?;
     let state = match &config.redis_url {
         Some(url) => {
             StateStore::redis_with(url, &config.redis_prefix, &config.redis_options()).await?

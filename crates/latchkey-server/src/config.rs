@@ -62,9 +62,14 @@ pub struct Config {
     pub signup_limit_per_ip: u32,
     #[serde(deserialize_with = "words")]
     pub default_scopes: Vec<String>,
-    /// The scope catalogue: the only scopes admins may grant and tokens may use.
+    /// The scope catalogue: the only scopes that can be granted and that tokens may use.
     #[serde(deserialize_with = "words")]
     pub scopes: Vec<String>,
+    /// Catalogue scopes an organization admin may grant; the rest only operators grant.
+    #[serde(deserialize_with = "words")]
+    pub admin_grantable_scopes: Vec<String>,
+    /// Sign-ups without a referral code join the one organization (the first founds it).
+    pub single_org: bool,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -194,6 +199,8 @@ impl Default for Config {
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
             scopes: Vec::new(),
+            admin_grantable_scopes: Vec::new(),
+            single_org: false,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -539,6 +546,8 @@ impl Config {
             signup_limit_per_ip: self.signup_limit_per_ip,
             default_scopes: self.default_scopes.clone(),
             scope_catalogue: self.scopes.clone(),
+            admin_grantable_scopes: self.admin_grantable_scopes.clone(),
+            single_org: self.single_org,
             api_token_ttl: self.api_token_ttl,
             code_ttl: self.login_code_ttl,
             code_signup: self.login_code_signup,

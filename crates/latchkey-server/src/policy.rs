@@ -13,6 +13,8 @@ pub struct PolicyStore {
     source: Option<PathBuf>,
     /// The scope catalogue, to point out rules nobody can ever pass (a typo, a removed scope).
     catalogue: Vec<String>,
+    /// Anyone may found an organization (open sign-up, not single-organization).
+    strangers_found_orgs: bool,
 }
 
 /// How often the file's modification time is checked.
@@ -35,22 +37,49 @@ fn warn_unsatisfiable(policy: &Policy, catalogue: &[String]) {
     }
 }
 
+/// With open sign-up anyone founds an organization and is its admin: a rule that asks for
+/// scopes (or the admin role) but names no organization admits every organization whose
+/// members hold them, strangers' included. Still allowed (an operator may mean it, or keep
+/// those scopes operator-granted), but said out loud.
+fn warn_unbound(policy: &Policy, strangers_found_orgs: bool) {
+    if !strangers_found_orgs {
+        return;
+    }
+    for rule in policy.unbound() {
+        tracing::warn!(
+            line = rule.line,
+            scopes = rule.scopes.join(" "),
+            "sign-up is open (anyone can found an organization) and this policy rule needs scopes \
+             or the admin role but binds no organization (`org`): any organization's members \
+             holding them pass; set `org`, LATCHKEY_SIGNUP=invite or LATCHKEY_SINGLE_ORG=true, \
+             and keep its scopes out of LATCHKEY_ADMIN_GRANTABLE_SCOPES"
+        );
+    }
+}
+
 fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl PolicyStore {
     /// No file: every forward-auth request is denied (no rule matches).
-    pub fn load(source: Option<&Path>, catalogue: &[String]) -> anyhow::Result<Arc<PolicyStore>> {
+    /// `strangers_found_orgs`: sign-up is open and not single-organization.
+    pub fn load(
+        source: Option<&Path>,
+        catalogue: &[String],
+        strangers_found_orgs: bool,
+    ) -> anyhow::Result<Arc<PolicyStore>> {
         let policy = match source {
             Some(path) => read(path)?,
             None => Policy::default(),
         };
         warn_unsatisfiable(&policy, catalogue);
+        warn_unbound(&policy, strangers_found_orgs);
         Ok(Arc::new(PolicyStore {
             current: RwLock::new(Arc::new(policy)),
             source: source.map(Path::to_path_buf),
             catalogue: catalogue.to_vec(),
+            strangers_found_orgs,
         }))
     }
 
@@ -79,6 +108,7 @@ impl PolicyStore {
                     Ok(policy) => {
                         tracing::info!(rules = policy.len(), "policy reloaded");
                         warn_unsatisfiable(&policy, &store.catalogue);
+                        warn_unbound(&policy, store.strangers_found_orgs);
                         *store.current.write().unwrap_or_else(|e| e.into_inner()) =
                             Arc::new(policy);
                     }

@@ -28,6 +28,8 @@ async fn world() -> World {
         argon2_iterations: 1,
         hash_threads: Some(2),
         scopes: vec!["video:read".into(), "video:join".into()],
+        // The clinic's admin grants them to its doctors.
+        admin_grantable_scopes: vec!["video:read".into(), "video:join".into()],
         ..latchkey_server::Config::default()
     };
     let running = latchkey_server::start(config, latchkey_core::Clock::system())

@@ -60,7 +60,9 @@ impl Signup {
 
 impl Auth {
     /// Creates an account and opens its first session. Without a referral code the user
-    /// founds an organization and is its admin; with one they join it as a member.
+    /// founds an organization and is its admin (in single-organization mode: joins the one
+    /// organization as a member, the very first user founding it); with one they join it as a
+    /// member.
     pub async fn signup(&self, req: Signup, client: &ClientInfo) -> AuthResult<Grant> {
         if let Some(ip) = client.ip_bucket() {
             // Sign-ups are where referral codes could be guessed and accounts mass-created.
@@ -177,7 +179,12 @@ impl Auth {
         };
         let (user, _org) = self
             .db
-            .create_user(new, self.clock.now_ms(), signed_up)
+            .create_user(
+                new,
+                self.clock.now_ms(),
+                signed_up,
+                self.settings.single_org,
+            )
             .await?;
         let mut key_entry = key_entry;
         if key_entry.actor_kind == super::ActorKind::User {

@@ -42,22 +42,43 @@ impl Auth {
     }
 
     /// Replaces a member's scopes. Every live token of theirs — access tokens and API tokens —
-    /// carries the new scopes on its next use, on every instance.
+    /// carries the new scopes on its next use, on every instance. An organization admin may
+    /// add only scopes an organization admin may grant (`admin_may_grant`; removing any is
+    /// fine); an operator may set any catalogue or reserved scope on any user of the deployment.
     pub async fn set_member_scopes(
         &self,
         admin: &Principal,
         user_id: &str,
         scopes: &[String],
     ) -> AuthResult<User> {
-        let mut user = self.member(admin, user_id).await?;
+        let operator = self.is_operator(admin).await?;
+        let mut user = if operator {
+            self.db
+                .user_by_id(user_id)
+                .await?
+                .ok_or(AuthError::NotFound("user"))?
+        } else {
+            self.member(admin, user_id).await?
+        };
         let scopes = parse_scopes(scopes)?;
         self.check_catalogued(&scopes)?;
+        if !operator
+            && let Some(s) = scopes
+                .iter()
+                .find(|s| !user.scopes.contains(s) && !self.admin_may_grant(s))
+        {
+            return Err(AuthError::NotGrantable(s.clone()));
+        }
         let batch = new_batch();
-        let entry = self
+        let mut entry = self
             .audit_by(admin, AuditEvent::MemberScopesChanged)
             .subject(user_id)
             .detail("old", user.scopes.clone())
             .detail("new", scopes.clone());
+        if operator {
+            // In the member's organization's log, whichever organization the operator is in.
+            entry = entry.org(&user.org_id).detail("by_operator", true);
+        }
         if !self
             .db
             .set_user_scopes(user_id, &scopes, self.clock.now_ms(), &batch, &[entry])
@@ -66,7 +87,7 @@ impl Auth {
             return Err(AuthError::NotFound("user"));
         }
         self.flush(&batch).await?;
-        tracing::info!(user_id, by = %admin.user_id, "scopes changed");
+        tracing::info!(user_id, by = %admin.user_id, operator, "scopes changed");
         user.scopes = scopes;
         Ok(user)
     }

@@ -61,17 +61,27 @@ impl Auth {
             return Err(AuthError::InvalidToken(TokenProblem::Revoked));
         }
         let mut scopes = user.scopes.clone();
-        if let Some(cap) = &claims.cap {
-            scopes.retain(|s| cap.split(' ').any(|c| c == s));
+        let cap: Option<Vec<String>> = claims.cap.as_ref().map(|c| {
+            c.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        let mut role = user.role;
+        if let Some(cap) = &cap {
+            scopes.retain(|s| cap.contains(s));
+            // A narrowed grant carries scopes, not the user's authority: it is no admin.
+            role = crate::domain::Role::Member;
         }
         Ok(Principal {
             user_id: claims.sub.clone(),
             org_id: user.org_id.clone(),
-            role: user.role,
+            role,
             scopes,
             credential: Credential::Session {
                 sid: claims.sid.clone(),
             },
+            cap,
             client: Default::default(),
             record: Some(std::sync::Arc::new(user)),
         })

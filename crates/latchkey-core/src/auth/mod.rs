@@ -83,6 +83,12 @@ pub struct Settings {
     pub default_scopes: Vec<String>,
     /// Every scope that may be granted or honoured; empty means none.
     pub scope_catalogue: Vec<String>,
+    /// Catalogue scopes an organization admin may grant (besides `default_scopes`); every
+    /// other catalogue scope only an operator grants.
+    pub admin_grantable_scopes: Vec<String>,
+    /// Sign-ups without a referral code join the deployment's one organization as members
+    /// (the first one founds it and is its admin).
+    pub single_org: bool,
     /// Lifetime of an API auth token, slid back to full on every use.
     pub api_token_ttl: Duration,
     /// How long a mailed sign-in code lives.
@@ -135,6 +141,8 @@ impl Settings {
             signup_limit_per_ip: 50,
             default_scopes: Vec::new(),
             scope_catalogue: Vec::new(),
+            admin_grantable_scopes: Vec::new(),
+            single_org: false,
             api_token_ttl: Duration::from_secs(3600),
             code_ttl: Duration::from_secs(600),
             code_signup: true,
@@ -345,7 +353,8 @@ impl Auth {
             name: rec.name,
             phone: rec.phone,
             org_id: rec.org_id,
-            role: key_id.is_none().then_some(rec.role),
+            // The token's role: a narrowed token is no admin (see `authenticate_session`).
+            role: key_id.is_none().then_some(caller.role),
             scopes: caller.scopes.clone(),
             key_id,
             email_verified,

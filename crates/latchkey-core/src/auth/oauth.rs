@@ -18,6 +18,15 @@ pub struct OAuthClient {
     pub key_id: String,
     pub user_id: String,
     pub org_id: String,
+    /// The key's effective scopes now (key ∩ owner, within the catalogue).
+    pub scopes: Vec<String>,
+}
+
+/// Who asks to introspect: an API key as the OAuth client, or a bearer token.
+#[derive(Debug)]
+pub enum Introspector<'a> {
+    Client(&'a OAuthClient),
+    Token(&'a super::Principal),
 }
 
 /// What introspection tells a resource server about a token.
@@ -212,17 +221,35 @@ impl Auth {
         }
     }
 
-    /// RFC 7662 for `caller`'s organization: tokens of other organizations are not theirs to
-    /// inspect and read as inactive. A store that cannot answer is an error (503), never
-    /// "active".
-    pub async fn introspect(&self, caller_org: &str, token: &str) -> AuthResult<Introspection> {
+    /// RFC 7662 for the caller's organization: tokens of other organizations are not theirs to
+    /// inspect and read as inactive. Only a caller holding the reserved `latchkey:introspect`
+    /// scope (which only an operator grants) may ask: an answer names the token's user, session
+    /// and scopes, which no ordinary member's key should read about an admin's token. A store
+    /// that cannot answer is an error (503), never "active".
+    pub async fn introspect(
+        &self,
+        caller: Introspector<'_>,
+        token: &str,
+    ) -> AuthResult<Introspection> {
+        let (org, scopes) = match caller {
+            Introspector::Client(c) => (&c.org_id, &c.scopes),
+            Introspector::Token(p) => (&p.org_id, &p.scopes),
+        };
+        if !scopes
+            .iter()
+            .any(|s| s == super::catalogue::INTROSPECT_SCOPE)
+        {
+            return Err(AuthError::InsufficientScope(
+                super::catalogue::INTROSPECT_SCOPE.to_owned(),
+            ));
+        }
         let found = if token.starts_with(REFRESH_PREFIX) {
             self.introspect_refresh(token).await?
         } else {
             self.introspect_access(token).await?
         };
         Ok(match found {
-            Some(info) if info.org.as_deref() == Some(caller_org) => info,
+            Some(info) if info.org.as_deref() == Some(org.as_str()) => info,
             _ => Introspection::inactive(),
         })
     }
@@ -279,6 +306,10 @@ impl Auth {
         let user = Arc::new(ctx.user);
         let mut scopes = user.scopes.clone();
         self.honoured(&mut scopes);
+        // A narrowed grant reports what its next access token would carry, not the user's all.
+        if let Some(cap) = cap_of(&ctx.token.access_claims)? {
+            scopes.retain(|s| cap_holds(&cap, s));
+        }
         Ok(Some(Introspection {
             active: true,
             sub: Some(user.id.clone()),

@@ -92,6 +92,15 @@ impl Auth {
         Ok(())
     }
 
+    /// Whether the caller is an operator acting with their own, full session (no API token,
+    /// no narrowed token); read from the database like `require_operator`.
+    pub(super) async fn is_operator(&self, caller: &Principal) -> AuthResult<bool> {
+        if caller.require_session().is_err() {
+            return Ok(false);
+        }
+        self.db.is_operator(&caller.user_id).await
+    }
+
     /// Adds a new signing key, which this instance signs with at once (others within their
     /// 2 s reload, or on first sight of its kid). The one place a rotation happens.
     pub async fn rotate_signing_key(&self, by: KeyRotator<'_>) -> AuthResult<SigningKeyInfo> {

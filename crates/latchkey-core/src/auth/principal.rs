@@ -8,11 +8,15 @@ use crate::error::{AuthError, AuthResult};
 pub struct Principal {
     pub user_id: String,
     pub org_id: String,
-    /// The user's role for their own session; always `Member` for an API token: a token is
-    /// not the user, and routes that need a role (or act on the account) need a session.
+    /// The user's role for their own session; always `Member` for an API token and for a
+    /// narrowed (capped) access token: neither is the user, and routes that need a role (or act
+    /// on the account) need the user's own, full session.
     pub role: Role,
     pub scopes: Vec<String>,
     pub credential: Credential,
+    /// The cap of a narrowed grant (OAuth `scope`): the scopes it may ever carry. A capped
+    /// token acts only through those scopes, never as the account (see `require_session`).
+    pub cap: Option<Vec<String>>,
     /// Where the request came from (recorded in the audit log); empty where no HTTP request
     /// carries the credential (sockets, forward-auth).
     pub client: super::ClientInfo,
@@ -57,9 +61,23 @@ impl Principal {
         Ok(())
     }
 
-    /// Routes that act as the user or show the account (key management, logout, sessions,
-    /// the organization) need the user's own session.
+    /// Routes that act as the user or show the account (key management, sessions, the
+    /// organization, admin and account changes) need the user's own, full session: an API token
+    /// acts for its key, and a narrowed token for its scopes only. Letting a narrowed token in
+    /// would let it mint a key (or grant itself scopes) beyond its cap.
     pub fn require_session(&self) -> AuthResult<&str> {
+        let sid = self.own_session()?;
+        if self.cap.is_some() {
+            return Err(AuthError::Forbidden(
+                "this route needs a full sign-in, not a token narrowed to some scopes",
+            ));
+        }
+        Ok(sid)
+    }
+
+    /// The session behind a user's access token, narrowed or not: enough to end that very
+    /// session (logout), which gives nothing away.
+    pub fn own_session(&self) -> AuthResult<&str> {
         self.session_id().ok_or(AuthError::Forbidden(
             "this route needs a user's access token, not an API token",
         ))

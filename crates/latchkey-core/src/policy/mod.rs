@@ -175,6 +175,14 @@ impl Policy {
         })
     }
 
+    /// Rules that ask for scopes or the admin role but name no organization: with open sign-up
+    /// a stranger's own organization can satisfy them.
+    pub fn unbound(&self) -> impl Iterator<Item = &Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.orgs.is_empty() && (!r.scopes.is_empty() || r.role == Some(Role::Admin)))
+    }
+
     /// The first rule matching the request.
     pub fn rule_for(&self, req: &OriginalRequest) -> Option<&Rule> {
         let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
@@ -236,6 +244,19 @@ scopes = ["orders:write"]
 path = "/public/**"
 scopes = []
 "#;
+
+    #[test]
+    fn rules_needing_scopes_or_the_admin_role_without_an_org_are_unbound() {
+        let text = "[[rule]]\npath = \"/a/**\"\nscopes = [\"x\"]\n\
+                    [[rule]]\npath = \"/b/**\"\nscopes = [\"x\"]\norg = \"o1\"\n\
+                    [[rule]]\npath = \"/c/**\"\nscopes = []\nrole = \"admin\"\n\
+                    [[rule]]\npath = \"/d/**\"\nscopes = []\n\
+                    [[rule]]\npath = \"/e/**\"\nscopes = []\nrole = \"member\"\n";
+        let p = Policy::parse(text).unwrap();
+        let lines: Vec<usize> = p.unbound().map(|r| r.line).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0] < lines[1]);
+    }
 
     #[test]
     fn first_match_wins_and_no_match_is_denied() {

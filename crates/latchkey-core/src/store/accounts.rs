@@ -22,6 +22,9 @@ impl std::fmt::Debug for UserRow {
     }
 }
 
+/// The id of the one organization of a single-organization deployment (`single_org`).
+pub const SINGLE_ORG_ID: &str = "00000000-0000-4000-8000-000000000001";
+
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub email_normalized: &'a str,
@@ -65,15 +68,50 @@ pub(super) fn user_from_row(row: &AnyRow) -> anyhow::Result<User> {
 
 impl Db {
     /// Creates the user, and the organization too when there is no referral code, atomically,
-    /// with its `user.signed_up` entry (completed here with the new ids and role).
+    /// with its `user.signed_up` entry (completed here with the new ids and role). With
+    /// `single_org`, a user without a referral code joins the deployment's one organization
+    /// (`SINGLE_ORG_ID`) as a member, or founds it as its admin when it does not exist yet.
     pub async fn create_user(
         &self,
         new: NewUser<'_>,
         now_ms: i64,
         signed_up: AuditEntry,
+        single_org: bool,
     ) -> AuthResult<(User, Org)> {
         let mut tx = self.begin_write().await?;
         let (org, role) = match new.referral_code {
+            None if single_org => {
+                let org = Org {
+                    id: SINGLE_ORG_ID.to_owned(),
+                    name: new.new_org_name.to_owned(),
+                    referral_code: new_referral_code(),
+                };
+                // The primary key decides who is first, also between instances: a concurrent
+                // founder waits for the other transaction, then finds the row and joins it.
+                let founded = sqlx::query(
+                    "INSERT INTO organizations (id, name, referral_code, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&org.id)
+                .bind(&org.name)
+                .bind(&org.referral_code)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if founded {
+                    (org, Role::Admin)
+                } else {
+                    let row = sqlx::query(
+                        "SELECT id, name, referral_code FROM organizations WHERE id = $1",
+                    )
+                    .bind(SINGLE_ORG_ID)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (org_from_row(&row)?, Role::Member)
+                }
+            }
             Some(code) => {
                 let row = sqlx::query(
                     "SELECT id, name, referral_code FROM organizations WHERE referral_code = $1",

@@ -47,7 +47,7 @@ pub async fn members(
     tag = "admin",
     operation_id = "setMemberScopes",
     summary = "Replace a member's scopes",
-    description = "Only scopes of the server's catalogue (`LATCHKEY_SCOPES`) can be granted; any other is `422 unknown_scope`, naming it (with an empty catalogue, only `[]` is accepted). Every live token of the member (access tokens and API auth tokens) carries the new scopes on its next use; an API key's effective scopes are its own ∩ its owner's. Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
+    description = "Only scopes of the server's catalogue (`LATCHKEY_SCOPES`) and Latchkey's reserved scopes (`latchkey:introspect`) can be granted; any other is `422 unknown_scope`, naming it (with an empty catalogue, only `[]` and reserved scopes are accepted). An organization admin may add only scopes the operator marked grantable (`LATCHKEY_ADMIN_GRANTABLE_SCOPES`) and the default scopes, and may remove any; adding another is `403 forbidden`, naming it. An operator (`latchkey users operator`) may set any scope on any user of the deployment. Every live token of the member (access tokens and API auth tokens) carries the new scopes on its next use; an API key's effective scopes are its own ∩ its owner's. Organization admins and operators only, with their own full access token (not an API token, not a narrowed one); for an admin the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     params(
         ("id" = String, Path, description = "The member's user id.")

@@ -97,7 +97,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             AuthError::Conflict(_) => ErrorCode::Conflict,
             AuthError::NotFound(_) => ErrorCode::NotFound,
-            AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::Forbidden(_) | AuthError::NotGrantable(_) => ErrorCode::Forbidden,
             AuthError::ExternalLogin(_) => ErrorCode::ExternalLoginFailed,
             AuthError::Busy | AuthError::Unpublished => ErrorCode::ServiceUnavailable,
             AuthError::Unavailable(cause) => {

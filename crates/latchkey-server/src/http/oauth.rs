@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use latchkey_api::ErrorCode;
-use latchkey_core::auth::oauth::{Introspection, OAuthClient, parse_scope};
+use latchkey_core::auth::oauth::{Introspection, Introspector, OAuthClient, parse_scope};
 use latchkey_core::secret::Secret;
 use latchkey_core::{Grant, LoginOutcome};
 use serde_json::json;
@@ -84,7 +84,7 @@ impl OAuthForm {
 }
 
 /// How the caller authenticated itself: an API key as the client (HTTP Basic or the form's
-/// `client_id` + `client_secret`), a bearer token (introspection by an admin), or nothing.
+/// `client_id` + `client_secret`), a bearer token (introspection), or nothing.
 enum CallerAuth {
     None,
     Key { id: Option<String>, secret: String },
@@ -345,14 +345,14 @@ pub async fn revoke(
     Ok(no_store(().into_response()))
 }
 
-/// `POST /oauth2/introspect` (RFC 7662), for an API key as the client or an org admin.
+/// `POST /oauth2/introspect` (RFC 7662), for a caller holding `latchkey:introspect`.
 #[utoipa::path(
     post,
     path = "/oauth2/introspect",
     tag = "oauth",
     operation_id = "oauthIntrospect",
     summary = "Introspect a token (RFC 7662)",
-    description = r#"For an API key as the client, or an organization admin's access token. Answers `{"active": false}` for anything revoked, expired, unknown or of another organization; for a live access token, API auth token or refresh token its `sub`, current `scope`, `exp`, `token_type` (and `client_id` for an API auth token)."#,
+    description = r#"For an API key as the client, or a bearer access token, whose scopes include the reserved `latchkey:introspect` (only an operator grants it; anyone else is refused with `403 insufficient_scope`). Answers `{"active": false}` for anything revoked, expired, unknown or of another organization; for a live access token, API auth token or refresh token its `sub`, current `scope`, `exp`, `token_type` (and `client_id` for an API auth token)."#,
     security(("clientBasic" = []), ("bearerAuth" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -371,35 +371,30 @@ pub async fn introspect(
     form: OAuthForm,
 ) -> ApiResult<Response> {
     let auth = caller_auth(&headers, &form)?;
-    let org = match &auth {
-        CallerAuth::Bearer(token) => {
-            let caller = app
-                .auth
-                .authenticate(token, None)
-                .await
-                .map_err(|e| ApiError::from(e).oauth())?;
-            caller
-                .require_admin()
-                .map_err(|e| ApiError::from(e).oauth())?;
-            caller.org_id
+    let oauth = |e: latchkey_core::error::AuthError| ApiError::from(e).oauth();
+    let (caller, client);
+    let who = match &auth {
+        CallerAuth::Bearer(bearer) => {
+            caller = app.auth.authenticate(bearer, None).await.map_err(oauth)?;
+            Introspector::Token(&caller)
         }
         _ => match client_of(&app, &auth).await? {
-            Some(client) => client.org_id,
+            Some(found) => {
+                client = found;
+                Introspector::Client(&client)
+            }
             None => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidClient,
-                    "introspection needs client authentication (an API key) or an admin's token",
+                    "introspection needs client authentication (an API key) or a bearer token, \
+                     holding the scope latchkey:introspect",
                 )
                 .oauth());
             }
         },
     };
     let token = form.require("token")?;
-    let info = app
-        .auth
-        .introspect(&org, token)
-        .await
-        .map_err(|e| ApiError::from(e).oauth())?;
+    let info = app.auth.introspect(who, token).await.map_err(oauth)?;
     Ok(no_store(
         Json(introspection_body(&app, info)).into_response(),
     ))

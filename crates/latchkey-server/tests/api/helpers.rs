@@ -305,6 +305,9 @@ pub fn test_config(backend: Backend, database_url: Option<String>) -> Config {
         argon2_iterations: 1,
         hash_threads: Some(2),
         scopes: TEST_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        // Most tests have an organization admin grant scopes; `trust.rs` tests the default,
+        // where only operators grant them.
+        admin_grantable_scopes: TEST_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         ..Config::default()
     }
     .tap(|c| assert_eq!(c.database_url.is_some(), backend == Backend::Postgres))

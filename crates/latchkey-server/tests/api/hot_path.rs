@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::api_keys::{
-    access, auth_token, expect_json, org_with_member, refresh_token, set_scopes, signup_key,
-    signup_key_id, user_id,
+    access, auth_token, expect_json, org_with_member, refresh_token, set_scopes, user_id,
 };
 use crate::helpers::{PASSWORD, TestApp, s};
 use crate::mail_sink::SmtpSink;
@@ -95,6 +94,9 @@ async fn scopes_removed_from_the_catalogue_are_not_shown(app: TestApp) {
     .await;
     let mut app = app;
     app.config.scopes.retain(|s| s != "orders:write");
+    app.config
+        .admin_grantable_scopes
+        .retain(|s| s != "orders:write");
     let app = app.restart().await;
 
     // Stored, but honoured nowhere: shown nowhere either.
@@ -232,7 +234,8 @@ fn redis_expire(app: &TestApp, kid: &str, secs: u64) {
 
 async fn introspection_does_not_extend_an_api_tokens_life(app: TestApp) {
     let owner = app.signup("ann@example.com").await;
-    let (kid, key) = (signup_key_id(&owner), signup_key(&owner));
+    // The resource server's key introspects its own auth token.
+    let (kid, key) = crate::oauth::introspector(&app, &owner).await;
     let token = auth_token(&app, &key).await;
     let first = introspect(&app, &kid, &key, &token).await;
     assert_eq!(first["active"], true, "{first}");

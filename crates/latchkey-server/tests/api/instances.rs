@@ -19,8 +19,11 @@ type Server = Proc;
 
 async fn start_instance(shared: &[(&str, String)]) -> Server {
     let scopes = TEST_SCOPES.join(" ");
-    let mut env: Vec<(&str, &str)> =
-        vec![("LATCHKEY_LOG_LEVEL", "warn"), ("LATCHKEY_SCOPES", &scopes)];
+    let mut env: Vec<(&str, &str)> = vec![
+        ("LATCHKEY_LOG_LEVEL", "warn"),
+        ("LATCHKEY_SCOPES", &scopes),
+        ("LATCHKEY_ADMIN_GRANTABLE_SCOPES", &scopes),
+    ];
     env.extend(shared.iter().map(|(name, value)| (*name, value.as_str())));
     Proc::start(&env).await
 }

@@ -56,4 +56,5 @@ mod state_growth;
 mod takeover;
 mod times;
 mod tokens;
+mod trust;
 mod websocket;

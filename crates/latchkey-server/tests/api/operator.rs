@@ -46,12 +46,12 @@ fn operator_cli(app: &TestApp, email: &str, revoke: bool) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn make_operator(app: &TestApp, email: &str) {
+pub fn make_operator(app: &TestApp, email: &str) {
     let (ok, out) = operator_cli(app, email, false);
     assert!(ok && out.contains("is now an operator"), "{out}");
 }
 
-async fn login_token(app: &TestApp, email: &str) -> String {
+pub async fn login_token(app: &TestApp, email: &str) -> String {
     let r = app.login(email, PASSWORD).await;
     assert_eq!(r.status(), 200);
     s(&r.json::<Value>().await.unwrap(), "access_token")

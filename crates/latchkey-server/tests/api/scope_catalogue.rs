@@ -121,9 +121,12 @@ mod empty_catalogue {
     use crate::helpers::{Backend, TestApp};
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn embedded() {
-        let app = TestApp::spawn_with(Backend::Sqlite, |c| c.scopes.clear())
-            .await
-            .unwrap();
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            c.scopes.clear();
+            c.admin_grantable_scopes.clear();
+        })
+        .await
+        .unwrap();
         super::without_a_catalogue_no_scope_can_be_granted(app).await;
     }
 }
@@ -170,6 +173,9 @@ async fn a_scope_removed_from_the_catalogue_stops_counting_at_once() {
     );
     let mut app = app;
     app.config.scopes.retain(|s| s != "orders:write");
+    app.config
+        .admin_grantable_scopes
+        .retain(|s| s != "orders:write");
     let app = app.restart().await;
     let token = auth_token(&app, &signup_key(&ann)).await;
     assert_eq!(

@@ -95,6 +95,7 @@ impl Auth {
             credential: Credential::ApiToken {
                 key_id: kid.to_owned(),
             },
+            cap: None,
             client: Default::default(),
             record: None,
         })

@@ -24,10 +24,13 @@ impl Auth {
         let cached = self.state.key(kid).await?;
         let rec = self.key_record(kid, cached).await?;
         self.secret_generation(&rec, secret).ok_or_else(bad)?;
+        let mut scopes = rec.scopes;
+        self.honoured(&mut scopes);
         Ok(OAuthClient {
             key_id: kid.to_owned(),
             user_id: rec.user_id,
             org_id: rec.org_id,
+            scopes,
         })
     }
 

@@ -28,7 +28,7 @@ headers: [Header::CacheControl],
 examples: [
     ("external_login_failed", "The ID token's nonce does not match this sign-in.", r#"{"status": "failed", "code": 401, "error": "external_login_failed", "message": "the ID token's nonce does not match this sign-in", "data": {}}"#),
 ]);
-error_response!(Forbidden, "`forbidden`: the caller may not do this (not an admin, an API token where a user's session is needed, or an admin acting on their own account); `insufficient_scope`: a scope the caller does not hold.",
+error_response!(Forbidden, "`forbidden`: the caller may not do this (not an admin, an API token or a narrowed token where a user's full session is needed, an admin acting on their own account, or a scope only an operator may grant); `insufficient_scope`: a scope the caller does not hold.",
 headers: [Header::CacheControl],
 examples: [
     ("forbidden", "The caller may not do this: not an organization admin, an API token on a route that needs a user's session, an admin acting on their own account, or no forward-auth policy rule allows the request.", r#"{"status": "failed", "code": 403, "error": "forbidden", "message": "this route needs a user's access token, not an API token", "data": {}}"#),

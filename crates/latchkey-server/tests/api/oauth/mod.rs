@@ -13,6 +13,48 @@ use serde_json::Value;
 use crate::helpers::{TestApp, assert_error_shape};
 
 pub const TOKEN: &str = "/oauth2/token";
+
+/// A resource server's account in the organization of `admin` (its founder's sign-up answer):
+/// a member to whom an operator gave the reserved `latchkey:introspect`, which introspection
+/// needs. Its sign-up key `(id, key)` follows its scopes.
+pub async fn introspector(app: &TestApp, admin: &Value) -> (String, String) {
+    use crate::api_keys::{signup_key, signup_key_id};
+    let (rs, _) = introspector_account(app, admin).await;
+    (signup_key_id(&rs), signup_key(&rs))
+}
+
+/// As `introspector`: the account's sign-up answer, and the operator's access token.
+pub async fn introspector_account(app: &TestApp, admin: &Value) -> (Value, String) {
+    use crate::api_keys::{access, expect_json, user_id};
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let ops_email = format!("ops-{}@operators.test", &tag[..12]);
+    app.signup(&ops_email).await;
+    crate::operator::make_operator(app, &ops_email);
+    let ops = crate::operator::login_token(app, &ops_email).await;
+    let org = expect_json(
+        app.get_auth("/api/v1/org", &access(admin)).await,
+        200,
+        "GET /org",
+    )
+    .await;
+    let rs = app
+        .signup_with(
+            serde_json::json!({"email": format!("rs-{}@example.com", &tag[..12]),
+            "password": crate::helpers::PASSWORD,
+            "referral_code": crate::helpers::s(&org, "referral_code")}),
+        )
+        .await;
+    let r = app
+        .send_json_auth(
+            reqwest::Method::PUT,
+            &format!("/api/v1/admin/users/{}/scopes", user_id(&rs)),
+            &ops,
+            Some(&serde_json::json!({"scopes": ["latchkey:introspect"]})),
+        )
+        .await;
+    expect_json(r, 200, "an operator grants latchkey:introspect").await;
+    (rs, ops)
+}
 pub const REVOKE: &str = "/oauth2/revoke";
 pub const INTROSPECT: &str = "/oauth2/introspect";
 

@@ -4,7 +4,6 @@
 
 use std::process::Command;
 
-use crate::api_keys::{signup_key, signup_key_id};
 use crate::helpers::{PASSWORD, TestApp};
 use crate::on_all_setups;
 
@@ -28,7 +27,8 @@ async fn authlib_drives_every_oauth_endpoint(app: TestApp) {
         return;
     }
     let grant = app.signup("ann@example.com").await;
-    let (kid, key) = (signup_key_id(&grant), signup_key(&grant));
+    // The confidential client is the organization's resource server: it may introspect.
+    let (kid, key) = super::introspector(&app, &grant).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/third_party/authlib_client.py"

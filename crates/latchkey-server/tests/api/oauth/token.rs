@@ -280,7 +280,7 @@ async fn refresh(app: &TestApp, rt: &str, scope: Option<&str>) -> reqwest::Respo
 
 async fn scope_narrowing_lasts_for_the_whole_grant(app: TestApp) {
     let signup = app.signup("ann@example.com").await;
-    let (kid, key) = (signup_key_id(&signup), signup_key(&signup));
+    let (kid, key) = super::introspector(&app, &signup).await;
     let narrow = password_grant(&app, "ann@example.com", &[("scope", "orders:read")]).await;
     assert_eq!(narrow["scope"], "orders:read", "{narrow}");
     let at = s(&narrow, "access_token");
