@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Auth, ClientInfo, CreatedKey, Grant};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
-use crate::oidc::{ExternalIdentity, s256};
+use crate::oidc::{ExternalIdentity, LinkAsker, s256};
 use crate::secret::{ct_eq, random_token, sha256_hex};
 use crate::store::{NewIdentity, NewUser};
 
@@ -54,6 +54,10 @@ enum Payload {
         provider: String,
         #[serde(default)]
         binding: Option<String>,
+        /// The session that asked: the link goes through only while it lives, so a link
+        /// started before a takeover, a reset or a logout-all links nothing afterwards.
+        #[serde(default)]
+        session_id: Option<String>,
     },
     /// A provider's sign-in waiting for the person to confirm the link on the page.
     LinkConfirm {
@@ -63,6 +67,7 @@ enum Payload {
         email: Option<String>,
         redirect_to: String,
         binding: String,
+        session_id: String,
     },
 }
 
@@ -449,24 +454,27 @@ impl Auth {
         provider: &str,
     ) -> AuthResult<(String, String)> {
         self.require_recent_auth(caller).await?;
+        let sid = caller.require_session()?;
         let binding = random_token::<32>();
         let payload = Payload::LinkTicket {
             user_id: caller.user_id.clone(),
             provider: provider.to_owned(),
             binding: Some(sha256_hex(binding.as_bytes())),
+            session_id: Some(sid.to_owned()),
         };
         let ticket = self.put_code(&payload, None, HANDOFF_TTL_MS).await?;
         Ok((ticket, binding))
     }
 
-    /// The user a link ticket was made for, when `binding` is the cookie of the browser that
-    /// asked for it; the ticket is used up either way.
+    /// The user a link ticket was made for and the session that asked, when `binding` is the
+    /// cookie of the browser that asked for it and that session still lives; the ticket is
+    /// used up either way.
     pub async fn take_link_ticket(
         &self,
         ticket: &str,
         provider: &str,
         binding: Option<&str>,
-    ) -> AuthResult<String> {
+    ) -> AuthResult<LinkAsker> {
         let invalid =
             || AuthError::ExternalLogin("the link ticket is invalid, expired or already used");
         let handoff = self
@@ -479,6 +487,7 @@ impl Auth {
                 user_id,
                 provider: p,
                 binding: Some(expected),
+                session_id: Some(session_id),
             }) if p == provider && handoff.expires_at > self.clock.now_ms() => {
                 let presented = binding.map(|b| sha256_hex(b.as_bytes()));
                 // Constant time: the cookie is a secret of the browser that asked.
@@ -488,7 +497,11 @@ impl Auth {
                          where you are signed in and asked for it",
                     ));
                 }
-                Ok(user_id)
+                self.require_link_session(&user_id, &session_id).await?;
+                Ok(LinkAsker {
+                    user_id,
+                    session_id,
+                })
             }
             _ => Err(invalid()),
         }
@@ -499,7 +512,7 @@ impl Auth {
     /// bound to the same browser cookie.
     pub async fn pending_link(
         &self,
-        user_id: &str,
+        asker: &LinkAsker,
         who: &ExternalIdentity,
         redirect_to: &str,
         binding: Option<&str>,
@@ -507,6 +520,9 @@ impl Auth {
         let binding = binding.ok_or(AuthError::ExternalLogin(
             "this link was asked for in another browser",
         ))?;
+        let user_id = asker.user_id.as_str();
+        self.require_link_session(user_id, &asker.session_id)
+            .await?;
         if let Some(owner) = self
             .db
             .identity_user(&who.provider, &who.claims.subject)
@@ -529,6 +545,7 @@ impl Auth {
             email: who.claims.email.clone(),
             redirect_to: redirect_to.to_owned(),
             binding: sha256_hex(binding.as_bytes()),
+            session_id: asker.session_id.clone(),
         };
         let token = self.put_code(&payload, None, SIGNUP_STEP_TTL_MS).await?;
         Ok(PendingLink {
@@ -562,6 +579,7 @@ impl Auth {
             email,
             redirect_to,
             binding: expected,
+            session_id,
         }) = serde_json::from_str::<Payload>(&handoff.payload)
         else {
             return Err(invalid());
@@ -573,6 +591,7 @@ impl Auth {
         {
             return Err(invalid());
         }
+        self.require_link_session(&user_id, &session_id).await?;
         match self.db.identity_user(&p, &subject).await? {
             Some(owner) if owner == user_id => return Ok(redirect_to),
             Some(_) => {
@@ -652,5 +671,22 @@ impl Auth {
             )
             .await?;
         Ok(code)
+    }
+
+    /// A link goes through only while the session that asked for it lives: ending it (a
+    /// logout, a password reset, a takeover of the account) ends the links it started.
+    async fn require_link_session(&self, user_id: &str, session_id: &str) -> AuthResult<()> {
+        let live = self.db.session(session_id).await?.is_some_and(|row| {
+            row.user_id == user_id
+                && row.revoked_at.is_none()
+                && row.expires_at > self.clock.now_ms()
+        });
+        if live {
+            Ok(())
+        } else {
+            Err(AuthError::ExternalLogin(
+                "the session that asked for this link has ended: sign in and ask again",
+            ))
+        }
     }
 }

@@ -28,8 +28,16 @@ pub struct Flow {
     pub app_challenge: Option<String>,
     /// Linking a provider to this signed-in user (from a link ticket), not signing in.
     #[serde(default)]
-    pub link_user: Option<String>,
+    pub link: Option<LinkAsker>,
     pub expires_at: i64,
+}
+
+/// Who asked to link a provider: the account, and the session the request came from (the
+/// link goes through only while that session lives).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkAsker {
+    pub user_id: String,
+    pub session_id: String,
 }
 
 pub struct Started {
@@ -59,7 +67,7 @@ impl Oidc {
         redirect_to: &str,
         referral_code: Option<String>,
         app_challenge: Option<String>,
-        link_user: Option<String>,
+        link: Option<LinkAsker>,
         now_secs: i64,
     ) -> AuthResult<Started> {
         let p = self.provider(provider)?;
@@ -89,7 +97,7 @@ impl Oidc {
             redirect_to: redirect_to.to_owned(),
             referral_code,
             app_challenge,
-            link_user,
+            link,
             expires_at: now_secs + FLOW_TTL_SECS,
         };
         let mut url = reqwest::Url::parse(&meta.authorization_endpoint)

@@ -11,7 +11,7 @@ pub use flow::s256;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use flow::{CallbackParams, FLOW_TTL_SECS, Flow, Started};
+pub use flow::{CallbackParams, FLOW_TTL_SECS, Flow, LinkAsker, Started};
 pub use id_token::IdClaims;
 use provider::Provider;
 

@@ -77,7 +77,7 @@ pub async fn start(
         ));
     }
     let now = app.auth.clock().now_secs();
-    let link_user = match &q.link_ticket {
+    let link = match &q.link_ticket {
         Some(ticket) => {
             let binding = read_cookie(&headers, LINK_COOKIE);
             Some(
@@ -95,7 +95,7 @@ pub async fn start(
             &redirect_to,
             q.referral_code,
             q.code_challenge,
-            link_user,
+            link,
             now,
         )
         .await?;
@@ -188,13 +188,13 @@ async fn callback(
         .callback(&provider, params, cookie.as_deref(), now)
         .await
         .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
-    let location = match &flow.link_user {
-        Some(user_id) => {
+    let location = match &flow.link {
+        Some(asker) => {
             // Nothing is linked yet: the person confirms on a page naming the account.
             let binding = read_cookie(headers, LINK_COOKIE);
             let pending = app
                 .auth
-                .pending_link(user_id, &who, &flow.redirect_to, binding.as_deref())
+                .pending_link(asker, &who, &flow.redirect_to, binding.as_deref())
                 .await?;
             let mut response = super::link_page::confirmation(&pending);
             response
