@@ -371,7 +371,7 @@ async fn a_known_device_and_a_reset_outlast_the_account_lock(app: TestApp, sink:
     .await
     .unwrap();
     assert_eq!(r.status(), 202);
-    let token = sink.last_to("ann@example.com").await.link_param("token");
+    let token = sink.reset_to("ann@example.com").await.link_param("token");
     let new_password = "a whole new passphrase here";
     let body = json!({"token": token, "new_password": new_password});
     let r = from(

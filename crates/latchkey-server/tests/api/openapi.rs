@@ -335,13 +335,38 @@ fn all_error_codes() -> Vec<ErrorCode> {
     ];
     for code in &all {
         match code {
-            MissingToken | InvalidToken | InsufficientScope | InvalidRequest
-            | InvalidCredentials | InvalidApiKey | EmailTaken | Conflict | WeakPassword
-            | UnknownReferralCode | RateLimited | PayloadTooLarge | HeadersTooLarge | NotFound
-            | MethodNotAllowed | Forbidden | AccountDisabled | ServiceUnavailable
-            | InternalError | UriTooLong | UnknownScope | RequestTimeout | ExternalLoginFailed
-            | InvalidClient | InvalidGrant | UnsupportedGrantType | InvalidScope | InvalidEmail
-            | InvalidSessionCode | InvalidMfaCode | EmailNotVerified | UnsupportedMediaType
+            MissingToken
+            | InvalidToken
+            | InsufficientScope
+            | InvalidRequest
+            | InvalidCredentials
+            | InvalidApiKey
+            | EmailTaken
+            | Conflict
+            | WeakPassword
+            | UnknownReferralCode
+            | RateLimited
+            | PayloadTooLarge
+            | HeadersTooLarge
+            | NotFound
+            | MethodNotAllowed
+            | Forbidden
+            | AccountDisabled
+            | ServiceUnavailable
+            | InternalError
+            | UriTooLong
+            | UnknownScope
+            | RequestTimeout
+            | ExternalLoginFailed
+            | InvalidClient
+            | InvalidGrant
+            | UnsupportedGrantType
+            | InvalidScope
+            | InvalidEmail
+            | InvalidSessionCode
+            | InvalidMfaCode
+            | EmailNotVerified
+            | UnsupportedMediaType
             | ReauthenticationRequired => {}
         }
     }

@@ -436,7 +436,7 @@ async fn social_a_password_reset_removes_a_link_made_an_hour_before_and_keeps_an
     };
     let stub = Stub::microsoft_like("tenant-a").await;
     let app = spawn_with_mail(&stub, "microsoft", &sink).await;
-    let carol = app.signup("carol@contoso.example").await;
+    let carol = crate::reauth::signup_verified(&app, &sink, "carol@contoso.example").await;
     person(&app, &stub, "oid-old", "carol@contoso.example");
     let r = link(&app, &s(&carol, "access_token"), "microsoft").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -487,4 +487,57 @@ async fn social_a_password_reset_removes_a_link_made_an_hour_before_and_keeps_an
     person(&app, &stub, "oid-old", "carol@contoso.example");
     let signed = microsoft_signs_in_as(&app).await;
     assert_eq!(signed["user"]["user_id"], carol["user"]["user_id"]);
+}
+
+/// A squatter who signed up with Zoe's address starts linking their own Google account, and
+/// Zoe takes the account over (her provider vouches for the address) before they finish: the
+/// squatter's link ends with their session, at the confirmation page as at `/start`, and
+/// their Google account never signs in to Zoe's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn social_a_link_started_by_a_squatter_ends_with_the_takeover() {
+    let stub = Stub::google_like().await;
+    let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
+    let squatter = app.signup("zoe@example.com").await;
+    let token = s(&squatter, "access_token");
+    stub.set_person(
+        json!({"sub": "mallory-google", "email": "mallory@evil.example",
+        "email_verified": true}),
+    );
+    // One link at its confirmation page, one not yet started.
+    let (url, cookie) = ask_link(&app, &token, "google").await;
+    let Opened::Page {
+        confirm, cookies, ..
+    } = open_link(&app, &url, Some(&cookie)).await
+    else {
+        panic!("no confirmation page");
+    };
+    let (later_url, later_cookie) = ask_link(&app, &token, "google").await;
+
+    stub.set_person(json!({"sub": "zoe-google", "email": "zoe@example.com",
+        "email_verified": true}));
+    let code = crate::social::dance(&app, "google", "").await.code();
+    let (status, zoe) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{zoe}");
+    assert_eq!(zoe["user"]["user_id"], squatter["user"]["user_id"]);
+
+    let r = post_confirm(&app, "google", &confirm, &cookies, "link").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_error_shape(401, &body, "a link of an ended session");
+    stub.set_person(
+        json!({"sub": "mallory-google", "email": "mallory@evil.example",
+        "email_verified": true}),
+    );
+    match open_link(&app, &later_url, Some(&later_cookie)).await {
+        Opened::Refused(status, body) => {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        }
+        Opened::Page { .. } => panic!("a link of an ended session reached the confirmation page"),
+    }
+    // Only Zoe's own Google account signs in to her account.
+    assert_eq!(identities(&app, &s(&zoe, "access_token")).await.len(), 1);
+    let code = crate::social::dance(&app, "google", "").await.code();
+    let (status, step) = exchange(&app, json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    assert_eq!(step["signup_required"], true, "{step}");
 }

@@ -77,28 +77,14 @@ pub async fn assert_squatter_out(app: &TestApp, sq: &Squatter, email: &str) {
     assert_agent_refused(app, &sq.api_token, "the squatter's API token").await;
 }
 
-/// The newest mail to `to` containing `marker`, waiting for one newer than `seen` mails.
-async fn next_mail(sink: &SmtpSink, to: &str, seen: usize) -> crate::mail_sink::Received {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let all = sink.to(to);
-        if all.len() > seen {
-            return all.into_iter().last().unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline, "no new mail to {to}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Zoe signs in with a mailed code: the answer of `/auth/code/verify`.
 async fn code_login(app: &TestApp, sink: &SmtpSink, email: &str) -> reqwest::Response {
-    let seen = sink.to(email).len();
     let r = app
         .post("/api/v1/auth/code", &json!({"email": email}))
         .await;
     assert_eq!(r.status(), 202);
     let login_id = s(&r.json::<Value>().await.unwrap(), "login_id");
-    let code = next_mail(sink, email, seen).await.code_after(CODE_MARKER);
+    let code = sink.code_to(email).await.code_after(CODE_MARKER);
     app.post(
         "/api/v1/auth/code/verify",
         &json!({"login_id": login_id, "session_code": code}),
@@ -227,7 +213,10 @@ async fn the_verification_link_alone_takes_over_and_with_the_password_confirms(
 ) {
     // The squatter's sign-up mailed a link to Zoe; she opens it.
     let sq = squat(&app, ZOE).await;
-    let token = sink.last_to(ZOE).await.link_param("token");
+    let token = sink
+        .wait_for(ZOE, "Confirm your email address")
+        .await
+        .link_param("token");
     let r = app
         .post("/api/v1/auth/email/verify", &json!({"token": token}))
         .await;
@@ -245,7 +234,10 @@ async fn the_verification_link_alone_takes_over_and_with_the_password_confirms(
 
     // Someone who signed up themselves confirms with their password and keeps everything.
     let ann = app.signup("ann@example.com").await;
-    let token = sink.last_to("ann@example.com").await.link_param("token");
+    let token = sink
+        .wait_for("ann@example.com", "Confirm your email address")
+        .await
+        .link_param("token");
     let r = app
         .post(
             "/api/v1/auth/email/verify",
@@ -269,12 +261,11 @@ async fn the_verification_link_alone_takes_over_and_with_the_password_confirms(
 with_mail!(a_password_reset_takes_over_a_squatters_account);
 async fn a_password_reset_takes_over_a_squatters_account(app: TestApp, sink: SmtpSink) {
     let sq = squat(&app, ZOE).await;
-    let seen = sink.to(ZOE).len();
     let r = app
         .post("/api/v1/auth/password/forgot", &json!({"email": ZOE}))
         .await;
     assert_eq!(r.status(), 202);
-    let token = next_mail(&sink, ZOE, seen).await.link_param("token");
+    let token = sink.reset_to(ZOE).await.link_param("token");
     let new_password = "zoe's own long passphrase";
     let r = app
         .post(
