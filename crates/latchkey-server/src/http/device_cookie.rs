@@ -20,18 +20,8 @@ pub fn read(headers: &HeaderMap) -> Option<String> {
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned());
-    let from_cookie = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == NAME)
-            .map(|(_, value)| value.to_owned())
-    };
     from_header
-        .or_else(from_cookie)
+        .or_else(|| super::extract::cookie(headers, NAME))
         .filter(|t| !t.is_empty() && t.len() <= LONGEST)
 }
 

@@ -23,15 +23,7 @@ pub fn wanted(app: &AppState, headers: &HeaderMap) -> bool {
 
 /// The refresh token from the request's cookies, when there is one.
 pub fn read(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == NAME)
-        .map(|(_, value)| value.to_owned())
-        .filter(|value| !value.is_empty())
+    super::extract::cookie(headers, NAME).filter(|value| !value.is_empty())
 }
 
 /// Sets the cookie (`max_age` seconds), or removes it when `token` is `None`.

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::token_response;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiPath, Caller, Client};
+use super::extract::{ApiJson, ApiPath, Caller, Client, cookie as read_cookie};
 use crate::app::AppState;
 
 /// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
@@ -504,15 +504,4 @@ fn redirect(status: StatusCode, location: &str, cookie: HeaderValue) -> Response
     headers.insert(header::SET_COOKIE, cookie);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
