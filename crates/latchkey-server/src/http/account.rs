@@ -20,11 +20,9 @@ use crate::app::AppState;
     description = "With a user's access token: the user with their current role and scopes. With an API auth token: the owner's identity with the key's effective scopes and `key_id`, and no `role` (a token is not the user).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "The user.", body = latchkey_api::UserView),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 404, response = inline(errors::NotFound))
     )
 )]
 pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<UserView>> {
@@ -41,11 +39,9 @@ pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResul
     description = "`referral_code` (the invite code that lets anyone join) is shown to admins only. Needs a user's access token: an API token is `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "The organization.", body = latchkey_api::OrgView),
-        (status = 401, response = inline(errors::Unauthorized)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable)),
         (status = 403, response = inline(errors::SessionRequired))
     )
 )]
@@ -67,10 +63,8 @@ pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResu
     description = "Needs a user's access token: an API token is `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "Live sessions; `current` marks the one of the token that asked.", body = latchkey_api::SessionList),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable)),
         (status = 403, response = inline(errors::SessionRequired))
     )
 )]
@@ -96,12 +90,10 @@ pub async fn sessions(
         ("id" = String, Path, description = "The session id (`session_id` of a token response, `id` of a session).")
     ),
     responses(
+        errors::UserRoute,
         (status = 204, description = "The session has ended."),
-        (status = 401, response = inline(errors::Unauthorized)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 403, response = inline(errors::SessionRequired)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::SessionRequired))
     )
 )]
 pub async fn delete_session(

@@ -24,11 +24,8 @@ use crate::app::AppState;
     description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        (status = 200, description = "The members.", body = latchkey_api::MemberList),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::AdminRoute,
+        (status = 200, description = "The members.", body = latchkey_api::MemberList)
     )
 )]
 pub async fn members(
@@ -54,14 +51,11 @@ pub async fn members(
     ),
     request_body(content = latchkey_api::SetScopesRequest, content_type = "application/json"),
     responses(
+        errors::AdminRoute,
+        errors::JsonBody,
         (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::UnknownScope)),
-        (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ChangeSaved))
     )
 )]
@@ -91,13 +85,10 @@ pub async fn set_scopes(
     ),
     request_body(content = latchkey_api::SetRoleRequest, content_type = "application/json"),
     responses(
+        errors::AdminRoute,
+        errors::JsonBody,
         (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ChangeSaved))
     )
 )]
@@ -128,13 +119,10 @@ pub async fn set_role(
     ),
     request_body(content = latchkey_api::SetDisabledRequest, content_type = "application/json"),
     responses(
+        errors::AdminRoute,
+        errors::JsonBody,
         (status = 204, description = "Done."),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ChangeSaved))
     )
 )]
@@ -162,11 +150,9 @@ pub async fn set_disabled(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
+        errors::AdminRoute,
         (status = 204, description = "The member is gone."),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ChangeSaved))
     )
 )]
@@ -191,12 +177,9 @@ pub async fn remove(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
+        errors::AdminRoute,
         (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 404, response = inline(errors::NotFound))
     )
 )]
 pub async fn api_keys(
@@ -223,11 +206,9 @@ pub async fn api_keys(
         ("key_id" = String, Path, description = "The key id.")
     ),
     responses(
+        errors::AdminRoute,
         (status = 204, description = "The key is gone."),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
         (status = 503, response = inline(errors::ChangeSaved))
     )
 )]
@@ -254,12 +235,9 @@ pub async fn revoke_api_key(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
+        errors::AdminRoute,
         (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 404, response = inline(errors::NotFound)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 404, response = inline(errors::NotFound))
     )
 )]
 pub async fn revoke_sessions(

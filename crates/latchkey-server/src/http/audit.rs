@@ -32,12 +32,9 @@ use crate::app::AppState;
         ("all_orgs" = Option<bool>, Query, description = "`true`: every organization's events and those that belong to none (failed logins for unknown addresses, per-address limits, signing-key rotations). Operators only (`latchkey users operator`); anyone else gets `403 forbidden`.")
     ),
     responses(
+        errors::AdminRoute,
         (status = 200, description = "One page of events, newest first.", body = latchkey_api::AuditLog),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 400, response = inline(errors::InvalidRequest))
     )
 )]
 pub async fn list(

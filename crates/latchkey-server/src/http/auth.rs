@@ -28,14 +28,12 @@ use crate::app::AppState;
     ),
     request_body(content = latchkey_api::SignupRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 201, description = "The account exists and its first session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 409, response = inline(errors::EmailTaken)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::SignupRejected)),
         (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable)),
         (status = 403, description = "`forbidden` (sign-up is closed, or invite-only without a referral code), or `email_not_verified` when verified addresses are required (the account exists and the verification mail is sent; log in once it is verified).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
     )
 )]
@@ -75,14 +73,12 @@ pub async fn signup(
     ),
     request_body(content = latchkey_api::LoginRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: continue at `POST /api/v1/auth/mfa/verify` with `mfa_token`.", body = ref("#/components/schemas/LoginResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidCredentials)),
         (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn login(
@@ -138,13 +134,11 @@ The access token of the previous pair is left alone: requests in flight with it 
     ),
     request_body(content = Option<latchkey_api::RefreshRequest>, content_type = "application/json", description = "Optional when the token is sent as `Authorization: Bearer`."),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 200, description = "The next pair (rotation), the same pair again (replay inside the grace), or a new access token only (lenient refresh: no `refresh_token`).", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidRefresh)),
-        (status = 403, response = inline(errors::AccountDisabled)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::AccountDisabled))
     )
 )]
 pub async fn refresh(
@@ -199,11 +193,9 @@ pub async fn refresh(
         ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     responses(
+        errors::UserRoute,
         (status = 204, description = "The session has ended."),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 403, response = inline(errors::SessionRequired)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::SessionRequired))
     )
 )]
 pub async fn logout(
@@ -228,11 +220,9 @@ pub async fn logout(
     description = "Revokes all live sessions of the user, the current one included.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 403, response = inline(errors::SessionRequired)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::SessionRequired))
     )
 )]
 pub async fn logout_all(

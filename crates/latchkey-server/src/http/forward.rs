@@ -258,13 +258,8 @@ A refusal also carries its JSON body in `X-Latchkey-Error` (non-ASCII escaped), 
         ("X-Original-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`).")
     ),
     responses(
-        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise."))),
-        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::ForwardAuthDenied)),
-        (status = 414, response = inline(errors::UriTooLong)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::ForwardAuthRoute,
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise.")))
     )
 )]
 pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
@@ -283,12 +278,8 @@ pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<R
         ("path" = String, Path, description = "The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query.")
     ),
     responses(
-        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise."))),
-        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::ForwardAuthDenied)),
-        (status = 414, response = inline(errors::UriTooLong)),
-        (status = 500, response = inline(errors::InternalError))
+        errors::ForwardAuthRoute,
+        (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise.")))
     )
 )]
 pub async fn authorize_path(state: State<AppState>, parts: Parts) -> ApiResult<Response> {
@@ -306,12 +297,8 @@ pub async fn authorize_path(state: State<AppState>, parts: Parts) -> ApiResult<R
     description = "The same check as `/api/v1/authorize`: Envoy's ext_authz appends the original path to its `path_prefix`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        (status = 200, description = "The request is allowed; see `/api/v1/authorize`."),
-        (status = 400, response = inline(errors::ForwardAuthBadRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::ForwardAuthDenied)),
-        (status = 414, response = inline(errors::UriTooLong)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::ForwardAuthRoute,
+        (status = 200, description = "The request is allowed; see `/api/v1/authorize`.")
     )
 )]
 pub async fn authorize_slash(state: State<AppState>, parts: Parts) -> ApiResult<Response> {

@@ -24,14 +24,12 @@ use crate::app::AppState;
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::ReauthenticateRequest, content_type = "application/json"),
     responses(
+        errors::UserRoute,
+        errors::JsonBody,
         (status = 200, description = "Re-authenticated.", body = latchkey_api::ReauthenticatedResponse),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, description = "`invalid_credentials`, `invalid_mfa_code` or `invalid_session_code`: the proof is wrong; or no valid token (`missing_token`, `invalid_token`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::SessionRequired)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn reauthenticate(
@@ -66,11 +64,9 @@ pub async fn reauthenticate(
     description = "Every Google, Microsoft or OpenID identity that signs in to this account. A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "The linked identities, oldest first.", body = latchkey_api::IdentityList),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::SessionRequired)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::SessionRequired))
     )
 )]
 pub async fn list(
@@ -103,13 +99,11 @@ pub async fn list(
         ("id" = String, Path, description = "The `id` of a linked identity.")
     ),
     responses(
+        errors::UserRoute,
         (status = 204, description = "Removed."),
-        (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 409, response = inline(errors::Conflict)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 409, response = inline(errors::Conflict))
     )
 )]
 pub async fn delete(

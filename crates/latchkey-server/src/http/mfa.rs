@@ -74,14 +74,12 @@ pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
     ),
     request_body(content = latchkey_api::MfaVerifyRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 200, description = "A new session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, description = "`invalid_mfa_code` with `data.attempts_left`, or `invalid_token` for an unknown, expired, used or exhausted `mfa_token`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::AccountDisabled)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn verify(
@@ -107,12 +105,10 @@ pub async fn verify(
     description = "A new secret for an authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), as base32, an `otpauth://` URI and a QR code (inline SVG). Nothing changes until `/confirm`; a second enrolment replaces an unconfirmed one and is refused (`409`) once MFA is on. A user session with a recent re-authentication only (`reauthentication_required` otherwise: see `POST /api/v1/auth/reauthenticate`).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 200, description = "The pending secret.", body = latchkey_api::TotpEnrollResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::ReauthRequired)),
-        (status = 409, response = inline(errors::Conflict)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 409, response = inline(errors::Conflict))
     )
 )]
 pub async fn enroll(State(app): State<AppState>, Caller(caller): Caller) -> ApiResult<Response> {
@@ -139,14 +135,13 @@ pub async fn enroll(State(app): State<AppState>, Caller(caller): Caller) -> ApiR
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
     responses(
+        errors::UserRoute,
         (status = 200, description = "MFA is on.", body = latchkey_api::RecoveryCodesResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidMfaCode)),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 409, response = inline(errors::Conflict)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn confirm(
@@ -176,14 +171,13 @@ pub async fn confirm(
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
     responses(
+        errors::UserRoute,
         (status = 204, description = "MFA is off.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidMfaCode)),
         (status = 403, response = inline(errors::SessionRequired)),
         (status = 404, response = inline(errors::NotFound)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn disable(

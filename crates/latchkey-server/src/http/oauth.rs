@@ -182,13 +182,9 @@ fn no_store(mut response: Response) -> Response {
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
+        errors::OAuthFormRoute,
         (status = 200, description = "The tokens.", body = ref("#/components/schemas/OAuthTokenResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::OAuthError)),
-        (status = 401, response = inline(errors::InvalidClient)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn token(
@@ -321,12 +317,8 @@ async fn client_credentials(
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Revoked, or nothing to revoke.", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::OAuthError)),
-        (status = 401, response = inline(errors::InvalidClient)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::OAuthFormRoute,
+        (status = 200, description = "Revoked, or nothing to revoke.", headers(("Cache-Control" = String, description = "`no-store`.")))
     )
 )]
 pub async fn revoke(
@@ -356,13 +348,9 @@ pub async fn revoke(
     security(("clientBasic" = []), ("bearerAuth" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
+        errors::OAuthFormRoute,
         (status = 200, description = "The token's state.", body = ref("#/components/schemas/IntrospectionResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::OAuthError)),
-        (status = 401, response = inline(errors::InvalidClient)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::Forbidden))
     )
 )]
 pub async fn introspect(

@@ -24,11 +24,8 @@ const OPERATORS_ONLY: &str = "Operators only: users granted the flag on the serv
     description = OPERATORS_ONLY,
     security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "Newest first: the key that signs, the keys that still verify until `retires_at`, and retired ones.", body = latchkey_api::SigningKeyList),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::AdminRoute,
+        (status = 200, description = "Newest first: the key that signs, the keys that still verify until `retires_at`, and retired ones.", body = latchkey_api::SigningKeyList)
     )
 )]
 pub async fn signing_keys(
@@ -50,11 +47,8 @@ pub async fn signing_keys(
     description = "The new key signs at once on this instance; the others follow within 2 seconds, or as soon as they meet a token with its kid. The previous key keeps verifying until the last token it signed has expired, then retires and leaves the JWKS. Recorded in the audit log as `signing_key.rotated`. Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token); anyone else gets `403 forbidden`.",
     security(("bearerAuth" = [])),
     responses(
-        (status = 201, description = "The new signing key.", body = latchkey_api::SigningKeyView),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::Forbidden)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        errors::AdminRoute,
+        (status = 201, description = "The new signing key.", body = latchkey_api::SigningKeyView)
     )
 )]
 pub async fn rotate(

@@ -22,15 +22,13 @@ use crate::app::AppState;
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::PasswordChangeRequest, content_type = "application/json"),
     responses(
+        errors::UserRoute,
+        errors::JsonBody,
         (status = 204, description = "Changed.", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, description = "`invalid_credentials` (wrong current password), or no valid token.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::SessionRequired)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::SignupRejected)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn change(
@@ -58,13 +56,11 @@ pub async fn change(
     description = "Always `202` for a valid address (no account enumeration); an existing, enabled account gets a mail with a link to the reset page (`LATCHKEY_PASSWORD_RESET_URL`, `?token=lkp_…`) that works once, for 30 minutes, at its stored address; the answer comes before the account is looked up and the mail sent (the same time for every address). Limited per client IP and per address like sign-in codes.",
     request_body(content = latchkey_api::PasswordForgotRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 202, description = "Accepted (the same for every valid address).", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
         (status = 422, response = inline(errors::InvalidEmail)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn forgot(
@@ -85,13 +81,11 @@ pub async fn forgot(
     description = "Takes the `token` of the link mailed at sign-up (once, for 24 hours; the link opens `LATCHKEY_VERIFY_EMAIL_URL?token=lkv_…`). A sign-in code proves the address too. With `LATCHKEY_REQUIRE_VERIFIED_EMAIL`, logins of unverified accounts are refused with `403 email_not_verified`.\n\nThe link proves the mailbox, not who created the account (anyone can sign up with any address). Sent with the account's `password`, the person who signed up confirms their own address and keeps everything (a wrong password is `401 invalid_credentials`, counted like a login, and leaves the token usable). Sent alone, on an account whose address was never verified, it **takes the account over** for the mailbox's owner: its password, sessions, refresh tokens, API keys, linked sign-ins and second factor are removed, and the address is verified; sign in afterwards with a mailed code or set a password through `/auth/password/forgot`.",
     request_body(content = latchkey_api::EmailVerifyRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 204, description = "The address is verified.", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, description = "`invalid_token`: the verification token is unknown, expired or already used; `invalid_credentials`: the password sent with it is wrong.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn verify_email(
@@ -115,13 +109,11 @@ pub async fn verify_email(
     description = "Checks the new password against the policy first (a refused one leaves the token usable), then spends the token, sets the password, ends every session of the user (their refresh tokens stop working), every other reset link and every API key, and mails a notice. Unless `remove_recent_changes` is `false`, provider links and the second factor set up within `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours) are removed too.",
     request_body(content = latchkey_api::PasswordResetRequest, content_type = "application/json"),
     responses(
+        errors::PublicRoute,
+        errors::JsonBody,
         (status = 204, description = "The password is set; every session ended.", headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, description = "`invalid_token`: the reset token is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 422, response = inline(errors::SignupRejected)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 422, response = inline(errors::SignupRejected))
     )
 )]
 pub async fn reset(

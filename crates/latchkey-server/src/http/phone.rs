@@ -20,13 +20,11 @@ use crate::app::AppState;
     description = "A 6-digit code, valid 10 minutes and 5 tries, sent through the configured SMS webhook (or, without one, written to the development outbox). One send per account per minute (`429` with `Retry-After`); sends also count against the per-IP login limit, and against budgets per destination number (5) and per organization (50) per day, whichever accounts ask (`429` with `Retry-After`; nothing is sent). A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
+        errors::UserRoute,
         (status = 202, description = "The code was sent.", body = latchkey_api::PhoneCodeSent),
         (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
         (status = 403, response = inline(errors::SessionRequired)),
-        (status = 429, response = inline(errors::RateLimited)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 429, response = inline(errors::RateLimited))
     )
 )]
 pub async fn start(
@@ -56,13 +54,10 @@ pub async fn start(
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::PhoneVerifyRequest, content_type = "application/json"),
     responses(
+        errors::UserRoute,
+        errors::JsonBody,
         (status = 200, description = "Verified.", body = latchkey_api::PhoneVerified),
-        (status = 400, response = inline(errors::InvalidRequest)),
-        (status = 401, response = inline(errors::Unauthorized)),
-        (status = 403, response = inline(errors::SessionRequired)),
-        (status = 413, response = inline(errors::PayloadTooLarge)),
-        (status = 500, response = inline(errors::InternalError)),
-        (status = 503, response = inline(errors::ServiceUnavailable))
+        (status = 403, response = inline(errors::SessionRequired))
     )
 )]
 pub async fn verify(

@@ -559,3 +559,36 @@ async fn the_document_passes_an_openapi_3_1_validator() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The forward-auth operations are one check at three addresses: each documents the same error
+/// responses (they once drifted: one lacked its 503, another its 500).
+#[tokio::test]
+async fn every_forward_auth_address_documents_the_same_errors() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let doc = served_document(&app).await;
+    let errors = |responses: &Value| -> Value {
+        let mut errors = responses
+            .as_object()
+            .expect("responses is an object")
+            .clone();
+        errors.retain(|status, _| !status.starts_with('2'));
+        Value::Object(errors)
+    };
+    let first = errors(&doc["paths"]["/api/v1/authorize"]["get"]["responses"]);
+    for status in ["400", "401", "403", "414", "500", "503"] {
+        assert!(
+            first[status].is_object(),
+            "/api/v1/authorize documents {status}"
+        );
+    }
+    for path in [
+        "/api/v1/authorize",
+        "/api/v1/authorize/",
+        "/api/v1/authorize/{path}",
+    ] {
+        for method in HTTP_METHODS {
+            let responses = errors(&doc["paths"][path][method]["responses"]);
+            assert_eq!(responses, first, "{method} {path}");
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! `#[utoipa::path]`, registered with `routes!` in `http/mod.rs`, so a route cannot exist
 //! without its documentation nor the other way round. What every route shares (400, 405, 413,
 //! 414, 431, 500 from the checks on the request head; 408/422 for bodies; 401/403/503 for
-//! authenticated routes) is added by [`complete`], so no operation can forget it.
+//! authenticated routes) is added by [`complete`], so no operation can forget it. The error
+//! rows a kind of route shares (public, user, admin, JSON body, OAuth form, forward-auth) are
+//! named once as a set in [`responses`] and listed first in each operation's `responses(..)`.
 
 use std::sync::LazyLock;
 
@@ -36,6 +38,7 @@ macro_rules! error_response {
 }
 
 pub mod errors;
+pub mod responses;
 
 /// The headers an error response may carry.
 #[derive(Clone, Copy)]
