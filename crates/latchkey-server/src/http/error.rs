@@ -1,6 +1,7 @@
 //! The one place where errors become responses: every `/api/v1` failure leaves as
 //! `{"status":"failed","code":…,"error":…,"message":…,"data":{}}` with its status and headers.
 
+use super::cache::no_store;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{ErrorBody, ErrorCode};
@@ -187,7 +188,7 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        no_store(headers);
         response
     }
 }

@@ -13,7 +13,7 @@ use latchkey_core::secret::Secret;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// A JSON body. Malformed JSON, missing fields and wrong types are `invalid_request` (400), an
 /// oversized body `payload_too_large` (413), a body not declared as JSON

@@ -17,8 +17,8 @@ use latchkey_core::policy::{MAX_URI_LEN, OriginalRequest, Unmatchable};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::credential;
-use crate::app::AppState;
 use crate::config::ForwardHeaders;
+use crate::state::AppState;
 
 /// Where Envoy's ext_authz appends the original path (`path_prefix`).
 const PREFIX: &str = "/api/v1/authorize";

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::Health;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The process is up. Touches nothing: this is also the bench tool's bare route.
 #[utoipa::path(

@@ -3,9 +3,11 @@
 mod access;
 mod account;
 mod admin;
+mod answers;
 mod api_keys;
 mod audit;
 mod auth;
+mod cache;
 pub mod client_ip;
 mod codes;
 pub mod cors;
@@ -30,8 +32,6 @@ pub mod socketio;
 mod views;
 pub mod ws;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, header};
@@ -43,7 +43,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
+pub use crate::limits::REQUEST_DEADLINE;
+use crate::state::AppState;
 use error::ApiError;
 
 /// Largest accepted request body.
@@ -221,8 +222,6 @@ async fn deadline(
             .into_response(),
     }
 }
-
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")

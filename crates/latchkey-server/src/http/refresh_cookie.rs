@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const NAME: &str = "latchkey_refresh";
 const MODE_HEADER: &str = "x-refresh-token-mode";

@@ -19,7 +19,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use tokio::sync::{Mutex, Notify};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The socket's session, shared by its event handlers and its watch task.
 type Live = Arc<Mutex<LiveSession>>;

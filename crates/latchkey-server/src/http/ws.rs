@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::bearer;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Close codes: the token expired without renewal; the session was revoked.
 pub const CLOSE_EXPIRED: u16 = 4001;
