@@ -244,20 +244,30 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let (token, api_key) = credential(parts)?
             .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "an access token is required"))?;
-        let checked = app
-            .auth
-            .authenticate(token, api_key)
-            .await
-            .map_err(ApiError::from);
-        super::metrics::outcome(
-            "latchkey_token_checks_total",
-            checked.as_ref().map(|_| ()).map_err(|e| e.code),
-        );
-        let mut principal = checked?;
+        let mut principal = authenticate(app, token, api_key).await?;
         // Where the caller is, for the audit log of what they change.
         principal.client = Client::from_request_parts(parts, app).await?.0;
         Ok(Caller(principal))
     }
+}
+
+/// Checks a credential (a token, and the API key sent beside it) and counts the check in
+/// `latchkey_token_checks_total`: `ok` or the error code. Protected routes and forward-auth alike.
+pub async fn authenticate(
+    app: &AppState,
+    token: &str,
+    api_key: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let checked = app
+        .auth
+        .authenticate(token, api_key)
+        .await
+        .map_err(ApiError::from);
+    super::metrics::outcome(
+        "latchkey_token_checks_total",
+        checked.as_ref().map(|_| ()).map_err(|e| e.code),
+    );
+    checked
 }
 
 /// Where the request came from: the socket peer, or, when the peer is a trusted proxy, the

@@ -124,7 +124,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::introspect))
         .routes(routes!(oauth::metadata))
         .routes(routes!(oauth::openid_configuration))
-        .routes(routes!(metrics::render))
+        .routes(routes!(meta::metrics))
 }
 
 /// Forward-auth answers for whatever method the proxy uses: the documented methods route

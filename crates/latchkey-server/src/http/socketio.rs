@@ -136,6 +136,7 @@ async fn on_auth(
                 Ok(()) => ("auth_ok", ready(&live)),
                 Err(e) => {
                     let e = super::error::ApiError::from(e);
+                    e.count();
                     (
                         "auth_error",
                         json!({"error": e.code.as_str(), "message": e.message}),

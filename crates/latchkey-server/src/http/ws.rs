@@ -301,6 +301,7 @@ async fn on_message(app: &AppState, live: &mut LiveSession, text: &str) -> Value
                 }),
                 Err(e) => {
                     let e = ApiError::from(e);
+                    e.count();
                     let mut reply = error_message(e.code.as_str(), &e.message);
                     reply["type"] = json!("auth_error");
                     reply
