@@ -12,6 +12,7 @@ use latchkey_core::auth::Principal;
 use latchkey_core::secret::Secret;
 use serde::de::DeserializeOwned;
 
+pub use super::cookies::cookie;
 use super::error::ApiError;
 use crate::state::AppState;
 
@@ -149,18 +150,6 @@ fn describe(e: &serde_json::Error) -> String {
         },
     };
     format!("{what} (line {}, column {})", e.line(), e.column())
-}
-
-/// The value of the cookie `name` the request carries, if any (the first of that name).
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// The token of `Authorization: Bearer <token>`, if any. Another scheme is an error, not absence.

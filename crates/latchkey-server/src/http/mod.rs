@@ -10,6 +10,7 @@ mod auth;
 mod cache;
 pub mod client_ip;
 mod codes;
+mod cookies;
 pub mod cors;
 mod device_cookie;
 pub mod error;
@@ -43,12 +44,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use crate::limits::REQUEST_DEADLINE;
+pub use crate::limits::{BODY_LIMIT, REQUEST_DEADLINE};
 use crate::state::AppState;
 use error::ApiError;
-
-/// Largest accepted request body.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The route table. Each handler's `#[utoipa::path]` gives its method, path and documentation,
 /// and `routes!` registers it from that very attribute: the OpenAPI document and the router come
