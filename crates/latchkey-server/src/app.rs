@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use latchkey_core::mail::Mailer;
 use latchkey_core::password::{HashCost, PasswordHasher};
@@ -15,25 +14,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::jobs;
 use crate::policy::PolicyStore;
-
-pub struct App {
-    pub auth: Auth,
-    pub config: Config,
-    pub policy: Arc<PolicyStore>,
-    /// `config.trusted_proxies`, parsed once.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Keys the account references in logs (see `telemetry::account_ref`).
-    pub log_key: Vec<u8>,
-    /// Sign-in through external OpenID providers.
-    pub oidc: latchkey_core::oidc::Oidc,
-    /// Sends phone verification codes.
-    pub sms: latchkey_core::sms::SmsSender,
-    /// Set at shutdown: open WebSockets close with 1001 (the server loop no longer owns them).
-    pub closing: tokio::sync::watch::Sender<bool>,
-}
-
-pub type AppState = Arc<App>;
+use crate::state::{App, AppState};
 
 /// Opens the configured database (creating the data directory for SQLite, readable by this
 /// user only) and brings its schema up to date: the one resolution every command shares.
@@ -185,16 +168,16 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let router = crate::http::router(app.clone());
-    let purge = spawn_purge(app.clone());
-    let upkeep = spawn_revocation_upkeep(app.clone());
-    let publisher = spawn_publisher(app.clone());
-    let key_reload = spawn_key_reload(app.clone());
-    let audit_prune = spawn_audit_prune(app.clone());
-    let audit_flush = spawn_audit_flush(app.clone());
+    let purge = jobs::spawn_purge(app.clone());
+    let upkeep = jobs::spawn_revocation_upkeep(app.clone());
+    let publisher = jobs::spawn_publisher(app.clone());
+    let key_reload = jobs::spawn_key_reload(app.clone());
+    let audit_prune = jobs::spawn_audit_prune(app.clone());
+    let audit_flush = jobs::spawn_audit_flush(app.clone());
     let listener_task = config
         .redis_url
         .is_some()
-        .then(|| spawn_revocation_listener(app.clone()));
+        .then(|| jobs::spawn_revocation_listener(app.clone()));
     let watch = app.policy.watch();
     let limits = crate::serve::Limits {
         header_read_timeout: config.header_read_timeout,
@@ -226,145 +209,5 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         app,
         shutdown: Some(tx),
         task,
-    })
-}
-
-/// Every few seconds: the counts of refused logins (aggregated in memory, one row per
-/// account, IP and window) are written to their rows.
-fn spawn_audit_flush(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            app.auth.flush_audit().await;
-        }
-    })
-}
-
-/// Hourly (and at start) removal of audit events older than `audit_retention`, in bounded
-/// batches so the database's writers are never held up for long.
-fn spawn_audit_prune(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match app.auth.prune_audit(app.config.audit_retention).await {
-                Ok(n) if n > 0 => tracing::info!(events = n, "pruned old audit events"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "audit pruning failed"),
-            }
-        }
-    })
-}
-
-/// Hourly removal of sessions that ended long ago.
-fn spawn_purge(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match app.auth.purge().await {
-                Ok(n) if n > 0 => tracing::info!(sessions = n, "purged ended sessions"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "purge failed"),
-            }
-        }
-    })
-}
-
-/// Every second: rebuilds a lost or doubtful revocation list without waiting for a request to
-/// notice. Every minute: prunes revocations whose access tokens have all expired.
-fn spawn_revocation_upkeep(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut warned: Option<std::time::Instant> = None;
-        for n in 0u64.. {
-            tick.tick().await;
-            if let Err(e) = app.auth.revocation_upkeep().await {
-                // Once a minute at most: while Redis is away every tick fails.
-                if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
-                    tracing::warn!(error = %e, "revocation upkeep failed");
-                    warned = Some(std::time::Instant::now());
-                }
-                continue;
-            }
-            if n % 60 == 59 {
-                match app.auth.prune_revocations().await {
-                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
-                }
-            }
-        }
-    })
-}
-
-/// Follows signing-key rotations made by the CLI or another instance, and retires keys whose
-/// tokens have all expired.
-fn spawn_key_reload(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tick.tick().await;
-            match app.auth.reload_signing_keys().await {
-                Ok(()) => failing = false,
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "signing keys not reloaded; retrying");
-                    failing = true;
-                }
-                Err(_) => {}
-            }
-        }
-    })
-}
-
-/// With Redis: subscribes to revocations announced by every instance, for open sockets, and
-/// subscribes again (once a second) whenever the subscription drops.
-fn spawn_revocation_listener(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut failing = false;
-        loop {
-            match app.auth.listen_revocations().await {
-                Ok(()) => failing = false,
-                // Once per outage: sockets still poll the list meanwhile.
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "revocation announcements unavailable; retrying");
-                    failing = true;
-                }
-                Err(_) => {}
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    })
-}
-
-/// Publishes changes left behind when the token store was unreachable (or an instance stopped
-/// between commit and publish). Every instance runs it; publishing twice is harmless.
-fn spawn_publisher(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(app.config.publish_retry_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tick.tick().await;
-            match app.auth.publish_pending().await {
-                Ok(n) => {
-                    if n > 0 || failing {
-                        tracing::info!(published = n, "pending changes published");
-                    }
-                    failing = false;
-                }
-                // Once per outage, not every tick.
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "pending changes not published yet; retrying");
-                    failing = true;
-                }
-                Err(_) => {}
-            }
-        }
     })
 }

@@ -6,11 +6,16 @@ pub mod config;
 mod config_checks;
 pub mod data_dir;
 pub mod http;
+mod jobs;
+pub mod limits;
 pub mod oidc_config;
+pub mod origin;
 pub mod policy;
 pub mod serve;
 mod shaped_io;
+pub mod state;
 pub mod telemetry;
 
-pub use app::{App, AppState, Running, start};
+pub use app::{Running, start};
 pub use config::Config;
+pub use state::{App, AppState};

@@ -10,7 +10,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::extract::client_ip;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub async fn log(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -9,7 +9,7 @@ use latchkey_api::{OrgView, SessionList, UserView};
 use super::error::ApiResult;
 use super::extract::{ApiPath, Caller};
 use super::views::{profile_view, session_view};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     get,

@@ -13,7 +13,7 @@ use latchkey_core::Role;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller};
 use super::views::{key_view, member_view};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     get,

@@ -1,11 +1,12 @@
 //! `/api/v1/api-keys` (the caller's own keys) and `/get-token`.
 
+use super::cache::no_store;
 use super::openapi::errors;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{
     ApiKeyCreated, ApiKeyList, ApiKeyView, AuthTokenData, CreateApiKeyRequest, GetTokenRequest,
@@ -16,7 +17,7 @@ use latchkey_core::auth::NewApiKey;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller, MaybeJson};
 use super::views::{key_created, key_view};
-use crate::app::AppState;
+use crate::state::AppState;
 
 fn parse_time(field: &'static str, value: &str) -> ApiResult<i64> {
     let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
@@ -216,7 +217,6 @@ pub async fn get_token(
         message: "token successfully created".into(),
     };
     let mut r = Json(body).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(r.headers_mut());
     Ok(r)
 }

@@ -12,7 +12,7 @@ use latchkey_core::store::AuditRow;
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
 use super::openapi::errors;
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     get,

@@ -2,19 +2,17 @@
 
 use super::openapi::errors;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use latchkey_api::{LoginRequest, LogoutAllResponse, RefreshRequest, SignupRequest, TokenResponse};
-use latchkey_core::Grant;
+use latchkey_api::{LoginRequest, LogoutAllResponse, RefreshRequest, SignupRequest};
 use latchkey_core::auth::account::Signup;
-use latchkey_core::clock::rfc3339_ms;
 use latchkey_core::secret::Secret;
 
+use super::answers::{login_answer, refused_login, token_response};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Caller, Client, MaybeJson, bearer};
-use super::views::{key_created, user_view};
-use super::{device_cookie, refresh_cookie};
-use crate::app::AppState;
+use super::refresh_cookie;
+use crate::state::AppState;
 
 #[utoipa::path(
     post,
@@ -92,17 +90,8 @@ pub async fn login(
         .login(&req.email, &Secret::new(req.password), &client)
         .await
         .map_err(ApiError::from)
-        .inspect_err(|e| {
-            super::metrics::outcome("latchkey_logins_total", Err(e.code));
-            // Never the address itself: a keyed reference that groups one account's failures.
-            tracing::warn!(
-                client_ip = %client.ip.as_deref().unwrap_or("-"),
-                account = %crate::telemetry::account_ref(&app.log_key, &req.email),
-                reason = %e.code.as_str(),
-                "login failed"
-            );
-        })?;
-    super::mfa::login_answer(&app, outcome, None, &headers)
+        .inspect_err(|e| refused_login(&app, &client, &req.email, e))?;
+    login_answer(&app, outcome, None, &headers)
 }
 
 /// The refresh token comes in the body or as `Authorization: Bearer` (for clients that send
@@ -231,52 +220,4 @@ pub async fn logout_all(
 ) -> ApiResult<axum::Json<LogoutAllResponse>> {
     let sessions_revoked = app.auth.logout_all(&caller).await?;
     Ok(axum::Json(LogoutAllResponse { sessions_revoked }))
-}
-
-/// With `cookie`, the refresh token goes in the cookie and not in the body.
-pub(super) fn token_response(
-    app: &AppState,
-    status: StatusCode,
-    grant: Grant,
-    cookie: bool,
-) -> Response {
-    let now = app.auth.clock().now_secs();
-    let device_token = grant.device_token;
-    let in_cookie = if cookie {
-        grant.refresh_token.as_ref().map(|t| t.expose().to_owned())
-    } else {
-        None
-    };
-    let body = TokenResponse {
-        access_token: grant.access_token.expose().to_owned(),
-        token_type: "Bearer".into(),
-        expires_in: (grant.access_expires_at - now).max(0),
-        expires_at: rfc3339_ms(grant.access_expires_at * 1000),
-        refresh_token: grant
-            .refresh_token
-            .filter(|_| !cookie)
-            .map(|t| t.expose().to_owned()),
-        refresh_expires_at: grant.refresh_expires_at.map(rfc3339_ms),
-        session_id: grant.session_id,
-        user: user_view(&grant.user),
-        api_key: grant.api_key.map(key_created),
-        // In cookie mode the browser keeps it in its own `HttpOnly` cookie instead.
-        device_token: device_token
-            .as_ref()
-            .filter(|_| !cookie)
-            .map(|t| t.expose().to_owned()),
-    };
-    let mut response = (status, axum::Json(body)).into_response();
-    if let (Some(token), Some(expires_ms)) = (in_cookie, grant.refresh_expires_at) {
-        refresh_cookie::set(&mut response, Some(&token), expires_ms / 1000 - now);
-    }
-    if let Some(token) = device_token.filter(|_| cookie) {
-        let ttl = latchkey_core::auth::lockout::DEVICE_TOKEN_TTL.as_secs();
-        device_cookie::set(&mut response, token.expose(), ttl);
-    }
-    // Tokens must not be kept by any cache between here and the client.
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }

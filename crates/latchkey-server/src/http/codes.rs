@@ -3,7 +3,7 @@
 use super::error::ApiResult;
 use super::extract::{ApiJson, Client};
 use super::openapi::errors;
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -74,6 +74,6 @@ pub async fn verify(
             &client,
         )
         .await
-        .map_err(super::mfa::failed_login)?;
-    super::mfa::login_answer(&app, outcome, Some(req.login_id), &headers)
+        .map_err(super::answers::failed_login)?;
+    super::answers::login_answer(&app, outcome, Some(req.login_id), &headers)
 }

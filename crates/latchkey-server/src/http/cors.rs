@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
+/// Kept here too for the configuration's checks; the rule itself lives below both.
+pub use crate::origin::check_origin;
+use crate::state::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 /// What the SDKs send: credentials, JSON, request ids, the refresh-cookie opt-in and the
@@ -75,22 +77,4 @@ fn allow(h: &mut HeaderMap, origin: HeaderValue) {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSE_HEADERS),
     );
-}
-
-/// Checks one configured origin: `scheme://host[:port]`, nothing after, never `*`.
-pub fn check_origin(origin: &str) -> Result<(), String> {
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or_else(|| format!("cors_origins: {origin:?} must start with https:// or http://"))?;
-    let valid = !rest.is_empty()
-        && rest
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !valid {
-        return Err(format!(
-            "cors_origins: {origin:?} must be an origin such as https://app.example.com (no path, no trailing slash, no wildcard)"
-        ));
-    }
-    Ok(())
 }

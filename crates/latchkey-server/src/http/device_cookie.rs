@@ -21,7 +21,7 @@ pub fn read(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned());
     from_header
-        .or_else(|| super::extract::cookie(headers, NAME))
+        .or_else(|| super::cookies::cookie(headers, NAME))
         .filter(|t| !t.is_empty() && t.len() <= LONGEST)
 }
 

@@ -1,6 +1,7 @@
 //! The one place where errors become responses: every `/api/v1` failure leaves as
 //! `{"status":"failed","code":…,"error":…,"message":…,"data":{}}` with its status and headers.
 
+use super::cache::no_store;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{ErrorBody, ErrorCode};
@@ -16,6 +17,10 @@ pub struct ApiError {
     /// Answered by an `/oauth2/*` endpoint: the body also carries RFC 6749's
     /// `error_description`, and `invalid_client` challenges with `Basic`.
     pub oauth: bool,
+    /// What the metrics count once the error is answered (see [`ApiError::count`]): the store
+    /// that failed, if any, and whether a refresh token was reused.
+    failed_store: Option<&'static str>,
+    reuse_detected: bool,
 }
 
 impl ApiError {
@@ -26,6 +31,8 @@ impl ApiError {
             retry_after_secs: None,
             data: None,
             oauth: false,
+            failed_store: None,
+            reuse_detected: false,
         }
     }
 
@@ -38,12 +45,7 @@ impl ApiError {
     /// A domain error met at the OAuth token, revocation or introspection endpoint: a refused
     /// grant is `invalid_grant` (RFC 6749 §5.2), a refused client `invalid_client`.
     pub fn from_oauth(e: AuthError) -> Self {
-        if matches!(
-            e,
-            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
-        ) {
-            super::metrics::reuse_detected();
-        }
+        let reused = reused(&e);
         let code = match &e {
             AuthError::InvalidCredentials
             | AuthError::InvalidToken(_)
@@ -55,7 +57,11 @@ impl ApiError {
             _ => None,
         };
         match code {
-            Some(code) => ApiError::new(code, e.to_string()).oauth(),
+            Some(code) => {
+                let mut error = ApiError::new(code, e.to_string()).oauth();
+                error.reuse_detected = reused;
+                error
+            }
             None => ApiError::from(e).oauth(),
         }
     }
@@ -63,17 +69,30 @@ impl ApiError {
     pub fn invalid_request(message: impl Into<String>) -> Self {
         ApiError::new(ErrorCode::InvalidRequest, message)
     }
+
+    /// Counts what this error says about the server (a failed store, a reused refresh token)
+    /// where it is answered: by `into_response`, or by a socket answering it in a message.
+    pub fn count(&self) {
+        if let Some(store) = self.failed_store {
+            super::metrics::store_failed(store);
+        }
+        if self.reuse_detected {
+            super::metrics::reuse_detected();
+        }
+    }
+}
+
+fn reused(e: &AuthError) -> bool {
+    matches!(
+        e,
+        AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
+    )
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        super::metrics::store_error(&e);
-        if matches!(
-            e,
-            AuthError::InvalidToken(latchkey_core::error::TokenProblem::Reused)
-        ) {
-            super::metrics::reuse_detected();
-        }
+        let failed_store = e.failed_store();
+        let reuse_detected = reused(&e);
         let code = match &e {
             AuthError::InvalidInput { .. } => ErrorCode::InvalidRequest,
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
@@ -109,7 +128,9 @@ impl From<AuthError> for ApiError {
             AuthError::Unexpected(cause) => {
                 // The cause chain is logged once, here; the client gets no internals.
                 tracing::error!(error = format!("{cause:#}"), "unexpected error");
-                return ApiError::new(ErrorCode::InternalError, "internal error");
+                let mut error = ApiError::new(ErrorCode::InternalError, "internal error");
+                error.failed_store = failed_store;
+                return error;
             }
         };
         let retry_after_secs = match &e {
@@ -133,12 +154,15 @@ impl From<AuthError> for ApiError {
             retry_after_secs,
             data,
             oauth: false,
+            failed_store,
+            reuse_detected,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.count();
         super::metrics::error(self.code);
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -187,7 +211,7 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        no_store(headers);
         response
     }
 }

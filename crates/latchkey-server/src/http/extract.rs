@@ -12,8 +12,9 @@ use latchkey_core::auth::Principal;
 use latchkey_core::secret::Secret;
 use serde::de::DeserializeOwned;
 
+pub use super::cookies::cookie;
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// A JSON body. Malformed JSON, missing fields and wrong types are `invalid_request` (400), an
 /// oversized body `payload_too_large` (413), a body not declared as JSON
@@ -151,18 +152,6 @@ fn describe(e: &serde_json::Error) -> String {
     format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
-/// The value of the cookie `name` the request carries, if any (the first of that name).
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// The token of `Authorization: Bearer <token>`, if any. Another scheme is an error, not absence.
 pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -244,20 +233,30 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let (token, api_key) = credential(parts)?
             .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "an access token is required"))?;
-        let checked = app
-            .auth
-            .authenticate(token, api_key)
-            .await
-            .map_err(ApiError::from);
-        super::metrics::outcome(
-            "latchkey_token_checks_total",
-            checked.as_ref().map(|_| ()).map_err(|e| e.code),
-        );
-        let mut principal = checked?;
+        let mut principal = authenticate(app, token, api_key).await?;
         // Where the caller is, for the audit log of what they change.
         principal.client = Client::from_request_parts(parts, app).await?.0;
         Ok(Caller(principal))
     }
+}
+
+/// Checks a credential (a token, and the API key sent beside it) and counts the check in
+/// `latchkey_token_checks_total`: `ok` or the error code. Protected routes and forward-auth alike.
+pub async fn authenticate(
+    app: &AppState,
+    token: &str,
+    api_key: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let checked = app
+        .auth
+        .authenticate(token, api_key)
+        .await
+        .map_err(ApiError::from);
+    super::metrics::outcome(
+        "latchkey_token_checks_total",
+        checked.as_ref().map(|_| ()).map_err(|e| e.code),
+    );
+    checked
 }
 
 /// Where the request came from: the socket peer, or, when the peer is a trusted proxy, the

@@ -16,9 +16,9 @@ use latchkey_core::auth::Principal;
 use latchkey_core::policy::{MAX_URI_LEN, OriginalRequest, Unmatchable};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::credential;
-use crate::app::AppState;
+use super::extract::{authenticate, credential};
 use crate::config::ForwardHeaders;
+use crate::state::AppState;
 
 /// Where Envoy's ext_authz appends the original path (`path_prefix`).
 const PREFIX: &str = "/api/v1/authorize";
@@ -207,16 +207,7 @@ async fn check(State(app): State<AppState>, parts: Parts) -> ApiResult<Response>
             "an access or auth token is required",
         )
     })?;
-    let checked = app
-        .auth
-        .authenticate(token, api_key)
-        .await
-        .map_err(ApiError::from);
-    super::metrics::outcome(
-        "latchkey_token_checks_total",
-        checked.as_ref().map(|_| ()).map_err(|e| e.code),
-    );
-    let principal = checked?;
+    let principal = authenticate(&app, token, api_key).await?;
     let policy = app.policy.current();
     let rule = policy.rule_for(&request).ok_or_else(|| {
         ApiError::new(

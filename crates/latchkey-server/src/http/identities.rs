@@ -12,7 +12,7 @@ use latchkey_core::secret::Secret;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     post,

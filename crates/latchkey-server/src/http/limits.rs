@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_api::ErrorCode;
 
-use super::BODY_LIMIT;
 use super::error::ApiError;
+use crate::limits::BODY_LIMIT;
 
 /// Longest accepted path and query. hyper's own limit (64 KiB) answers without a body.
 pub const URI_LIMIT: usize = 8 * 1024;

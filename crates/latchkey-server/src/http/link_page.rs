@@ -2,6 +2,7 @@
 //! account and the provider's account, so someone who opened a link URL they were sent sees
 //! whose account they would join, and links only by pressing the button.
 
+use super::cache::no_store;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::auth::social::PendingLink;
@@ -39,7 +40,7 @@ pub fn confirmation(p: &PendingLink) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(headers);
     // Never inside another site's frame (a hidden button to click), no script at all.
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(

@@ -4,9 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_api::Health;
+use latchkey_api::{ErrorCode, Health};
 
-use crate::app::AppState;
+use super::error::ApiError;
+use crate::state::AppState;
 
 /// The process is up. Touches nothing: this is also the bench tool's bare route.
 #[utoipa::path(
@@ -90,6 +91,32 @@ pub async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         super::openapi::json(),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (standard methods by name, any other `other`; route templates, unknown paths `unmatched`: no request adds a series), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = "text/plain")
+    )
+)]
+pub async fn metrics() -> Response {
+    let Some(text) = super::metrics::render() else {
+        return ApiError::new(ErrorCode::NotFound, "metrics are not recorded").into_response();
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
     )
         .into_response()
 }

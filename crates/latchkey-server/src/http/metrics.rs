@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latchkey_api::ErrorCode;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -74,36 +74,21 @@ impl Drop for LiveSocket {
 /// A request (or a socket's check) that failed in Redis or the database, unreachable or not.
 pub fn store_error(e: &latchkey_core::AuthError) {
     if let Some(store) = e.failed_store() {
-        metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
+        store_failed(store);
     }
 }
 
-/// `GET /metrics`: the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "meta",
-    operation_id = "metrics",
-    summary = "Prometheus metrics",
-    description = "The Prometheus text format: `latchkey_http_requests_total{method,route,status}` and `latchkey_http_request_duration_seconds{method,route}` (standard methods by name, any other `other`; route templates, unknown paths `unmatched`: no request adds a series), `latchkey_logins_total{result}`, `latchkey_refreshes_total{result}`, `latchkey_token_checks_total{result}` (`ok` or the error code), `latchkey_refresh_reuse_detected_total`, `latchkey_lockouts_total` (answers `rate_limited`), `latchkey_unavailable_total` (answers 503: Redis or the database unreachable, or overload) and `latchkey_errors_total{code}`.",
-    responses(
-        (status = 200, description = "The metrics.", body = String, content_type = "text/plain")
-    )
-)]
-pub async fn render() -> Response {
-    let Some(handle) = handle() else {
-        return super::error::ApiError::new(ErrorCode::NotFound, "metrics are not recorded")
-            .into_response();
-    };
+/// A failure in `store` (`"redis"` or `"database"`), see [`store_error`].
+pub fn store_failed(store: &'static str) {
+    metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
+}
+
+/// The Prometheus text of every metric recorded, `None` when this process records none (another
+/// recorder was installed first).
+pub fn render() -> Option<String> {
+    let handle = handle()?;
     handle.run_upkeep();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        handle.render(),
-    )
-        .into_response()
+    Some(handle.render())
 }
 
 /// Counts every request by method, route template and status, with its latency. Every label

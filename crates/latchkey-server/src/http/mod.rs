@@ -3,11 +3,14 @@
 mod access;
 mod account;
 mod admin;
+mod answers;
 mod api_keys;
 mod audit;
 mod auth;
+mod cache;
 pub mod client_ip;
 mod codes;
+mod cookies;
 pub mod cors;
 mod device_cookie;
 pub mod error;
@@ -30,8 +33,6 @@ pub mod socketio;
 mod views;
 pub mod ws;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, header};
@@ -43,11 +44,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
+pub use crate::limits::{BODY_LIMIT, REQUEST_DEADLINE};
+use crate::state::AppState;
 use error::ApiError;
-
-/// Largest accepted request body.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The route table. Each handler's `#[utoipa::path]` gives its method, path and documentation,
 /// and `routes!` registers it from that very attribute: the OpenAPI document and the router come
@@ -123,7 +122,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::introspect))
         .routes(routes!(oauth::metadata))
         .routes(routes!(oauth::openid_configuration))
-        .routes(routes!(metrics::render))
+        .routes(routes!(meta::metrics))
 }
 
 /// Forward-auth answers for whatever method the proxy uses: the documented methods route
@@ -221,8 +220,6 @@ async fn deadline(
             .into_response(),
     }
 }
-
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")

@@ -16,9 +16,11 @@ use latchkey_core::secret::Secret;
 use latchkey_core::{Grant, LoginOutcome};
 use serde_json::json;
 
+use super::answers::refused_login;
+use super::cache::tokens_uncached;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Client, read_body};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The parameters of an `application/x-www-form-urlencoded` body, each at most once
 /// (RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once").
@@ -164,13 +166,6 @@ async fn client_of(app: &AppState, auth: &CallerAuth) -> ApiResult<Option<OAuthC
     }
 }
 
-fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
 /// `POST /oauth2/token`.
 #[utoipa::path(
     post,
@@ -212,15 +207,7 @@ pub async fn token(
                 .oauth_password(username, &password, &client_info, scope.as_deref())
                 .await
                 .map_err(ApiError::from_oauth)
-                .inspect_err(|e| {
-                    super::metrics::outcome("latchkey_logins_total", Err(e.code));
-                    tracing::warn!(
-                        client_ip = %client_info.ip.as_deref().unwrap_or("-"),
-                        account = %crate::telemetry::account_ref(&app.log_key, username),
-                        reason = %e.code.as_str(),
-                        "login failed"
-                    );
-                })?;
+                .inspect_err(|e| refused_login(&app, &client_info, username, e))?;
             match outcome {
                 LoginOutcome::Signed(grant) => {
                     super::metrics::outcome("latchkey_logins_total", Ok(()));
@@ -277,7 +264,7 @@ fn grant_response(app: &AppState, grant: Grant) -> Response {
     if let Some(refresh) = &grant.refresh_token {
         body["refresh_token"] = json!(refresh.expose());
     }
-    no_store(Json(body).into_response())
+    tokens_uncached(Json(body).into_response())
 }
 
 async fn client_credentials(
@@ -303,7 +290,7 @@ async fn client_credentials(
         "expires_in": minted.expires_in.as_secs(),
         "scope": minted.scopes.join(" "),
     });
-    Ok(no_store(Json(body).into_response()))
+    Ok(tokens_uncached(Json(body).into_response()))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): 200 whether or not the token was known.
@@ -334,7 +321,7 @@ pub async fn revoke(
         .revoke_token(token)
         .await
         .map_err(ApiError::from_oauth)?;
-    Ok(no_store(().into_response()))
+    Ok(tokens_uncached(().into_response()))
 }
 
 /// `POST /oauth2/introspect` (RFC 7662), for a caller holding `latchkey:introspect`.
@@ -383,7 +370,7 @@ pub async fn introspect(
     };
     let token = form.require("token")?;
     let info = app.auth.introspect(who, token).await.map_err(oauth)?;
-    Ok(no_store(
+    Ok(tokens_uncached(
         Json(introspection_body(&app, info)).into_response(),
     ))
 }

@@ -11,7 +11,7 @@ use latchkey_core::clock::rfc3339_ms;
 use super::error::ApiResult;
 use super::extract::Caller;
 use super::openapi::errors;
-use crate::app::AppState;
+use crate::state::AppState;
 
 const OPERATORS_ONLY: &str = "Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token). Anyone else gets `403 forbidden`, an organization admin too: the signing key belongs to the whole deployment.";
 

@@ -10,7 +10,7 @@ use latchkey_core::secret::Secret;
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, Caller, Client};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     post,

@@ -9,7 +9,7 @@ use latchkey_core::auth::phone::PHONE_CODE_TTL;
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, Caller, Client};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(
     post,

@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const NAME: &str = "latchkey_refresh";
 const MODE_HEADER: &str = "x-refresh-token-mode";
@@ -23,7 +23,7 @@ pub fn wanted(app: &AppState, headers: &HeaderMap) -> bool {
 
 /// The refresh token from the request's cookies, when there is one.
 pub fn read(headers: &HeaderMap) -> Option<String> {
-    super::extract::cookie(headers, NAME).filter(|value| !value.is_empty())
+    super::cookies::cookie(headers, NAME).filter(|value| !value.is_empty())
 }
 
 /// Sets the cookie (`max_age` seconds), or removes it when `token` is `None`.

@@ -1,6 +1,7 @@
 //! Sign-in through an external provider: `/oauth/{provider}/start` and `/callback`, then
 //! `/auth/exchange` and `/auth/signup/complete` for the app.
 
+use super::cache::no_store;
 use super::openapi::errors;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -13,10 +14,10 @@ use latchkey_core::oidc::CallbackParams;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::auth::token_response;
+use super::answers::token_response;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller, Client, cookie as read_cookie};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
 const FLOW_COOKIE: &str = "latchkey_oidc_flow";
@@ -259,7 +260,7 @@ pub async fn link(
         header::SET_COOKIE,
         named_cookie(&app, LINK_COOKIE, &binding, LINK_COOKIE_SECS),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(headers);
     Ok(response)
 }
 
@@ -373,7 +374,7 @@ pub async fn exchange(
         .auth
         .exchange_code(&req.code, req.code_verifier.as_deref(), &client)
         .await
-        .map_err(super::mfa::failed_login)?
+        .map_err(super::answers::failed_login)?
     {
         Exchanged::Signed(grant) => {
             super::metrics::outcome("latchkey_logins_total", Ok(()));
@@ -384,7 +385,7 @@ pub async fn exchange(
                 super::refresh_cookie::wanted(&app, &headers),
             ))
         }
-        Exchanged::MfaRequired { mfa_token } => super::mfa::login_answer(
+        Exchanged::MfaRequired { mfa_token } => super::answers::login_answer(
             &app,
             latchkey_core::LoginOutcome::MfaRequired {
                 mfa_token: Some(mfa_token),
@@ -406,9 +407,7 @@ pub async fn exchange(
                 email_code_required,
             })
             .into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            no_store(response.headers_mut());
             Ok(response)
         }
     }
@@ -491,6 +490,6 @@ fn redirect(status: StatusCode, location: &str, cookie: HeaderValue) -> Response
         headers.insert(header::LOCATION, v);
     }
     headers.insert(header::SET_COOKIE, cookie);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(headers);
     response
 }

@@ -19,7 +19,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use tokio::sync::{Mutex, Notify};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The socket's session, shared by its event handlers and its watch task.
 type Live = Arc<Mutex<LiveSession>>;
@@ -136,6 +136,7 @@ async fn on_auth(
                 Ok(()) => ("auth_ok", ready(&live)),
                 Err(e) => {
                     let e = super::error::ApiError::from(e);
+                    e.count();
                     (
                         "auth_error",
                         json!({"error": e.code.as_str(), "message": e.message}),

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::bearer;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Close codes: the token expired without renewal; the session was revoked.
 pub const CLOSE_EXPIRED: u16 = 4001;
@@ -299,6 +299,7 @@ async fn on_message(app: &AppState, live: &mut LiveSession, text: &str) -> Value
                 }),
                 Err(e) => {
                     let e = ApiError::from(e);
+                    e.count();
                     let mut reply = error_message(e.code.as_str(), &e.message);
                     reply["type"] = json!("auth_error");
                     reply
