@@ -38,7 +38,7 @@ enum Command {
     Serve {
         /// Address to listen on; a host name is resolved at start
         /// [default: 127.0.0.1:8080] [env: LATCHKEY_BIND]
-        #[arg(long, value_name = "HOST:PORT", value_parser = crate::config_checks::resolve_bind)]
+        #[arg(long, value_name = "HOST:PORT", value_parser = crate::config::resolve_bind)]
         bind: Option<SocketAddr>,
     },
     /// Bring the database schema up to date, report what was applied, and exit.

@@ -3,7 +3,6 @@
 pub mod app;
 pub mod cli;
 pub mod config;
-mod config_checks;
 pub mod data_dir;
 pub mod http;
 mod jobs;

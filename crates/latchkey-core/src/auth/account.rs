@@ -290,7 +290,7 @@ impl Auth {
                 .take(
                     &format!("audit:locked:{}", user.id),
                     1,
-                    self.settings.login_window,
+                    self.settings.login_limit_window,
                 )
                 .await;
             if matches!(once, Ok(Ok(()))) {
@@ -298,7 +298,7 @@ impl Auth {
                     .audit_anonymous(client, AuditEvent::AccountLocked)
                     .subject(&user.id)
                     .org(&user.org_id)
-                    .detail("window_seconds", self.settings.login_window.as_secs());
+                    .detail("window_seconds", self.settings.login_limit_window.as_secs());
                 self.record(entry).await;
             }
         }
@@ -362,7 +362,7 @@ impl Auth {
         }
         match self
             .state
-            .take(key, limit, self.settings.login_window)
+            .take(key, limit, self.settings.login_limit_window)
             .await?
         {
             Ok(()) => Ok(true),

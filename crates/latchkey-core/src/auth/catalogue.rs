@@ -23,13 +23,9 @@ impl Settings {
     /// Refuses a catalogue with malformed or reserved names, and default or admin-grantable
     /// scopes outside it.
     pub fn check_scopes(&self) -> anyhow::Result<()> {
-        parse_scopes(&self.scope_catalogue)
+        parse_scopes(&self.scopes)
             .map_err(|e| anyhow::anyhow!("scopes (the scope catalogue): {e}"))?;
-        if let Some(s) = self
-            .scope_catalogue
-            .iter()
-            .find(|s| s.starts_with(RESERVED_PREFIX))
-        {
+        if let Some(s) = self.scopes.iter().find(|s| s.starts_with(RESERVED_PREFIX)) {
             anyhow::bail!(
                 "scopes: {s:?} is reserved (names starting with {RESERVED_PREFIX:?} are \
                  Latchkey's own, always known and granted by operators only)"
@@ -39,7 +35,7 @@ impl Settings {
             ("default_scopes", &self.default_scopes),
             ("admin_grantable_scopes", &self.admin_grantable_scopes),
         ] {
-            if let Some(s) = list.iter().find(|s| !self.scope_catalogue.contains(s)) {
+            if let Some(s) = list.iter().find(|s| !self.scopes.contains(s)) {
                 anyhow::bail!("{setting}: {s:?} is not in the scope catalogue (scopes)");
             }
         }
@@ -49,7 +45,7 @@ impl Settings {
 
 impl Auth {
     fn known(&self, scope: &str) -> bool {
-        self.settings.scope_catalogue.iter().any(|s| s == scope) || RESERVED_SCOPES.contains(&scope)
+        self.settings.scopes.iter().any(|s| s == scope) || RESERVED_SCOPES.contains(&scope)
     }
 
     /// Only catalogue scopes may be granted to a member or an API key.
@@ -87,16 +83,16 @@ mod tests {
         s.default_scopes = vec!["orders:read".into()];
         let e = s.check_scopes().unwrap_err().to_string();
         assert!(e.contains("orders:read"), "{e}");
-        s.scope_catalogue = vec!["orders:read".into()];
+        s.scopes = vec!["orders:read".into()];
         assert!(s.check_scopes().is_ok());
-        s.scope_catalogue.push("has space".into());
+        s.scopes.push("has space".into());
         assert!(s.check_scopes().is_err());
     }
 
     #[test]
     fn admin_grantable_scopes_must_be_in_the_catalogue_and_reserved_names_are_refused() {
         let mut s = Settings::for_issuer("http://x");
-        s.scope_catalogue = vec!["orders:read".into()];
+        s.scopes = vec!["orders:read".into()];
         s.admin_grantable_scopes = vec!["orders:write".into()];
         let e = s.check_scopes().unwrap_err().to_string();
         assert!(
@@ -114,7 +110,7 @@ mod tests {
         s.default_scopes = vec![INTROSPECT_SCOPE.into()];
         assert!(s.check_scopes().is_err(), "nor a default");
         s.default_scopes.clear();
-        s.scope_catalogue.push("latchkey:mine".into());
+        s.scopes.push("latchkey:mine".into());
         let e = s.check_scopes().unwrap_err().to_string();
         assert!(e.contains("reserved"), "{e}");
     }

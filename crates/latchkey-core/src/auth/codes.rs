@@ -28,18 +28,21 @@ impl Auth {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
         // Per IP first, as for logins: one client cannot grow a counter per made-up address.
         if let Some(ip) = client.ip_bucket() {
-            self.take_attempt(&format!("code:ip:{ip}"), self.settings.code_limit_per_ip)
-                .await?;
+            self.take_attempt(
+                &format!("code:ip:{ip}"),
+                self.settings.login_code_limit_per_ip,
+            )
+            .await?;
         }
         self.take_attempt(
             &format!("code:email:{}", email.normalized()),
-            self.settings.code_limit_per_email,
+            self.settings.login_code_limit_per_email,
         )
         .await?;
         let login_id = uuid::Uuid::new_v4().simple().to_string();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();
-        let ttl = self.settings.code_ttl;
+        let ttl = self.settings.login_code_ttl;
         // Known or not, the same work before the answer: the mail is queued, and the queue
         // decides (after the answer) whether and where it goes.
         let mail = self.code_mail(email.as_str(), &login_id, &code, ttl.as_secs() / 60);
@@ -209,18 +212,21 @@ impl Auth {
         client: &ClientInfo,
     ) -> AuthResult<String> {
         if let Some(ip) = &client.ip {
-            self.take_attempt(&format!("code:ip:{ip}"), self.settings.code_limit_per_ip)
-                .await?;
+            self.take_attempt(
+                &format!("code:ip:{ip}"),
+                self.settings.login_code_limit_per_ip,
+            )
+            .await?;
         }
         self.take_attempt(
             &format!("code:email:{}", email.normalized()),
-            self.settings.code_limit_per_email,
+            self.settings.login_code_limit_per_email,
         )
         .await?;
         let login_id = uuid::Uuid::new_v4().simple().to_string();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();
-        let ttl = self.settings.code_ttl;
+        let ttl = self.settings.login_code_ttl;
         let minutes = ttl.as_secs() / 60;
         self.mail(Mail {
             to: email.as_str().to_owned(),
@@ -287,7 +293,7 @@ impl Auth {
 
     /// Whether a verified code may create an account for an unknown address.
     fn code_may_sign_up(&self) -> bool {
-        self.settings.code_signup && self.settings.signup == super::SignupMode::Open
+        self.settings.login_code_signup && self.settings.signup == super::SignupMode::Open
     }
 
     /// Keyed, so a copy of the table does not give the six digits away to a brute force.

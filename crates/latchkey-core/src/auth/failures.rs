@@ -5,7 +5,7 @@
 //! row at once, with `count: 1`; later failures of the same key within the login window only
 //! count in memory, and the row's `count`, `reasons` and `last_at` are rewritten by a flush:
 //! every few seconds (the server's upkeep), before the log is read, and at shutdown. Each
-//! client IP opens at most `failed_login_rows_per_ip` rows per window; past that its failures
+//! client IP opens at most `audit_failed_login_rows_per_ip` rows per window; past that its failures
 //! go to one row per IP and window with no account (the operator's view), so the counts of
 //! an IP's rows still add up to its failures. Each instance keeps its own open rows: with
 //! several instances a key may have one row per instance.
@@ -108,7 +108,7 @@ impl Auth {
         let id = crate::store::new_audit_id(entry.at);
         let mut open = Open {
             id: id.clone(),
-            closes_at: entry.at + self.settings.login_window.as_millis() as i64,
+            closes_at: entry.at + self.settings.login_limit_window.as_millis() as i64,
             detail: entry.detail.clone(),
             written: false,
             dirty: false,
@@ -160,7 +160,7 @@ impl Auth {
     /// Whether this client IP may open another row in this window (counted on the shared
     /// counters, so every instance uses one budget). A counter fault lets the row through.
     async fn may_open_row(&self, ip: Option<&str>) -> bool {
-        let (Some(ip), limit) = (ip, self.settings.failed_login_rows_per_ip) else {
+        let (Some(ip), limit) = (ip, self.settings.audit_failed_login_rows_per_ip) else {
             return true;
         };
         if limit == 0 {
@@ -171,7 +171,7 @@ impl Auth {
                 .take(
                     &format!("audit:failed_rows:ip:{ip}"),
                     limit,
-                    self.settings.login_window
+                    self.settings.login_limit_window
                 )
                 .await,
             Ok(Err(_))

@@ -192,7 +192,7 @@ impl Auth {
         }
         match self
             .state
-            .take_lock(key, limit, self.settings.login_window)
+            .take_lock(key, limit, self.settings.login_limit_window)
             .await?
         {
             Ok(()) => Ok(true),

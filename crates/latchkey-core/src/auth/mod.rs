@@ -27,6 +27,7 @@ mod refresh;
 mod revocations;
 pub mod scopes;
 mod session;
+mod settings;
 mod signing;
 pub mod social;
 mod takeover;
@@ -47,6 +48,7 @@ pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;
 pub use session::SessionInfo;
+pub use settings::{Settings, defaults};
 
 use crate::clock::Clock;
 use crate::domain::{OrgProfile, User};
@@ -57,112 +59,6 @@ use crate::secret::Secret;
 use crate::state::StateStore;
 use crate::store::Db;
 use api_keys::{TokenWrap, Touched};
-
-/// The token rules and limits, already validated by the configuration layer.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub issuer: String,
-    pub audience: String,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
-    /// How long the immediate parent of the current refresh token is still answered with the
-    /// current pair (lost responses, parallel tabs). Capped at 5 minutes.
-    pub reuse_grace: Duration,
-    /// How long after expiry an access token may still be exchanged once for a new one;
-    /// zero turns the lenient refresh off.
-    pub lenient_window: Duration,
-    /// Failed sign-in steps per account per window, from every client without a device
-    /// token together; 0 = off.
-    pub login_limit_per_account: u32,
-    /// Failed sign-in steps per account from one client address (or one known device).
-    pub login_limit_per_account_ip: u32,
-    pub login_limit_per_ip: u32,
-    pub login_window: Duration,
-    pub signup_limit_per_ip: u32,
-    /// Scopes a new user starts with; all in the catalogue.
-    pub default_scopes: Vec<String>,
-    /// Every scope that may be granted or honoured; empty means none.
-    pub scope_catalogue: Vec<String>,
-    /// Catalogue scopes an organization admin may grant (besides `default_scopes`); every
-    /// other catalogue scope only an operator grants.
-    pub admin_grantable_scopes: Vec<String>,
-    /// Sign-ups without a referral code join the deployment's one organization as members
-    /// (the first one founds it and is its admin).
-    pub single_org: bool,
-    /// Lifetime of an API auth token, slid back to full on every use.
-    pub api_token_ttl: Duration,
-    /// How long a mailed sign-in code lives.
-    pub code_ttl: Duration,
-    /// Whether a verified code for an unknown address signs it up.
-    pub code_signup: bool,
-    /// Codes sent per address, and per client IP, per `login_window`; 0 = off.
-    pub code_limit_per_email: u32,
-    pub code_limit_per_ip: u32,
-    /// The sign-in page a magic link opens, with `login_id` and `code` in its query.
-    pub magic_link_url: String,
-    /// The page a password-reset link opens, with `token` in its query.
-    pub reset_link_url: String,
-    /// Who may create an account by themselves.
-    pub signup: account::SignupMode,
-    /// The page a verification link opens, with `token` in its query.
-    pub verify_link_url: String,
-    /// Refuse logins of accounts whose address is not verified.
-    pub require_verified_email: bool,
-    /// Rows of refused logins one client IP may open in the audit log per `login_window`
-    /// (see `failures`); 0 = no cap.
-    pub failed_login_rows_per_ip: u32,
-    /// Text messages per destination number, and per organization, per `phone_send_window`;
-    /// 0 = off.
-    pub phone_sends_per_number: u32,
-    pub phone_sends_per_org: u32,
-    pub phone_send_window: Duration,
-
-    /// How long a proof of a credential in a session allows sensitive changes.
-    pub reauth_window: Duration,
-    /// What a password change or reset removes as "set up recently"; zero: nothing.
-    pub reset_cleanup_window: Duration,
-}
-
-impl Settings {
-    pub const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
-
-    pub fn for_issuer(issuer: &str) -> Settings {
-        Settings {
-            issuer: issuer.to_owned(),
-            audience: issuer.to_owned(),
-            access_ttl: Duration::from_secs(15 * 60),
-            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
-            reuse_grace: Duration::from_secs(10),
-            lenient_window: Duration::from_secs(10 * 60),
-            login_limit_per_account: 50,
-            login_limit_per_account_ip: 10,
-            login_limit_per_ip: 100,
-            login_window: Duration::from_secs(15 * 60),
-            signup_limit_per_ip: 50,
-            default_scopes: Vec::new(),
-            scope_catalogue: Vec::new(),
-            admin_grantable_scopes: Vec::new(),
-            single_org: false,
-            api_token_ttl: Duration::from_secs(3600),
-            code_ttl: Duration::from_secs(600),
-            code_signup: true,
-            code_limit_per_email: 5,
-            code_limit_per_ip: 20,
-            magic_link_url: format!("{}/login", issuer.trim_end_matches('/')),
-            reset_link_url: format!("{}/reset-password", issuer.trim_end_matches('/')),
-            signup: account::SignupMode::Open,
-            verify_link_url: format!("{}/verify-email", issuer.trim_end_matches('/')),
-            require_verified_email: false,
-            failed_login_rows_per_ip: 20,
-            phone_sends_per_number: 5,
-            phone_sends_per_org: 50,
-            phone_send_window: Duration::from_secs(24 * 3600),
-
-            reauth_window: Duration::from_secs(5 * 60),
-            reset_cleanup_window: Duration::from_secs(24 * 3600),
-        }
-    }
-}
 
 /// Where a request came from, recorded on the session it opens.
 #[derive(Debug, Clone, Default)]
@@ -248,12 +144,12 @@ impl Auth {
         clock: Clock,
         mut settings: Settings,
     ) -> anyhow::Result<Auth> {
-        settings.reuse_grace = settings.reuse_grace.min(Settings::MAX_REUSE_GRACE);
+        settings.refresh_reuse_grace = settings.refresh_reuse_grace.min(Settings::MAX_REUSE_GRACE);
         settings.check_scopes()?;
         db.protect_secrets_at_rest().await?;
         let mut state = state;
         // A record whose change was never published cannot outlive one access token.
-        state.set_record_ttl(settings.access_ttl);
+        state.set_record_ttl(settings.access_token_ttl);
         let now = clock.now_ms();
         let keys = Keyring::new(
             &db.signing_keys(now).await?,
@@ -383,12 +279,12 @@ impl Auth {
 
     /// Revocations must outlive every access token they cover.
     fn revocation_ttl(&self) -> Duration {
-        self.settings.access_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
+        self.settings.access_token_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
     }
 
     /// Deletes sessions that ended more than a refresh lifetime ago.
     pub async fn purge(&self) -> AuthResult<u64> {
-        let before = self.clock.now_ms() - self.settings.refresh_ttl.as_millis() as i64;
+        let before = self.clock.now_ms() - self.settings.refresh_token_ttl.as_millis() as i64;
         self.db.purge_sessions(before).await
     }
 }

@@ -71,18 +71,21 @@ impl Auth {
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> AuthResult<()> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
         if let Some(ip) = client.ip_bucket() {
-            self.take_attempt(&format!("reset:ip:{ip}"), self.settings.code_limit_per_ip)
-                .await?;
+            self.take_attempt(
+                &format!("reset:ip:{ip}"),
+                self.settings.login_code_limit_per_ip,
+            )
+            .await?;
         }
         self.take_attempt(
             &format!("reset:email:{}", email.normalized()),
-            self.settings.code_limit_per_email,
+            self.settings.login_code_limit_per_email,
         )
         .await?;
         // Known or not, the same work before the answer: the account is looked up, the link
         // stored and the mail sent by the queue, after the answer.
         let token = format!("lkp_{}", random_token::<32>());
-        let base = &self.settings.reset_link_url;
+        let base = &self.settings.password_reset_url;
         let sep = if base.contains('?') { '&' } else { '?' };
         let link = format!("{base}{sep}token={token}");
         let minutes = RESET_TTL.as_secs() / 60;

@@ -3,7 +3,7 @@
 //!
 //! Rules:
 //! - every use rotates: R1 → R2, and R1 is marked used in the same compare-and-set that stores R2;
-//! - R1 again within `reuse_grace` of its use, while R2 is still unused, answers with exactly
+//! - R1 again within `refresh_reuse_grace` of its use, while R2 is still unused, answers with exactly
 //!   R2's pair (parallel tabs, a response lost on a mobile network): never a new branch;
 //! - R1 after the grace, or any older ancestor, is theft until proven otherwise: the session is
 //!   revoked, which kills R2 and every access token of the session at once;
@@ -120,7 +120,7 @@ impl Auth {
             id: uuid::Uuid::new_v4().to_string(),
             token_hash: sha256_hex(child_token.as_bytes()),
             access_claims: serde_json::to_string(&claims).map_err(anyhow::Error::from)?,
-            expires_at: now + self.settings.refresh_ttl.as_millis() as i64,
+            expires_at: now + self.settings.refresh_token_ttl.as_millis() as i64,
         };
         let uncapped_only = matches!(parent, Parent::Uncapped);
         if !self
@@ -153,7 +153,7 @@ impl Auth {
             Some(id) => self.db.refresh_by_id(id).await?,
             None => None,
         };
-        let within_grace = now - used_at <= self.settings.reuse_grace.as_millis() as i64;
+        let within_grace = now - used_at <= self.settings.refresh_reuse_grace.as_millis() as i64;
         match child {
             Some(child) if within_grace && child.used_at.is_none() => {
                 let claims: AccessClaims =
@@ -179,7 +179,7 @@ impl Auth {
 
     /// A client holding only a recently expired access token gets a new one for the
     /// same session. Bounded four ways: the token has expired (a live token is renewed with the
-    /// refresh token, where reuse detection applies), less than `lenient_window` ago; it was
+    /// refresh token, where reuse detection applies), less than `lenient_refresh_window` ago; it was
     /// not itself minted by this exchange (so a leaked token cannot be renewed in a chain);
     /// its session is live; and each `jti` is exchanged once. What remains: whoever holds a
     /// leaked access token can extend it once, by one access lifetime; logout ends it.
@@ -187,7 +187,7 @@ impl Auth {
         if let Some(problem) = super::authenticate::misplaced_credential(access_token) {
             return Err(AuthError::InvalidToken(problem));
         }
-        let window = self.settings.lenient_window.as_secs() as i64;
+        let window = self.settings.lenient_refresh_window.as_secs() as i64;
         let claims = self.verify_signature_any(access_token).await?;
         let now = self.clock.now_ms();
         let now_secs = now.div_euclid(1000);

@@ -39,7 +39,7 @@ impl Auth {
             role: user.role.as_str().to_owned(),
             scope: scopes.join(" "),
             iat: now_secs,
-            exp: now_secs + self.settings.access_ttl.as_secs() as i64,
+            exp: now_secs + self.settings.access_token_ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
             lnt: false,
             cap: None,
@@ -89,7 +89,7 @@ impl Auth {
         let sid = uuid::Uuid::new_v4().to_string();
         let claims = self.claims_for(&user, &sid, now.div_euclid(1000));
         let refresh = format!("{REFRESH_PREFIX}{}.{sid}.{}", user.id, random_token::<32>());
-        let expires_at = now + self.settings.refresh_ttl.as_millis() as i64;
+        let expires_at = now + self.settings.refresh_token_ttl.as_millis() as i64;
         let session = SessionRow {
             id: sid.clone(),
             user_id: user.id.clone(),

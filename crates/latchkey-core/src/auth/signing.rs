@@ -58,8 +58,8 @@ impl Auth {
 
     /// How long after a newer key appears an older one keeps verifying.
     pub fn signing_key_overlap(&self) -> Duration {
-        self.settings.access_ttl
-            + self.settings.lenient_window
+        self.settings.access_token_ttl
+            + self.settings.lenient_refresh_window
             + Duration::from_secs(LEEWAY_SECS as u64)
             + SWITCH_MARGIN
     }

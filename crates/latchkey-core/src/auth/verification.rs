@@ -24,7 +24,7 @@ impl Auth {
     async fn try_send_verification(&self, user: &User) -> AuthResult<()> {
         let token = format!("lkv_{}", random_token::<32>());
         let now = self.clock.now_ms();
-        let base = &self.settings.verify_link_url;
+        let base = &self.settings.verify_email_url;
         let sep = if base.contains('?') { '&' } else { '?' };
         let link = format!("{base}{sep}token={token}");
         self.mail(Mail {

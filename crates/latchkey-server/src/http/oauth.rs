@@ -427,7 +427,7 @@ pub async fn metadata(State(app): State<AppState>) -> Response {
         "grant_types_supported": ["password", "refresh_token", "client_credentials"],
         // No authorization endpoint: no response type is offered.
         "response_types_supported": [],
-        "scopes_supported": settings.scope_catalogue,
+        "scopes_supported": settings.scopes,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
