@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::http::REQUEST_DEADLINE;
-use crate::http::cors::check_origin;
+use crate::limits::REQUEST_DEADLINE;
+use crate::origin::check_origin;
 
 use super::{Config, checks};
 
