@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::one_time::{self, OneTime};
 use super::{Db, audit};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::AuthResult;
 
 impl Db {
