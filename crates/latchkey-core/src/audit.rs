@@ -202,9 +202,11 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// The keyed reference the logs use for an account by its address (the first 12 hex digits
-/// of HMAC-SHA-256(key, lower-cased address)): failures of one unknown address can be grouped
-/// without the address being stored.
+/// The keyed reference the logs and the audit log use for an account by its address (the
+/// first 12 hex digits of HMAC-SHA-256(key, lower-cased address)): failures of one account
+/// can be grouped without the address being stored; a leaked log does not reveal who (and,
+/// keyed, cannot be checked against a list of addresses). The one definition, so logs and
+/// audit log agree.
 pub fn account_ref(key: &[u8], email: &str) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
@@ -223,5 +225,14 @@ mod tests {
             AuditEvent::ALL.iter().map(|e| e.as_str()).collect();
         assert_eq!(names.len(), AuditEvent::ALL.len());
         assert!(names.iter().all(|n| n.contains('.')));
+    }
+
+    #[test]
+    fn account_refs_ignore_case_and_depend_on_the_key() {
+        let r = account_ref(b"k1", "Ann@Example.com");
+        assert_eq!(r.len(), 12);
+        assert_eq!(r, account_ref(b"k1", " ann@example.com"));
+        assert_ne!(r, account_ref(b"k2", "ann@example.com"));
+        assert_ne!(r, account_ref(b"k1", "bob@example.com"));
     }
 }

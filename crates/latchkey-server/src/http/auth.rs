@@ -101,7 +101,7 @@ pub async fn login(
             // Never the address itself: a keyed reference that groups one account's failures.
             tracing::warn!(
                 client_ip = %client.ip.as_deref().unwrap_or("-"),
-                account = %crate::telemetry::account_ref(&app.log_key, &req.email),
+                account = %latchkey_core::audit::account_ref(&app.log_key, &req.email),
                 reason = %e.code.as_str(),
                 "login failed"
             );

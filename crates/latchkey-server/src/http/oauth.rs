@@ -220,7 +220,7 @@ pub async fn token(
                     super::metrics::outcome("latchkey_logins_total", Err(e.code));
                     tracing::warn!(
                         client_ip = %client_info.ip.as_deref().unwrap_or("-"),
-                        account = %crate::telemetry::account_ref(&app.log_key, username),
+                        account = %latchkey_core::audit::account_ref(&app.log_key, username),
                         reason = %e.code.as_str(),
                         "login failed"
                     );
