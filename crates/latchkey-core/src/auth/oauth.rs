@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+pub use super::api_keys::OAuthClient;
 use super::api_keys::TOKEN_PREFIX;
 pub use super::scopes::parse_scope;
 use super::scopes::{cap_holds, cap_of};
@@ -11,16 +12,6 @@ use super::session::{MAX_REFRESH_TOKEN, REFRESH_PREFIX, token_ids};
 use super::{Auth, ClientInfo, Grant, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, sha256_hex};
-
-/// A client authenticated with an API key (client_id = key id, client_secret = the key).
-#[derive(Debug, Clone)]
-pub struct OAuthClient {
-    pub key_id: String,
-    pub user_id: String,
-    pub org_id: String,
-    /// The key's effective scopes now (key ∩ owner, within the catalogue).
-    pub scopes: Vec<String>,
-}
 
 /// Who asks to introspect: an API key as the OAuth client, or a bearer token.
 #[derive(Debug)]
