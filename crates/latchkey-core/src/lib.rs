@@ -1,6 +1,7 @@
 //! Latchkey's domain: accounts, sessions, token rules and storage. Nothing here knows about
 //! HTTP; the server crate parses requests into these types and maps `AuthError` to responses.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod domain;

@@ -1,7 +1,7 @@
 //! Outgoing mail: SMTP when configured, otherwise (development only) a folder of `.eml` files
 //! with the code in the log.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -94,11 +94,7 @@ impl Mailer {
                     time::OffsetDateTime::now_utc().unix_timestamp(),
                     uuid::Uuid::new_v4().simple()
                 );
-                let write = async {
-                    tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(dir.join(&name), message.formatted()).await
-                };
-                write
+                write_private(dir, &name, &message.formatted())
                     .await
                     .map_err(|e| MailError::Unavailable(format!("writing the outbox: {e}")))?;
                 if let Some(line) = &mail.dev_log {
@@ -109,6 +105,24 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Writes `name` in `dir`, creating the folders `0700` and the file `0600` (like the database):
+/// the outbox holds live reset links and sign-in codes, for the server's user only.
+async fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut folders = tokio::fs::DirBuilder::new();
+    folders.recursive(true);
+    #[cfg(unix)]
+    folders.mode(0o700);
+    folders.create(dir).await?;
+    let mut open = tokio::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    open.mode(0o600);
+    let mut file = open.open(dir.join(name)).await?;
+    file.write_all(bytes).await?;
+    file.flush().await
 }
 
 fn parse_from(from: &str) -> anyhow::Result<Mailbox> {
@@ -123,4 +137,46 @@ pub fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_readable_by_the_server_user_only() {
+        let root = std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4()));
+        let dir = root.join("mail").join("outbox");
+        let mailer = Mailer::outbox(dir.clone(), "Latchkey <noreply@example.com>").unwrap();
+        mailer
+            .send(Mail {
+                to: "ann@example.com".into(),
+                subject: "Your code".into(),
+                text: "123456".into(),
+                html: "<p>123456</p>".into(),
+                dev_log: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode(&root.join("mail")), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(mode(&files[0]), 0o600);
+        assert!(
+            std::fs::read_to_string(&files[0])
+                .unwrap()
+                .contains("123456")
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -55,7 +55,7 @@ fn user_v(scopes: &[&str], version: i64) -> UserRecord {
         email: "a@b.co".into(),
         name: None,
         phone: None,
-        role: latchkey_core::store::Role::Member,
+        role: latchkey_core::domain::Role::Member,
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         disabled: false,
         email_verified: Some(false),
@@ -67,7 +67,7 @@ fn key(generation: i64) -> KeyRecord {
     KeyRecord {
         user_id: "u1".into(),
         org_id: "o1".into(),
-        role: latchkey_core::store::Role::Member,
+        role: latchkey_core::domain::Role::Member,
         scopes: vec!["orders:read".into()],
         secret_hash: "h".into(),
         generation,

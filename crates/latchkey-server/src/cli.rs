@@ -9,8 +9,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use latchkey_core::Clock;
 use latchkey_core::auth::KeyRotator;
 use latchkey_core::auth::account::Signup;
+use latchkey_core::domain::Role;
 use latchkey_core::secret::Secret;
-use latchkey_core::store::Role;
 
 use crate::config::{Config, Overrides};
 

@@ -14,7 +14,7 @@ pub struct App {
     pub policy: Arc<PolicyStore>,
     /// `config.trusted_proxies`, parsed once.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Keys the account references in logs (see `telemetry::account_ref`).
+    /// Keys the account references in logs (see `latchkey_core::audit::account_ref`).
     pub log_key: Vec<u8>,
     /// Sign-in through external OpenID providers.
     pub oidc: latchkey_core::oidc::Oidc,

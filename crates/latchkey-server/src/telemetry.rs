@@ -1,11 +1,9 @@
 //! Structured logs, on stderr (stdout stays for command output). Secrets never reach them:
 //! handlers log ids, not tokens; the access log names routes, not paths or query strings; an
-//! account appears only as `account_ref`.
+//! account appears only as `latchkey_core::audit::account_ref`.
 
 use std::io::IsTerminal;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tracing_subscriber::EnvFilter;
 
 /// `level` is already validated by the configuration; `RUST_LOG` wins when it parses.
@@ -79,20 +77,9 @@ fn invisible(c: char) -> bool {
             | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
-/// A stable, non-reversible reference to an account for logs: the first 12 hex digits of
-/// HMAC-SHA-256(server key, lower-cased email). Operators can correlate failed logins of one
-/// account; a leaked log does not reveal who (and, keyed, cannot be checked against a list of
-/// addresses).
-pub fn account_ref(key: &[u8], email: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(email.trim().to_lowercase().as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Escaping, account_ref};
+    use super::Escaping;
 
     #[test]
     fn logged_values_keep_to_one_plain_line() {
@@ -107,14 +94,5 @@ mod tests {
             out,
             r"x\n2026-01-01 INFO forged\r\u{1b}[31m\t\u{7f}\u{85}\u{202e}\u{2028}é ok"
         );
-    }
-
-    #[test]
-    fn account_refs_ignore_case_and_depend_on_the_key() {
-        let r = account_ref(b"k1", "Ann@Example.com");
-        assert_eq!(r.len(), 12);
-        assert_eq!(r, account_ref(b"k1", " ann@example.com"));
-        assert_ne!(r, account_ref(b"k2", "ann@example.com"));
-        assert_ne!(r, account_ref(b"k1", "bob@example.com"));
     }
 }

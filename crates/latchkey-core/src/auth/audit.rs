@@ -1,197 +1,19 @@
-//! The audit log: who did what to which account, from where and when. Event names live here
-//! only. A change and its audit row are written in the same transaction (the store functions
+//! The audit log: who did what to which account, from where and when. The value types and
+//! event names live in `crate::audit`, below the store and the domain. A change and its audit row are written in the same transaction (the store functions
 //! of audited changes take the entries); events with no transaction of their own (logins,
 //! lockouts, reuse detections) are written on their own by `record`, which never turns the
 //! answer into an error.
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
 use super::{Auth, ClientInfo, Credential, Principal};
+pub use crate::audit::{ActorKind, AuditEntry, AuditEvent, AuditRow, MAX_USER_AGENT, account_ref};
 use crate::error::{AuthError, AuthResult};
-use crate::store::{AuditFilter, AuditRow};
-
-/// Longest user agent kept: enough to tell browsers and SDKs apart, bounded against junk.
-pub const MAX_USER_AGENT: usize = 256;
+use crate::store::AuditFilter;
 
 /// Rows deleted per statement by the retention task, so a large backlog never holds a long
 /// write lock (SQLite has one writer).
 pub const PRUNE_BATCH: i64 = 1000;
-
-/// Every event the log records, by its dotted name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditEvent {
-    UserSignedUp,
-    LoginSucceeded,
-    LoginFailed,
-    AccountLocked,
-    RefreshTokenReuseDetected,
-    ApiKeyCreated,
-    ApiKeyUpdated,
-    ApiKeyRotated,
-    ApiKeyDeleted,
-    MemberScopesChanged,
-    MemberRoleChanged,
-    MemberDisabled,
-    MemberEnabled,
-    MemberRemoved,
-    SessionsRevoked,
-    MfaTotpEnabled,
-    MfaTotpDisabled,
-    MfaRecoveryCodeUsed,
-    PasswordChanged,
-    PasswordReset,
-    EmailVerified,
-    IdentityLinked,
-    IdentityUnlinked,
-    PhoneVerified,
-    SigningKeyRotated,
-    OperatorGranted,
-    OperatorRevoked,
-    AccountTakenOver,
-}
-
-impl AuditEvent {
-    pub const ALL: &'static [AuditEvent] = &[
-        AuditEvent::UserSignedUp,
-        AuditEvent::LoginSucceeded,
-        AuditEvent::LoginFailed,
-        AuditEvent::AccountLocked,
-        AuditEvent::RefreshTokenReuseDetected,
-        AuditEvent::ApiKeyCreated,
-        AuditEvent::ApiKeyUpdated,
-        AuditEvent::ApiKeyRotated,
-        AuditEvent::ApiKeyDeleted,
-        AuditEvent::MemberScopesChanged,
-        AuditEvent::MemberRoleChanged,
-        AuditEvent::MemberDisabled,
-        AuditEvent::MemberEnabled,
-        AuditEvent::MemberRemoved,
-        AuditEvent::SessionsRevoked,
-        AuditEvent::MfaTotpEnabled,
-        AuditEvent::MfaTotpDisabled,
-        AuditEvent::MfaRecoveryCodeUsed,
-        AuditEvent::PasswordChanged,
-        AuditEvent::PasswordReset,
-        AuditEvent::EmailVerified,
-        AuditEvent::IdentityLinked,
-        AuditEvent::IdentityUnlinked,
-        AuditEvent::PhoneVerified,
-        AuditEvent::SigningKeyRotated,
-        AuditEvent::OperatorGranted,
-        AuditEvent::OperatorRevoked,
-        AuditEvent::AccountTakenOver,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditEvent::UserSignedUp => "user.signed_up",
-            AuditEvent::LoginSucceeded => "login.succeeded",
-            AuditEvent::LoginFailed => "login.failed",
-            AuditEvent::AccountLocked => "account.locked",
-            AuditEvent::RefreshTokenReuseDetected => "refresh_token.reuse_detected",
-            AuditEvent::ApiKeyCreated => "api_key.created",
-            AuditEvent::ApiKeyUpdated => "api_key.updated",
-            AuditEvent::ApiKeyRotated => "api_key.rotated",
-            AuditEvent::ApiKeyDeleted => "api_key.deleted",
-            AuditEvent::MemberScopesChanged => "member.scopes_changed",
-            AuditEvent::MemberRoleChanged => "member.role_changed",
-            AuditEvent::MemberDisabled => "member.disabled",
-            AuditEvent::MemberEnabled => "member.enabled",
-            AuditEvent::MemberRemoved => "member.removed",
-            AuditEvent::SessionsRevoked => "sessions.revoked",
-            AuditEvent::MfaTotpEnabled => "mfa.totp_enabled",
-            AuditEvent::MfaTotpDisabled => "mfa.totp_disabled",
-            AuditEvent::MfaRecoveryCodeUsed => "mfa.recovery_code_used",
-            AuditEvent::PasswordChanged => "password.changed",
-            AuditEvent::PasswordReset => "password.reset",
-            AuditEvent::EmailVerified => "email.verified",
-            AuditEvent::IdentityLinked => "identity.linked",
-            AuditEvent::IdentityUnlinked => "identity.unlinked",
-            AuditEvent::PhoneVerified => "phone.verified",
-            AuditEvent::SigningKeyRotated => "signing_key.rotated",
-            AuditEvent::OperatorGranted => "operator.granted",
-            AuditEvent::OperatorRevoked => "operator.revoked",
-            AuditEvent::AccountTakenOver => "account.taken_over",
-        }
-    }
-}
-
-/// Who caused an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
-    /// A user, through their own session (or, for logins, the account being signed in to).
-    User,
-    /// An API auth token; the actor id is the key's id.
-    ApiKey,
-    /// Latchkey itself or its operator (the command line).
-    System,
-    /// Nobody known yet: a failed login, a reset link.
-    Anonymous,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::User => "user",
-            ActorKind::ApiKey => "api_key",
-            ActorKind::System => "system",
-            ActorKind::Anonymous => "anonymous",
-        }
-    }
-}
-
-/// One event about to be written. `detail` is a small JSON object and must never hold a
-/// secret: no password, code, token or key, and no address of an unknown account.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub event: AuditEvent,
-    /// Milliseconds since the epoch, by the injected clock.
-    pub at: i64,
-    /// `None` when no organization is known (a failure for an unknown account, the operator).
-    pub org_id: Option<String>,
-    pub actor_kind: ActorKind,
-    pub actor_id: Option<String>,
-    pub subject_user_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Map<String, Value>,
-}
-
-impl AuditEntry {
-    fn new(event: AuditEvent, at: i64, actor_kind: ActorKind, client: &ClientInfo) -> AuditEntry {
-        AuditEntry {
-            event,
-            at,
-            org_id: None,
-            actor_kind,
-            actor_id: None,
-            subject_user_id: None,
-            ip: client.ip.clone(),
-            user_agent: client
-                .user_agent
-                .as_deref()
-                .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-            detail: Map::new(),
-        }
-    }
-
-    pub fn subject(mut self, user_id: &str) -> AuditEntry {
-        self.subject_user_id = Some(user_id.to_owned());
-        self
-    }
-
-    pub fn org(mut self, org_id: &str) -> AuditEntry {
-        self.org_id = Some(org_id.to_owned());
-        self
-    }
-
-    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> AuditEntry {
-        self.detail.insert(key.to_owned(), value.into());
-        self
-    }
-}
 
 /// One page of the log, newest first.
 #[derive(Debug, Clone)]
@@ -227,7 +49,7 @@ impl Auth {
             Credential::Session { .. } => (ActorKind::User, caller.user_id.as_str()),
             Credential::ApiToken { key_id } => (ActorKind::ApiKey, key_id.as_str()),
         };
-        let mut e = AuditEntry::new(event, self.clock.now_ms(), kind, &caller.client);
+        let mut e = entry(event, self.clock.now_ms(), kind, &caller.client);
         e.actor_id = Some(actor.to_owned());
         e.org(&caller.org_id)
     }
@@ -241,7 +63,7 @@ impl Auth {
         client: &ClientInfo,
         event: AuditEvent,
     ) -> AuditEntry {
-        let mut e = AuditEntry::new(event, self.clock.now_ms(), ActorKind::User, client);
+        let mut e = entry(event, self.clock.now_ms(), ActorKind::User, client);
         e.actor_id = Some(user_id.to_owned());
         e.subject(user_id)
     }
@@ -249,15 +71,15 @@ impl Auth {
     /// An event of a user whose id the store fills in: someone creating their own account, or
     /// the holder of a mailed link proving its mailbox.
     pub(super) fn audit_user_to_be(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
-        AuditEntry::new(event, self.clock.now_ms(), ActorKind::User, client)
+        entry(event, self.clock.now_ms(), ActorKind::User, client)
     }
 
     pub(super) fn audit_anonymous(&self, client: &ClientInfo, event: AuditEvent) -> AuditEntry {
-        AuditEntry::new(event, self.clock.now_ms(), ActorKind::Anonymous, client)
+        entry(event, self.clock.now_ms(), ActorKind::Anonymous, client)
     }
 
     pub fn audit_system(&self, event: AuditEvent) -> AuditEntry {
-        AuditEntry::new(
+        entry(
             event,
             self.clock.now_ms(),
             ActorKind::System,
@@ -330,6 +152,17 @@ impl Auth {
     }
 }
 
+/// An entry caused from where `client` called.
+fn entry(event: AuditEvent, at: i64, kind: ActorKind, client: &ClientInfo) -> AuditEntry {
+    AuditEntry::new(
+        event,
+        at,
+        kind,
+        client.ip.clone(),
+        client.user_agent.as_deref(),
+    )
+}
+
 /// The position after the last event of a page: opaque to clients (base64url of `at.id`).
 fn encode_cursor(at: i64, id: &str) -> String {
     use base64::Engine;
@@ -351,17 +184,6 @@ fn decode_cursor(cursor: &str) -> AuthResult<(i64, String)> {
     Ok((at, id.to_owned()))
 }
 
-/// The keyed reference the logs use for an account by its address (the first 12 hex digits
-/// of HMAC-SHA-256(key, lower-cased address)): failures of one unknown address can be grouped
-/// without the address being stored.
-pub fn account_ref(key: &[u8], email: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(email.trim().to_lowercase().as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,13 +198,5 @@ mod tests {
         for junk in ["", "!!", "bm9kb3Q", "YS5i", "MTIzLg", "MTIzLmEnOy0t"] {
             assert!(decode_cursor(junk).is_err(), "{junk}");
         }
-    }
-
-    #[test]
-    fn event_names_are_unique_and_dotted() {
-        let names: std::collections::BTreeSet<_> =
-            AuditEvent::ALL.iter().map(|e| e.as_str()).collect();
-        assert_eq!(names.len(), AuditEvent::ALL.len());
-        assert!(names.iter().all(|n| n.contains('.')));
     }
 }

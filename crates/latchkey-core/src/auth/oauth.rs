@@ -4,23 +4,14 @@
 
 use std::sync::Arc;
 
+pub use super::api_keys::OAuthClient;
 use super::api_keys::TOKEN_PREFIX;
-use super::session::REFRESH_PREFIX;
+pub use super::scopes::parse_scope;
+use super::scopes::{cap_holds, cap_of};
+use super::session::{MAX_REFRESH_TOKEN, REFRESH_PREFIX, token_ids};
 use super::{Auth, ClientInfo, Grant, LoginOutcome};
-use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
-use crate::jwt::AccessClaims;
 use crate::secret::{Secret, sha256_hex};
-
-/// A client authenticated with an API key (client_id = key id, client_secret = the key).
-#[derive(Debug, Clone)]
-pub struct OAuthClient {
-    pub key_id: String,
-    pub user_id: String,
-    pub org_id: String,
-    /// The key's effective scopes now (key ∩ owner, within the catalogue).
-    pub scopes: Vec<String>,
-}
 
 /// Who asks to introspect: an API key as the OAuth client, or a bearer token.
 #[derive(Debug)]
@@ -47,34 +38,6 @@ impl Introspection {
     fn inactive() -> Self {
         Introspection::default()
     }
-}
-
-/// The cap of a grant from the access claims stored with its refresh token. Claims that do not
-/// read are an error, never "no cap": that would hand out the full scopes.
-pub(super) fn cap_of(stored_claims: &str) -> AuthResult<Option<String>> {
-    let claims: AccessClaims = serde_json::from_str(stored_claims).map_err(anyhow::Error::from)?;
-    Ok(claims.cap)
-}
-
-fn cap_holds(cap: &str, scope: &str) -> bool {
-    cap.split(' ').any(|c| c == scope)
-}
-
-/// Parses a `scope` parameter: space-separated, no empty entries (RFC 6749 §3.3).
-pub fn parse_scope(raw: &str) -> AuthResult<Vec<String>> {
-    let scopes: Vec<String> = raw.split(' ').map(str::to_owned).collect();
-    // NQCHAR: printable ASCII but space, `"` and `\`.
-    let printable = |s: &str| {
-        s.bytes()
-            .all(|b| b == 0x21 || ((0x23..=0x7e).contains(&b) && b != b'\\'))
-    };
-    if scopes.iter().any(|s| s.is_empty() || !printable(s)) {
-        return Err(AuthError::invalid_field(
-            "scope",
-            "scopes are separated by single spaces and use printable characters only",
-        ));
-    }
-    Ok(scopes)
 }
 
 impl Auth {
@@ -113,10 +76,7 @@ impl Auth {
         scope: Option<&[String]>,
         client: &ClientInfo,
     ) -> AuthResult<Grant> {
-        let (Some(scope), Some((uid, _))) = (
-            scope,
-            super::refresh::token_ids(token).filter(|_| token.len() <= 160),
-        ) else {
+        let (Some(scope), Some((uid, _))) = (scope, token_ids(token)) else {
             return self.refresh(token, client).await;
         };
         let parent = self
@@ -138,17 +98,6 @@ impl Auth {
         }
         let grant = self.refresh(token, client).await?;
         self.narrow(grant, scope).await
-    }
-
-    /// Narrows freshly built claims to a grant's cap: the scopes the user holds now (and the
-    /// catalogue honours) within the cap, which travels on unchanged, so the ceiling never
-    /// rises, whatever the user is granted later.
-    pub(super) fn apply_cap(&self, claims: &mut AccessClaims, user: &User, cap: &str) {
-        let mut held = user.scopes.clone();
-        self.honoured(&mut held);
-        held.retain(|s| cap_holds(cap, s));
-        claims.scope = held.join(" ");
-        claims.cap = Some(cap.to_owned());
     }
 
     /// A grant whose access token carries only `requested`, each of which the user must hold
@@ -196,7 +145,7 @@ impl Auth {
     /// token no longer works) is met, and the answer must not tell valid tokens apart.
     pub async fn revoke_token(&self, token: &str) -> AuthResult<()> {
         if token.starts_with(REFRESH_PREFIX) {
-            if token.len() > 160 {
+            if token.len() > MAX_REFRESH_TOKEN {
                 return Ok(());
             }
             let hash = sha256_hex(token.as_bytes());
@@ -286,7 +235,7 @@ impl Auth {
     }
 
     async fn introspect_refresh(&self, token: &str) -> AuthResult<Option<Introspection>> {
-        if token.len() > 160 {
+        if token.len() > MAX_REFRESH_TOKEN {
             return Ok(None);
         }
         let hash = sha256_hex(token.as_bytes());
@@ -321,27 +270,5 @@ impl Auth {
             org: Some(user.org_id.clone()),
             sid: Some(ctx.token.session_id),
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_parameter_is_space_separated_printable_tokens() {
-        assert_eq!(parse_scope("read write").unwrap(), ["read", "write"]);
-        assert_eq!(parse_scope("a:b").unwrap(), ["a:b"]);
-        for bad in [
-            "",
-            "read  write",
-            " read",
-            "read ",
-            "re\"ad",
-            "r\u{e9}ad",
-            "a\\b",
-        ] {
-            assert!(parse_scope(bad).is_err(), "{bad:?} should be refused");
-        }
     }
 }

@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use super::audit::AuditEvent;
-use super::session::REFRESH_PREFIX;
+use super::scopes::cap_of;
+use super::session::{REFRESH_PREFIX, token_ids};
 use super::{Auth, ClientInfo, Grant};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};
@@ -24,9 +25,8 @@ impl Auth {
     /// Exchanges a refresh token for the next pair; `client` is recorded when it detects a
     /// reuse.
     pub async fn refresh(&self, presented: &str, client: &ClientInfo) -> AuthResult<Grant> {
-        let (uid, sid) = token_ids(presented)
-            .filter(|_| presented.len() <= 160)
-            .ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
+        let (uid, sid) =
+            token_ids(presented).ok_or(AuthError::InvalidToken(TokenProblem::Malformed))?;
         let hash = sha256_hex(presented.as_bytes());
         // The common case in one round trip: the next pair is built from the user's live
         // record, then one compare-and-set (unspent, unexpired, live session) stores the child.
@@ -68,7 +68,7 @@ impl Auth {
         if row.used_at.is_none() {
             // The live record was behind the database (e.g. just re-enabled), or the grant is
             // narrowed: rotate with the database's view, keeping the parent's cap.
-            let parent = match super::oauth::cap_of(&row.access_claims)? {
+            let parent = match cap_of(&row.access_claims)? {
                 Some(cap) => Parent::Capped(cap),
                 None => Parent::Uncapped,
             };
@@ -264,37 +264,4 @@ enum Parent {
     Uncapped,
     /// Read: a narrowed grant's cap, carried to the child.
     Capped(String),
-}
-
-/// The user and session ids a refresh token names, if it has them.
-pub(super) fn token_ids(token: &str) -> Option<(&str, &str)> {
-    let mut parts = token.strip_prefix(REFRESH_PREFIX)?.split('.');
-    let (uid, sid, secret) = (parts.next()?, parts.next()?, parts.next()?);
-    let is_id = |s: &str| s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    (is_id(uid) && is_id(sid) && secret.len() >= 43 && parts.next().is_none()).then_some((uid, sid))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn token_ids_are_read_only_from_the_full_form() {
-        let (u, s) = (
-            "0b8e7c2a-0000-4000-8000-000000000001",
-            "0b8e7c2a-0000-4000-8000-000000000002",
-        );
-        let secret = "x".repeat(43);
-        assert_eq!(
-            super::token_ids(&format!("lkr_{u}.{s}.{secret}")),
-            Some((u, s))
-        );
-        for bad in [
-            format!("lkr_{secret}"),
-            format!("lkr_{u}.{s}"),
-            format!("lkr_{u}.{s}.short"),
-            format!("lkr_{u}.{s}.{secret}.more"),
-            format!("lkr_nope.{s}.{secret}"),
-        ] {
-            assert_eq!(super::token_ids(&bad), None, "{bad}");
-        }
-    }
 }

@@ -16,6 +16,10 @@ use crate::store::{NewRefresh, SessionRow};
 /// touches the database, so the rotation is one round trip.
 pub const REFRESH_PREFIX: &str = "lkr_";
 
+/// Longest refresh token looked at (ours are well under it); a longer one is no token of
+/// ours and is never hashed or looked up.
+pub(super) const MAX_REFRESH_TOKEN: usize = 160;
+
 /// A session as its owner sees it.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -204,4 +208,41 @@ impl Auth {
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+/// The user and session ids a refresh token names, if it has them (and is not over
+/// `MAX_REFRESH_TOKEN` bytes).
+pub(super) fn token_ids(token: &str) -> Option<(&str, &str)> {
+    if token.len() > MAX_REFRESH_TOKEN {
+        return None;
+    }
+    let mut parts = token.strip_prefix(REFRESH_PREFIX)?.split('.');
+    let (uid, sid, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    let is_id = |s: &str| s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    (is_id(uid) && is_id(sid) && secret.len() >= 43 && parts.next().is_none()).then_some((uid, sid))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn token_ids_are_read_only_from_the_full_form() {
+        let (u, s) = (
+            "0b8e7c2a-0000-4000-8000-000000000001",
+            "0b8e7c2a-0000-4000-8000-000000000002",
+        );
+        let secret = "x".repeat(43);
+        assert_eq!(
+            super::token_ids(&format!("lkr_{u}.{s}.{secret}")),
+            Some((u, s))
+        );
+        for bad in [
+            format!("lkr_{secret}"),
+            format!("lkr_{u}.{s}"),
+            format!("lkr_{u}.{s}.short"),
+            format!("lkr_{u}.{s}.{secret}.more"),
+            format!("lkr_nope.{s}.{secret}"),
+        ] {
+            assert_eq!(super::token_ids(&bad), None, "{bad}");
+        }
+    }
 }

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::auth::{Credential, Principal};
+use crate::domain::Role;
 use crate::error::{AuthError, AuthResult};
-use crate::store::Role;
 use matcher::Segment;
 pub use request::{MAX_URI_LEN, OriginalRequest, Unmatchable};
 

@@ -417,7 +417,7 @@ mod tests {
             email: "e".into(),
             name: None,
             phone: None,
-            role: crate::store::Role::Member,
+            role: crate::domain::Role::Member,
             scopes: Vec::new(),
             disabled: false,
             email_verified: Some(false),

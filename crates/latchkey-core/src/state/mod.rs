@@ -27,7 +27,7 @@ pub use redis::RedisState;
 pub use redis_conn::RedisOptions;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Role;
+use crate::domain::Role;
 
 pub enum StateStore {
     Memory(MemoryState),
@@ -126,7 +126,7 @@ pub struct PreviousSecret {
 mod role_wire {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    use crate::store::Role;
+    use crate::domain::Role;
 
     pub fn serialize<S: Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(role.as_str())

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, audit, is_unique_violation, outbox, parse_column};
-use crate::auth::{ActorKind, AuditEntry};
+use crate::audit::{ActorKind, AuditEntry};
 use crate::domain::{Org, Role, User};
 use crate::error::{AuthError, AuthResult};
 

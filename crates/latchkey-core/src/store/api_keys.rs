@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, audit, outbox};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::AuthResult;
 
 #[derive(Debug, Clone)]

@@ -7,24 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::Db;
-use crate::auth::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditRow};
 use crate::error::AuthResult;
-
-/// A stored event as the admin endpoint shows it.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: String,
-    pub at: i64,
-    pub org_id: Option<String>,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub subject_user_id: Option<String>,
-    pub event: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    /// The JSON object as stored.
-    pub detail: String,
-}
 
 /// What one page asks for; `after` is the last (at, id) of the previous page.
 pub struct AuditFilter<'a> {

@@ -60,7 +60,7 @@ impl Db {
         id: &NewIdentity<'_>,
         user_id: &str,
         now_ms: i64,
-        entries: &[crate::auth::AuditEntry],
+        entries: &[crate::audit::AuditEntry],
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         link(&mut tx, id, user_id, now_ms).await?;

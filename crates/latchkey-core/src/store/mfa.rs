@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::one_time::{self, OneTime};
 use super::{Db, audit};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::AuthResult;
 
 /// Sealed with the master key when one is set, bound to its user like signing keys to theirs.

@@ -26,10 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Kept here too for code written before the domain types moved to `crate::domain`.
-pub use crate::domain::{Org, Role, User};
+pub use crate::domain::{Org, User};
 pub use accounts::{NewUser, UserRow};
 pub use api_keys::ApiKeyRow;
-pub use audit::{AuditFilter, AuditRow, new_id as new_audit_id};
+pub use audit::{AuditFilter, new_id as new_audit_id};
 pub use identities::{Handoff, NewIdentity};
 pub use login_codes::LoginCodeRow;
 pub use mfa::TotpRow;

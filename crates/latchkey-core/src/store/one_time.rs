@@ -1,8 +1,10 @@
-//! Short-lived hashed one-time tokens: sign-in codes, MFA challenges, password resets. Each
+//! Short-lived hashed one-time tokens: sign-in codes, MFA challenges, password resets, email
+//! verification links. Each
 //! table keys its rows by a hash of the token and has `expires_at` and `used_at`; some count
 //! tries. The statements they share live here, so "swept", "spent" and "a try counted" mean
 //! the same in every table.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, WriteTx};
@@ -15,6 +17,7 @@ pub(super) enum OneTime {
     LoginCodes,
     MfaChallenges,
     PasswordResets,
+    EmailVerifications,
 }
 
 impl OneTime {
@@ -23,6 +26,7 @@ impl OneTime {
             OneTime::LoginCodes => "login_codes",
             OneTime::MfaChallenges => "mfa_challenges",
             OneTime::PasswordResets => "password_resets",
+            OneTime::EmailVerifications => "email_verifications",
         }
     }
 }
@@ -41,7 +45,47 @@ pub(super) async fn sweep(tx: &mut WriteTx, kind: OneTime, now_ms: i64) -> Resul
     Ok(())
 }
 
+/// Spends a live, unspent token of a table with a `user_id` column inside `tx` (so the spend
+/// commits with what it unlocks); its user, or `None` when there is no such token.
+pub(super) async fn spend_for_user(
+    tx: &mut WriteTx,
+    kind: OneTime,
+    id: &str,
+    now_ms: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE {} SET used_at = $1 \
+         WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        kind.table()
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| r.try_get("user_id")).transpose()
+}
+
 impl Db {
+    /// The user of a live, unspent token of a table with a `user_id` column.
+    pub(super) async fn one_time_user(
+        &self,
+        kind: OneTime,
+        id: &str,
+        now_ms: i64,
+    ) -> AuthResult<Option<String>> {
+        let sql = format!(
+            "SELECT user_id FROM {} WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
+            kind.table()
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+    }
+
     /// Spends a token by a compare-and-set on `used_at`; false when another request spent it
     /// first (or, with `live_only`, it has expired).
     pub(super) async fn spend_one_time(

@@ -1,10 +1,10 @@
-//! Password changes and reset tokens.
+//! Password changes, reset tokens and email verification tokens.
 
 use sqlx::Row;
 
 use super::one_time::{self, OneTime};
 use super::{Db, audit};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::AuthResult;
 
 impl Db {
@@ -61,28 +61,13 @@ impl Db {
 
     /// The user of a live, unused reset token.
     pub async fn password_reset_user(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT user_id FROM password_resets \
-             WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+        self.one_time_user(OneTime::PasswordResets, id, now).await
     }
 
     /// The user of a live, unused verification token.
     pub async fn email_verification_user(&self, id: &str, now: i64) -> AuthResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT user_id FROM email_verifications \
-             WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+        self.one_time_user(OneTime::EmailVerifications, id, now)
+            .await
     }
 
     /// Spends a reset token; false when it was spent (or expired) meanwhile.
@@ -132,6 +117,7 @@ impl Db {
         expires_at: i64,
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
+        one_time::sweep(&mut tx, OneTime::EmailVerifications, now).await?;
         sqlx::query(
             "INSERT INTO email_verifications (id, user_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -157,16 +143,11 @@ impl Db {
         verified: AuditEntry,
     ) -> AuthResult<Option<String>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE email_verifications SET used_at = $1 \
-             WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-        )
-        .bind(now)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user_id: String = row.try_get("user_id")?;
+        let Some(user_id) =
+            one_time::spend_for_user(&mut tx, OneTime::EmailVerifications, id, now).await?
+        else {
+            return Ok(None);
+        };
         set_verified(&mut tx, &user_id, now, batch).await?;
         let mut entry = verified.subject(&user_id);
         entry.actor_id.get_or_insert_with(|| user_id.clone());

@@ -76,7 +76,7 @@ impl Db {
         &self,
         user_id: &str,
         now_ms: i64,
-        entries: &[crate::auth::AuditEntry],
+        entries: &[crate::audit::AuditEntry],
     ) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         super::audit::insert_all(&mut tx, entries).await?;

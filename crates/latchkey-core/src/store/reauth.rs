@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{Db, audit};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::{AuthError, AuthResult};
 
 /// A provider identity linked to an account.

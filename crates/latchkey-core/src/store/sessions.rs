@@ -187,7 +187,7 @@ impl Db {
         id: &str,
         reason: &str,
         now_ms: i64,
-        entries: &[crate::auth::AuditEntry],
+        entries: &[crate::audit::AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
@@ -212,7 +212,7 @@ impl Db {
         user_id: &str,
         reason: &str,
         now_ms: i64,
-        revoked: Option<crate::auth::AuditEntry>,
+        revoked: Option<crate::audit::AuditEntry>,
     ) -> AuthResult<Vec<String>> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(

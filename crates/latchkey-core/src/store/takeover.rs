@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{Db, WriteTx, audit, outbox};
-use crate::auth::AuditEntry;
+use crate::audit::AuditEntry;
 use crate::error::AuthResult;
 
 /// What a takeover removed, for its audit entry and the logs.

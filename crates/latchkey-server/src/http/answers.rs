@@ -64,7 +64,7 @@ pub(super) fn refused_login(app: &AppState, client: &ClientInfo, email: &str, e:
     super::metrics::outcome("latchkey_logins_total", Err(e.code));
     tracing::warn!(
         client_ip = %client.ip.as_deref().unwrap_or("-"),
-        account = %crate::telemetry::account_ref(&app.log_key, email),
+        account = %latchkey_core::audit::account_ref(&app.log_key, email),
         reason = %e.code.as_str(),
         "login failed"
     );

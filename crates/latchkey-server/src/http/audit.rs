@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use latchkey_api::{AuditEventView, AuditLog, AuditLogQuery};
+use latchkey_core::audit::AuditRow;
 use latchkey_core::auth::AuditQuery;
 use latchkey_core::auth::audit::{DEFAULT_PAGE, MAX_PAGE};
 use latchkey_core::clock::rfc3339_ms;
-use latchkey_core::store::AuditRow;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;

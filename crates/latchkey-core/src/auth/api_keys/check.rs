@@ -4,10 +4,10 @@
 use super::format::{hash_b64, parse_key, parse_token};
 use crate::auth::Auth;
 use crate::auth::principal::{Credential, Principal};
+use crate::domain::Role;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::secret::ct_eq;
 use crate::state::Slide;
-use crate::store::Role;
 
 impl Auth {
     pub(in crate::auth) async fn authenticate_api_token(

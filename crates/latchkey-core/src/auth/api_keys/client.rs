@@ -2,11 +2,20 @@
 //! revocation of one auth token.
 
 use super::format::{hash_b64, parse_key, parse_token};
-use crate::auth::oauth::OAuthClient;
 use crate::auth::{Auth, MintedToken};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::ct_eq;
 use crate::state::Slide;
+
+/// A client authenticated with an API key (client_id = key id, client_secret = the key).
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub key_id: String,
+    pub user_id: String,
+    pub org_id: String,
+    /// The key's effective scopes now (key ∩ owner, within the catalogue).
+    pub scopes: Vec<String>,
+}
 
 impl Auth {
     /// Checks a client's credentials without minting anything. `client_id`, when given, must

@@ -16,6 +16,7 @@
 
 mod check;
 mod client;
+pub use client::OAuthClient;
 mod format;
 mod manage;
 mod mint;

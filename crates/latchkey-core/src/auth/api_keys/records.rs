@@ -3,9 +3,9 @@
 
 use crate::auth::Auth;
 use crate::auth::scopes::effective;
+use crate::domain::Role;
 use crate::error::AuthResult;
 use crate::state::{KeyRecord, PreviousSecret};
-use crate::store::Role;
 
 /// What stands in for a deleted key (or a removed owner's key): refuses everything.
 fn tombstone() -> KeyRecord {
