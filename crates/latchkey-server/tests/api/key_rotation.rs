@@ -10,8 +10,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 use sqlx::Row;
 
+use crate::helpers::oauth::claims_of;
 use crate::helpers::{Backend, PASSWORD, TestApp, s};
-use crate::oauth::claims_of;
 
 /// Access TTL 15 min + lenient window 10 min + 5 s leeway + 5 min margin, and a minute more.
 pub const RETIRE_AFTER: Duration = Duration::from_secs(31 * 60 + 5);

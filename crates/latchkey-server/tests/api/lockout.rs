@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::mfa::{enable_mfa, totp_code};
 use crate::helpers::{Backend, PASSWORD, TestApp, error_code, s};
-use crate::mail_sink::SmtpSink;
-use crate::mfa::{enable_mfa, totp_code};
-use crate::sign_in_codes::with_mail;
+use crate::on_all_setups;
 
 /// The test client connects from 127.0.0.1: that is the proxy, and `X-Forwarded-For` names
 /// the client (as in `client_ip.rs`).
@@ -225,7 +225,7 @@ async fn mailed_code(sink: &SmtpSink, email: &str, login_id: &str) -> String {
     }
 }
 
-with_mail!(wrong_codes_across_logins_hit_the_account_limit, |c| {
+on_all_setups!(mail: wrong_codes_across_logins_hit_the_account_limit, |c| {
     c.login_code_limit_per_email = 100;
     c.login_code_limit_per_ip = 100;
 });
@@ -261,7 +261,7 @@ async fn wrong_codes_across_logins_hit_the_account_limit(app: TestApp, _sink: Sm
     }
 }
 
-with_mail!(wrong_codes_across_accounts_hit_the_ip_limit, |c| {
+on_all_setups!(mail: wrong_codes_across_accounts_hit_the_ip_limit, |c| {
     c.login_limit_per_ip = 8;
 });
 /// Wrong codes spread over many accounts from one client address hit the per-IP limit.
@@ -330,7 +330,7 @@ async fn an_attacker_does_not_lock_the_owner_out(app: TestApp) {
     }
 }
 
-with_mail!(a_known_device_and_a_reset_outlast_the_account_lock, |c| {
+on_all_setups!(mail: a_known_device_and_a_reset_outlast_the_account_lock, |c| {
     c.trusted_proxies = vec!["127.0.0.1/32".into()];
     c.login_limit_per_account = 20;
 });

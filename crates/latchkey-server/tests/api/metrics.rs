@@ -160,7 +160,7 @@ async fn live_sockets_are_counted_per_transport_until_they_close(app: TestApp) {
     wait_for_value(&app, SIO, 0.0).await;
 
     // Closed by the client: a close frame, and a connection simply dropped.
-    let mut ws = crate::websocket::open(&app, &token).await;
+    let mut ws = crate::helpers::websocket::open(&app, &token).await;
     let sio = socket_io_open(&app, &token).await;
     wait_for_value(&app, WS, 1.0).await;
     wait_for_value(&app, SIO, 1.0).await;
@@ -170,9 +170,9 @@ async fn live_sockets_are_counted_per_transport_until_they_close(app: TestApp) {
     wait_for_value(&app, SIO, 0.0).await;
 
     // Closed by the server: the session is revoked (logout).
-    let _ws = crate::websocket::open(&app, &token).await;
+    let _ws = crate::helpers::websocket::open(&app, &token).await;
     let _sio = socket_io_open(&app, &token).await;
-    let _ws2 = crate::websocket::open(&app, &token).await;
+    let _ws2 = crate::helpers::websocket::open(&app, &token).await;
     wait_for_value(&app, WS, 2.0).await;
     wait_for_value(&app, SIO, 1.0).await;
     assert_eq!(

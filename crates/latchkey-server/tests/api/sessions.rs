@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::helpers::tokens::{assert_invalid_token, assert_me_works, login_ok, refresh_ok};
 use crate::helpers::{PASSWORD, TestApp, error_code, s};
-use crate::on_both_backends;
-use crate::tokens::{assert_invalid_token, assert_me_works, login_ok, refresh_ok};
+use crate::on_all_setups;
 
 async fn list_sessions(app: &TestApp, access_token: &str) -> Vec<Value> {
     let r = app.get_auth("/api/v1/sessions", access_token).await;
@@ -45,7 +45,7 @@ async fn logout_ends_only_the_callers_session(app: TestApp) {
     assert_me_works(&app, &s(&other, "access_token"), "other session").await;
     refresh_ok(&app, &s(&other, "refresh_token")).await;
 }
-on_both_backends!(logout_ends_only_the_callers_session);
+on_all_setups!(logout_ends_only_the_callers_session);
 
 async fn logout_all_ends_every_session_of_the_user(app: TestApp) {
     let grants = [
@@ -71,7 +71,7 @@ async fn logout_all_ends_every_session_of_the_user(app: TestApp) {
     assert_me_works(&app, &s(&bob, "access_token"), "bob").await;
     refresh_ok(&app, &s(&bob, "refresh_token")).await;
 }
-on_both_backends!(logout_all_ends_every_session_of_the_user);
+on_all_setups!(logout_all_ends_every_session_of_the_user);
 
 async fn session_list_shows_my_live_sessions_and_i_can_end_one(app: TestApp) {
     let old = app.signup("ann@example.com").await;
@@ -117,7 +117,7 @@ async fn session_list_shows_my_live_sessions_and_i_can_end_one(app: TestApp) {
     assert_eq!(r.status(), 404, "unknown id");
     assert_eq!(error_code(r).await, "not_found");
 }
-on_both_backends!(session_list_shows_my_live_sessions_and_i_can_end_one);
+on_all_setups!(session_list_shows_my_live_sessions_and_i_can_end_one);
 
 async fn jwks_kids(app: &TestApp) -> BTreeSet<String> {
     let r = app
@@ -157,4 +157,4 @@ async fn a_restart_keeps_users_sessions_revocations_and_the_signing_key(app: Tes
     let r = app.refresh(&s(&ended, "refresh_token")).await;
     assert_invalid_token(r, "revoked session's refresh token").await;
 }
-on_both_backends!(a_restart_keeps_users_sessions_revocations_and_the_signing_key);
+on_all_setups!(a_restart_keeps_users_sessions_revocations_and_the_signing_key);

@@ -45,7 +45,7 @@ impl SmtpSink {
             eprintln!("skipping: python3 -m pip install aiosmtpd to run the mail tests");
             return None;
         }
-        let dir = super::helpers::temp_dir();
+        let dir = crate::helpers::temp_dir();
         let port = port.unwrap_or_else(|| {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
