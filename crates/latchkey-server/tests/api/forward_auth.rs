@@ -15,10 +15,12 @@ use crate::helpers::api_keys::{
     access, auth_token, create_key, expect_error, org_with_member, set_scopes, signup_key,
     signup_key_id, user_id,
 };
+use crate::helpers::eventually::eventually;
 use crate::helpers::forward_auth::{
     ORDERS_POLICY, allowed, authorize, decide, decides_eventually, decision_of, orders_policy_file,
     policy_file, refused, replace_policy, with_token,
 };
+use crate::helpers::logs;
 use crate::helpers::{Backend, TestApp, s, temp_dir, test_config};
 use crate::on_all_setups;
 
@@ -308,6 +310,7 @@ scopes = ["orders:read"]
 async fn an_edited_policy_file_applies_without_a_restart_and_a_broken_edit_keeps_the_last_good_one()
 {
     let path = orders_policy_file();
+    logs::capture();
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.policy_file = Some(path.clone()))
         .await
         .unwrap();
@@ -327,28 +330,48 @@ async fn an_edited_policy_file_applies_without_a_restart_and_a_broken_edit_keeps
         "the old rules are gone"
     );
 
-    // A broken edit: refused, and the last good policy stays in force.
+    // A broken edit: refused (the reload's log line says so), and the last good policy stays
+    // in force, before and after the watcher read it.
+    let file = path.display().to_string();
+    let refusals = || logs::count(&["policy reload refused", &file]);
     replace_policy(
         &path,
         "[[rule]]\nmethods = [\"GET\"]\npath = \"orders/*\"\nscopes = []\n",
     );
-    for _ in 0..20 {
-        assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
-        assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
-        assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
+    refused_reload(1, &refusals).await;
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
     replace_policy(&path, "this is [[not toml");
-    for _ in 0..20 {
-        assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
-        assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    refused_reload(2, &refusals).await;
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
 
     // Fixed again: the next good file is picked up.
     replace_policy(&path, ORDERS_POLICY);
     decides_eventually(&app, &token, "GET", "/orders/42", &read).await;
     assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, no_rule);
+}
+
+/// Waits (up to 10 s, twenty times the reload interval) until the watcher has refused `n`
+/// edits of the policy file.
+async fn refused_reload(n: usize, refusals: &impl Fn() -> usize) {
+    eventually(Duration::from_secs(10), || async {
+        let seen = refusals();
+        if seen >= n {
+            Ok(())
+        } else {
+            Err(format!(
+                "{seen} policy reloads refused after 10 s, expected {n}"
+            ))
+        }
+    })
+    .await;
 }
 
 /// Starts a server over a throwaway SQLite database with this policy file; the start error.

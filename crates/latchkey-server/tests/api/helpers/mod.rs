@@ -628,6 +628,7 @@ macro_rules! on_all_setups {
 pub mod api_keys;
 pub mod eventually;
 pub mod forward_auth;
+pub mod logs;
 pub mod mail_sink;
 pub mod mfa;
 pub mod oauth;
