@@ -777,7 +777,7 @@ async fn phone_verification_and_signing_key_rotation_are_recorded() {
     assert_event(find(&events, "phone.verified", u), "user", u, u);
 
     // The operator's rotation belongs to no organization: it is in the table only.
-    let kid = crate::key_rotation::rotate_with_cli(&app, None);
+    let kid = crate::helpers::key_rotation::rotate_with_cli(&app, None);
     let table = stored_rows(&app).await;
     let row = table
         .lines()

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::helpers::metrics::on_database;
 use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
 
@@ -186,19 +187,6 @@ on_all_setups!(live_sockets_are_counted_per_transport_until_they_close);
 
 const DB_ERRORS: &str = r#"latchkey_store_errors_total{store="database"}"#;
 const REDIS_ERRORS: &str = r#"latchkey_store_errors_total{store="redis"}"#;
-
-/// Runs one statement on the server's own database from outside (a second connection).
-pub async fn on_database(app: &TestApp, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&app.config.database_url())
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
 
 /// A database that fails a request (here its `users` table vanishes) moves the database error
 /// counter, and only that one.

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use crate::helpers::api_keys::{
     access, auth_token, expect_error, expect_json, org_with_member, signup_key,
 };
+use crate::helpers::key_rotation::{
+    MASTER_KEY, RETIRE_AFTER, jwks_kids, kid_of, sign_with, stored_private_key, wait_for_jwks,
+};
 use crate::helpers::oauth::claims_of;
 use crate::helpers::operator::{login_token, make_operator, operator_cli};
 use crate::helpers::{PASSWORD, TestApp, s};
-use crate::key_rotation::{
-    MASTER_KEY, RETIRE_AFTER, jwks_kids, kid_of, sign_with, stored_private_key, wait_for_jwks,
-};
 use crate::on_all_setups;
 
 const KEYS: &str = "/api/v1/admin/signing-keys";
@@ -214,7 +214,7 @@ async fn only_a_current_operator_with_their_own_session_may_manage_signing_keys(
         "UPDATE users SET disabled_at = 1 WHERE id = '{}'",
         s(&admin["user"], "user_id")
     );
-    crate::metrics::on_database(&app, &sql).await;
+    crate::helpers::metrics::on_database(&app, &sql).await;
     expect_error(
         app.get_auth(KEYS, &ann).await,
         403,

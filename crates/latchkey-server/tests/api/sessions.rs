@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::helpers::key_rotation::jwks_kids;
 use crate::helpers::tokens::{assert_invalid_token, assert_me_works, login_ok, refresh_ok};
 use crate::helpers::{PASSWORD, TestApp, error_code, s};
 use crate::on_all_setups;
@@ -119,20 +120,6 @@ async fn session_list_shows_my_live_sessions_and_i_can_end_one(app: TestApp) {
 }
 on_all_setups!(session_list_shows_my_live_sessions_and_i_can_end_one);
 
-async fn jwks_kids(app: &TestApp) -> BTreeSet<String> {
-    let r = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    let keys = body["keys"].as_array().expect("keys array");
-    assert!(!keys.is_empty(), "{body}");
-    keys.iter().map(|k| s(k, "kid")).collect()
-}
-
 async fn a_restart_keeps_users_sessions_revocations_and_the_signing_key(app: TestApp) {
     let kept = app.signup("ann@example.com").await;
     let ended = login_ok(&app, "ann@example.com").await;
@@ -140,11 +127,15 @@ async fn a_restart_keeps_users_sessions_revocations_and_the_signing_key(app: Tes
         .post_auth("/api/v1/auth/logout", &s(&ended, "access_token"))
         .await;
     assert_eq!(r.status(), 204);
-    let kids = jwks_kids(&app).await;
+    let kids: BTreeSet<String> = jwks_kids(&app).await.into_iter().collect();
 
     let app = app.restart().await;
 
-    assert_eq!(jwks_kids(&app).await, kids, "same key set after restart");
+    assert_eq!(
+        jwks_kids(&app).await.into_iter().collect::<BTreeSet<_>>(),
+        kids,
+        "same key set after restart"
+    );
     assert_me_works(&app, &s(&kept, "access_token"), "access token from before").await;
     let next = refresh_ok(&app, &s(&kept, "refresh_token")).await;
     assert_me_works(&app, &s(&next, "access_token"), "refreshed after restart").await;

@@ -628,8 +628,10 @@ macro_rules! on_all_setups {
 pub mod api_keys;
 pub mod eventually;
 pub mod forward_auth;
+pub mod key_rotation;
 pub mod logs;
 pub mod mail_sink;
+pub mod metrics;
 pub mod mfa;
 pub mod oauth;
 pub mod operator;
