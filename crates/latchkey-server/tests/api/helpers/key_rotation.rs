@@ -1,12 +1,13 @@
 //! Helpers shared by the tests (moved out of `key_rotation`).
 
+use crate::helpers::eventually::eventually;
 use crate::helpers::{TestApp, s};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 use sqlx::Row;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -98,13 +99,13 @@ pub async fn wait_for_jwks(
     what: &str,
     done: impl Fn(&[String]) -> bool,
 ) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually(Duration::from_secs(15), || async {
         let kids = jwks_kids(app).await;
         if done(&kids) {
-            return kids;
+            Ok(kids)
+        } else {
+            Err(format!("{what}: JWKS still {kids:?}"))
         }
-        assert!(Instant::now() < deadline, "{what}: JWKS still {kids:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
