@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, error_code, s};
-use crate::on_both_backends;
+use crate::on_all_setups;
 
 async fn signup_login_me_and_org(app: TestApp) {
     let grant = app
@@ -68,4 +68,4 @@ async fn signup_login_me_and_org(app: TestApp) {
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "unknown_referral_code");
 }
-on_both_backends!(signup_login_me_and_org);
+on_all_setups!(signup_login_me_and_org);

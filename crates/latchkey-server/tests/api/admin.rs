@@ -4,13 +4,13 @@
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, assert_access_refused, assert_access_works, assert_agent_refused, assert_agent_works,
     assert_key_refused, auth_token, create_key, expect_error, expect_json, expect_status, json_set,
     org_with_member, refresh_token, set_of, set_scopes, signup_key, signup_key_id, user_id,
 };
 use crate::helpers::{PASSWORD, TestApp, s};
-use crate::on_both_stores;
+use crate::on_all_setups;
 
 /// The app, plus (with Redis) a second instance over the same stores.
 async fn instances(app: TestApp) -> Vec<TestApp> {
@@ -130,7 +130,7 @@ async fn an_admin_lists_the_members_and_their_keys_without_secrets(app: TestApp)
         );
     }
 }
-on_both_stores!(an_admin_lists_the_members_and_their_keys_without_secrets);
+on_all_setups!(an_admin_lists_the_members_and_their_keys_without_secrets);
 
 async fn disabling_a_member_stops_their_auth_access_and_refresh_tokens_at_once(app: TestApp) {
     let apps = instances(app).await;
@@ -184,7 +184,7 @@ async fn disabling_a_member_stops_their_auth_access_and_refresh_tokens_at_once(a
     let r = apps[apps.len() - 1].refresh(&refresh_token(&member)).await;
     expect_error(r, 401, "invalid_token", "the old session stays ended").await;
 }
-on_both_stores!(disabling_a_member_stops_their_auth_access_and_refresh_tokens_at_once);
+on_all_setups!(disabling_a_member_stops_their_auth_access_and_refresh_tokens_at_once);
 
 async fn removing_a_member_stops_all_their_tokens_at_once(app: TestApp) {
     let apps = instances(app).await;
@@ -230,7 +230,7 @@ async fn removing_a_member_stops_all_their_tokens_at_once(app: TestApp) {
     let r = admin_call(a, Method::DELETE, &format!("/users/{bob}"), &admin_at, None).await;
     expect_error(r, 404, "not_found", "removed twice").await;
 }
-on_both_stores!(removing_a_member_stops_all_their_tokens_at_once);
+on_all_setups!(removing_a_member_stops_all_their_tokens_at_once);
 
 async fn a_member_cannot_use_the_admin_routes(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -262,7 +262,7 @@ async fn a_member_cannot_use_the_admin_routes(app: TestApp) {
     let me = expect_json(app.me(&access(&admin)).await, 200, "ann").await;
     assert_eq!(me["role"], "admin");
 }
-on_both_stores!(a_member_cannot_use_the_admin_routes);
+on_all_setups!(a_member_cannot_use_the_admin_routes);
 
 async fn an_admin_cannot_reach_the_users_of_another_organization(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -299,7 +299,7 @@ async fn an_admin_cannot_reach_the_users_of_another_organization(app: TestApp) {
     assert_eq!(me["role"], "admin", "{me}");
     assert_eq!(me["scopes"], json!([]), "{me}");
 }
-on_both_stores!(an_admin_cannot_reach_the_users_of_another_organization);
+on_all_setups!(an_admin_cannot_reach_the_users_of_another_organization);
 
 async fn an_admin_cannot_demote_disable_or_remove_themselves(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -328,7 +328,7 @@ async fn an_admin_cannot_demote_disable_or_remove_themselves(app: TestApp) {
     // Their own scopes they may set.
     set_scopes(&app, &at, &me, &["orders:read"]).await;
 }
-on_both_stores!(an_admin_cannot_demote_disable_or_remove_themselves);
+on_all_setups!(an_admin_cannot_demote_disable_or_remove_themselves);
 
 async fn an_unknown_role_is_an_invalid_request(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -354,7 +354,7 @@ async fn an_unknown_role_is_an_invalid_request(app: TestApp) {
     assert_eq!(me["role"], "member");
     assert_eq!(me["scopes"], json!([]));
 }
-on_both_stores!(an_unknown_role_is_an_invalid_request);
+on_all_setups!(an_unknown_role_is_an_invalid_request);
 
 async fn an_admin_revoking_a_members_key_kills_its_token_at_once(app: TestApp) {
     let apps = instances(app).await;
@@ -387,7 +387,7 @@ async fn an_admin_revoking_a_members_key_kills_its_token_at_once(app: TestApp) {
     let ann_token = auth_token(a, &signup_key(&admin)).await;
     assert_agent_works(a, &ann_token, "ann's key was not touched").await;
 }
-on_both_stores!(an_admin_revoking_a_members_key_kills_its_token_at_once);
+on_all_setups!(an_admin_revoking_a_members_key_kills_its_token_at_once);
 
 async fn an_admin_revoking_a_members_sessions_kills_their_access_tokens_at_once(app: TestApp) {
     let apps = instances(app).await;
@@ -423,4 +423,4 @@ async fn an_admin_revoking_a_members_sessions_kills_their_access_tokens_at_once(
     let r = a.login("bob@example.com", PASSWORD).await;
     expect_status(r, 200, "bob may log in again").await;
 }
-on_both_stores!(an_admin_revoking_a_members_sessions_kills_their_access_tokens_at_once);
+on_all_setups!(an_admin_revoking_a_members_sessions_kills_their_access_tokens_at_once);

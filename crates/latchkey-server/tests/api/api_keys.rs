@@ -8,205 +8,21 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::future::join_all;
-use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, assert_error_shape, s};
-use crate::on_both_stores;
+use crate::helpers::api_keys::{
+    access, assert_agent_refused, assert_agent_works, assert_key_refused, auth_token, create_key,
+    delete_key, expect_error, expect_json, expect_status, json_set, list_keys, org_with_member,
+    patch_key, rotate_key, set_of, set_scopes, signup_key, signup_key_id, user_id,
+};
+use crate::helpers::{Backend, TestApp, s};
+use crate::on_all_setups;
 
 pub const MINUTE: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Asserts an error response: its status, machine code and the documented shape.
-pub async fn expect_error(r: Response, status: u16, code: &str, what: &str) {
-    let got = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    assert_eq!(
-        (got, body["error"].as_str()),
-        (status, Some(code)),
-        "{what}: got {got} {text}"
-    );
-    assert_error_shape(status, &body, what);
-}
-
-/// Asserts a 2xx JSON response with this status and returns its body.
-pub async fn expect_json(r: Response, status: u16, what: &str) -> Value {
-    let got = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    assert_eq!(got, status, "{what}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"))
-}
-
-pub async fn expect_status(r: Response, status: u16, what: &str) {
-    let got = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    assert_eq!(got, status, "{what}: {text}");
-}
-
-pub fn access(grant: &Value) -> String {
-    s(grant, "access_token")
-}
-
-pub fn refresh_token(grant: &Value) -> String {
-    s(grant, "refresh_token")
-}
-
-pub fn user_id(grant: &Value) -> String {
-    s(&grant["user"], "user_id")
-}
-
-/// The key handed out in the sign-up response.
-pub fn signup_key(grant: &Value) -> String {
-    s(&grant["api_key"], "key")
-}
-
-pub fn signup_key_id(grant: &Value) -> String {
-    s(&grant["api_key"], "id")
-}
-
-pub fn set_of<S: AsRef<str>>(items: &[S]) -> BTreeSet<String> {
-    items.iter().map(|x| x.as_ref().to_owned()).collect()
-}
-
-/// A JSON array of strings as a set.
-pub fn json_set(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an array, got {v}"))
-        .iter()
-        .map(|x| x.as_str().expect("string").to_owned())
-        .collect()
-}
-
-/// `POST /get-token` that must succeed: the auth token.
-pub async fn auth_token(app: &TestApp, api_key: &str) -> String {
-    let (status, body) = app.get_token(api_key).await;
-    assert_eq!(status, 200, "get-token: {body}");
-    let token = body["data"]["auth_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no auth_token in {body}"))
-        .to_owned();
-    assert!(token.starts_with("lkt_"), "{token}");
-    token
-}
-
-/// `POST /get-token` that must be refused as `invalid_api_key`, in the documented error shape.
-pub async fn assert_key_refused(app: &TestApp, api_key: &str, what: &str) {
-    let (status, body) = app.get_token(api_key).await;
-    assert_eq!(
-        status, 401,
-        "{what}: get-token should refuse the key: {body}"
-    );
-    assert_eq!(
-        assert_error_shape(status, &body, what),
-        "invalid_api_key",
-        "{what}: {body}"
-    );
-}
-
-/// `/api/v1/me` with `x-authorization: Agent <token>` answers 200; returns the profile.
-pub async fn assert_agent_works(app: &TestApp, token: &str, what: &str) -> Value {
-    expect_json(app.get_agent("/api/v1/me", token).await, 200, what).await
-}
-
-/// `/api/v1/me` with `x-authorization: Agent <token>` is refused with 401 `invalid_token`.
-pub async fn assert_agent_refused(app: &TestApp, token: &str, what: &str) {
-    let r = app.get_agent("/api/v1/me", token).await;
-    expect_error(r, 401, "invalid_token", what).await;
-}
-
-pub async fn assert_access_works(app: &TestApp, access_token: &str, what: &str) {
-    expect_status(app.me(access_token).await, 200, what).await;
-}
-
-pub async fn assert_access_refused(app: &TestApp, access_token: &str, what: &str) {
-    expect_error(app.me(access_token).await, 401, "invalid_token", what).await;
-}
-
-/// `POST /api/v1/api-keys` that must succeed (201); the created key.
-pub async fn create_key(app: &TestApp, access_token: &str, body: Value) -> Value {
-    let r = app
-        .post_json_auth("/api/v1/api-keys", access_token, &body)
-        .await;
-    expect_json(r, 201, "create api key").await
-}
-
-pub async fn list_keys(app: &TestApp, access_token: &str) -> Vec<Value> {
-    let r = app.get_auth("/api/v1/api-keys", access_token).await;
-    let body = expect_json(r, 200, "list api keys").await;
-    body["api_keys"].as_array().expect("api_keys array").clone()
-}
-
-pub async fn patch_key(app: &TestApp, access_token: &str, id: &str, body: Value) -> Response {
-    app.send_json_auth(
-        Method::PATCH,
-        &format!("/api/v1/api-keys/{id}"),
-        access_token,
-        Some(&body),
-    )
-    .await
-}
-
-pub async fn rotate_key(app: &TestApp, access_token: &str, id: &str, body: Value) -> Response {
-    app.post_json_auth(
-        &format!("/api/v1/api-keys/{id}/rotate"),
-        access_token,
-        &body,
-    )
-    .await
-}
-
-pub async fn delete_key(app: &TestApp, access_token: &str, id: &str) -> Response {
-    app.send_json_auth(
-        Method::DELETE,
-        &format!("/api/v1/api-keys/{id}"),
-        access_token,
-        None,
-    )
-    .await
-}
-
-/// `PUT /api/v1/admin/users/{id}/scopes` that must succeed.
-pub async fn set_scopes(app: &TestApp, admin_access: &str, uid: &str, scopes: &[&str]) {
-    let r = app
-        .send_json_auth(
-            Method::PUT,
-            &format!("/api/v1/admin/users/{uid}/scopes"),
-            admin_access,
-            Some(&json!({ "scopes": scopes })),
-        )
-        .await;
-    let body = expect_json(r, 200, "set scopes").await;
-    assert_eq!(json_set(&body["scopes"]), set_of(scopes), "{body}");
-}
-
-/// An organization: its founder (admin) and a member who joined with the referral code.
-pub async fn org_with_member(
-    app: &TestApp,
-    admin_email: &str,
-    member_email: &str,
-) -> (Value, Value) {
-    let admin = app.signup(admin_email).await;
-    assert_eq!(admin["user"]["role"], "admin", "{admin}");
-    let org = expect_json(
-        app.get_auth("/api/v1/org", &access(&admin)).await,
-        200,
-        "GET /org",
-    )
-    .await;
-    let member = app
-        .signup_with(json!({
-            "email": member_email,
-            "password": PASSWORD,
-            "referral_code": s(&org, "referral_code"),
-        }))
-        .await;
-    assert_eq!(member["user"]["role"], "member", "{member}");
-    (admin, member)
-}
 
 /// A key that parses (`lk_<16>_<secret>`) but was never issued.
 pub fn unknown_key() -> String {
@@ -267,7 +83,7 @@ async fn the_key_from_sign_up_gets_an_auth_token_that_calls_the_api(app: TestApp
     let me = expect_json(r, 200, "auth token as Bearer").await;
     assert_eq!(me["email"], "ann@example.com");
 }
-on_both_stores!(the_key_from_sign_up_gets_an_auth_token_that_calls_the_api);
+on_all_setups!(the_key_from_sign_up_gets_an_auth_token_that_calls_the_api);
 
 async fn get_token_twice_returns_the_same_token_with_a_full_lifetime(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -294,7 +110,7 @@ async fn get_token_twice_returns_the_same_token_with_a_full_lifetime(app: TestAp
     );
     assert_agent_works(&app, &first, "the token after 30 minutes").await;
 }
-on_both_stores!(get_token_twice_returns_the_same_token_with_a_full_lifetime);
+on_all_setups!(get_token_twice_returns_the_same_token_with_a_full_lifetime);
 
 async fn parallel_first_calls_to_get_token_all_receive_one_token(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -312,7 +128,7 @@ async fn parallel_first_calls_to_get_token_all_receive_one_token(app: TestApp) {
     let token = tokens.into_iter().next().unwrap();
     assert_agent_works(&app, &token, "the shared token").await;
 }
-on_both_stores!(parallel_first_calls_to_get_token_all_receive_one_token);
+on_all_setups!(parallel_first_calls_to_get_token_all_receive_one_token);
 
 /// The embedded store runs on the manual clock, so a token's hour can be walked through: an
 /// auth token lives an hour from its last use or its last `/get-token`.
@@ -388,7 +204,7 @@ async fn unknown_malformed_and_wrong_secret_keys_are_refused_at_get_token(app: T
         .unwrap();
     expect_error(r, 400, "invalid_request", "malformed JSON").await;
 }
-on_both_stores!(unknown_malformed_and_wrong_secret_keys_are_refused_at_get_token);
+on_all_setups!(unknown_malformed_and_wrong_secret_keys_are_refused_at_get_token);
 
 async fn a_key_past_its_expiry_mints_nothing_and_its_live_token_stops(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -416,7 +232,7 @@ async fn a_key_past_its_expiry_mints_nothing_and_its_live_token_stops(app: TestA
     // Other keys of the user are not affected.
     auth_token(&app, &signup_key(&grant)).await;
 }
-on_both_stores!(a_key_past_its_expiry_mints_nothing_and_its_live_token_stops);
+on_all_setups!(a_key_past_its_expiry_mints_nothing_and_its_live_token_stops);
 
 // ---------------------------------------------------------------------------------------------
 // Using an auth token
@@ -467,7 +283,7 @@ async fn x_api_key_must_be_the_key_of_the_token(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 401, "x-api-key beside an access token");
 }
-on_both_stores!(x_api_key_must_be_the_key_of_the_token);
+on_all_setups!(x_api_key_must_be_the_key_of_the_token);
 
 async fn agent_and_bearer_in_the_wrong_header_are_refused(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -501,7 +317,7 @@ async fn agent_and_bearer_in_the_wrong_header_are_refused(app: TestApp) {
         .unwrap();
     expect_error(r, 401, "invalid_token", "a tampered auth token").await;
 }
-on_both_stores!(agent_and_bearer_in_the_wrong_header_are_refused);
+on_all_setups!(agent_and_bearer_in_the_wrong_header_are_refused);
 
 // ---------------------------------------------------------------------------------------------
 // Managing keys
@@ -605,7 +421,7 @@ async fn keys_can_be_created_listed_renamed_rescoped_and_deleted(app: TestApp) {
     expect_error(r, 404, "not_found", "delete twice").await;
     assert_key_refused(&app, &s(&ci, "key"), "deleted key").await;
 }
-on_both_stores!(keys_can_be_created_listed_renamed_rescoped_and_deleted);
+on_all_setups!(keys_can_be_created_listed_renamed_rescoped_and_deleted);
 
 async fn a_key_secret_is_never_listed(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -642,7 +458,7 @@ async fn a_key_secret_is_never_listed(app: TestApp) {
         assert!(k.get("secret").is_none(), "no secret field: {k}");
     }
 }
-on_both_stores!(a_key_secret_is_never_listed);
+on_all_setups!(a_key_secret_is_never_listed);
 
 async fn a_key_cannot_carry_scopes_its_owner_does_not_hold(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -692,7 +508,7 @@ async fn a_key_cannot_carry_scopes_its_owner_does_not_hold(app: TestApp) {
         expect_error(r, 400, "invalid_request", what).await;
     }
 }
-on_both_stores!(a_key_cannot_carry_scopes_its_owner_does_not_hold);
+on_all_setups!(a_key_cannot_carry_scopes_its_owner_does_not_hold);
 
 async fn key_routes_need_the_users_access_token_not_an_auth_token(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -721,7 +537,7 @@ async fn key_routes_need_the_users_access_token_not_an_auth_token(app: TestApp) 
     let r = app.get_auth("/api/v1/api-keys", "").await;
     assert_eq!(r.status(), 401, "no token at all");
 }
-on_both_stores!(key_routes_need_the_users_access_token_not_an_auth_token);
+on_all_setups!(key_routes_need_the_users_access_token_not_an_auth_token);
 
 async fn another_users_key_is_not_found(app: TestApp) {
     let ann = app.signup("ann@example.com").await;
@@ -745,7 +561,7 @@ async fn another_users_key_is_not_found(app: TestApp) {
     assert_eq!(keys[0]["name"], "default", "not renamed");
     assert_eq!(list_keys(&app, &at).await.len(), 1, "bob sees only his key");
 }
-on_both_stores!(another_users_key_is_not_found);
+on_all_setups!(another_users_key_is_not_found);
 
 // ---------------------------------------------------------------------------------------------
 // Rotation and deletion: no token outlives its key's secret
@@ -803,7 +619,7 @@ async fn rotating_a_key_refuses_its_old_token_at_once_and_spares_the_other_keys(
     assert_key_refused(&app, &new_key, "the secret of the first rotation").await;
     assert_agent_works(&app, &auth_token(&app, &s(&again, "key")).await, "latest").await;
 }
-on_both_stores!(rotating_a_key_refuses_its_old_token_at_once_and_spares_the_other_keys);
+on_all_setups!(rotating_a_key_refuses_its_old_token_at_once_and_spares_the_other_keys);
 
 async fn rotating_with_an_overlap_keeps_the_old_secret_and_token_until_it_ends(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -836,7 +652,7 @@ async fn rotating_with_an_overlap_keeps_the_old_secret_and_token_until_it_ends(a
     expect_error(r, 400, "invalid_request", "an overlap over 7 days").await;
     assert_agent_works(&app, &new_token, "a refused rotation changes nothing").await;
 }
-on_both_stores!(rotating_with_an_overlap_keeps_the_old_secret_and_token_until_it_ends);
+on_all_setups!(rotating_with_an_overlap_keeps_the_old_secret_and_token_until_it_ends);
 
 async fn deleting_a_key_refuses_its_token_at_once(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -856,7 +672,7 @@ async fn deleting_a_key_refuses_its_token_at_once(app: TestApp) {
     assert_key_refused(&app, &s(&doomed, "key"), "the deleted key").await;
     assert_agent_works(&app, &kept_token, "the other key's token").await;
 }
-on_both_stores!(deleting_a_key_refuses_its_token_at_once);
+on_all_setups!(deleting_a_key_refuses_its_token_at_once);
 
 /// Two instances over one PostgreSQL and Redis: what one instance does to a key, the other
 /// enforces on the very next request, though it had just accepted the token itself.

@@ -4,9 +4,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::api_keys::{access, auth_token, create_key, expect_error, expect_json};
+use crate::helpers::api_keys::{access, auth_token, create_key, expect_error, expect_json};
 use crate::helpers::{TestApp, s};
-use crate::on_both_stores_with_policy;
+use crate::on_all_setups;
 
 async fn a_token_from_a_key_without_scopes_gets_neither_the_account_nor_the_admin_role(
     app: TestApp,
@@ -69,6 +69,7 @@ async fn a_token_from_a_key_without_scopes_gets_neither_the_account_nor_the_admi
         .map(|v| v.to_str().unwrap().to_owned());
     assert_ne!(role.as_deref(), Some("admin"));
 }
-on_both_stores_with_policy!(
-    a_token_from_a_key_without_scopes_gets_neither_the_account_nor_the_admin_role
+on_all_setups!(
+    a_token_from_a_key_without_scopes_gets_neither_the_account_nor_the_admin_role,
+    |c| c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
 );

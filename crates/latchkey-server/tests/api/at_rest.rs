@@ -7,8 +7,9 @@ use latchkey_core::Clock;
 use latchkey_server::Config;
 use sqlx::Row;
 
+use crate::helpers::tokens::{assert_me_works, refresh_ok};
 use crate::helpers::{Backend, TestApp, s, temp_dir};
-use crate::tokens::{assert_me_works, refresh_ok};
+use crate::on_all_setups;
 
 const KEY_A_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const KEY_A_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -219,20 +220,5 @@ async fn a_fresh_database_with_a_master_key_file_never_holds_plaintext_secrets(b
     );
 }
 
-macro_rules! on_each_backend {
-    ($name:ident) => {
-        mod $name {
-            use crate::helpers::Backend;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Backend::Postgres).await;
-            }
-        }
-    };
-}
-on_each_backend!(a_master_key_seals_existing_secrets_and_only_that_key_opens_them);
-on_each_backend!(a_fresh_database_with_a_master_key_file_never_holds_plaintext_secrets);
+on_all_setups!(backend: a_master_key_seals_existing_secrets_and_only_that_key_opens_them);
+on_all_setups!(backend: a_fresh_database_with_a_master_key_file_never_holds_plaintext_secrets);

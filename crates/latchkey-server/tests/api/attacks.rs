@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PASSWORD, TestApp, error_code, s};
-use crate::on_both_backends;
+use crate::on_all_setups;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -255,7 +255,7 @@ async fn a_token_from_another_deployment_is_refused(app: TestApp) {
     refused(&other, &token, "token of another deployment").await;
     refused(&app, &s(&grant, "access_token"), "and the other way round").await;
 }
-on_both_backends!(a_token_from_another_deployment_is_refused);
+on_all_setups!(a_token_from_another_deployment_is_refused);
 
 /// The same signing key (a second server over the same database) but configured with another
 /// issuer, or another audience: the signature verifies, so only the `iss`/`aud` checks can refuse.
@@ -297,7 +297,7 @@ async fn a_validly_signed_token_for_another_issuer_or_audience_is_refused(app: T
     let message = refused(&other_audience, &token, "wrong aud").await;
     assert!(message.contains("audience"), "{message}");
 }
-on_both_backends!(a_validly_signed_token_for_another_issuer_or_audience_is_refused);
+on_all_setups!(a_validly_signed_token_for_another_issuer_or_audience_is_refused);
 
 // ---------------------------------------------------------------------------------------------
 // Expiry and the Authorization header
@@ -415,7 +415,7 @@ async fn a_burst_of_parallel_guesses_is_capped_per_account(app: TestApp) {
         assert_eq!(r.status(), 200);
     }
 }
-on_both_backends!(a_burst_of_parallel_guesses_is_capped_per_account);
+on_all_setups!(a_burst_of_parallel_guesses_is_capped_per_account);
 
 async fn guesses_across_accounts_are_capped_per_ip(app: TestApp) {
     app.signup("one@example.com").await;
@@ -468,4 +468,4 @@ async fn an_unknown_email_and_a_wrong_password_look_the_same(app: TestApp) {
         assert_eq!(other, &answers[0], "indistinguishable answers");
     }
 }
-on_both_backends!(an_unknown_email_and_a_wrong_password_look_the_same);
+on_all_setups!(an_unknown_email_and_a_wrong_password_look_the_same);

@@ -8,14 +8,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, auth_token, create_key, delete_key, expect_error, expect_json, org_with_member,
     patch_key, refresh_token, rotate_key, signup_key, user_id,
 };
+use crate::helpers::mfa::{enable_mfa, totp_code};
 use crate::helpers::{Backend, PASSWORD, TestApp, s};
-use crate::mfa::{enable_mfa, totp_code};
 use crate::on_all_setups;
-use crate::sign_in_codes::with_mail;
 
 /// What the test client sends (`TestApp`'s reqwest client).
 const USER_AGENT: &str = "latchkey-tests";
@@ -634,8 +633,8 @@ async fn retention_prunes_old_events(app: TestApp) {
     assert_eq!(all_events(&app, &token).await.len(), 2);
 }
 
-with_mail!(mailed_links_are_recorded);
-async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSink) {
+on_all_setups!(mail: mailed_links_are_recorded);
+async fn mailed_links_are_recorded(app: TestApp, sink: crate::helpers::mail_sink::SmtpSink) {
     let user = app.signup("mail@example.com").await;
     let (token, uid) = (access(&user), user_id(&user));
     let link = sink.last_to("mail@example.com").await.link_param("token");
@@ -761,14 +760,14 @@ async fn mailed_links_are_recorded(app: TestApp, sink: crate::mail_sink::SmtpSin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_verification_and_signing_key_rotation_are_recorded() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let token = crate::phone::user_with_phone(&app).await;
+    let token = crate::helpers::phone::user_with_phone(&app).await;
     let uid = s(
         &expect_json(app.me(&token).await, 200, "me").await,
         "user_id",
     );
     let r = app.post_auth("/api/v1/phone/verify/start", &token).await;
     assert_eq!(r.status(), 202);
-    let (_, code) = crate::phone::outbox_code(&app);
+    let (_, code) = crate::helpers::phone::outbox_code(&app);
     let r = app
         .post_json_auth("/api/v1/phone/verify", &token, &json!({"code": code}))
         .await;
@@ -778,7 +777,7 @@ async fn phone_verification_and_signing_key_rotation_are_recorded() {
     assert_event(find(&events, "phone.verified", u), "user", u, u);
 
     // The operator's rotation belongs to no organization: it is in the table only.
-    let kid = crate::key_rotation::rotate_with_cli(&app, None);
+    let kid = crate::helpers::key_rotation::rotate_with_cli(&app, None);
     let table = stored_rows(&app).await;
     let row = table
         .lines()

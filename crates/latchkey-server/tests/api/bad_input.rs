@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::api_keys::expect_error;
 use crate::helpers::{Backend, PASSWORD, TestApp, error_code};
 
 const SIGNUP: &str = "/api/v1/auth/signup";
@@ -27,15 +28,15 @@ async fn send_raw(
 }
 
 /// The response has `status` and the error shape with `code`.
-async fn expect_error(r: reqwest::Response, status: u16, code: &str, what: &str) {
-    assert_eq!(r.status(), status, "{what}");
+/// The shared `expect_error` (status, code, error shape), and a JSON content type.
+async fn expect_json_error(r: reqwest::Response, status: u16, code: &str, what: &str) {
     assert_eq!(r.headers()["content-type"], "application/json", "{what}");
-    assert_eq!(error_code(r).await, code, "{what}");
+    expect_error(r, status, code, what).await;
 }
 
 async fn expect_raw(app: &TestApp, path: &str, body: &[u8], status: u16, code: &str) {
     let r = send_raw(app, Method::POST, path, body.to_vec()).await;
-    expect_error(
+    expect_json_error(
         r,
         status,
         code,
@@ -46,7 +47,7 @@ async fn expect_raw(app: &TestApp, path: &str, body: &[u8], status: u16, code: &
 
 async fn expect_json(app: &TestApp, path: &str, body: Value, status: u16, code: &str) {
     let r = app.post(path, &body).await;
-    expect_error(r, status, code, &format!("POST {path} {body}")).await;
+    expect_json_error(r, status, code, &format!("POST {path} {body}")).await;
 }
 
 #[tokio::test]
@@ -149,7 +150,7 @@ async fn unknown_fields_are_an_invalid_request() {
             &json!({"email": "mallory@example.com", "password": PASSWORD, "role": "admin"}),
         )
         .await;
-    expect_error(r, 400, "invalid_request", "signup with role").await;
+    expect_json_error(r, 400, "invalid_request", "signup with role").await;
     for (path, body) in [
         (
             SIGNUP,
@@ -182,7 +183,7 @@ async fn a_body_over_the_limit_is_payload_too_large() {
     for path in [SIGNUP, LOGIN, REFRESH] {
         let body = json!({"email": "ann@example.com", "password": huge}).to_string();
         let r = send_raw(&app, Method::POST, path, body).await;
-        expect_error(r, 413, "payload_too_large", path).await;
+        expect_json_error(r, 413, "payload_too_large", path).await;
     }
 
     // Just over the limit is too large; just under is read (and then judged on its content).
@@ -193,7 +194,7 @@ async fn a_body_over_the_limit_is_payload_too_large() {
     );
     assert!(over.len() > limit);
     let r = send_raw(&app, Method::POST, SIGNUP, over).await;
-    expect_error(r, 413, "payload_too_large", "just over").await;
+    expect_json_error(r, 413, "payload_too_large", "just over").await;
     let shell = r#"{"email":"ann@example.com","password":""}"#.len();
     let under = format!(
         r#"{{"email":"ann@example.com","password":"{}"}}"#,
@@ -201,7 +202,7 @@ async fn a_body_over_the_limit_is_payload_too_large() {
     );
     assert_eq!(under.len(), limit);
     let r = send_raw(&app, Method::POST, SIGNUP, under).await;
-    expect_error(r, 422, "weak_password", "exactly at the limit").await;
+    expect_json_error(r, 422, "weak_password", "exactly at the limit").await;
 }
 
 #[tokio::test]
@@ -257,7 +258,7 @@ async fn a_weak_password_is_refused_with_weak_password() {
                 &json!({"email": "ann.lee@example.com", "password": password}),
             )
             .await;
-        expect_error(r, 422, "weak_password", password).await;
+        expect_json_error(r, 422, "weak_password", password).await;
     }
     let too_long = "Zq9!".repeat(65);
     let r = app
@@ -266,7 +267,7 @@ async fn a_weak_password_is_refused_with_weak_password() {
             &json!({"email": "ann.lee@example.com", "password": too_long}),
         )
         .await;
-    expect_error(r, 422, "weak_password", "257+ characters").await;
+    expect_json_error(r, 422, "weak_password", "257+ characters").await;
 
     // None of them created the account: the address is still free.
     app.post(
@@ -310,11 +311,11 @@ async fn an_empty_body_is_an_invalid_request() {
         }
         // No body and no content type at all.
         let r = app.client.post(app.url(path)).send().await.unwrap();
-        expect_error(r, 400, "invalid_request", path).await;
+        expect_json_error(r, 400, "invalid_request", path).await;
     }
     // Refresh takes its token from the body or the header: with neither, it says what it needs.
     let r = app.client.post(app.url(REFRESH)).send().await.unwrap();
-    expect_error(r, 400, "invalid_request", "refresh without a token").await;
+    expect_json_error(r, 400, "invalid_request", "refresh without a token").await;
 }
 
 #[tokio::test]
@@ -355,7 +356,7 @@ async fn an_unknown_route_is_not_found_in_the_error_shape() {
             .send()
             .await
             .unwrap();
-        expect_error(r, 404, "not_found", &format!("{method} {path}")).await;
+        expect_json_error(r, 404, "not_found", &format!("{method} {path}")).await;
     }
 }
 
@@ -380,7 +381,7 @@ async fn a_wrong_method_is_method_not_allowed_in_the_error_shape() {
             .send()
             .await
             .unwrap();
-        expect_error(r, 405, "method_not_allowed", &format!("{method} {path}")).await;
+        expect_json_error(r, 405, "method_not_allowed", &format!("{method} {path}")).await;
     }
 }
 
@@ -524,7 +525,7 @@ async fn json_routes_refuse_bodies_not_declared_as_json() {
         None,
     ] {
         let r = login(content_type, body.clone()).await.unwrap();
-        expect_error(
+        expect_json_error(
             r,
             415,
             "unsupported_media_type",
@@ -535,7 +536,7 @@ async fn json_routes_refuse_bodies_not_declared_as_json() {
     // The same with the body a cross-site text/plain form really sends: `name=value`.
     let form = r#"{"email":"ann@example.com","password":"correct horse battery staple","x":"=1"}"#;
     let r = login(Some("text/plain"), form.to_owned()).await.unwrap();
-    expect_error(r, 415, "unsupported_media_type", "text/plain form").await;
+    expect_json_error(r, 415, "unsupported_media_type", "text/plain form").await;
     // Sign-up and a protected route the same way.
     let r = app
         .client
@@ -545,7 +546,7 @@ async fn json_routes_refuse_bodies_not_declared_as_json() {
         .send()
         .await
         .unwrap();
-    expect_error(r, 415, "unsupported_media_type", "sign-up").await;
+    expect_json_error(r, 415, "unsupported_media_type", "sign-up").await;
 
     for content_type in [
         "application/json",
@@ -573,7 +574,7 @@ async fn json_routes_refuse_bodies_not_declared_as_json() {
         .send()
         .await
         .unwrap();
-    expect_error(r, 415, "unsupported_media_type", "refresh in text/plain").await;
+    expect_json_error(r, 415, "unsupported_media_type", "refresh in text/plain").await;
     let r = app
         .client
         .post(app.url(REFRESH))

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use crate::helpers::mail_sink::SmtpSink;
 use crate::helpers::{PASSWORD, TestApp, error_code, s};
-use crate::mail_sink::SmtpSink;
-use crate::sign_in_codes::with_mail;
+use crate::on_all_setups;
 
 /// The test client connects from 127.0.0.1: that is the proxy here, so each request can
 /// come from the address it names.
@@ -145,7 +145,7 @@ async fn hundreds_of_failed_logins_make_a_few_rows_whose_counts_add_up(app: Test
     assert_eq!(body["events"][0]["detail"]["count"], 1, "{body:#}");
 }
 
-with_mail!(a_known_address_is_answered_before_the_mail_is_sent);
+on_all_setups!(mail: a_known_address_is_answered_before_the_mail_is_sent);
 async fn a_known_address_is_answered_before_the_mail_is_sent(app: TestApp, sink: SmtpSink) {
     app.signup("slow@example.com").await;
     // The verification mail of the sign-up went out; from now on the mail server stalls.
@@ -182,7 +182,7 @@ async fn a_known_address_is_answered_before_the_mail_is_sent(app: TestApp, sink:
     assert!(sink.to("nobody@example.com").is_empty());
 }
 
-with_mail!(sign_up_by_code_off_answers_known_and_unknown_alike, |c| c
+on_all_setups!(mail: sign_up_by_code_off_answers_known_and_unknown_alike, |c| c
     .login_code_signup =
     false);
 async fn sign_up_by_code_off_answers_known_and_unknown_alike(app: TestApp, sink: SmtpSink) {
@@ -209,7 +209,7 @@ async fn sign_up_by_code_off_answers_known_and_unknown_alike(app: TestApp, sink:
     assert!(sink.to("unknown@example.com").is_empty());
 }
 
-with_mail!(a_stopping_server_sends_what_it_queued);
+on_all_setups!(mail: a_stopping_server_sends_what_it_queued);
 async fn a_stopping_server_sends_what_it_queued(app: TestApp, sink: SmtpSink) {
     app.signup("late@example.com").await;
     sink.last_to("late@example.com").await;
@@ -232,7 +232,7 @@ async fn a_stopping_server_sends_what_it_queued(app: TestApp, sink: SmtpSink) {
     );
 }
 
-with_mail!(codes_and_links_go_to_the_stored_address_not_a_look_alike);
+on_all_setups!(mail: codes_and_links_go_to_the_stored_address_not_a_look_alike);
 async fn codes_and_links_go_to_the_stored_address_not_a_look_alike(app: TestApp, sink: SmtpSink) {
     app.signup("kate@example.com").await;
     // A Kelvin sign (U+212A) lower-cases to `k`: the address names Kate's account.

@@ -4,123 +4,25 @@
 //! The policy helpers and `on_both_stores_with_policy!` are shared with `scopes.rs` and
 //! `admin.rs`.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use latchkey_core::Clock;
 use reqwest::{Method, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::api_keys::{
-    access, auth_token, create_key, expect_error, org_with_member, set_of, set_scopes, signup_key,
+use crate::helpers::api_keys::{
+    access, auth_token, create_key, expect_error, org_with_member, set_scopes, signup_key,
     signup_key_id, user_id,
 };
+use crate::helpers::eventually::eventually;
+use crate::helpers::forward_auth::{
+    ORDERS_POLICY, allowed, authorize, decide, decides_eventually, decision_of, orders_policy_file,
+    policy_file, refused, replace_policy, with_token,
+};
+use crate::helpers::logs;
 use crate::helpers::{Backend, TestApp, s, temp_dir, test_config};
-
-/// GET one order needs `orders:read`; changing orders needs `orders:write`; `/public/**` only
-/// needs a valid token.
-pub const ORDERS_POLICY: &str = r#"
-[[rule]]
-methods = ["GET"]
-path = "/orders/*"
-scopes = ["orders:read"]
-
-[[rule]]
-methods = ["POST", "PUT", "PATCH", "DELETE"]
-path = "/orders/**"
-scopes = ["orders:write"]
-
-[[rule]]
-path = "/public/**"
-scopes = []
-"#;
-
-/// A fresh policy file with this text.
-pub fn policy_file(text: &str) -> PathBuf {
-    let path = temp_dir().join("policy.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-pub fn orders_policy_file() -> PathBuf {
-    policy_file(ORDERS_POLICY)
-}
-
-/// Replaces the file's content at once (write aside, rename), as an editor or a deploy would,
-/// so the server never reads half a file.
-pub fn replace_policy(path: &Path, text: &str) {
-    let aside = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&aside, text).unwrap();
-    std::fs::rename(&aside, path).unwrap();
-}
-
-/// Like `on_all_setups!`, with `ORDERS_POLICY` as the policy file.
-#[macro_export]
-macro_rules! on_both_stores_with_policy {
-    ($name:ident) => {
-        $crate::on_all_setups!($name, |c| {
-            c.policy_file = Some($crate::forward_auth::orders_policy_file())
-        });
-    };
-}
-
-/// What forward-auth answered: the granted scopes (`x-latchkey-scopes`), or the status and
-/// error code of the refusal.
-pub type Decision = Result<BTreeSet<String>, (u16, String)>;
-
-pub fn allowed(scopes: &[&str]) -> Decision {
-    Ok(set_of(scopes))
-}
-
-pub fn refused(status: u16, code: &str) -> Decision {
-    Err((status, code.to_owned()))
-}
-
-/// The token's usual header: `x-authorization: Agent` for an auth token, `Authorization:
-/// Bearer` for a user's access token.
-pub fn with_token(req: reqwest::RequestBuilder, token: &str) -> reqwest::RequestBuilder {
-    if token.starts_with("lkt_") {
-        req.header("x-authorization", format!("Agent {token}"))
-    } else {
-        req.bearer_auth(token)
-    }
-}
-
-/// Asks forward-auth about `method uri` as Traefik or nginx would (`X-Forwarded-*`).
-pub async fn authorize(app: &TestApp, token: &str, method: &str, uri: &str) -> Response {
-    let req = app
-        .client
-        .get(app.url("/api/v1/authorize"))
-        .header("x-forwarded-method", method)
-        .header("x-forwarded-uri", uri);
-    with_token(req, token).send().await.unwrap()
-}
-
-pub async fn decision_of(r: Response) -> Decision {
-    let status = r.status().as_u16();
-    if status == 200 {
-        let scopes = r
-            .headers()
-            .get("x-latchkey-scopes")
-            .expect("x-latchkey-scopes on a 200")
-            .to_str()
-            .unwrap()
-            .split_ascii_whitespace()
-            .map(str::to_owned)
-            .collect();
-        return Ok(scopes);
-    }
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    Err((
-        status,
-        crate::helpers::assert_error_shape(status, &body, "forward-auth refusal"),
-    ))
-}
-
-pub async fn decide(app: &TestApp, token: &str, method: &str, uri: &str) -> Decision {
-    decision_of(authorize(app, token, method, uri).await).await
-}
+use crate::on_all_setups;
 
 fn header(r: &Response, name: &str) -> Option<String> {
     r.headers()
@@ -237,7 +139,10 @@ async fn forward_auth_applies_the_first_matching_rule_to_the_original_request(ap
         assert_eq!(decision_of(r).await, allowed(both), "{method} /authorize");
     }
 }
-on_both_stores_with_policy!(forward_auth_applies_the_first_matching_rule_to_the_original_request);
+on_all_setups!(
+    forward_auth_applies_the_first_matching_rule_to_the_original_request,
+    |c| c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
+);
 
 async fn forward_auth_without_a_usable_token_is_unauthorized(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -300,7 +205,9 @@ async fn forward_auth_without_a_usable_token_is_unauthorized(app: TestApp) {
         .unwrap();
     assert_eq!(decision_of(r).await, allowed(&[]), "x-api-key of this key");
 }
-on_both_stores_with_policy!(forward_auth_without_a_usable_token_is_unauthorized);
+on_all_setups!(forward_auth_without_a_usable_token_is_unauthorized, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));
 
 async fn x_original_method_and_uri_work_like_x_forwarded(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -329,7 +236,9 @@ async fn x_original_method_and_uri_work_like_x_forwarded(app: TestApp) {
         );
     }
 }
-on_both_stores_with_policy!(x_original_method_and_uri_work_like_x_forwarded);
+on_all_setups!(x_original_method_and_uri_work_like_x_forwarded, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));
 
 async fn forward_auth_accepts_a_users_access_token(app: TestApp) {
     let (admin, member) = org_with_member(&app, "ann@example.com", "bob@example.com").await;
@@ -357,7 +266,9 @@ async fn forward_auth_accepts_a_users_access_token(app: TestApp) {
     let r = authorize(&app, &jwt, "GET", "/public/x").await;
     expect_error(r, 401, "invalid_token", "access token of an ended session").await;
 }
-on_both_stores_with_policy!(forward_auth_accepts_a_users_access_token);
+on_all_setups!(forward_auth_accepts_a_users_access_token, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));
 
 /// `..` spelled with percent-encoding is still `..` to most upstreams once they decode the
 /// path: it must not walk out of a permissive rule any more than a literal `..` does.
@@ -384,23 +295,9 @@ async fn encoded_dot_segments_cannot_walk_out_of_a_public_rule(app: TestApp) {
         );
     }
 }
-on_both_stores_with_policy!(encoded_dot_segments_cannot_walk_out_of_a_public_rule);
-
-/// Polls (every 100 ms, up to 10 s) until `decide` gives `want`.
-pub async fn eventually(app: &TestApp, token: &str, method: &str, uri: &str, want: &Decision) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = decide(app, token, method, uri).await;
-        if &got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{method} {uri}: still {got:?} after 10 s, expected {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+on_all_setups!(encoded_dot_segments_cannot_walk_out_of_a_public_rule, |c| {
+    c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
+});
 
 const INVOICES_POLICY: &str = r#"
 [[rule]]
@@ -413,6 +310,7 @@ scopes = ["orders:read"]
 async fn an_edited_policy_file_applies_without_a_restart_and_a_broken_edit_keeps_the_last_good_one()
 {
     let path = orders_policy_file();
+    logs::capture();
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.policy_file = Some(path.clone()))
         .await
         .unwrap();
@@ -425,35 +323,55 @@ async fn an_edited_policy_file_applies_without_a_restart_and_a_broken_edit_keeps
     assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, no_rule);
 
     replace_policy(&path, INVOICES_POLICY);
-    eventually(&app, &token, "GET", "/invoices/7", &read).await;
+    decides_eventually(&app, &token, "GET", "/invoices/7", &read).await;
     assert_eq!(
         decide(&app, &token, "GET", "/orders/42").await,
         no_rule,
         "the old rules are gone"
     );
 
-    // A broken edit: refused, and the last good policy stays in force.
+    // A broken edit: refused (the reload's log line says so), and the last good policy stays
+    // in force, before and after the watcher read it.
+    let file = path.display().to_string();
+    let refusals = || logs::count(&["policy reload refused", &file]);
     replace_policy(
         &path,
         "[[rule]]\nmethods = [\"GET\"]\npath = \"orders/*\"\nscopes = []\n",
     );
-    for _ in 0..20 {
-        assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
-        assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
-        assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
+    refused_reload(1, &refusals).await;
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    assert_eq!(decide(&app, &token, "GET", "/public/x").await, no_rule);
     replace_policy(&path, "this is [[not toml");
-    for _ in 0..20 {
-        assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
-        assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
+    refused_reload(2, &refusals).await;
+    assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, read);
+    assert_eq!(decide(&app, &token, "GET", "/orders/42").await, no_rule);
 
     // Fixed again: the next good file is picked up.
     replace_policy(&path, ORDERS_POLICY);
-    eventually(&app, &token, "GET", "/orders/42", &read).await;
+    decides_eventually(&app, &token, "GET", "/orders/42", &read).await;
     assert_eq!(decide(&app, &token, "GET", "/invoices/7").await, no_rule);
+}
+
+/// Waits (up to 10 s, twenty times the reload interval) until the watcher has refused `n`
+/// edits of the policy file.
+async fn refused_reload(n: usize, refusals: &impl Fn() -> usize) {
+    eventually(Duration::from_secs(10), || async {
+        let seen = refusals();
+        if seen >= n {
+            Ok(())
+        } else {
+            Err(format!(
+                "{seen} policy reloads refused after 10 s, expected {n}"
+            ))
+        }
+    })
+    .await;
 }
 
 /// Starts a server over a throwaway SQLite database with this policy file; the start error.

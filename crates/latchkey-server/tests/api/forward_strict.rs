@@ -7,8 +7,10 @@ use std::io::{Read, Write};
 use reqwest::header::HeaderValue;
 use serde_json::Value;
 
-use crate::api_keys::access;
-use crate::forward_auth::{Decision, allowed, decision_of, policy_file, refused, with_token};
+use crate::helpers::api_keys::access;
+use crate::helpers::forward_auth::{
+    Decision, allowed, decision_of, policy_file, refused, with_token,
+};
 use crate::helpers::{Backend, TestApp};
 use latchkey_server::config::ForwardHeaders;
 

@@ -8,20 +8,21 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, auth_token, expect_json, org_with_member, refresh_token, set_scopes, user_id,
 };
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::oauth::{
+    ClientAuth, INTROSPECT, TOKEN, claims_of, password_grant, post_form, token_ok,
+};
 use crate::helpers::{PASSWORD, TestApp, s};
-use crate::mail_sink::SmtpSink;
-use crate::oauth::{ClientAuth, INTROSPECT, TOKEN, claims_of, password_grant, post_form, token_ok};
 use crate::on_all_setups;
-use crate::sign_in_codes::with_mail;
 
 async fn me(app: &TestApp, token: &str) -> Value {
     expect_json(app.me(token).await, 200, "/me").await
 }
 
-with_mail!(a_verified_address_shows_on_me_at_once_from_the_cached_record);
+on_all_setups!(mail: a_verified_address_shows_on_me_at_once_from_the_cached_record);
 async fn a_verified_address_shows_on_me_at_once_from_the_cached_record(
     app: TestApp,
     sink: SmtpSink,
@@ -235,7 +236,7 @@ fn redis_expire(app: &TestApp, kid: &str, secs: u64) {
 async fn introspection_does_not_extend_an_api_tokens_life(app: TestApp) {
     let owner = app.signup("ann@example.com").await;
     // The resource server's key introspects its own auth token.
-    let (kid, key) = crate::oauth::introspector(&app, &owner).await;
+    let (kid, key) = crate::helpers::oauth::introspector(&app, &owner).await;
     let token = auth_token(&app, &key).await;
     let first = introspect(&app, &kid, &key, &token).await;
     assert_eq!(first["active"], true, "{first}");

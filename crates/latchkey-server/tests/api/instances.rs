@@ -6,12 +6,12 @@
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
-use crate::api_keys::{expect_error, expect_json, expect_status};
-use crate::forward_auth::{
+use crate::helpers::api_keys::{expect_error, expect_json, expect_status};
+use crate::helpers::forward_auth::{
     Decision, allowed, decision_of, orders_policy_file, refused, with_token,
 };
+use crate::helpers::process::Proc;
 use crate::helpers::{PASSWORD, TEST_SCOPES, fresh_pg_schema, redis_url, s, unique_prefix};
-use crate::process::Proc;
 
 /// A `latchkey serve` process (killed when dropped, also when a test fails), with the settings
 /// every instance here shares on top of the process defaults.

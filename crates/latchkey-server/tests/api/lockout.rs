@@ -3,14 +3,14 @@
 //! anything back, a device that signed in before keeps its own budget, and a flood of
 //! addresses cannot make the in-process store forget an account's lock.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::mfa::{enable_mfa, totp_code};
 use crate::helpers::{Backend, PASSWORD, TestApp, error_code, s};
-use crate::mail_sink::SmtpSink;
-use crate::mfa::{enable_mfa, totp_code};
-use crate::sign_in_codes::with_mail;
+use crate::on_all_setups;
 
 /// The test client connects from 127.0.0.1: that is the proxy, and `X-Forwarded-For` names
 /// the client (as in `client_ip.rs`).
@@ -211,21 +211,14 @@ async fn verify_code(app: &TestApp, login_id: &str, code: &str) -> reqwest::Resp
 
 /// The code mailed for `login_id`.
 async fn mailed_code(sink: &SmtpSink, email: &str, login_id: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(mail) = sink
-            .to(email)
-            .into_iter()
-            .find(|m| m.text().contains(login_id))
-        {
-            return mail.code_after("sign-in code is ");
-        }
-        assert!(Instant::now() < deadline, "no mail for {login_id}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let missing = format!("no mail for {login_id}");
+    let mail = sink
+        .first_to(email, &missing, |m| m.text().contains(login_id))
+        .await;
+    mail.code_after("sign-in code is ")
 }
 
-with_mail!(wrong_codes_across_logins_hit_the_account_limit, |c| {
+on_all_setups!(mail: wrong_codes_across_logins_hit_the_account_limit, |c| {
     c.login_code_limit_per_email = 100;
     c.login_code_limit_per_ip = 100;
 });
@@ -261,7 +254,7 @@ async fn wrong_codes_across_logins_hit_the_account_limit(app: TestApp, _sink: Sm
     }
 }
 
-with_mail!(wrong_codes_across_accounts_hit_the_ip_limit, |c| {
+on_all_setups!(mail: wrong_codes_across_accounts_hit_the_ip_limit, |c| {
     c.login_limit_per_ip = 8;
 });
 /// Wrong codes spread over many accounts from one client address hit the per-IP limit.
@@ -330,7 +323,7 @@ async fn an_attacker_does_not_lock_the_owner_out(app: TestApp) {
     }
 }
 
-with_mail!(a_known_device_and_a_reset_outlast_the_account_lock, |c| {
+on_all_setups!(mail: a_known_device_and_a_reset_outlast_the_account_lock, |c| {
     c.trusted_proxies = vec!["127.0.0.1/32".into()];
     c.login_limit_per_account = 20;
 });

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::process::Proc;
+use crate::helpers::process::Proc;
 
 #[tokio::test]
 async fn logs_have_access_lines_and_failed_logins_without_secrets_or_colour() {

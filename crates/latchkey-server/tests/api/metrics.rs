@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::helpers::metrics::on_database;
 use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
 
@@ -160,7 +161,7 @@ async fn live_sockets_are_counted_per_transport_until_they_close(app: TestApp) {
     wait_for_value(&app, SIO, 0.0).await;
 
     // Closed by the client: a close frame, and a connection simply dropped.
-    let mut ws = crate::websocket::open(&app, &token).await;
+    let mut ws = crate::helpers::websocket::open(&app, &token).await;
     let sio = socket_io_open(&app, &token).await;
     wait_for_value(&app, WS, 1.0).await;
     wait_for_value(&app, SIO, 1.0).await;
@@ -170,9 +171,9 @@ async fn live_sockets_are_counted_per_transport_until_they_close(app: TestApp) {
     wait_for_value(&app, SIO, 0.0).await;
 
     // Closed by the server: the session is revoked (logout).
-    let _ws = crate::websocket::open(&app, &token).await;
+    let _ws = crate::helpers::websocket::open(&app, &token).await;
     let _sio = socket_io_open(&app, &token).await;
-    let _ws2 = crate::websocket::open(&app, &token).await;
+    let _ws2 = crate::helpers::websocket::open(&app, &token).await;
     wait_for_value(&app, WS, 2.0).await;
     wait_for_value(&app, SIO, 1.0).await;
     assert_eq!(
@@ -186,19 +187,6 @@ on_all_setups!(live_sockets_are_counted_per_transport_until_they_close);
 
 const DB_ERRORS: &str = r#"latchkey_store_errors_total{store="database"}"#;
 const REDIS_ERRORS: &str = r#"latchkey_store_errors_total{store="redis"}"#;
-
-/// Runs one statement on the server's own database from outside (a second connection).
-pub async fn on_database(app: &TestApp, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&app.config.database_url())
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
 
 /// A database that fails a request (here its `users` table vanishes) moves the database error
 /// counter, and only that one.

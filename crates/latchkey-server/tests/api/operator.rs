@@ -2,60 +2,23 @@
 //! `GET /api/v1/admin/signing-keys` and `POST /api/v1/admin/signing-keys/rotate`. Organization
 //! admins, members, API tokens (even an operator's), revoked and disabled operators are refused.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::api_keys::{access, auth_token, expect_error, expect_json, org_with_member, signup_key};
-use crate::helpers::{PASSWORD, TestApp, s};
-use crate::key_rotation::{
+use crate::helpers::api_keys::{
+    access, auth_token, expect_error, expect_json, org_with_member, signup_key,
+};
+use crate::helpers::key_rotation::{
     MASTER_KEY, RETIRE_AFTER, jwks_kids, kid_of, sign_with, stored_private_key, wait_for_jwks,
 };
-use crate::oauth::claims_of;
+use crate::helpers::oauth::claims_of;
+use crate::helpers::operator::{login_token, make_operator, operator_cli};
+use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
 
 const KEYS: &str = "/api/v1/admin/signing-keys";
 const ROTATE: &str = "/api/v1/admin/signing-keys/rotate";
-
-/// `latchkey users operator <email> [--revoke]` against the server's database; its output.
-fn operator_cli(app: &TestApp, email: &str, revoke: bool) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("LATCHKEY_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.args(["users", "operator", email])
-        .env("LATCHKEY_DATA_DIR", &app.config.data_dir);
-    if revoke {
-        cmd.arg("--revoke");
-    }
-    if let Some(url) = &app.config.database_url {
-        cmd.env("LATCHKEY_DATABASE_URL", url);
-    }
-    if let Some(key) = &app.config.master_key {
-        cmd.env("LATCHKEY_MASTER_KEY", key);
-    }
-    let out = cmd.output().expect("run latchkey users operator");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-pub fn make_operator(app: &TestApp, email: &str) {
-    let (ok, out) = operator_cli(app, email, false);
-    assert!(ok && out.contains("is now an operator"), "{out}");
-}
-
-pub async fn login_token(app: &TestApp, email: &str) -> String {
-    let r = app.login(email, PASSWORD).await;
-    assert_eq!(r.status(), 200);
-    s(&r.json::<Value>().await.unwrap(), "access_token")
-}
 
 async fn list_keys(app: &TestApp, token: &str) -> Vec<Value> {
     let body = expect_json(app.get_auth(KEYS, token).await, 200, "list signing keys").await;
@@ -251,7 +214,7 @@ async fn only_a_current_operator_with_their_own_session_may_manage_signing_keys(
         "UPDATE users SET disabled_at = 1 WHERE id = '{}'",
         s(&admin["user"], "user_id")
     );
-    crate::metrics::on_database(&app, &sql).await;
+    crate::helpers::metrics::on_database(&app, &sql).await;
     expect_error(
         app.get_auth(KEYS, &ann).await,
         403,

@@ -5,22 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::phone::{PHONE, code_in, outbox_code, user_with_phone};
 use crate::helpers::{Backend, TestApp, assert_error_shape, s};
-
-const PHONE: &str = "+14155550123";
 
 /// What the webhook received: the `Authorization` header and the JSON body.
 type Inbox = Arc<Mutex<Vec<(Option<String>, Value)>>>;
-
-pub(crate) async fn user_with_phone(app: &TestApp) -> String {
-    let body = app
-        .signup_with(
-            json!({"email": "pat@example.com", "password": crate::helpers::PASSWORD,
-            "phone": PHONE}),
-        )
-        .await;
-    s(&body, "access_token")
-}
 
 async fn start(app: &TestApp, token: &str) -> (u16, Value) {
     let r = app.post_auth("/api/v1/phone/verify/start", token).await;
@@ -32,26 +21,6 @@ async fn verify(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
         .post_json_auth("/api/v1/phone/verify", token, &json!({"code": code}))
         .await;
     (r.status().as_u16(), r.json().await.unwrap())
-}
-
-/// The newest message in the development outbox.
-pub(crate) fn outbox_code(app: &TestApp) -> (String, String) {
-    let dir = app.config.data_dir.join("sms-outbox");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let msg: Value =
-        serde_json::from_slice(&std::fs::read(files.last().unwrap()).unwrap()).unwrap();
-    (s(&msg, "to"), code_in(&s(&msg, "body")))
-}
-
-fn code_in(text: &str) -> String {
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap_or_else(|| panic!("no code in {text:?}"))
-        .to_owned()
 }
 
 fn other_code(code: &str) -> String {

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::api_keys::{access, auth_token, signup_key, signup_key_id, user_id};
-use crate::forward_auth::{ORDERS_POLICY, policy_file};
+use crate::helpers::api_keys::{access, auth_token, signup_key, signup_key_id, user_id};
+use crate::helpers::forward_auth::{ORDERS_POLICY, policy_file};
+use crate::helpers::raw_http::PATIENCE;
 use crate::helpers::{Backend, TestApp, s, temp_dir};
-use crate::raw_http::PATIENCE;
 use latchkey_server::config::ForwardHeaders;
 
 /// The identity headers Latchkey answers and the documented configs hand to the upstream.

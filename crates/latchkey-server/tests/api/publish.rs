@@ -8,11 +8,11 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, assert_access_refused, assert_access_works, assert_agent_works, auth_token,
     org_with_member, refresh_token, signup_key, user_id,
 };
-use crate::forward_auth::orders_policy_file;
+use crate::helpers::forward_auth::orders_policy_file;
 use crate::helpers::{Backend, OwnedRedis, TestApp, unique_prefix};
 
 /// PostgreSQL + a Redis of the test's own (which the test may kill), with a policy file.

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::mfa::totp_code;
+use crate::helpers::reauth::{notice, reauthenticate, signup_verified};
 use crate::helpers::{PASSWORD, TestApp, assert_error_shape, s};
-use crate::mail_sink::SmtpSink;
-use crate::mfa::totp_code;
-use crate::sign_in_codes::with_mail;
-
-const NOTICE: &str = "Subject: Security notice: your account changed";
+use crate::on_all_setups;
 
 fn scopes(c: &mut latchkey_server::Config) {
     c.scopes = vec!["orders:read".into(), "orders:write".into()];
@@ -31,51 +30,7 @@ async fn refused_for_reauth(r: reqwest::Response, what: &str) {
     );
 }
 
-pub async fn reauthenticate(app: &TestApp, token: &str, proof: Value) -> reqwest::Response {
-    app.post_json_auth("/api/v1/auth/reauthenticate", token, &proof)
-        .await
-}
-
-/// Signs `email` up with the test password and confirms the address with the link mailed at
-/// sign-up (and the password: the owner confirming, not a takeover). An owner whose address
-/// was never proven would lose everything to a reset, which is the takeover rule, not the
-/// clean-up these tests are about.
-pub async fn signup_verified(app: &TestApp, sink: &SmtpSink, email: &str) -> Value {
-    let user = app.signup(email).await;
-    let token = sink
-        .wait_for(email, "Confirm your email address")
-        .await
-        .link_param("token");
-    let r = app
-        .post(
-            "/api/v1/auth/email/verify",
-            &json!({"token": token, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status(), 204, "confirming {email}");
-    user
-}
-
-/// Waits for a notice mail to `to` whose text contains `what`.
-pub async fn notice(sink: &SmtpSink, to: &str, what: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if sink
-            .to(to)
-            .iter()
-            .any(|m| m.raw.contains(NOTICE) && m.text().contains(what))
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no notice {what:?} to {to}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-with_mail!(
+on_all_setups!(mail:
     a_stolen_access_token_cannot_make_sensitive_changes_without_reauthentication,
     super::scopes
 );
@@ -184,7 +139,7 @@ async fn a_stolen_access_token_cannot_make_sensitive_changes_without_reauthentic
     assert_eq!(write_key().await.status(), 201);
 }
 
-with_mail!(
+on_all_setups!(mail:
     a_mailed_code_to_the_own_address_reauthenticates,
     super::scopes
 );
@@ -273,7 +228,7 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
     .await
 }
 
-with_mail!(a_reset_ends_api_keys_and_every_other_reset_link);
+on_all_setups!(mail: a_reset_ends_api_keys_and_every_other_reset_link);
 async fn a_reset_ends_api_keys_and_every_other_reset_link(app: TestApp, sink: SmtpSink) {
     let ada = signup_verified(&app, &sink, "ada@example.com").await;
     let key = s(&ada["api_key"], "key");
@@ -293,21 +248,14 @@ async fn a_reset_ends_api_keys_and_every_other_reset_link(app: TestApp, sink: Sm
 
 /// The mail a reset sends, once it says `what`.
 async fn notice_of_reset(sink: &SmtpSink, to: &str, what: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !sink
-        .to(to)
-        .iter()
-        .any(|m| m.raw.contains("Subject: Your password was changed") && m.text().contains(what))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no reset notice with {what:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let missing = format!("no reset notice with {what:?}");
+    sink.first_to(to, &missing, |m| {
+        m.raw.contains("Subject: Your password was changed") && m.text().contains(what)
+    })
+    .await;
 }
 
-with_mail!(a_password_change_ends_earlier_reset_links);
+on_all_setups!(mail: a_password_change_ends_earlier_reset_links);
 async fn a_password_change_ends_earlier_reset_links(app: TestApp, sink: SmtpSink) {
     let ada = app.signup("ada@example.com").await;
     // Long after sign-up: the key is not recent and stays.

@@ -10,13 +10,13 @@ use latchkey_server::Config;
 use reqwest::Response;
 use serde_json::Value;
 
-use crate::api_keys::{access, expect_error, org_with_member, refresh_token, user_id};
-use crate::forward_auth::{authorize, orders_policy_file};
+use crate::helpers::api_keys::{access, expect_error, org_with_member, refresh_token, user_id};
+use crate::helpers::forward_auth::{authorize, orders_policy_file};
+use crate::helpers::tokens::login_ok;
 use crate::helpers::{
     Backend, OwnedRedis, PASSWORD, TestApp, error_code, fresh_pg_schema, s, test_config,
     unique_prefix,
 };
-use crate::tokens::login_ok;
 
 /// A server over a fresh PostgreSQL schema and the test's own Redis.
 async fn app_on(redis: &OwnedRedis, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {

@@ -9,8 +9,8 @@ use futures::future::join_all;
 use latchkey_client::{Client, Error, FileStore, TokenStore};
 use serde_json::{Value, json};
 
+use crate::helpers::process::Proc;
 use crate::helpers::{PASSWORD, temp_dir};
-use crate::process::Proc;
 
 async fn start(extra: &[(&str, &str)]) -> Proc {
     let mut env = vec![("LATCHKEY_LOG_LEVEL", "info")];

@@ -7,7 +7,7 @@ use latchkey_client::{Client, LiveSocket, SocketEvent, SocketOptions};
 use serde_json::{Value, json};
 
 use crate::helpers::PASSWORD;
-use crate::process::Proc;
+use crate::helpers::process::Proc;
 
 async fn start_with_signup(email: &str) -> Proc {
     let server = Proc::start(&[("LATCHKEY_ACCESS_TOKEN_TTL", "10s")]).await;

@@ -6,15 +6,15 @@ use latchkey_core::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, auth_token, create_key, expect_error, expect_json, org_with_member, patch_key,
     set_scopes, signup_key, user_id,
 };
-use crate::forward_auth::{
-    allowed, decide, eventually, orders_policy_file, refused, replace_policy,
+use crate::helpers::forward_auth::{
+    allowed, decide, decides_eventually, orders_policy_file, refused, replace_policy,
 };
 use crate::helpers::{Backend, TestApp, s, test_config};
-use crate::on_both_stores_with_policy;
+use crate::on_all_setups;
 
 async fn put_scopes(app: &TestApp, admin: &str, uid: &str, scopes: Value) -> reqwest::Response {
     app.send_json_auth(
@@ -91,7 +91,7 @@ async fn a_founder_cannot_grant_scopes_outside_the_catalogue(app: TestApp) {
     );
 }
 mod founder {
-    use crate::forward_auth::orders_policy_file;
+    use crate::helpers::forward_auth::orders_policy_file;
     use crate::helpers::{Backend, TestApp};
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn embedded() {
@@ -221,7 +221,7 @@ role = "member"
     );
     let bob_at = access(&bob);
     // The old policy has no /profile rule: once this passes, the new one is in force.
-    eventually(
+    decides_eventually(
         &app,
         &bob_at,
         "GET",
@@ -321,11 +321,13 @@ role = "member"
             "{what}: {method} {uri}"
         );
     }
-    let r = crate::forward_auth::authorize(&app, &bob_key, "DELETE", "/orders/1").await;
+    let r = crate::helpers::forward_auth::authorize(&app, &bob_key, "DELETE", "/orders/1").await;
     assert_eq!(
         r.headers()["x-latchkey-org"],
         org.as_str(),
         "the organization travels along"
     );
 }
-on_both_stores_with_policy!(policy_rules_can_require_an_organization_and_a_role);
+on_all_setups!(policy_rules_can_require_an_organization_and_a_role, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));

@@ -4,13 +4,13 @@
 
 use serde_json::json;
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, auth_token, create_key, expect_json, json_set, list_keys, org_with_member, patch_key,
     set_of, set_scopes, signup_key, user_id,
 };
-use crate::forward_auth::{allowed, authorize, decide, refused};
+use crate::helpers::forward_auth::{allowed, authorize, decide, refused};
 use crate::helpers::{TestApp, s};
-use crate::on_both_stores_with_policy;
+use crate::on_all_setups;
 
 /// The instances to check on: the app itself, plus (with Redis) a second instance that has
 /// already served the token, so a per-instance cache would show.
@@ -78,7 +78,10 @@ async fn a_members_new_scopes_apply_to_their_live_auth_token_on_the_next_check(a
         "the token was never re-minted"
     );
 }
-on_both_stores_with_policy!(a_members_new_scopes_apply_to_their_live_auth_token_on_the_next_check);
+on_all_setups!(
+    a_members_new_scopes_apply_to_their_live_auth_token_on_the_next_check,
+    |c| c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
+);
 
 async fn a_keys_own_scopes_are_cut_to_what_its_owner_holds_now(app: TestApp) {
     let apps = instances(app).await;
@@ -165,7 +168,9 @@ async fn a_keys_own_scopes_are_cut_to_what_its_owner_holds_now(app: TestApp) {
         "never re-minted"
     );
 }
-on_both_stores_with_policy!(a_keys_own_scopes_are_cut_to_what_its_owner_holds_now);
+on_all_setups!(a_keys_own_scopes_are_cut_to_what_its_owner_holds_now, |c| {
+    c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
+});
 
 async fn a_users_access_token_carries_the_scopes_they_hold_now_not_those_it_was_issued_with(
     app: TestApp,
@@ -211,8 +216,9 @@ async fn a_users_access_token_carries_the_scopes_they_hold_now_not_those_it_was_
         assert_eq!(me["scopes"], json!([]), "instance {i}: /me shows them too");
     }
 }
-on_both_stores_with_policy!(
-    a_users_access_token_carries_the_scopes_they_hold_now_not_those_it_was_issued_with
+on_all_setups!(
+    a_users_access_token_carries_the_scopes_they_hold_now_not_those_it_was_issued_with,
+    |c| c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file())
 );
 
 async fn a_role_change_shows_on_the_members_live_tokens(app: TestApp) {
@@ -290,4 +296,6 @@ async fn a_role_change_shows_on_the_members_live_tokens(app: TestApp) {
         assert_eq!(r.status(), 403, "instance {i}: demoted again");
     }
 }
-on_both_stores_with_policy!(a_role_change_shows_on_the_members_live_tokens);
+on_all_setups!(a_role_change_shows_on_the_members_live_tokens, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));

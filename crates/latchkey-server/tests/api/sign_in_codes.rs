@@ -4,52 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::mail_sink::SmtpSink;
 use crate::helpers::{TestApp, assert_error_shape, error_code, s};
-use crate::mail_sink::SmtpSink;
-
-/// Declares a test that runs on every setup with an SMTP sink the server sends to:
-/// `async fn name(app: TestApp, sink: SmtpSink)`; an optional `fn(&mut Config)` adjusts more.
-macro_rules! with_mail {
-    ($name:ident) => {
-        with_mail!($name, |_| {});
-    };
-    ($name:ident, $tweak:expr) => {
-        mod $name {
-            use $crate::helpers::{Setup, TestApp};
-            use $crate::mail_sink::SmtpSink;
-            async fn run(setup: Setup) {
-                let Some(sink) = SmtpSink::start() else {
-                    return;
-                };
-                let url = sink.url();
-                let tweak: fn(&mut latchkey_server::Config) = $tweak;
-                let app = TestApp::spawn_setup(setup, |c| {
-                    c.smtp_url = Some(url);
-                    c.mail_from = "Latchkey <auth@latchkey.test>".into();
-                    tweak(c);
-                })
-                .await;
-                if let Some(app) = app {
-                    super::$name(app, sink).await;
-                }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Setup::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Setup::Postgres).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_redis() {
-                run(Setup::PostgresRedis).await;
-            }
-        }
-    };
-}
-
-pub(crate) use with_mail;
+use crate::on_all_setups;
 
 const MARKER: &str = "sign-in code is ";
 
@@ -71,7 +28,7 @@ async fn verify(app: &TestApp, login_id: &str, code: &str) -> reqwest::Response 
     .await
 }
 
-with_mail!(a_mailed_code_signs_in_once);
+on_all_setups!(mail: a_mailed_code_signs_in_once);
 async fn a_mailed_code_signs_in_once(app: TestApp, sink: SmtpSink) {
     let user = app.signup("ada@example.com").await;
     let login_id = request_code(&app, "Ada@Example.com").await;
@@ -105,7 +62,7 @@ async fn a_mailed_code_signs_in_once(app: TestApp, sink: SmtpSink) {
     assert_eq!(error_code(again).await, "invalid_session_code");
 }
 
-with_mail!(a_code_for_a_new_address_signs_up);
+on_all_setups!(mail: a_code_for_a_new_address_signs_up);
 async fn a_code_for_a_new_address_signs_up(app: TestApp, sink: SmtpSink) {
     let login_id = request_code(&app, "new@example.com").await;
     let code = sink.code_to("new@example.com").await.code_after(MARKER);
@@ -127,7 +84,7 @@ async fn a_code_for_a_new_address_signs_up(app: TestApp, sink: SmtpSink) {
     assert_eq!(again["user"]["user_id"], body["user"]["user_id"]);
 }
 
-with_mail!(
+on_all_setups!(mail:
     without_code_sign_up_unknown_addresses_get_the_same_answer_and_no_mail,
     |c| c.login_code_signup = false
 );
@@ -162,7 +119,7 @@ async fn without_code_sign_up_unknown_addresses_get_the_same_answer_and_no_mail(
     }
 }
 
-with_mail!(a_wrong_email_is_refused_and_nothing_is_left_behind);
+on_all_setups!(mail: a_wrong_email_is_refused_and_nothing_is_left_behind);
 async fn a_wrong_email_is_refused_and_nothing_is_left_behind(app: TestApp, sink: SmtpSink) {
     for bad in ["not-an-email", "a@b", "two@@example.com", ""] {
         let r = app.post("/api/v1/auth/code", &json!({"email": bad})).await;
@@ -190,7 +147,7 @@ async fn a_wrong_email_is_refused_and_nothing_is_left_behind(app: TestApp, sink:
     assert_eq!(error_code(r).await, "invalid_request");
 }
 
-with_mail!(wrong_expired_unknown_and_malformed_codes_are_refused);
+on_all_setups!(mail: wrong_expired_unknown_and_malformed_codes_are_refused);
 async fn wrong_expired_unknown_and_malformed_codes_are_refused(app: TestApp, sink: SmtpSink) {
     app.signup("eve@example.com").await;
     let login_id = request_code(&app, "eve@example.com").await;
@@ -222,7 +179,7 @@ async fn wrong_expired_unknown_and_malformed_codes_are_refused(app: TestApp, sin
     assert_eq!(error_code(r).await, "invalid_session_code");
 }
 
-with_mail!(five_wrong_tries_kill_the_login);
+on_all_setups!(mail: five_wrong_tries_kill_the_login);
 async fn five_wrong_tries_kill_the_login(app: TestApp, sink: SmtpSink) {
     app.signup("mal@example.com").await;
     let login_id = request_code(&app, "mal@example.com").await;
@@ -239,7 +196,7 @@ async fn five_wrong_tries_kill_the_login(app: TestApp, sink: SmtpSink) {
 
 // The per-login limit and the single spend, apart from the account's budget across logins
 // (`lockout.rs`), which 45 guesses from one address would reach.
-with_mail!(parallel_guesses_cannot_exceed_the_limit, |c| {
+on_all_setups!(mail: parallel_guesses_cannot_exceed_the_limit, |c| {
     c.login_limit_per_account_ip = 100;
     c.login_limit_per_account = 100;
 });
@@ -279,7 +236,7 @@ async fn parallel_guesses_cannot_exceed_the_limit(app: TestApp, sink: SmtpSink) 
     );
 }
 
-with_mail!(sending_is_limited_per_address, |c| {
+on_all_setups!(mail: sending_is_limited_per_address, |c| {
     c.login_code_limit_per_email = 3;
 });
 async fn sending_is_limited_per_address(app: TestApp, sink: SmtpSink) {
@@ -308,7 +265,7 @@ async fn sending_is_limited_per_address(app: TestApp, sink: SmtpSink) {
     request_code(&app, "other@example.com").await;
 }
 
-with_mail!(sending_is_limited_per_client_ip, |c| {
+on_all_setups!(mail: sending_is_limited_per_client_ip, |c| {
     c.login_code_limit_per_ip = 2;
 });
 async fn sending_is_limited_per_client_ip(app: TestApp, sink: SmtpSink) {
@@ -379,7 +336,7 @@ async fn without_smtp_mail_goes_to_the_outbox_folder() {
 /// says so at start-up and logs the code, so `latchkey serve` works with nothing configured.
 #[tokio::test]
 async fn codes_reach_the_log_only_without_smtp() {
-    use crate::process::Proc;
+    use crate::helpers::process::Proc;
     let Some(sink) = SmtpSink::start() else {
         return;
     };

@@ -6,9 +6,9 @@ use std::time::Duration;
 use latchkey_core::Clock;
 use tokio::io::AsyncWriteExt;
 
+use crate::helpers::process::Proc;
+use crate::helpers::raw_http::{PATIENCE, closed_by_server, connect, read_response};
 use crate::helpers::{Backend, TestApp, test_config};
-use crate::process::Proc;
-use crate::raw_http::{PATIENCE, closed_by_server, connect, read_response};
 
 const HALF_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ";
 

@@ -4,65 +4,13 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
+use crate::helpers::social::{
+    APP, Callback, callback, complete, dance, dance_with, exchange, no_redirects, sign_up, spawn,
+    spawn_tweaked, urlencode,
+};
 use crate::helpers::{Backend, TestApp, assert_error_shape, s};
-use crate::mail_sink::SmtpSink;
-use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub, Tamper};
-
-pub(crate) const APP: &str = "https://app.example/done";
-
-pub(crate) async fn spawn(
-    backend: Backend,
-    stub: &Stub,
-    kind: &str,
-    tenants: &[&str],
-) -> Option<TestApp> {
-    spawn_tweaked(backend, stub, kind, tenants, |_| {}).await
-}
-
-/// `spawn`, with the provider's settings and the configuration tweaked.
-pub(crate) async fn spawn_tweaked(
-    backend: Backend,
-    stub: &Stub,
-    kind: &str,
-    tenants: &[&str],
-    tweak: impl FnOnce(&mut latchkey_server::Config),
-) -> Option<TestApp> {
-    let provider = latchkey_server::oidc_config::OidcProvider {
-        name: kind.into(),
-        kind: kind.into(),
-        issuer: Some(stub.config_issuer()),
-        client_id: CLIENT_ID.into(),
-        client_secret: Some(CLIENT_SECRET.into()),
-        scopes: vec![],
-        authority: None,
-        tenants: tenants.iter().map(|t| t.to_string()).collect(),
-        form_post: false,
-        satisfies_mfa: false,
-    };
-    TestApp::spawn_with(backend, |c| {
-        c.oidc_providers = vec![provider];
-        c.oidc_redirect_allow_list = vec!["https://app.example".into(), "com.example.app:/".into()];
-        tweak(c);
-    })
-    .await
-}
-
-pub(crate) fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// What the browser saw at the end of the dance.
-pub(crate) struct Callback {
-    pub(crate) status: StatusCode,
-    pub(crate) location: Option<String>,
-    pub(crate) body: Value,
-    /// To replay it.
-    url: String,
-    cookie: String,
-}
 
 impl Callback {
     /// The one-time code handed to the app.
@@ -90,114 +38,6 @@ impl Callback {
         let message = self.body["message"].as_str().unwrap();
         assert!(message.contains(why), "{message:?} lacks {why:?}");
     }
-}
-
-/// The browser: start at Latchkey, pass the provider, come back to the callback.
-pub(crate) async fn dance(app: &TestApp, provider: &str, query: &str) -> Callback {
-    dance_with(app, provider, query, |url| url).await
-}
-
-async fn dance_with(
-    app: &TestApp,
-    provider: &str,
-    query: &str,
-    spoil: impl FnOnce(String) -> String,
-) -> Callback {
-    let start_url = app.url(&format!(
-        "/api/v1/oauth/{provider}/start?redirect_to={}{query}",
-        urlencode(APP)
-    ));
-    dance_from(app, &start_url, spoil).await
-}
-
-async fn dance_from(
-    app: &TestApp,
-    start_url: &str,
-    spoil: impl FnOnce(String) -> String,
-) -> Callback {
-    let http = no_redirects();
-    let start = http.get(start_url).send().await.unwrap();
-    assert_eq!(start.status(), StatusCode::FOUND);
-    let set_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for attr in [
-        "HttpOnly",
-        "SameSite=Lax",
-        "Max-Age=600",
-        "Path=/api/v1/oauth/",
-    ] {
-        assert!(set_cookie.contains(attr), "{set_cookie}");
-    }
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let at_provider = start.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        at_provider.contains("code_challenge_method=S256"),
-        "{at_provider}"
-    );
-    let back = http.get(&at_provider).send().await.unwrap();
-    assert_eq!(back.status(), StatusCode::FOUND);
-    // The provider redirects to Latchkey's public URL; the test server listens elsewhere.
-    let url = back.headers()["location"]
-        .to_str()
-        .unwrap()
-        .replace("http://latchkey.test", &app.base);
-    let url = spoil(url);
-    callback(app, &url, &cookie).await
-}
-
-async fn callback(app: &TestApp, url: &str, cookie: &str) -> Callback {
-    let _ = app;
-    let r = no_redirects()
-        .get(url)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = r.json().await.unwrap_or(Value::Null);
-    Callback {
-        status,
-        location,
-        body,
-        url: url.to_owned(),
-        cookie: cookie.to_owned(),
-    }
-}
-
-pub(crate) fn urlencode(s: &str) -> String {
-    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
-        .unwrap()
-        .query()
-        .unwrap()[2..]
-        .to_owned()
-}
-
-pub(crate) async fn exchange(app: &TestApp, body: Value) -> (StatusCode, Value) {
-    let r = app.post("/api/v1/auth/exchange", &body).await;
-    (r.status(), r.json().await.unwrap())
-}
-
-async fn complete(app: &TestApp, body: Value) -> (StatusCode, Value) {
-    let r = app.post("/api/v1/auth/signup/complete", &body).await;
-    (r.status(), r.json().await.unwrap())
-}
-
-/// A new person through the provider: the sign-up step, then tokens and a default API key.
-pub(crate) async fn sign_up(app: &TestApp, provider: &str, query: &str, phone: &str) -> Value {
-    let code = dance(app, provider, query).await.code();
-    let (status, step) = exchange(app, json!({"code": code})).await;
-    assert_eq!(status, StatusCode::OK, "{step}");
-    assert_eq!(step["signup_required"], true);
-    let (status, body) = complete(
-        app,
-        json!({"signup_token": s(&step, "signup_token"), "phone": phone}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
 }
 
 const ADDRESS_CODE: &str = "confirm this address is ";
@@ -676,7 +516,7 @@ async fn social_provider_key_rotation_is_followed_and_refetching_is_bounded() {
 async fn social_sign_in_takes_over_an_account_squatted_with_a_password() {
     let stub = Stub::google_like().await;
     let app = spawn(Backend::Sqlite, &stub, "google", &[]).await.unwrap();
-    let sq = crate::takeover::squat(&app, "zoe@example.com").await;
+    let sq = crate::helpers::takeover::squat(&app, "zoe@example.com").await;
     stub.set_person(
         json!({"sub": "zoe-google", "email": "Zoe@Example.com", "email_verified": true}),
     );
@@ -685,7 +525,7 @@ async fn social_sign_in_takes_over_an_account_squatted_with_a_password() {
     assert_eq!(status, StatusCode::OK, "{zoe}");
     assert!(zoe["access_token"].is_string(), "no second step: {zoe}");
     assert_eq!(zoe["user"]["user_id"], sq.user_id);
-    crate::takeover::assert_squatter_out(&app, &sq, "zoe@example.com").await;
+    crate::helpers::takeover::assert_squatter_out(&app, &sq, "zoe@example.com").await;
     let access = s(&zoe, "access_token");
     let me: Value = app.me(&access).await.json().await.unwrap();
     assert_eq!(me["email_verified"], true);
@@ -771,7 +611,7 @@ async fn enable_totp(app: &TestApp, access: &str) -> String {
         .post_json_auth(
             "/api/v1/mfa/totp/confirm",
             access,
-            &json!({"code": crate::mfa::totp_code(app, &secret)}),
+            &json!({"code": crate::helpers::mfa::totp_code(app, &secret)}),
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -804,7 +644,7 @@ async fn social_sign_in_of_an_account_with_totp_asks_for_the_second_factor() {
     let r = app
         .post(
             "/api/v1/auth/mfa/verify",
-            &json!({"mfa_token": mfa_token, "mfa_code": crate::mfa::totp_code(&app, &secret)}),
+            &json!({"mfa_token": mfa_token, "mfa_code": crate::helpers::mfa::totp_code(&app, &secret)}),
         )
         .await;
     assert_eq!(r.status(), 200);

@@ -7,11 +7,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub};
+use crate::helpers::reauth::{notice, reauthenticate};
+use crate::helpers::social::{APP, exchange, no_redirects, sign_up, spawn};
 use crate::helpers::{Backend, PASSWORD, TestApp, assert_error_shape, s};
-use crate::mail_sink::SmtpSink;
-use crate::oidc_stub::{CLIENT_ID, CLIENT_SECRET, Stub};
-use crate::reauth::{notice, reauthenticate};
-use crate::social::{APP, exchange, no_redirects, sign_up, spawn};
 
 async fn spawn_with_mail(stub: &Stub, kind: &str, sink: &SmtpSink) -> TestApp {
     let provider = latchkey_server::oidc_config::OidcProvider {
@@ -159,7 +159,9 @@ async fn link(app: &TestApp, token: &str, provider: &str) -> reqwest::Response {
 }
 
 async fn microsoft_signs_in_as(app: &TestApp) -> Value {
-    let code = crate::social::dance(app, "microsoft", "").await.code();
+    let code = crate::helpers::social::dance(app, "microsoft", "")
+        .await
+        .code();
     let (status, body) = exchange(app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
@@ -405,19 +407,11 @@ async fn social_the_last_way_to_sign_in_cannot_be_removed() {
 }
 
 /// The reset mail (security notices are sent in the background and may come in between).
-async fn reset_mail(sink: &SmtpSink, to: &str) -> crate::mail_sink::Received {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(m) = sink
-            .to(to)
-            .into_iter()
-            .find(|m| m.raw.contains("Subject: Reset your password"))
-        {
-            return m;
-        }
-        assert!(std::time::Instant::now() < deadline, "no reset mail");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn reset_mail(sink: &SmtpSink, to: &str) -> crate::helpers::mail_sink::Received {
+    sink.first_to(to, "no reset mail", |m| {
+        m.raw.contains("Subject: Reset your password")
+    })
+    .await
 }
 
 /// Who the provider signs in, with ID-token times at the server's (moved) clock.
@@ -436,7 +430,7 @@ async fn social_a_password_reset_removes_a_link_made_an_hour_before_and_keeps_an
     };
     let stub = Stub::microsoft_like("tenant-a").await;
     let app = spawn_with_mail(&stub, "microsoft", &sink).await;
-    let carol = crate::reauth::signup_verified(&app, &sink, "carol@contoso.example").await;
+    let carol = crate::helpers::reauth::signup_verified(&app, &sink, "carol@contoso.example").await;
     person(&app, &stub, "oid-old", "carol@contoso.example");
     let r = link(&app, &s(&carol, "access_token"), "microsoft").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -515,7 +509,9 @@ async fn social_a_link_started_by_a_squatter_ends_with_the_takeover() {
 
     stub.set_person(json!({"sub": "zoe-google", "email": "zoe@example.com",
         "email_verified": true}));
-    let code = crate::social::dance(&app, "google", "").await.code();
+    let code = crate::helpers::social::dance(&app, "google", "")
+        .await
+        .code();
     let (status, zoe) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{zoe}");
     assert_eq!(zoe["user"]["user_id"], squatter["user"]["user_id"]);
@@ -536,7 +532,9 @@ async fn social_a_link_started_by_a_squatter_ends_with_the_takeover() {
     }
     // Only Zoe's own Google account signs in to her account.
     assert_eq!(identities(&app, &s(&zoe, "access_token")).await.len(), 1);
-    let code = crate::social::dance(&app, "google", "").await.code();
+    let code = crate::helpers::social::dance(&app, "google", "")
+        .await
+        .code();
     let (status, step) = exchange(&app, json!({"code": code})).await;
     assert_eq!(status, StatusCode::OK, "{step}");
     assert_eq!(step["signup_required"], true, "{step}");

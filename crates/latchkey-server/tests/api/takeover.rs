@@ -2,80 +2,16 @@
 //! Whatever way Zoe later proves the address (a mailed code, the verification link alone, a
 //! password reset), the account becomes hers and nothing the squatter set up keeps working.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
-use crate::api_keys::{assert_agent_refused, assert_agent_works, assert_key_refused, auth_token};
+use crate::helpers::api_keys::{assert_key_refused, auth_token};
+use crate::helpers::mail_sink::SmtpSink;
+use crate::helpers::takeover::{assert_squatter_out, squat};
 use crate::helpers::{Backend, PASSWORD, TestApp, error_code, s};
-use crate::mail_sink::SmtpSink;
-use crate::mfa::totp_code;
-use crate::sign_in_codes::with_mail;
+use crate::on_all_setups;
 
 const ZOE: &str = "zoe@example.com";
 const CODE_MARKER: &str = "sign-in code is ";
-
-/// What the squatter holds after signing up as Zoe: a session (access and refresh token), the
-/// default API key and a live API token from it, TOTP, and the organization's referral code.
-pub struct Squatter {
-    pub user_id: String,
-    pub access: String,
-    pub refresh: String,
-    pub api_key: String,
-    pub api_token: String,
-    pub referral_code: String,
-}
-
-/// Signs up `email` with the test password (unverified), mints an API token and turns TOTP
-/// on. With `require_verified` the sign-up answers 403 and holds nothing but the password.
-pub async fn squat(app: &TestApp, email: &str) -> Squatter {
-    let user = app.signup(email).await;
-    let access = s(&user, "access_token");
-    let api_key = s(&user["api_key"], "key");
-    let api_token = auth_token(app, &api_key).await;
-    assert_agent_works(app, &api_token, "the squatter's API token").await;
-    let org: Value = app
-        .get_auth("/api/v1/org", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let r = app
-        .post_json_auth("/api/v1/mfa/totp/enroll", &access, &json!({}))
-        .await;
-    assert_eq!(r.status(), 200);
-    let secret = s(&r.json::<Value>().await.unwrap(), "secret");
-    let r = app
-        .post_json_auth(
-            "/api/v1/mfa/totp/confirm",
-            &access,
-            &json!({"code": totp_code(app, &secret)}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    app.advance(Duration::from_secs(30));
-    Squatter {
-        user_id: s(&user["user"], "user_id"),
-        access,
-        refresh: s(&user, "refresh_token"),
-        api_key,
-        api_token,
-        referral_code: s(&org, "referral_code"),
-    }
-}
-
-/// Nothing the squatter set up works any more.
-pub async fn assert_squatter_out(app: &TestApp, sq: &Squatter, email: &str) {
-    let r = app.login(email, PASSWORD).await;
-    assert_eq!(r.status(), 401, "the squatter's password");
-    assert_eq!(error_code(r).await, "invalid_credentials");
-    let r = app.me(&sq.access).await;
-    assert_eq!(r.status(), 401, "the squatter's access token");
-    let r = app.refresh(&sq.refresh).await;
-    assert_eq!(r.status(), 401, "the squatter's refresh token");
-    assert_key_refused(app, &sq.api_key, "the squatter's API key").await;
-    assert_agent_refused(app, &sq.api_token, "the squatter's API token").await;
-}
 
 /// Zoe signs in with a mailed code: the answer of `/auth/code/verify`.
 async fn code_login(app: &TestApp, sink: &SmtpSink, email: &str) -> reqwest::Response {
@@ -105,7 +41,7 @@ async fn events(app: &TestApp, access: &str, name: &str) -> Vec<Value> {
         .collect()
 }
 
-with_mail!(a_code_login_takes_over_a_squatters_account);
+on_all_setups!(mail: a_code_login_takes_over_a_squatters_account);
 async fn a_code_login_takes_over_a_squatters_account(app: TestApp, sink: SmtpSink) {
     let sq = squat(&app, ZOE).await;
     // Zoe's code: straight to tokens (the squatter's second factor is not asked for), in the
@@ -140,7 +76,7 @@ async fn a_code_login_takes_over_a_squatters_account(app: TestApp, sink: SmtpSin
         .await;
     assert_eq!(error_code(r).await, "unknown_referral_code");
     // No API key, no factor left: Zoe sets up her own.
-    let keys = crate::api_keys::list_keys(&app, &access).await;
+    let keys = crate::helpers::api_keys::list_keys(&app, &access).await;
     assert!(keys.is_empty(), "{keys:#?}");
     // Audited once, with what went.
     let taken = events(&app, &access, "account.taken_over").await;
@@ -163,7 +99,7 @@ async fn a_code_login_takes_over_a_squatters_account(app: TestApp, sink: SmtpSin
     );
 }
 
-with_mail!(
+on_all_setups!(mail:
     with_verified_addresses_required_the_squatters_password_stays_refused,
     |c| c.require_verified_email = true
 );
@@ -206,7 +142,7 @@ async fn sessions_and_keys_of_unverified_accounts_stop_once_addresses_are_requir
     assert_key_refused(&app, &api_key, "an unverified owner's key").await;
 }
 
-with_mail!(the_verification_link_alone_takes_over_and_with_the_password_confirms);
+on_all_setups!(mail: the_verification_link_alone_takes_over_and_with_the_password_confirms);
 async fn the_verification_link_alone_takes_over_and_with_the_password_confirms(
     app: TestApp,
     sink: SmtpSink,
@@ -258,7 +194,7 @@ async fn the_verification_link_alone_takes_over_and_with_the_password_confirms(
     assert_eq!(app.login("ann@example.com", PASSWORD).await.status(), 200);
 }
 
-with_mail!(a_password_reset_takes_over_a_squatters_account);
+on_all_setups!(mail: a_password_reset_takes_over_a_squatters_account);
 async fn a_password_reset_takes_over_a_squatters_account(app: TestApp, sink: SmtpSink) {
     let sq = squat(&app, ZOE).await;
     let r = app

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::helpers::{TestApp, s};
-use crate::on_both_backends;
+use crate::on_all_setups;
 
 /// Parses `v[key]` as RFC 3339 and checks the documented shape; returns epoch milliseconds.
 fn api_time(v: &Value, key: &str) -> i64 {
@@ -39,7 +39,7 @@ async fn every_time_in_a_response_has_the_same_rfc3339_millisecond_format(app: T
     assert_eq!(grant["expires_in"], 15 * 60, "{grant}");
 
     app.advance(Duration::from_millis(1_250));
-    let refreshed = crate::tokens::refresh_ok(&app, &s(&grant, "refresh_token")).await;
+    let refreshed = crate::helpers::tokens::refresh_ok(&app, &s(&grant, "refresh_token")).await;
     api_time(&refreshed, "expires_at");
     api_time(&refreshed, "refresh_expires_at");
 
@@ -86,4 +86,4 @@ async fn every_time_in_a_response_has_the_same_rfc3339_millisecond_format(app: T
         }
     }
 }
-on_both_backends!(every_time_in_a_response_has_the_same_rfc3339_millisecond_format);
+on_all_setups!(every_time_in_a_response_has_the_same_rfc3339_millisecond_format);

@@ -6,54 +6,16 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, error_code, s};
-use crate::on_both_backends;
+use crate::helpers::tokens::{
+    assert_invalid_token, assert_me_works, grant_of, login_ok, refresh_ok,
+};
+use crate::helpers::{TestApp, error_code, s};
+use crate::on_all_setups;
 
 const REFRESH_PATH: &str = "/api/v1/auth/refresh";
 const MINUTE: Duration = Duration::from_secs(60);
 const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-/// Asserts a 401 `invalid_token` in the documented shape, with a Bearer challenge.
-pub async fn assert_invalid_token(r: reqwest::Response, what: &str) {
-    assert_eq!(r.status(), 401, "{what}: status");
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    assert!(
-        challenge.starts_with("Bearer "),
-        "{what}: WWW-Authenticate is {challenge:?}"
-    );
-    assert_eq!(error_code(r).await, "invalid_token", "{what}: error code");
-}
-
-/// The body of a 200 token response.
-pub async fn grant_of(r: reqwest::Response, what: &str) -> Value {
-    let status = r.status();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{what}: {body}");
-    body
-}
-
-pub async fn refresh_ok(app: &TestApp, refresh_token: &str) -> Value {
-    grant_of(app.refresh(refresh_token).await, "refresh").await
-}
-
-pub async fn login_ok(app: &TestApp, email: &str) -> Value {
-    grant_of(app.login(email, PASSWORD).await, "login").await
-}
-
-/// `/me` answers 200 with this access token.
-pub async fn assert_me_works(app: &TestApp, access_token: &str, what: &str) {
-    let r = app.me(access_token).await;
-    assert_eq!(
-        r.status(),
-        200,
-        "{what}: /me refused a token it should accept"
-    );
-}
 
 async fn refresh_rotates_and_a_replay_inside_the_grace_returns_the_same_pair(app: TestApp) {
     app.signup("ann@example.com").await;
@@ -83,7 +45,7 @@ async fn refresh_rotates_and_a_replay_inside_the_grace_returns_the_same_pair(app
     assert_ne!(r3, r1);
     assert_me_works(&app, &s(&third, "access_token"), "third access token").await;
 }
-on_both_backends!(refresh_rotates_and_a_replay_inside_the_grace_returns_the_same_pair);
+on_all_setups!(refresh_rotates_and_a_replay_inside_the_grace_returns_the_same_pair);
 
 async fn refresh_replay_after_the_grace_revokes_the_session(app: TestApp) {
     let first = app.signup("ann@example.com").await;
@@ -105,7 +67,7 @@ async fn refresh_replay_after_the_grace_revokes_the_session(app: TestApp) {
     )
     .await;
 }
-on_both_backends!(refresh_replay_after_the_grace_revokes_the_session);
+on_all_setups!(refresh_replay_after_the_grace_revokes_the_session);
 
 async fn refresh_replay_of_a_grandparent_revokes_the_session_even_inside_the_grace(app: TestApp) {
     let first = app.signup("ann@example.com").await;
@@ -120,7 +82,7 @@ async fn refresh_replay_of_a_grandparent_revokes_the_session_even_inside_the_gra
         assert_invalid_token(app.me(&s(grant, "access_token")).await, what).await;
     }
 }
-on_both_backends!(refresh_replay_of_a_grandparent_revokes_the_session_even_inside_the_grace);
+on_all_setups!(refresh_replay_of_a_grandparent_revokes_the_session_even_inside_the_grace);
 
 async fn thirty_parallel_refreshes_with_one_token_all_get_the_same_pair(app: TestApp) {
     let first = app.signup("ann@example.com").await;
@@ -152,7 +114,7 @@ async fn thirty_parallel_refreshes_with_one_token_all_get_the_same_pair(app: Tes
     let next = refresh_ok(&app, &r2).await;
     assert_me_works(&app, &s(&next, "access_token"), "after the burst").await;
 }
-on_both_backends!(thirty_parallel_refreshes_with_one_token_all_get_the_same_pair);
+on_all_setups!(thirty_parallel_refreshes_with_one_token_all_get_the_same_pair);
 
 async fn refresh_token_in_the_authorization_header_works_like_the_body(app: TestApp) {
     let first = app.signup("ann@example.com").await;
@@ -172,7 +134,7 @@ async fn refresh_token_in_the_authorization_header_works_like_the_body(app: Test
     let third = grant_of(app.post_auth(REFRESH_PATH, &r2).await, "bearer R2").await;
     assert_ne!(s(&third, "refresh_token"), r2);
 }
-on_both_backends!(refresh_token_in_the_authorization_header_works_like_the_body);
+on_all_setups!(refresh_token_in_the_authorization_header_works_like_the_body);
 
 async fn the_previous_access_token_keeps_working_after_a_refresh(app: TestApp) {
     let first = app.signup("ann@example.com").await;
@@ -185,7 +147,7 @@ async fn the_previous_access_token_keeps_working_after_a_refresh(app: TestApp) {
     refresh_ok(&app, &s(&second, "refresh_token")).await;
     assert_me_works(&app, &a1, "access token two rotations old").await;
 }
-on_both_backends!(the_previous_access_token_keeps_working_after_a_refresh);
+on_all_setups!(the_previous_access_token_keeps_working_after_a_refresh);
 
 async fn lenient_refresh_exchanges_a_recently_expired_access_token_once(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -208,7 +170,7 @@ async fn lenient_refresh_exchanges_a_recently_expired_access_token_once(app: Tes
     // The client's refresh token is untouched.
     refresh_ok(&app, &s(&grant, "refresh_token")).await;
 }
-on_both_backends!(lenient_refresh_exchanges_a_recently_expired_access_token_once);
+on_all_setups!(lenient_refresh_exchanges_a_recently_expired_access_token_once);
 
 async fn lenient_refresh_refuses_a_token_expired_longer_than_the_window(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -218,7 +180,7 @@ async fn lenient_refresh_refuses_a_token_expired_longer_than_the_window(app: Tes
         .await;
     assert_invalid_token(r, "expired 11 minutes ago").await;
 }
-on_both_backends!(lenient_refresh_refuses_a_token_expired_longer_than_the_window);
+on_all_setups!(lenient_refresh_refuses_a_token_expired_longer_than_the_window);
 
 async fn lenient_refresh_refuses_a_token_of_a_logged_out_session(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -229,7 +191,7 @@ async fn lenient_refresh_refuses_a_token_of_a_logged_out_session(app: TestApp) {
     let r = app.post_auth(REFRESH_PATH, &access).await;
     assert_invalid_token(r, "expired token of a logged-out session").await;
 }
-on_both_backends!(lenient_refresh_refuses_a_token_of_a_logged_out_session);
+on_all_setups!(lenient_refresh_refuses_a_token_of_a_logged_out_session);
 
 async fn lenient_refresh_is_refused_when_the_window_is_zero(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -254,7 +216,7 @@ async fn refresh_token_expires_after_seven_days_without_use(app: TestApp) {
     let r = app.refresh(&s(&second, "refresh_token")).await;
     assert_invalid_token(r, "refresh token unused for seven days").await;
 }
-on_both_backends!(refresh_token_expires_after_seven_days_without_use);
+on_all_setups!(refresh_token_expires_after_seven_days_without_use);
 
 async fn refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused(app: TestApp) {
     let r = app.client.post(app.url(REFRESH_PATH)).send().await.unwrap();
@@ -272,7 +234,7 @@ async fn refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused(app
     let r = app.post_auth(REFRESH_PATH, &unknown).await;
     assert_invalid_token(r, "unknown lkr_ token in the header").await;
 }
-on_both_backends!(refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused);
+on_all_setups!(refresh_without_a_token_is_a_bad_request_and_bad_tokens_are_refused);
 
 /// The 401 `invalid_token` body's message.
 async fn invalid_token_message(r: reqwest::Response, what: &str) -> String {
@@ -320,7 +282,7 @@ async fn lenient_refresh_does_not_chain_and_refuses_a_live_token(app: TestApp) {
     let renewed = refresh_ok(&app, &s(&grant, "refresh_token")).await;
     assert_me_works(&app, &s(&renewed, "access_token"), "after refresh").await;
 }
-on_both_backends!(lenient_refresh_does_not_chain_and_refuses_a_live_token);
+on_all_setups!(lenient_refresh_does_not_chain_and_refuses_a_live_token);
 
 async fn an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead(app: TestApp) {
     let grant = app.signup("ann@example.com").await;
@@ -352,4 +314,4 @@ async fn an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead(app: Test
     assert_eq!(status, 200, "{body}");
     refresh_ok(&app, &refresh).await;
 }
-on_both_backends!(an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead);
+on_all_setups!(an_api_key_or_refresh_token_as_bearer_says_what_to_do_instead);

@@ -7,20 +7,20 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api_keys::{
+use crate::helpers::api_keys::{
     access, auth_token, expect_error, expect_json, org_with_member, set_scopes, signup_key,
     signup_key_id, user_id,
 };
-use crate::forward_auth::{
+use crate::helpers::forward_auth::{
     ORDERS_POLICY, allowed, decide, orders_policy_file, policy_file, refused,
 };
-use crate::helpers::{PASSWORD, TestApp, s};
-use crate::oauth::{
+use crate::helpers::oauth::{
     ClientAuth, INTROSPECT, introspector, introspector_account, password_grant, post_form,
 };
+use crate::helpers::operator::{login_token, make_operator};
+use crate::helpers::process::Proc;
+use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
-use crate::operator::{login_token, make_operator};
-use crate::process::Proc;
 
 async fn put_scopes(app: &TestApp, by: &str, uid: &str, scopes: &[&str]) -> reqwest::Response {
     app.send_json_auth(
@@ -151,12 +151,13 @@ async fn a_narrowed_grant_acts_only_through_its_scopes(app: TestApp) {
         allowed(&["orders:read", "orders:write"])
     );
     // Nor is it an admin for a policy rule.
-    crate::forward_auth::replace_policy(
+    crate::helpers::forward_auth::replace_policy(
         app.config.policy_file.as_ref().unwrap(),
         &format!("{ORDERS_POLICY}{CONSOLE_POLICY}"),
     );
     let admin = allowed(&["orders:read", "orders:write"]);
-    crate::forward_auth::eventually(&app, &full, "GET", "/console/x", &admin).await;
+    crate::helpers::forward_auth::decides_eventually(&app, &full, "GET", "/console/x", &admin)
+        .await;
     assert_eq!(
         decide(&app, &narrow, "GET", "/console/x").await,
         refused(403, "forbidden")
@@ -169,7 +170,9 @@ async fn a_narrowed_grant_acts_only_through_its_scopes(app: TestApp) {
     assert_eq!(app.me(&narrow).await.status(), 401);
     assert_eq!(app.me(&full).await.status(), 200, "only that session ended");
 }
-crate::on_both_stores_with_policy!(a_narrowed_grant_acts_only_through_its_scopes);
+crate::on_all_setups!(a_narrowed_grant_acts_only_through_its_scopes, |c| c
+    .policy_file =
+    Some(crate::helpers::forward_auth::orders_policy_file()));
 
 // Item 13: with the default trust model, a stranger who founds an organization cannot grant
 // herself a scope the operator did not mark grantable, so the README's policy refuses her.
@@ -227,7 +230,7 @@ on_all_setups!(
     |c| {
         c.admin_grantable_scopes.clear();
         c.default_scopes = vec!["orders:read".into()];
-        c.policy_file = Some(crate::forward_auth::orders_policy_file());
+        c.policy_file = Some(crate::helpers::forward_auth::orders_policy_file());
     }
 );
 

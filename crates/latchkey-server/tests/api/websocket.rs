@@ -9,53 +9,12 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::api_keys::{org_with_member, set_scopes, signup_key, user_id};
+use crate::helpers::api_keys::{org_with_member, set_scopes, signup_key, user_id};
+use crate::helpers::tokens::{login_ok, refresh_ok};
+use crate::helpers::websocket::{Socket, next, next_json, open, ws_url};
 use crate::helpers::{TestApp, assert_error_shape, s};
 use crate::on_all_setups;
-use crate::tokens::{login_ok, refresh_ok};
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn ws_url(app: &TestApp, query: &str) -> String {
-    format!(
-        "{}/api/v1/ws{query}",
-        app.base.replacen("http://", "ws://", 1)
-    )
-}
-
-/// Opens a socket with the token in the query and reads its `ready` message.
-pub async fn open(app: &TestApp, token: &str) -> Socket {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(ws_url(app, &format!("?access_token={token}")))
-            .await
-            .expect("WebSocket handshake");
-    let ready = next_json(&mut socket).await;
-    assert_eq!(ready["type"], "ready", "{ready}");
-    socket
-}
-
-/// The next JSON message (pings skipped), within a deadline.
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        match next(socket).await {
-            Message::Text(text) => {
-                return serde_json::from_str(text.as_str()).expect("JSON message");
-            }
-            Message::Close(frame) => panic!("closed while a message was expected: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
-async fn next(socket: &mut Socket) -> Message {
-    tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("a message within 10 s")
-        .expect("socket still open")
-        .expect("no socket error")
-}
 
 /// Reads until the close frame: the JSON messages before it, and its code.
 async fn until_close(socket: &mut Socket) -> (Vec<Value>, u16, String) {
@@ -114,7 +73,7 @@ async fn ws_refuses_missing_invalid_and_expired_tokens_before_the_upgrade(app: T
     );
 
     // An API auth token has no session to watch: refused with a reason.
-    let api_token = crate::api_keys::auth_token(&app, &signup_key(&grant)).await;
+    let api_token = crate::helpers::api_keys::auth_token(&app, &signup_key(&grant)).await;
     let (status, body) = refused(ws_url(&app, &format!("?access_token={api_token}"))).await;
     assert_eq!(assert_error_shape(status, &body, "API token"), "forbidden");
 
@@ -416,7 +375,7 @@ fn rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_sockets_stay_open_and_all_close_on_logout_with_no_token_in_the_log() {
     const SOCKETS: usize = 1000;
-    let server = crate::process::Proc::start(&[("LATCHKEY_LOG_LEVEL", "info")]).await;
+    let server = crate::helpers::process::Proc::start(&[("LATCHKEY_LOG_LEVEL", "info")]).await;
     let client = reqwest::Client::new();
     let grant: Value = client
         .post(server.url("/api/v1/auth/signup"))

@@ -2,7 +2,7 @@
 //! auth tokens; unknown tokens answer 200 as well.
 
 use super::{ClientAuth, REVOKE, TOKEN, assert_no_store, oauth_error, password_grant, post_form};
-use crate::api_keys::{signup_key, signup_key_id};
+use crate::helpers::api_keys::{signup_key, signup_key_id};
 use crate::helpers::{TestApp, s};
 use crate::on_all_setups;
 

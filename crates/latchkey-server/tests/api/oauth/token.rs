@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{ClientAuth, TOKEN, oauth_error, password_grant, post_form, token_ok};
-use crate::api_keys::{expect_json, signup_key, signup_key_id};
+use crate::helpers::api_keys::{expect_json, signup_key, signup_key_id};
 use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
 

@@ -31,20 +31,14 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// A fresh schema for one test, or `None` (test skipped) when PostgreSQL is unreachable outside
-/// CI. Under `CI=true` an unreachable PostgreSQL fails the test.
+/// A fresh schema for one test. An unreachable PostgreSQL fails the test, in CI or not: a
+/// skipped test must not pass. (`Option` only so callers keep their `?`; never `None`.)
 pub async fn fresh_pg_schema() -> Option<String> {
     use sqlx::Connection;
     let admin = pg_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PostgreSQL is required under CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping: PostgreSQL unreachable at {admin}: {e}");
-            return None;
-        }
+        Err(e) => panic!("PostgreSQL is required (scripts/test starts it): {admin}: {e}"),
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -60,8 +54,9 @@ pub async fn fresh_pg_schema() -> Option<String> {
     Some(format!("{admin}{sep}options=-c%20search_path%3D{schema}"))
 }
 
-/// The Redis the tests use (`LATCHKEY_TEST_REDIS_URL`, or the machine's), or `None` (skip)
-/// when it is unreachable outside CI. Each test gets its own key prefix.
+/// The Redis the tests use (`LATCHKEY_TEST_REDIS_URL`, or the machine's); an unreachable one
+/// fails the test. Each test gets its own key prefix. (`Option` only so callers keep their
+/// `?`; never `None`.)
 pub fn redis_url() -> Option<String> {
     let url = std::env::var("LATCHKEY_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
@@ -76,20 +71,14 @@ pub fn redis_url() -> Option<String> {
         .to_owned();
     match std::net::TcpStream::connect(&hostport) {
         Ok(_) => Some(url),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("Redis is required under CI=true: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping: Redis unreachable at {hostport}: {e}");
-            None
-        }
+        Err(e) => panic!("Redis is required (scripts/test starts it): {hostport}: {e}"),
     }
 }
 
 /// A `redis-server` of the test's own on a free loopback port, so a test may stop it, restart
 /// it, pause it (SIGSTOP, as a network cut looks to a client) and reconfigure it without
-/// touching the machine's shared Redis. Killed when dropped. `None` (skip) when
-/// `/usr/bin/redis-server` is missing outside CI.
+/// touching the machine's shared Redis. Killed when dropped. A missing `/usr/bin/redis-server`
+/// fails the test.
 pub struct OwnedRedis {
     pub port: u16,
     extra: Vec<String>,
@@ -125,12 +114,7 @@ impl OwnedRedis {
     /// With extra `redis-server` arguments, e.g. `["--maxmemory-policy", "allkeys-lru"]`.
     pub fn start_with(extra: &[&str]) -> Option<OwnedRedis> {
         if !std::path::Path::new(REDIS_SERVER).exists() {
-            assert!(
-                !std::env::var("CI").is_ok_and(|v| v == "true"),
-                "{REDIS_SERVER} is required under CI=true"
-            );
-            eprintln!("skipping: {REDIS_SERVER} not installed");
-            return None;
+            panic!("{REDIS_SERVER} is required (scripts/test installs Redis)");
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -545,23 +529,78 @@ pub enum Setup {
 }
 
 impl TestApp {
-    /// A server on `setup`, or `None` (test skipped) when a server the setup needs is
-    /// unreachable outside CI.
-    pub async fn spawn_setup(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        match setup {
+    /// A server on `setup`; panics when a server the setup needs is unreachable.
+    pub async fn spawn_setup(setup: Setup, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let app = match setup {
             Setup::Sqlite => Self::spawn_with(Backend::Sqlite, tweak).await,
             Setup::Postgres => Self::spawn_with(Backend::Postgres, tweak).await,
             Setup::PostgresRedis => Self::spawn_redis_with(tweak).await,
-        }
+        };
+        app.expect("every setup's servers are reachable (missing ones panic)")
     }
 }
 
-/// Declares a test that runs on every setup: `on_all_setups!(name);` for an
-/// `async fn name(app: TestApp)`, or `on_all_setups!(name, |c| …);` to adjust the `Config`
-/// first (paths in the closure must be absolute: it expands inside the test's own module).
-/// SQLite always runs; the PostgreSQL setups skip when their servers are unreachable outside CI.
+/// The one macro that declares a test on several setups; each setup is a test named
+/// `<name>::<setup>` (`sqlite`, `postgres`, `postgres_redis`). A server a setup needs that is
+/// unreachable fails the test (`scripts/test` starts PostgreSQL and Redis).
+///
+/// - `on_all_setups!(name);` for an `async fn name(app: TestApp)`, or
+///   `on_all_setups!(name, |c| …);` to adjust the `Config` first (paths in the closure must be
+///   absolute: it expands inside the test's own module).
+/// - `on_all_setups!(mail: name);` (or `mail: name, fn(&mut Config)`) for an
+///   `async fn name(app: TestApp, sink: SmtpSink)`: the server sends mail to a real SMTP sink.
+/// - `on_all_setups!(backend: name);` for an `async fn name(backend: Backend)` that builds its
+///   own servers: `sqlite` and `postgres` only.
 #[macro_export]
 macro_rules! on_all_setups {
+    (mail: $name:ident) => {
+        $crate::on_all_setups!(mail: $name, |_| {});
+    };
+    (mail: $name:ident, $tweak:expr) => {
+        mod $name {
+            use $crate::helpers::mail_sink::SmtpSink;
+            use $crate::helpers::{Setup, TestApp};
+            async fn run(setup: Setup) {
+                let Some(sink) = SmtpSink::start() else {
+                    return;
+                };
+                let url = sink.url();
+                let tweak: fn(&mut latchkey_server::Config) = $tweak;
+                let app = TestApp::spawn_setup(setup, |c| {
+                    c.smtp_url = Some(url);
+                    c.mail_from = "Latchkey <auth@latchkey.test>".into();
+                    tweak(c);
+                })
+                .await;
+                super::$name(app, sink).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Setup::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Setup::Postgres).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_redis() {
+                run(Setup::PostgresRedis).await;
+            }
+        }
+    };
+    (backend: $name:ident) => {
+        mod $name {
+            use $crate::helpers::Backend;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    };
     ($name:ident) => {
         $crate::on_all_setups!($name, |_| {});
     };
@@ -570,38 +609,41 @@ macro_rules! on_all_setups {
             use $crate::helpers::{Setup, TestApp};
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = TestApp::spawn_setup(Setup::Sqlite, $tweak).await;
-                super::$name(app.expect("SQLite needs no server")).await;
+                super::$name(TestApp::spawn_setup(Setup::Sqlite, $tweak).await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = TestApp::spawn_setup(Setup::Postgres, $tweak).await {
-                    super::$name(app).await;
-                }
+                super::$name(TestApp::spawn_setup(Setup::Postgres, $tweak).await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres_redis() {
-                if let Some(app) = TestApp::spawn_setup(Setup::PostgresRedis, $tweak).await {
-                    super::$name(app).await;
-                }
+                super::$name(TestApp::spawn_setup(Setup::PostgresRedis, $tweak).await).await;
             }
         }
     };
 }
 
-/// The same as `on_all_setups!` (the name from when tests ran on SQLite and PostgreSQL only).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($args:tt)*) => {
-        $crate::on_all_setups!($($args)*);
-    };
-}
-
-/// The same as `on_all_setups!` (the name from when tests ran on SQLite and on PostgreSQL
-/// with Redis only).
-#[macro_export]
-macro_rules! on_both_stores {
-    ($($args:tt)*) => {
-        $crate::on_all_setups!($($args)*);
-    };
-}
+// Helpers shared by the test modules, by area. Import them from here, never from a sibling
+// test module.
+pub mod api_keys;
+pub mod eventually;
+pub mod forward_auth;
+pub mod key_rotation;
+pub mod logs;
+pub mod mail_sink;
+pub mod metrics;
+pub mod mfa;
+pub mod oauth;
+pub mod operator;
+pub mod phone;
+pub mod raw_http;
+pub mod reauth;
+pub mod social;
+pub mod takeover;
+pub mod tokens;
+pub mod websocket;
+// Stand-ins for third parties (an OpenID provider, an SMS webhook) are plain axum routers, not
+// Latchkey routes: `clippy.toml` bans `.route` for the server's own table only.
+#[allow(clippy::disallowed_methods)]
+pub mod oidc_stub;
+pub mod process;

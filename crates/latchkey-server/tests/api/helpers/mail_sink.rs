@@ -1,10 +1,11 @@
 //! A real SMTP server on loopback for the tests (`aiosmtpd`, started per test), and reading
 //! what it received.
 
+use crate::helpers::eventually::eventually;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
 
@@ -45,7 +46,7 @@ impl SmtpSink {
             eprintln!("skipping: python3 -m pip install aiosmtpd to run the mail tests");
             return None;
         }
-        let dir = super::helpers::temp_dir();
+        let dir = crate::helpers::temp_dir();
         let port = port.unwrap_or_else(|| {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -128,8 +129,7 @@ impl SmtpSink {
     /// one like it count as handed out.
     pub async fn wait_for(&self, address: &str, subject: &str) -> Received {
         let header = format!("Subject: {subject}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually(Duration::from_secs(10), || async {
             let fresh: Vec<(String, Received)> = {
                 let seen = self.seen.lock().unwrap();
                 self.named()
@@ -141,17 +141,14 @@ impl SmtpSink {
                     })
                     .collect()
             };
-            if let Some((_, newest)) = fresh.last() {
-                let mut seen = self.seen.lock().unwrap();
-                seen.extend(fresh.iter().map(|(n, _)| n.clone()));
-                return newest.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no new mail {subject:?} to {address}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            let Some((_, newest)) = fresh.last() else {
+                return Err(format!("no new mail {subject:?} to {address}"));
+            };
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(fresh.iter().map(|(n, _)| n.clone()));
+            Ok(newest.clone())
+        })
+        .await
     }
 
     /// The next sign-in code mail to `address` (see `wait_for`).
@@ -164,19 +161,30 @@ impl SmtpSink {
         self.wait_for(address, "Reset your password").await
     }
 
+    /// The first message to `address` that `wanted` accepts, waiting up to 10 s for it; the
+    /// failure says `missing`.
+    pub async fn first_to(
+        &self,
+        address: &str,
+        missing: &str,
+        wanted: impl Fn(&Received) -> bool,
+    ) -> Received {
+        eventually(Duration::from_secs(10), || async {
+            let found = self.to(address).into_iter().find(|m| wanted(m));
+            found.ok_or_else(|| missing.to_owned())
+        })
+        .await
+    }
+
     /// The newest message to `address` that is not a security notice (those are sent in the
     /// background and may arrive after a later mail), waiting up to 10 s for it to arrive.
     pub async fn last_to(&self, address: &str) -> Received {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually(Duration::from_secs(10), || async {
             let mut mails = self.to(address);
             mails.retain(|m| !m.raw.contains("Subject: Security notice"));
-            if let Some(m) = mails.pop() {
-                return m;
-            }
-            assert!(Instant::now() < deadline, "no mail to {address}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            mails.pop().ok_or_else(|| format!("no mail to {address}"))
+        })
+        .await
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::raw_http::PATIENCE;
 use crate::helpers::temp_dir;
-use crate::raw_http::PATIENCE;
 
 pub struct Proc {
     child: Child,
