@@ -30,6 +30,7 @@ mod session;
 mod settings;
 mod signing;
 pub mod social;
+mod social_link;
 mod takeover;
 mod users;
 mod verification;
