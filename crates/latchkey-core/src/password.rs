@@ -141,7 +141,10 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
 /// Moves the calling thread to `SCHED_IDLE`: it runs only on CPU time no normal thread wants,
 /// and a waking request handler preempts it at once. Under nice 19 alone a handler still waited
 /// out the hasher's time slice, which showed as milliseconds of `/me` p99 during login bursts.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "setpriority/sched_setscheduler on this thread only"
+)]
 fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.

@@ -129,7 +129,10 @@ impl Db {
 
     /// Replaces the secret. Compare-and-set on the generation, so two rotations at once cannot
     /// both win.
-    #[allow(clippy::too_many_arguments)] // one statement's values, plus its outbox and audit
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one statement's values, plus its outbox and audit"
+    )]
     pub async fn rotate_api_key(
         &self,
         id: &str,

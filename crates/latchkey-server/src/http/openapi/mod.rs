@@ -204,7 +204,7 @@ pub struct ApiDoc;
         (status = 400, description = "Not a valid Engine.IO request."),
     )
 )]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "documents a route that socketioxide serves")]
 async fn socket_io() {}
 
 /// Swagger UI is served by its own router (`SwaggerUi`), merged beside the route table.
@@ -217,7 +217,7 @@ async fn socket_io() {}
     description = "An HTML page that renders `/openapi.json`; its scripts and styles are served by Latchkey under `/docs/`, nothing from elsewhere. `/docs` redirects here.",
     responses((status = 200, description = "The page.", body = String, content_type = "text/html"))
 )]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "documents the page that SwaggerUi serves")]
 async fn swagger_ui() {}
 
 /// Hand-ported schemas of bodies the handlers build as JSON (OAuth, JWKS) and the security schemes.
