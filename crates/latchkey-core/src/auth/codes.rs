@@ -26,19 +26,7 @@ impl Auth {
     /// verified code may sign it up.
     pub async fn send_login_code(&self, email: &str, client: &ClientInfo) -> AuthResult<CodeSent> {
         let email = Email::parse(email).map_err(|_| AuthError::InvalidEmail)?;
-        // Per IP first, as for logins: one client cannot grow a counter per made-up address.
-        if let Some(ip) = client.ip_bucket() {
-            self.take_attempt(
-                &format!("code:ip:{ip}"),
-                self.settings.login_code_limit_per_ip,
-            )
-            .await?;
-        }
-        self.take_attempt(
-            &format!("code:email:{}", email.normalized()),
-            self.settings.login_code_limit_per_email,
-        )
-        .await?;
+        self.count_code_sent(&email, client).await?;
         let login_id = uuid::Uuid::new_v4().simple().to_string();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();
@@ -203,15 +191,11 @@ impl Auth {
         }
     }
 
-    /// Mails a code proving `email` for a sign-up through a provider that does not vouch for
-    /// the address; counted like sign-in codes. The code is a sign-in code like any other
-    /// (whoever receives it holds the mailbox); its login id is returned.
-    pub(super) async fn send_address_code(
-        &self,
-        email: &Email,
-        client: &ClientInfo,
-    ) -> AuthResult<String> {
-        if let Some(ip) = &client.ip {
+    /// Counts one code mailed to `email`: per client address (an IPv6 client by its /64)
+    /// first, as for logins, so one client cannot grow a counter per made-up address; then
+    /// per address.
+    async fn count_code_sent(&self, email: &Email, client: &ClientInfo) -> AuthResult<()> {
+        if let Some(ip) = client.ip_bucket() {
             self.take_attempt(
                 &format!("code:ip:{ip}"),
                 self.settings.login_code_limit_per_ip,
@@ -223,6 +207,18 @@ impl Auth {
             self.settings.login_code_limit_per_email,
         )
         .await?;
+        Ok(())
+    }
+
+    /// Mails a code proving `email` for a sign-up through a provider that does not vouch for
+    /// the address; counted like sign-in codes. The code is a sign-in code like any other
+    /// (whoever receives it holds the mailbox); its login id is returned.
+    pub(super) async fn send_address_code(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> AuthResult<String> {
+        self.count_code_sent(email, client).await?;
         let login_id = uuid::Uuid::new_v4().simple().to_string();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let now = self.clock.now_ms();

@@ -64,9 +64,7 @@ impl Auth {
                 binding: Some(expected),
                 session_id: Some(session_id),
             }) if p == provider && handoff.expires_at > self.clock.now_ms() => {
-                let presented = binding.map(|b| sha256_hex(b.as_bytes()));
-                // Constant time: the cookie is a secret of the browser that asked.
-                if !presented.is_some_and(|h| ct_eq(h.as_bytes(), expected.as_bytes())) {
+                if !bound_to(binding, &expected) {
                     return Err(AuthError::ExternalLogin(
                         "this link was asked for in another browser: open it in the browser \
                          where you are signed in and asked for it",
@@ -140,32 +138,14 @@ impl Auth {
         binding: Option<&str>,
         client: &ClientInfo,
     ) -> AuthResult<String> {
-        let invalid =
-            || AuthError::ExternalLogin("the confirmation is invalid, expired or already used");
-        let handoff = self
-            .db
-            .take_handoff(&sha256_hex(token.as_bytes()))
-            .await?
-            .ok_or_else(invalid)?;
-        let Ok(Payload::LinkConfirm {
+        let LinkConfirmed {
             user_id,
             provider: p,
             subject,
             email,
             redirect_to,
-            binding: expected,
             session_id,
-        }) = serde_json::from_str::<Payload>(&handoff.payload)
-        else {
-            return Err(invalid());
-        };
-        let presented = binding.map(|b| sha256_hex(b.as_bytes()));
-        if p != provider
-            || handoff.expires_at <= self.clock.now_ms()
-            || !presented.is_some_and(|h| ct_eq(h.as_bytes(), expected.as_bytes()))
-        {
-            return Err(invalid());
-        }
+        } = self.take_link_confirm(token, provider, binding).await?;
         self.require_link_session(&user_id, &session_id).await?;
         match self.db.identity_user(&p, &subject).await? {
             Some(owner) if owner == user_id => return Ok(redirect_to),
@@ -205,6 +185,20 @@ impl Auth {
         provider: &str,
         binding: Option<&str>,
     ) -> AuthResult<String> {
+        Ok(self
+            .take_link_confirm(token, provider, binding)
+            .await?
+            .redirect_to)
+    }
+
+    /// Spends the confirmation page's token; what it holds when it is for `provider`,
+    /// unexpired, and posted by the browser it was made for.
+    async fn take_link_confirm(
+        &self,
+        token: &str,
+        provider: &str,
+        binding: Option<&str>,
+    ) -> AuthResult<LinkConfirmed> {
         let invalid =
             || AuthError::ExternalLogin("the confirmation is invalid, expired or already used");
         let handoff = self
@@ -214,16 +208,25 @@ impl Auth {
             .ok_or_else(invalid)?;
         match serde_json::from_str::<Payload>(&handoff.payload) {
             Ok(Payload::LinkConfirm {
+                user_id,
                 provider: p,
+                subject,
+                email,
                 redirect_to,
                 binding: expected,
-                ..
+                session_id,
             }) if p == provider
-                && binding.is_some_and(|b| {
-                    ct_eq(sha256_hex(b.as_bytes()).as_bytes(), expected.as_bytes())
-                }) =>
+                && handoff.expires_at > self.clock.now_ms()
+                && bound_to(binding, &expected) =>
             {
-                Ok(redirect_to)
+                Ok(LinkConfirmed {
+                    user_id,
+                    provider: p,
+                    subject,
+                    email,
+                    redirect_to,
+                    session_id,
+                })
             }
             _ => Err(invalid()),
         }
@@ -245,4 +248,25 @@ impl Auth {
             ))
         }
     }
+}
+
+/// What a confirmation page's token held.
+struct LinkConfirmed {
+    user_id: String,
+    provider: String,
+    subject: String,
+    email: Option<String>,
+    redirect_to: String,
+    session_id: String,
+}
+
+/// Whether the browser's link cookie is the one the ticket or page was made for (its hash is
+/// stored; compared in constant time, the cookie being that browser's secret).
+fn bound_to(binding: Option<&str>, expected_hash: &str) -> bool {
+    binding.is_some_and(|b| {
+        ct_eq(
+            sha256_hex(b.as_bytes()).as_bytes(),
+            expected_hash.as_bytes(),
+        )
+    })
 }
