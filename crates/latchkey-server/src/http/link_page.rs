@@ -21,7 +21,7 @@ pub fn confirmation(p: &PendingLink) -> Response {
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Link {provider} to your account</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font:inherit;padding:.5rem 1rem;margin-right:.5rem}}</style>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font:inherit;padding:.5rem 1rem;margin:0 .5rem .5rem 0}}</style>
 </head><body>
 <h1>Link {provider}?</h1>
 <p>Signing in with <strong>{identity}</strong> at {provider} will from now on sign in to the account <strong>{account}</strong>.</p>
