@@ -1,54 +1,52 @@
 //! The authentication domain: accounts, sessions, and the token rules. Called by the HTTP layer
 //! with parsed input; returns domain values and `AuthError`s.
+//!
+//! One `Auth` serves every route; its methods live in areas, each a folder whose `mod.rs` says
+//! what it owns, what other areas may call (`pub(in crate::auth)`) and what it calls:
+//! `accounts/`, `sessions/`, `api_keys/`, `social/`, `mfa/`, `codes/` and `audit/`. A helper
+//! without `pub(in crate::auth)` is private to its area (`pub(super)`) or its file.
+//! The files at this level are the shared base every area may use: `principal` (who calls),
+//! `publish` (the outbox that writes records to the token store), `catalogue` and `scopes`
+//! (which scopes exist and who may grant them), `settings`; and two thin surfaces over the
+//! areas: `oauth` (token endpoint, revocation, introspection) and `operator` (deployment-wide
+//! rights, signing-key rotation).
 
-pub mod account;
-mod admin;
+mod accounts;
 pub mod api_keys;
 pub mod audit;
-mod authenticate;
 mod catalogue;
 mod codes;
-mod failures;
-
-pub mod identities;
-pub mod live;
-pub mod lockout;
 mod mfa;
 pub mod oauth;
 pub mod operator;
-mod outgoing;
-mod own_keys;
-mod passwords;
-pub mod phone;
 mod principal;
 mod publish;
-pub mod reauth;
-mod refresh;
-mod revocations;
 pub mod scopes;
-mod session;
+mod sessions;
 mod settings;
-mod signing;
 pub mod social;
-mod social_link;
-mod takeover;
-mod users;
-mod verification;
+
+// The paths the server and the SDK tests name, from before the areas had folders.
+pub use accounts::{account, phone};
+pub use codes::lockout;
+pub use mfa::reauth;
+pub use sessions::live;
+pub use social::identities;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use account::{LoginOutcome, SignupMode};
+pub use accounts::{LoginOutcome, SignupMode};
+pub use api_keys::MAX_ROTATION_OVERLAP;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use audit::{ActorKind, AuditEntry, AuditEvent, AuditPage, AuditQuery};
 pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
 pub use live::{LiveEvent, LiveSession};
 pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};
 pub use operator::{KeyRotator, KeyStatus, SigningKeyInfo};
-pub use own_keys::MAX_ROTATION_OVERLAP;
 pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;
-pub use session::SessionInfo;
+pub use sessions::SessionInfo;
 pub use settings::{Settings, defaults};
 
 use crate::clock::Clock;
@@ -111,7 +109,7 @@ pub struct Auth {
     state: StateStore,
     /// Swapped whole when a key is added or retired (a fresh verified-token cache with it).
     keys: arc_swap::ArcSwap<Keyring>,
-    keys_reloaded: signing::ReloadThrottle,
+    keys_reloaded: sessions::ReloadThrottle,
     hasher: Arc<PasswordHasher>,
     clock: Clock,
     settings: Settings,
@@ -120,12 +118,12 @@ pub struct Auth {
     chain_key: Vec<u8>,
     wrap: TokenWrap,
     touched: Touched,
-    revocations: revocations::Revocations,
+    revocations: sessions::Revocations,
     mailer: Option<crate::mail::Mailer>,
     /// Sign-in codes and reset links, sent after the answer (see `outgoing`).
-    outgoing: Option<outgoing::MailQueue>,
+    outgoing: Option<codes::MailQueue>,
     /// Open rows of refused logins, counted in memory between flushes.
-    failures: failures::FailureLog,
+    failures: audit::FailureLog,
     /// Keys the hashes of mailed codes.
     code_key: Vec<u8>,
     /// Keys the account references of the audit log (the same key as the logs' references,
@@ -187,7 +185,7 @@ impl Auth {
     /// Where mail goes; without one, flows that send mail fail.
     /// Starts the mail queue's workers: call on a Tokio runtime.
     pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Auth {
-        self.outgoing = Some(outgoing::MailQueue::start(
+        self.outgoing = Some(codes::MailQueue::start(
             self.db.clone(),
             self.clock.clone(),
             mailer.clone(),
@@ -203,16 +201,6 @@ impl Auth {
             Some(queue) => queue.idle(timeout).await,
             None => true,
         }
-    }
-
-    /// Queues a mail that must not hold up the answer.
-    async fn queue_mail(&self, job: outgoing::Outgoing) -> AuthResult<()> {
-        let queue = self
-            .outgoing
-            .as_ref()
-            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
-        queue.push(job).await;
-        Ok(())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -276,11 +264,6 @@ impl Auth {
     pub async fn ready(&self) -> anyhow::Result<()> {
         self.db.ping().await?;
         self.state.ping().await
-    }
-
-    /// Revocations must outlive every access token they cover.
-    fn revocation_ttl(&self) -> Duration {
-        self.settings.access_token_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
     }
 
     /// Deletes sessions that ended more than a refresh lifetime ago.

@@ -8,7 +8,7 @@ pub use super::api_keys::OAuthClient;
 use super::api_keys::TOKEN_PREFIX;
 pub use super::scopes::parse_scope;
 use super::scopes::{cap_holds, cap_of};
-use super::session::{MAX_REFRESH_TOKEN, REFRESH_PREFIX, token_ids};
+use super::sessions::{MAX_REFRESH_TOKEN, REFRESH_PREFIX, token_ids};
 use super::{Auth, ClientInfo, Grant, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, sha256_hex};

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use super::account;
+use super::SignupMode;
 
 /// The defaults of the settings the domain reads, one constant per setting, named like it.
 pub mod defaults {
     use std::time::Duration;
 
-    use crate::auth::account::SignupMode;
+    use crate::auth::SignupMode;
 
     pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
     pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -97,7 +97,7 @@ pub struct Settings {
     /// The page a password-reset link opens, with `token` in its query.
     pub password_reset_url: String,
     /// Who may create an account by themselves.
-    pub signup: account::SignupMode,
+    pub signup: SignupMode,
     /// The page a verification link opens, with `token` in its query.
     pub verify_email_url: String,
     /// Refuse logins of accounts whose address is not verified.

@@ -12,6 +12,7 @@ use crate::helpers::api_keys::{
     access, assert_access_refused, assert_access_works, assert_agent_works, auth_token,
     org_with_member, refresh_token, signup_key, user_id,
 };
+use crate::helpers::eventually::eventually;
 use crate::helpers::forward_auth::orders_policy_file;
 use crate::helpers::{Backend, OwnedRedis, TestApp, unique_prefix};
 
@@ -136,8 +137,7 @@ async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it
 
     redis.restart();
     // Bounded: every instance retries pending changes every few seconds.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), || async {
         let me = app.me(&bob_access).await.status().as_u16();
         let (get_token, _) = app.get_token(&bob_key).await;
         let fwd_access = forward(&app, &bob_access).await.status().as_u16();
@@ -147,19 +147,18 @@ async fn a_user_disabled_while_the_store_was_down_loses_every_credential_once_it
             .await
             .status()
             .as_u16();
-        if [me, get_token, fwd_access, fwd_token, agent]
+        match [me, get_token, fwd_access, fwd_token, agent]
             .into_iter()
             .all(refused)
         {
-            break;
+            true => Ok(()),
+            false => Err(format!(
+                "still let in after the store came back: me {me}, get-token {get_token}, \
+                 forward-auth {fwd_access}/{fwd_token}, API token {agent}"
+            )),
         }
-        assert!(
-            Instant::now() < deadline,
-            "still let in after the store came back: me {me}, get-token {get_token}, \
-             forward-auth {fwd_access}/{fwd_token}, API token {agent}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let r = app.refresh(&bob_refresh).await;
     assert!(
         refused(r.status().as_u16()),

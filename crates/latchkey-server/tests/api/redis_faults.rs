@@ -3,7 +3,7 @@
 //! Revoked sessions must stay refused on every instance, and a Redis fault must answer 503
 //! `service_unavailable`, never 500 and never "allowed", then heal by itself.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use latchkey_core::Clock;
 use latchkey_server::Config;
@@ -11,6 +11,7 @@ use reqwest::Response;
 use serde_json::Value;
 
 use crate::helpers::api_keys::{access, expect_error, org_with_member, refresh_token, user_id};
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::forward_auth::{authorize, orders_policy_file};
 use crate::helpers::tokens::login_ok;
 use crate::helpers::{
@@ -56,17 +57,22 @@ async fn assert_unavailable(r: Response, what: &str) {
 /// Polls `/me` until it answers 200; every answer before must be a 503 (never a 500, never
 /// a refusal of a valid token).
 async fn until_me_works(app: &TestApp, token: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let r = app.me(token).await;
-        match r.status().as_u16() {
-            200 => return,
-            503 => assert_unavailable(r, what).await,
-            other => panic!("{what}: {other} {}", r.text().await.unwrap_or_default()),
-        }
-        assert!(Instant::now() < deadline, "{what}: no 200 after 20 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_every(
+        Duration::from_millis(50),
+        Duration::from_secs(20),
+        || async {
+            let r = app.me(token).await;
+            match r.status().as_u16() {
+                200 => Ok(()),
+                503 => {
+                    assert_unavailable(r, what).await;
+                    Err(format!("{what}: no 200 after 20 s"))
+                }
+                other => panic!("{what}: {other} {}", r.text().await.unwrap_or_default()),
+            }
+        },
+    )
+    .await
 }
 
 /// Sessions ended in every way the product offers, plus one live session, on `app`.
@@ -171,14 +177,22 @@ async fn revocations_survive_redis_evicting_them() {
     // Fill Redis past its memory limit until it evicts the revocation list.
     let key = format!("{}revoked", a.config.redis_prefix);
     assert_eq!(redis.cli(&["CONFIG", "SET", "maxmemory", "4mb"]), "OK");
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut round = 0;
-    while redis.cli(&["EXISTS", &key]) != "0" {
-        assert!(Instant::now() < deadline, "the list was never evicted");
-        let prefix = format!("junk{round}:");
-        redis.cli(&["DEBUG", "POPULATE", "20000", &prefix, "200"]);
-        round += 1;
-    }
+    eventually_every(Duration::ZERO, Duration::from_secs(30), || {
+        let evicted = redis.cli(&["EXISTS", &key]) == "0";
+        if !evicted {
+            let prefix = format!("junk{round}:");
+            redis.cli(&["DEBUG", "POPULATE", "20000", &prefix, "200"]);
+            round += 1;
+        }
+        async move {
+            match evicted {
+                true => Ok(()),
+                false => Err("the list was never evicted".to_owned()),
+            }
+        }
+    })
+    .await;
     assert_ended(&[&a, &b], &ended, "after the eviction").await;
 }
 
@@ -329,11 +343,17 @@ async fn starts_when_redis_hides_its_config() {
 /// Waits until the workers made `n` more requests.
 async fn after_requests(count: &std::sync::atomic::AtomicUsize, n: usize) {
     let target = count.load(std::sync::atomic::Ordering::Relaxed) + n;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count.load(std::sync::atomic::Ordering::Relaxed) < target {
-        assert!(Instant::now() < deadline, "the workers stalled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually_every(
+        Duration::from_millis(10),
+        Duration::from_secs(30),
+        || async {
+            match count.load(std::sync::atomic::Ordering::Relaxed) >= target {
+                true => Ok(()),
+                false => Err("the workers stalled".to_owned()),
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::join_all;
 use latchkey_client::{Client, Error, FileStore, TokenStore};
 use serde_json::{Value, json};
 
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::process::Proc;
 use crate::helpers::{PASSWORD, temp_dir};
 
@@ -30,15 +31,17 @@ fn hits(server: &Proc, method: &str, route: &str) -> usize {
 }
 
 async fn wait_for_hits(server: &Proc, method: &str, route: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hits(server, method, route) < n {
-        assert!(
-            Instant::now() < deadline,
-            "{n} × {route} never logged:\n{}",
-            server.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_every(
+        Duration::from_millis(50),
+        Duration::from_secs(10),
+        || async {
+            match hits(server, method, route) >= n {
+                true => Ok(()),
+                false => Err(format!("{n} × {route} never logged:\n{}", server.stderr())),
+            }
+        },
+    )
+    .await;
 }
 
 async fn signup(server: &Proc, email: &str) -> Value {
@@ -123,20 +126,23 @@ async fn rust_clients_refresh_once_for_50_concurrent_requests_after_expiry_and_r
         .unwrap();
     let login = client.login("expiry@example.com", PASSWORD).await.unwrap();
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = http
-            .get(server.url("/api/v1/me"))
-            .bearer_auth(&login.access_token)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 401 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the access token never expired");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually_every(
+        Duration::from_millis(200),
+        Duration::from_secs(30),
+        || async {
+            let r = http
+                .get(server.url("/api/v1/me"))
+                .bearer_auth(&login.access_token)
+                .send()
+                .await
+                .unwrap();
+            match r.status() == 401 {
+                true => Ok(()),
+                false => Err("the access token never expired".to_owned()),
+            }
+        },
+    )
+    .await;
     let before = hits(&server, "POST", "/api/v1/auth/refresh");
     let answers = join_all((0..50).map(|_| client.get("/api/v1/me"))).await;
     for r in answers {

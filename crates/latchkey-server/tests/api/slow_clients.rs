@@ -6,6 +6,7 @@ use std::time::Duration;
 use latchkey_core::Clock;
 use tokio::io::AsyncWriteExt;
 
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::process::Proc;
 use crate::helpers::raw_http::{PATIENCE, closed_by_server, connect, read_response};
 use crate::helpers::{Backend, TestApp, test_config};
@@ -137,14 +138,13 @@ async fn a_request_in_flight_at_sigterm_still_completes() {
         server.stderr()
     );
     // New connections are no longer accepted...
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
-        .await
-        .is_ok()
-    {
-        assert!(std::time::Instant::now() < deadline, "still accepting");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_every(Duration::from_millis(50), PATIENCE, || async {
+        match tokio::net::TcpStream::connect(server.base.trim_start_matches("http://")).await {
+            Ok(_) => Err("still accepting".to_owned()),
+            Err(_) => Ok(()),
+        }
+    })
+    .await;
     // ...but the request in flight gets its answer.
     stream.write_all(body).await.unwrap();
     let r = read_response(&mut stream).await;

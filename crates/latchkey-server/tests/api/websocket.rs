@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::helpers::api_keys::{org_with_member, set_scopes, signup_key, user_id};
+use crate::helpers::eventually::eventually;
 use crate::helpers::tokens::{login_ok, refresh_ok};
 use crate::helpers::websocket::{Socket, next, next_json, open, ws_url};
 use crate::helpers::{TestApp, assert_error_shape, s};
@@ -465,21 +466,13 @@ async fn a_socket_whose_session_cannot_be_checked_is_closed_with_1013_and_can_re
     assert_eq!(code, 1013, "{reason}");
 
     // Back to normal: the same token opens a socket again (retrying while Redis reconnects).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let mut socket = eventually(Duration::from_secs(20), || async {
         let url = ws_url(&app, &format!("?access_token={access}"));
         match tokio_tungstenite::connect_async(url).await {
-            Ok((mut socket, _)) => {
-                assert_eq!(next_json(&mut socket).await["type"], "ready");
-                break;
-            }
-            Err(e) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "no reconnect after Redis resumed: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            Ok((socket, _)) => Ok(socket),
+            Err(e) => Err(format!("no reconnect after Redis resumed: {e}")),
         }
-    }
+    })
+    .await;
+    assert_eq!(next_json(&mut socket).await["type"], "ready");
 }

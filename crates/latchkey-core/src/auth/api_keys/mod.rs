@@ -20,12 +20,14 @@ pub use client::OAuthClient;
 mod format;
 mod manage;
 mod mint;
+mod own_keys;
 mod records;
 mod wrap;
 
 use std::time::Duration;
 
 pub(super) use mint::Touched;
+pub use own_keys::MAX_ROTATION_OVERLAP;
 pub(super) use wrap::TokenWrap;
 
 use crate::secret::Secret;

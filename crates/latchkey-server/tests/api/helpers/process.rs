@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::helpers::eventually::{eventually, poll_until};
 use crate::helpers::raw_http::PATIENCE;
 use crate::helpers::temp_dir;
 
@@ -73,18 +74,21 @@ impl Proc {
 
     async fn wait_healthy(&mut self) {
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        let (url, stderr) = (self.url("/healthz"), self.stderr.clone());
+        let stderr = move || std::fs::read_to_string(&stderr).unwrap_or_default();
+        eventually(Duration::from_secs(20), || {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("latchkey exited ({status}):\n{}", self.stderr());
+                panic!("latchkey exited ({status}):\n{}", stderr());
             }
-            let r = client.get(self.url("/healthz")).send().await;
-            if r.is_ok_and(|r| r.status() == 200) {
-                return;
+            let r = client.get(&url).send();
+            async {
+                match r.await.is_ok_and(|r| r.status() == 200) {
+                    true => Ok(()),
+                    false => Err(format!("not healthy:\n{}", stderr())),
+                }
             }
-            assert!(Instant::now() < deadline, "not healthy:\n{}", self.stderr());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     pub fn pid(&self) -> u32 {
@@ -114,25 +118,23 @@ impl Proc {
 
     /// The exit status, or `None` if the process is still running after `PATIENCE`.
     pub async fn exit_status(&mut self) -> Option<ExitStatus> {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        None
+        poll_until(Duration::from_millis(50), PATIENCE, || {
+            let status = self.child.try_wait().unwrap();
+            async move { status.ok_or_else(|| "still running".to_owned()) }
+        })
+        .await
+        .ok()
     }
 
     /// Waits (up to `PATIENCE`) until standard error contains `needle`.
     pub async fn stderr_shows(&self, needle: &str) -> bool {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if self.stderr().contains(needle) {
-                return true;
+        poll_until(Duration::from_millis(50), PATIENCE, || async {
+            match self.stderr().contains(needle) {
+                true => Ok(()),
+                false => Err(format!("no {needle:?} on standard error")),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
+        })
+        .await
+        .is_ok()
     }
 }

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::Auth;
-use super::audit::AuditEntry;
+use super::AuditEntry;
+use crate::auth::Auth;
 
 /// Open rows kept in memory; past it, closed ones are swept and, if none, a failure gets a
 /// row of its own (still bounded per IP by the row budget).
@@ -64,7 +64,7 @@ impl Open {
 }
 
 #[derive(Default)]
-pub(super) struct FailureLog {
+pub(in crate::auth) struct FailureLog {
     open: Mutex<HashMap<Key, Open>>,
 }
 

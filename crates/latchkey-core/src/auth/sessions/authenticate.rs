@@ -1,9 +1,9 @@
 //! The one check behind every protected route and the forward-auth endpoint: a user's access
 //! token or an API auth token in, the caller as they are *now* out.
 
-use super::Auth;
-use super::api_keys::{KEY_PREFIX, TOKEN_PREFIX};
-use super::principal::{Credential, Principal};
+use crate::auth::Auth;
+use crate::auth::api_keys::{KEY_PREFIX, TOKEN_PREFIX};
+use crate::auth::principal::{Credential, Principal};
 use crate::error::{AuthError, AuthResult, TokenProblem};
 
 impl Auth {
@@ -22,7 +22,10 @@ impl Auth {
 
     /// As `authenticate`, for introspection: nothing slides, and an API token comes with its
     /// expiry (ms).
-    pub(super) async fn inspect(&self, token: &str) -> AuthResult<(Principal, Option<i64>)> {
+    pub(in crate::auth) async fn inspect(
+        &self,
+        token: &str,
+    ) -> AuthResult<(Principal, Option<i64>)> {
         let (mut principal, expires_at) = if token.starts_with(TOKEN_PREFIX) {
             let (principal, at) = self.inspect_api_token(token).await?;
             (principal, Some(at))

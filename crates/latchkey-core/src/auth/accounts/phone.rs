@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Auth, ClientInfo, Principal};
+use crate::auth::{Auth, ClientInfo, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{ct_eq, sha256_hex};
 use crate::sms::SmsSender;
@@ -131,7 +131,7 @@ impl Auth {
             return Err(wrong());
         }
         let entry = self
-            .audit_by(caller, super::AuditEvent::PhoneVerified)
+            .audit_by(caller, crate::auth::AuditEvent::PhoneVerified)
             .subject(&caller.user_id);
         self.db
             .set_phone_verified(&caller.user_id, self.clock.now_ms(), &[entry])

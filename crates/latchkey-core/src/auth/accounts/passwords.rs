@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::audit::AuditEvent;
-use super::identities::Replaced;
-use super::{Auth, ClientInfo, Principal};
+use crate::auth::audit::AuditEvent;
+use crate::auth::social::Replaced;
+use crate::auth::{Auth, ClientInfo, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
 use crate::mail::{Mail, html_escape};
@@ -106,7 +106,7 @@ impl Auth {
             ),
             dev_log: Some(format!("password reset token {token}")),
         };
-        self.queue_mail(super::outgoing::Outgoing::Reset {
+        self.queue_mail(crate::auth::codes::Outgoing::Reset {
             mail,
             token_hash: sha256_hex(token.as_bytes()),
             email_normalized: email.normalized().to_owned(),

@@ -17,7 +17,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Auth, ClientInfo};
+use crate::auth::{Auth, ClientInfo};
 use crate::error::AuthResult;
 use crate::secret::{Secret, ct_eq, hmac_b64, random_token};
 
@@ -52,7 +52,7 @@ impl ClientInfo {
 
 /// Who a guess is aimed at.
 #[derive(Clone, Copy)]
-pub(super) enum Target<'a> {
+pub(in crate::auth) enum Target<'a> {
     /// An existing account, by user id.
     Account(&'a str),
     /// An address no account has (a code sign-up): counted like an account, but its counter
@@ -62,7 +62,7 @@ pub(super) enum Target<'a> {
 
 /// The counters one attempt was charged to.
 #[derive(Default)]
-pub(super) struct Charge {
+pub(in crate::auth) struct Charge {
     ip: Option<String>,
     /// The account's whole budget.
     whole: Option<String>,
@@ -77,7 +77,7 @@ fn account_key(user_id: &str) -> String {
 impl Auth {
     /// Charges the client's address: first, before anything is looked up, so made-up
     /// addresses and ids leave no other counter behind.
-    pub(super) async fn charge_ip(&self, client: &ClientInfo) -> AuthResult<Charge> {
+    pub(in crate::auth) async fn charge_ip(&self, client: &ClientInfo) -> AuthResult<Charge> {
         let mut charge = Charge::default();
         if let Some(bucket) = client.ip_bucket() {
             let key = format!("login:ip:{bucket}");
@@ -93,7 +93,7 @@ impl Auth {
 
     /// Charges the target: a known device's own budget, or this address's budget at the
     /// account and the account's whole one. A refusal gives back what this attempt took.
-    pub(super) async fn charge_target(
+    pub(in crate::auth) async fn charge_target(
         &self,
         mut charge: Charge,
         target: Target<'_>,
@@ -146,7 +146,7 @@ impl Auth {
     }
 
     /// A refused or aborted attempt: it counts against nothing.
-    pub(super) async fn give_back(&self, charge: &Charge) -> AuthResult<()> {
+    pub(in crate::auth) async fn give_back(&self, charge: &Charge) -> AuthResult<()> {
         for key in [&charge.ip, &charge.whole, &charge.own]
             .into_iter()
             .flatten()
@@ -159,7 +159,7 @@ impl Auth {
     /// A completed sign-in (every factor right) of `steps` counted requests: the client's own
     /// budget at the account starts afresh, and its steps are given back to the address and
     /// the account. Other clients' failures stay counted.
-    pub(super) async fn relieve(&self, charge: &Charge, steps: u32) -> AuthResult<()> {
+    pub(in crate::auth) async fn relieve(&self, charge: &Charge, steps: u32) -> AuthResult<()> {
         if let Some(own) = &charge.own {
             self.state.reset(own).await?;
         }
@@ -173,7 +173,11 @@ impl Auth {
 
     /// After a password reset: the account's lock ends (whoever reset it holds the mailbox),
     /// with the resetting client's own budget at it.
-    pub(super) async fn clear_lock(&self, user_id: &str, client: &ClientInfo) -> AuthResult<()> {
+    pub(in crate::auth) async fn clear_lock(
+        &self,
+        user_id: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
         let subject = account_key(user_id);
         self.state.reset(&subject).await?;
         if let Some(bucket) = client.ip_bucket() {
@@ -185,8 +189,30 @@ impl Auth {
         Ok(())
     }
 
+    /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it
+    /// counts nothing and refuses nothing, rather than refusing everything).
+    pub(in crate::auth) async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        match self
+            .state
+            .take(key, limit, self.settings.login_limit_window)
+            .await?
+        {
+            Ok(()) => Ok(true),
+            Err(crate::state::RetryAfter(retry_after)) => {
+                Err(crate::error::AuthError::RateLimited { retry_after })
+            }
+        }
+    }
+
     /// As `take_attempt`, for a counter the in-process store must keep until it expires.
-    pub(super) async fn take_lock_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
+    pub(in crate::auth) async fn take_lock_attempt(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> AuthResult<bool> {
         if limit == 0 {
             return Ok(false);
         }
@@ -205,7 +231,7 @@ impl Auth {
     /// A device token for `user_id`: the device's id is kept when the client showed a valid
     /// one, so its budget follows it. Signed, not stored: it proves only that this client
     /// signed in to this account before, and grants nothing but a budget of its own.
-    pub(super) fn device_token(&self, user_id: &str, client: &ClientInfo) -> Secret {
+    pub(in crate::auth) fn device_token(&self, user_id: &str, client: &ClientInfo) -> Secret {
         let device = self
             .known_device(user_id, client)
             .unwrap_or_else(random_token::<16>);

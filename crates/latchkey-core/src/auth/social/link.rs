@@ -1,8 +1,8 @@
 //! Linking a provider to a signed-in account: a ticket bound to the asking browser and
 //! session, a confirmation page, and only then the link.
 
-use super::social::{HANDOFF_TTL_MS, Payload, SIGNUP_STEP_TTL_MS};
-use super::{Auth, ClientInfo};
+use super::sign_in::{HANDOFF_TTL_MS, Payload, SIGNUP_STEP_TTL_MS};
+use crate::auth::{Auth, ClientInfo};
 use crate::error::{AuthError, AuthResult};
 use crate::oidc::{ExternalIdentity, LinkAsker};
 use crate::secret::{ct_eq, random_token, sha256_hex};
@@ -25,7 +25,7 @@ impl Auth {
     /// URL sent to someone else links nothing.
     pub async fn link_ticket(
         &self,
-        caller: &super::Principal,
+        caller: &crate::auth::Principal,
         provider: &str,
     ) -> AuthResult<(String, String)> {
         self.require_recent_auth(caller).await?;
@@ -162,7 +162,7 @@ impl Auth {
             email: email.as_deref(),
         };
         let entry = self
-            .audit_as(&user_id, client, super::AuditEvent::IdentityLinked)
+            .audit_as(&user_id, client, crate::auth::AuditEvent::IdentityLinked)
             .detail("provider", p.clone())
             .detail("by", "account");
         self.db

@@ -1,14 +1,13 @@
 //! Sign-up and password login.
 
-use super::audit::{AuditEntry, AuditEvent};
-use super::lockout::Target;
-use super::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
+use crate::auth::audit::{AuditEntry, AuditEvent};
+use crate::auth::codes::Target;
+use crate::auth::{Auth, ClientInfo, CreatedKey, Grant, NewApiKey};
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::password::check_policy;
 use crate::secret::Secret;
-use crate::state::RetryAfter;
 use crate::store::NewUser;
 
 /// How a login with the right password ends. Only tokens today; more outcomes (a second factor
@@ -134,7 +133,7 @@ impl Auth {
 
     /// A passwordless account for an address a mailed code just proved: it founds an
     /// organization and is its admin, as a sign-up without referral does.
-    pub(super) async fn register_verified(
+    pub(in crate::auth) async fn register_verified(
         &self,
         email: &str,
         client: &ClientInfo,
@@ -164,7 +163,7 @@ impl Auth {
     /// API key. `new_org_name` is filled in here. `signed_up` (`user.signed_up` with its
     /// method) is completed with the user, whether they joined by referral, and their role;
     /// the new user is its actor unless one is set (the operator).
-    pub(super) async fn create_account(
+    pub(in crate::auth) async fn create_account(
         &self,
         new: NewUser<'_>,
         signed_up: AuditEntry,
@@ -190,7 +189,7 @@ impl Auth {
             )
             .await?;
         let mut key_entry = key_entry;
-        if key_entry.actor_kind == super::ActorKind::User {
+        if key_entry.actor_kind == crate::auth::ActorKind::User {
             key_entry.actor_id.get_or_insert_with(|| user.id.clone());
         }
         tracing::info!(user_id = %user.id, org_id = %user.org_id, role = user.role.as_str(), "user signed up");
@@ -224,7 +223,7 @@ impl Auth {
 
     /// `login`, audited as `method` (`password`, `oauth_password`): a success, or a failure
     /// with its reason. An unknown address is named by its keyed reference, never stored.
-    pub(super) async fn login_by(
+    pub(in crate::auth) async fn login_by(
         &self,
         email: &str,
         password: &Secret,
@@ -282,7 +281,7 @@ impl Auth {
             None => {
                 entry = entry.detail(
                     "account_ref",
-                    super::audit::account_ref(&self.ref_key, email),
+                    crate::auth::audit::account_ref(&self.ref_key, email),
                 )
             }
         }
@@ -356,22 +355,6 @@ impl Auth {
         let grant = self.open_session(user.into(), client).await?;
         Ok(LoginOutcome::Signed(grant))
     }
-
-    /// Counts one attempt against `limit`; whether it was counted (a limit of 0 is off: it
-    /// counts nothing and refuses nothing, rather than refusing everything).
-    pub(super) async fn take_attempt(&self, key: &str, limit: u32) -> AuthResult<bool> {
-        if limit == 0 {
-            return Ok(false);
-        }
-        match self
-            .state
-            .take(key, limit, self.settings.login_limit_window)
-            .await?
-        {
-            Ok(()) => Ok(true),
-            Err(RetryAfter(retry_after)) => Err(AuthError::RateLimited { retry_after }),
-        }
-    }
 }
 
 impl Auth {
@@ -387,7 +370,7 @@ impl Auth {
             .detail("method", "cli");
         let (mut user, key) = self.register(req, entry).await?;
         if admin && user.role != Role::Admin {
-            let batch = super::publish::new_batch();
+            let batch = crate::auth::publish::new_batch();
             let entry = self
                 .audit_system(AuditEvent::MemberRoleChanged)
                 .subject(&user.id)

@@ -3,8 +3,8 @@
 //! this session within `reauth_window`, read from the database (the truth) on every call.
 //! Each such change also mails a notice to the account's address, sent in the background.
 
-use super::audit::AuditEvent;
-use super::{Auth, Principal};
+use crate::auth::audit::AuditEvent;
+use crate::auth::{Auth, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::mail::{Mail, html_escape};
 use crate::secret::{Secret, ct_eq};
@@ -80,7 +80,7 @@ impl Auth {
         let now = self.clock.now_ms();
         let row = self
             .db
-            .attempt_login_code(login_id, now, super::MAX_CODE_ATTEMPTS)
+            .attempt_login_code(login_id, now, crate::auth::MAX_CODE_ATTEMPTS)
             .await?
             .ok_or(AuthError::InvalidSessionCode)?;
         let expected = self.code_hash(login_id, code.trim());
@@ -114,7 +114,7 @@ impl Auth {
 
     /// Mails `what` happened to the account's address, in the background: the change stands
     /// and answers at once, whether or not the mail server is quick (or up).
-    pub(super) async fn notify_change(&self, user_id: &str, what: &str) {
+    pub(in crate::auth) async fn notify_change(&self, user_id: &str, what: &str) {
         let Some(mailer) = self.mailer.clone() else {
             return;
         };

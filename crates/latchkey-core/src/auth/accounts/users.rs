@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use super::Auth;
-use super::publish::new_batch;
+use crate::auth::Auth;
+use crate::auth::publish::new_batch;
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 use crate::state::UserRecord;
 
-pub(super) fn record_of(u: &User) -> UserRecord {
+fn record_of(u: &User) -> UserRecord {
     UserRecord {
         org_id: u.org_id.clone(),
         email: u.email.clone(),
@@ -24,7 +24,7 @@ pub(super) fn record_of(u: &User) -> UserRecord {
 }
 
 /// A user as the token rules need it, from their live record.
-pub(super) fn user_of(uid: &str, r: UserRecord) -> User {
+pub(in crate::auth) fn user_of(uid: &str, r: UserRecord) -> User {
     User {
         id: uid.to_owned(),
         org_id: r.org_id,
@@ -65,7 +65,7 @@ impl Auth {
         self.load_user_record(uid).await
     }
 
-    pub(super) async fn load_user_record(&self, uid: &str) -> AuthResult<UserRecord> {
+    pub(in crate::auth) async fn load_user_record(&self, uid: &str) -> AuthResult<UserRecord> {
         let Some(user) = self.db.user_by_id(uid).await? else {
             // Not cached: ids anyone can make up (a refresh token names one) must not grow the
             // store. Refused all the same.
@@ -79,7 +79,7 @@ impl Auth {
 
     /// Rewrites the user's record and every record of their API keys from the database, after
     /// a change to the user (scopes, role, disabled, removed).
-    pub(super) async fn publish_user(&self, uid: &str) -> AuthResult<()> {
+    pub(in crate::auth) async fn publish_user(&self, uid: &str) -> AuthResult<()> {
         let user = self.db.user_by_id(uid).await?;
         let rec = user.as_ref().map(record_of).unwrap_or_else(tombstone);
         self.state.put_user(uid, &rec).await?;
@@ -89,7 +89,7 @@ impl Auth {
         Ok(())
     }
 
-    pub(super) async fn user(&self, id: &str) -> AuthResult<Arc<User>> {
+    pub(in crate::auth) async fn user(&self, id: &str) -> AuthResult<Arc<User>> {
         Ok(Arc::new(
             self.db
                 .user_by_id(id)
@@ -104,7 +104,7 @@ impl Auth {
         &self,
         user_id: &str,
         disabled: bool,
-        audit: Option<super::AuditEntry>,
+        audit: Option<crate::auth::AuditEntry>,
     ) -> AuthResult<()> {
         let now = self.clock.now_ms();
         let batch = new_batch();

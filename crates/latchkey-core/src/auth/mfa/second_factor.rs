@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use totp_rs::{Algorithm, Secret as TotpSecret, Totp};
 
-use super::audit::{AuditEntry, AuditEvent};
-use super::lockout::Target;
-use super::{Auth, ClientInfo, LoginOutcome, Principal};
+use crate::auth::audit::{AuditEntry, AuditEvent};
+use crate::auth::codes::Target;
+use crate::auth::{Auth, ClientInfo, LoginOutcome, Principal};
 use crate::error::{AuthError, AuthResult};
 use crate::secret::{Secret, hmac_b64, random_bytes, random_token, sha256_hex};
 
@@ -170,12 +170,12 @@ impl Auth {
         Ok(())
     }
 
-    pub(super) async fn mfa_enabled(&self, user_id: &str) -> AuthResult<bool> {
+    pub(in crate::auth) async fn mfa_enabled(&self, user_id: &str) -> AuthResult<bool> {
         Ok(self.db.totp(user_id).await?.is_some_and(|r| r.enabled))
     }
 
     /// A password login of an account with MFA: a short-lived token for `/auth/mfa/verify`.
-    pub(super) async fn mfa_challenge(&self, user_id: &str) -> AuthResult<LoginOutcome> {
+    pub(in crate::auth) async fn mfa_challenge(&self, user_id: &str) -> AuthResult<LoginOutcome> {
         let token = format!("lkm_{}", random_token::<32>());
         let now = self.clock.now_ms();
         self.db
@@ -244,7 +244,7 @@ impl Auth {
     }
 
     /// A wrong second factor during a login (`method` is the first factor's).
-    pub(super) async fn record_mfa_failure(
+    pub(in crate::auth) async fn record_mfa_failure(
         &self,
         user_id: &str,
         client: &ClientInfo,
@@ -260,7 +260,7 @@ impl Auth {
 
     /// A TOTP code (each time step accepted once) or an unused recovery code.
     /// `recovery` (`mfa.recovery_code_used`) is written with the spend of a recovery code.
-    pub(super) async fn check_second_factor(
+    pub(in crate::auth) async fn check_second_factor(
         &self,
         user_id: &str,
         code: &str,
@@ -310,21 +310,6 @@ impl Auth {
         )
         .await
         .map(|_| ())
-    }
-
-    pub(super) async fn end_other_sessions(
-        &self,
-        user_id: &str,
-        keep: &str,
-        reason: &str,
-    ) -> AuthResult<()> {
-        let now = self.clock.now_ms();
-        for s in self.db.live_sessions_of(user_id, now).await? {
-            if s.id != keep {
-                self.end_session(&s.id, reason, None).await?;
-            }
-        }
-        Ok(())
     }
 }
 

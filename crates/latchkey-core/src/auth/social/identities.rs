@@ -5,8 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::audit::{AuditEntry, AuditEvent};
-use super::{Auth, Principal};
+use crate::auth::audit::{AuditEntry, AuditEvent};
+use crate::auth::{Auth, Principal};
 use crate::error::{AuthError, AuthResult};
 
 /// A linked identity. `id` is opaque (the provider and its subject, encoded).
@@ -82,7 +82,7 @@ impl Auth {
     /// back in); a reset also ends every API key. Returns a sentence for the notice mail.
     /// `by` names who replaced the password (its event is replaced per removal), so each
     /// removal is recorded with that actor and client address.
-    pub(super) async fn after_password_replaced(
+    pub(in crate::auth) async fn after_password_replaced(
         &self,
         user_id: &str,
         why: Replaced,

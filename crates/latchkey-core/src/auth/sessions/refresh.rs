@@ -11,10 +11,10 @@
 
 use std::sync::Arc;
 
-use super::audit::AuditEvent;
-use super::scopes::cap_of;
 use super::session::{REFRESH_PREFIX, token_ids};
-use super::{Auth, ClientInfo, Grant};
+use crate::auth::audit::AuditEvent;
+use crate::auth::scopes::cap_of;
+use crate::auth::{Auth, ClientInfo, Grant};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, LEEWAY_SECS};
@@ -35,7 +35,7 @@ impl Auth {
         let record = self.user_record(uid).await?;
         let unproven = self.settings.require_verified_email && record.email_verified != Some(true);
         if !record.disabled && !unproven {
-            let user = Arc::new(super::users::user_of(uid, record));
+            let user = Arc::new(crate::auth::accounts::user_of(uid, record));
             if let Some(grant) = self
                 .try_rotate(presented, &hash, sid, user, Parent::Uncapped)
                 .await?

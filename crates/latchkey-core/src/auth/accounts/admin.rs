@@ -2,12 +2,12 @@
 //! Every target is looked up inside the caller's organization, so nobody acts outside it
 //! (another org's user is "not found", not "forbidden": ids cannot be probed).
 
-use super::Auth;
-use super::api_keys::ApiKeyInfo;
-use super::audit::AuditEvent;
-use super::principal::Principal;
-use super::publish::new_batch;
-use super::scopes::parse_scopes;
+use crate::auth::Auth;
+use crate::auth::api_keys::ApiKeyInfo;
+use crate::auth::audit::AuditEvent;
+use crate::auth::principal::Principal;
+use crate::auth::publish::new_batch;
+use crate::auth::scopes::parse_scopes;
 use crate::domain::{Role, User};
 use crate::error::{AuthError, AuthResult};
 

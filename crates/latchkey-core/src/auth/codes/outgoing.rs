@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::clock::Clock;
+use crate::error::{AuthError, AuthResult};
 use crate::mail::{Mail, MailError, Mailer};
 use crate::store::Db;
 
@@ -26,7 +27,7 @@ const SENDERS: usize = 4;
 /// Pauses before the second and third try when the mail server is unavailable.
 const RETRY_AFTER: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(10)];
 
-pub(super) enum Outgoing {
+pub(in crate::auth) enum Outgoing {
     /// A sign-in code typed as `email_normalized`: sent to the stored address of the account
     /// it names (never as typed: a look-alike that normalizes to it is not the owner's
     /// mailbox), or as typed when there is no account and a code may sign it up.
@@ -69,7 +70,7 @@ impl Pending {
     }
 }
 
-pub(super) struct MailQueue {
+pub(in crate::auth) struct MailQueue {
     tx: mpsc::Sender<Outgoing>,
     pending: Arc<Pending>,
 }
@@ -82,7 +83,7 @@ struct Worker {
 
 impl MailQueue {
     /// Starts the workers on the current runtime.
-    pub(super) fn start(db: Db, clock: Clock, mailer: Mailer) -> MailQueue {
+    pub(in crate::auth) fn start(db: Db, clock: Clock, mailer: Mailer) -> MailQueue {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let pending = Arc::new(Pending::default());
         let worker = Arc::new(Worker { db, clock, mailer });
@@ -90,7 +91,7 @@ impl MailQueue {
         MailQueue { tx, pending }
     }
 
-    pub(super) async fn push(&self, job: Outgoing) {
+    pub(in crate::auth) async fn push(&self, job: Outgoing) {
         self.pending.n.fetch_add(1, Ordering::AcqRel);
         let job = match self.tx.try_send(job) {
             Ok(()) => return,
@@ -109,7 +110,7 @@ impl MailQueue {
 
     /// Waits until every queued mail was sent or given up, for at most `timeout`; whether
     /// the queue emptied.
-    pub(super) async fn idle(&self, timeout: Duration) -> bool {
+    pub(in crate::auth) async fn idle(&self, timeout: Duration) -> bool {
         let wait = async {
             loop {
                 let notified = self.pending.idle.notified();
@@ -122,6 +123,36 @@ impl MailQueue {
             }
         };
         tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+}
+
+impl crate::auth::Auth {
+    /// Queues a mail that must not hold up the answer.
+    pub(in crate::auth) async fn queue_mail(&self, job: Outgoing) -> AuthResult<()> {
+        let queue = self
+            .outgoing
+            .as_ref()
+            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
+        queue.push(job).await;
+        Ok(())
+    }
+
+    /// Sends a mail now, for flows whose answer may wait for it.
+    pub(in crate::auth) async fn mail(&self, mail: Mail) -> AuthResult<()> {
+        let mailer = self
+            .mailer
+            .as_ref()
+            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
+        mailer.send(mail).await.map_err(mail_error)
+    }
+}
+
+fn mail_error(e: MailError) -> AuthError {
+    match e {
+        MailError::Rejected => AuthError::InvalidEmail,
+        MailError::Unavailable(why) => {
+            AuthError::Unavailable(anyhow::anyhow!("mail server: {why}"))
+        }
     }
 }
 

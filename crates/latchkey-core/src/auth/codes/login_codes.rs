@@ -2,12 +2,12 @@
 
 use rand::Rng;
 
-use super::audit::AuditEvent;
 use super::lockout::Target;
-use super::{Auth, ClientInfo, LoginOutcome};
+use crate::auth::audit::AuditEvent;
+use crate::auth::{Auth, ClientInfo, LoginOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::input::Email;
-use crate::mail::{Mail, MailError, html_escape};
+use crate::mail::{Mail, html_escape};
 use crate::secret::{ct_eq, hmac_b64};
 
 /// Wrong guesses a login allows, the right one included.
@@ -95,7 +95,7 @@ impl Auth {
                 Some(f) => entry.subject(&f.user.id).org(&f.user.org_id),
                 None => entry.detail(
                     "account_ref",
-                    super::audit::account_ref(&self.ref_key, &row.email_normalized),
+                    crate::auth::audit::account_ref(&self.ref_key, &row.email_normalized),
                 ),
             };
             self.record(entry).await;
@@ -121,7 +121,7 @@ impl Auth {
             steps = 2;
             let used = self
                 .db
-                .attempt_login_mfa(login_id, now, super::MAX_MFA_ATTEMPTS)
+                .attempt_login_mfa(login_id, now, crate::auth::MAX_MFA_ATTEMPTS)
                 .await?
                 .ok_or(AuthError::InvalidSessionCode)?;
             let recovery = self.audit_as(&found.user.id, client, AuditEvent::MfaRecoveryCodeUsed);
@@ -129,14 +129,14 @@ impl Auth {
                 .check_second_factor(&found.user.id, mfa_code, recovery)
                 .await?
             {
-                if used >= super::MAX_MFA_ATTEMPTS {
+                if used >= crate::auth::MAX_MFA_ATTEMPTS {
                     // Out of tries: the login is dead.
                     self.db.spend_login_code(login_id, now).await?;
                 }
                 self.record_mfa_failure(&found.user.id, client, "code")
                     .await;
                 return Err(AuthError::InvalidMfaCode {
-                    attempts_left: Some((super::MAX_MFA_ATTEMPTS - used).max(0) as u32),
+                    attempts_left: Some((crate::auth::MAX_MFA_ATTEMPTS - used).max(0) as u32),
                 });
             }
         }
@@ -213,7 +213,7 @@ impl Auth {
     /// Mails a code proving `email` for a sign-up through a provider that does not vouch for
     /// the address; counted like sign-in codes. The code is a sign-in code like any other
     /// (whoever receives it holds the mailbox); its login id is returned.
-    pub(super) async fn send_address_code(
+    pub(in crate::auth) async fn send_address_code(
         &self,
         email: &Email,
         client: &ClientInfo,
@@ -255,7 +255,7 @@ impl Auth {
 
     /// Spends the code of `send_address_code` for `email_normalized`; wrong codes use up the
     /// login's tries (5), as for sign-in codes.
-    pub(super) async fn check_address_code(
+    pub(in crate::auth) async fn check_address_code(
         &self,
         login_id: &str,
         code: &str,
@@ -279,21 +279,13 @@ impl Auth {
         Ok(())
     }
 
-    pub(super) async fn mail(&self, mail: Mail) -> AuthResult<()> {
-        let mailer = self
-            .mailer
-            .as_ref()
-            .ok_or_else(|| AuthError::Unexpected(anyhow::anyhow!("no mailer configured")))?;
-        mailer.send(mail).await.map_err(mail_error)
-    }
-
     /// Whether a verified code may create an account for an unknown address.
     fn code_may_sign_up(&self) -> bool {
-        self.settings.login_code_signup && self.settings.signup == super::SignupMode::Open
+        self.settings.login_code_signup && self.settings.signup == crate::auth::SignupMode::Open
     }
 
     /// Keyed, so a copy of the table does not give the six digits away to a brute force.
-    pub(super) fn code_hash(&self, login_id: &str, code: &str) -> String {
+    pub(in crate::auth) fn code_hash(&self, login_id: &str, code: &str) -> String {
         hmac_b64(&self.code_key, format!("{login_id}:{code}").as_bytes())
     }
 
@@ -317,15 +309,6 @@ impl Auth {
                 href = html_escape(&link)
             ),
             dev_log: Some(format!("sign-in code {code} for login {login_id}")),
-        }
-    }
-}
-
-fn mail_error(e: MailError) -> AuthError {
-    match e {
-        MailError::Rejected => AuthError::InvalidEmail,
-        MailError::Unavailable(why) => {
-            AuthError::Unavailable(anyhow::anyhow!("mail server: {why}"))
         }
     }
 }

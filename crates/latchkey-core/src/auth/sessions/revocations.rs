@@ -8,11 +8,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::Auth;
+use crate::auth::Auth;
 use crate::error::AuthResult;
 use crate::state::Revocation;
 
-pub(super) struct Revocations {
+pub(in crate::auth) struct Revocations {
     /// One rebuild at a time in this process; requests that find the list lost wait for it.
     rebuilding: tokio::sync::Mutex<()>,
     /// A revocation may be missing from the store (a write failed, or the last rebuild lost a
@@ -33,6 +33,11 @@ impl Default for Revocations {
 const PROBE: &str = "~probe";
 
 impl Auth {
+    /// Revocations must outlive every access token they cover.
+    fn revocation_ttl(&self) -> Duration {
+        self.settings.access_token_ttl + Duration::from_secs(crate::jwt::LEEWAY_SECS as u64 + 1)
+    }
+
     /// Whether session `sid` is revoked, given what the store said (`known`). Never "live"
     /// because an entry is absent from a list that may be incomplete.
     pub(super) async fn resolve_revocation(
@@ -72,7 +77,7 @@ impl Auth {
     /// Records a revocation (already committed to the database) in the store. When that
     /// fails, the caller answers 503 and this instance stops trusting the list until a rebuild
     /// has written the revocation back.
-    pub(super) async fn publish_revocation(&self, sid: &str) -> AuthResult<()> {
+    pub(in crate::auth) async fn publish_revocation(&self, sid: &str) -> AuthResult<()> {
         if let Err(e) = self.state.revoke_session(sid, self.revocation_ttl()).await {
             self.revocations.dirty.store(true, Ordering::Release);
             // Tell the other instances too, if Redis still takes this (it does when it only
@@ -105,7 +110,7 @@ impl Auth {
     /// Loads the revocations whose access tokens may still be presented into the store and
     /// marks its list complete; false when another rebuild or a loss of the list got in
     /// between (the list then stays unknown and the next check tries again).
-    pub(super) async fn rebuild_revocations(&self) -> AuthResult<bool> {
+    pub(in crate::auth) async fn rebuild_revocations(&self) -> AuthResult<bool> {
         let _one = self.revocations.rebuilding.lock().await;
         self.rebuild_locked().await
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{ApiKeyInfo, Auth, CreatedKey, Principal};
+use crate::auth::{ApiKeyInfo, Auth, CreatedKey, Principal};
 use crate::error::{AuthError, AuthResult};
 
 /// How long the old secret of a rotated key may keep working: long enough to roll a fleet,
@@ -19,7 +19,7 @@ impl Auth {
     pub async fn delete_own_api_key(&self, caller: &Principal, kid: &str) -> AuthResult<()> {
         caller.require_session()?;
         let entry = self
-            .audit_by(caller, super::AuditEvent::ApiKeyDeleted)
+            .audit_by(caller, crate::auth::AuditEvent::ApiKeyDeleted)
             .subject(&caller.user_id)
             .detail("key_id", kid);
         self.delete_api_key(&caller.user_id, kid, entry).await

@@ -1,8 +1,13 @@
 //! The audit log: who did what to which account, from where and when. The value types and
-//! event names live in `crate::audit`, below the store and the domain. A change and its audit row are written in the same transaction (the store functions
-//! of audited changes take the entries); events with no transaction of their own (logins,
-//! lockouts, reuse detections) are written on their own by `record`, which never turns the
-//! answer into an error.
+//! event names live in `crate::audit`, below the store and the domain. A change and its audit
+//! row are written in the same transaction (the store functions of audited changes take the
+//! entries); events with no transaction of their own (logins, lockouts, reuse detections) are
+//! written on their own by `record`, which never turns the answer into an error. Refused
+//! logins are counted in memory and written as one row per window (`failures`).
+//!
+//! Every area may call the entry builders (`audit_by`, `audit_as`, `audit_user_to_be`,
+//! `audit_anonymous`) and `record`; the admin's read (`audit_log`) and pruning are public.
+//! This area calls only the store.
 
 use std::time::Duration;
 
@@ -10,6 +15,9 @@ use super::{Auth, ClientInfo, Credential, Principal};
 pub use crate::audit::{ActorKind, AuditEntry, AuditEvent, AuditRow, MAX_USER_AGENT, account_ref};
 use crate::error::{AuthError, AuthResult};
 use crate::store::AuditFilter;
+
+mod failures;
+pub(in crate::auth) use failures::FailureLog;
 
 /// Rows deleted per statement by the retention task, so a large backlog never holds a long
 /// write lock (SQLite has one writer).

@@ -5,8 +5,8 @@
 //! every credential and session set up before goes, and the address becomes verified. An
 //! unverified account never blocks nor captures the address's owner.
 
-use super::publish::new_batch;
-use super::{AuditEvent, Auth, ClientInfo};
+use crate::auth::publish::new_batch;
+use crate::auth::{AuditEvent, Auth, ClientInfo};
 use crate::domain::User;
 use crate::error::AuthResult;
 
@@ -16,7 +16,7 @@ impl Auth {
     /// proven meanwhile by another request (nothing changed here). The removals are in force
     /// when this returns: revocations and key tombstones published, then swept once more so
     /// a request of the former holder that was already under way leaves nothing behind.
-    pub(super) async fn take_over(
+    pub(in crate::auth) async fn take_over(
         &self,
         user: &User,
         method: &str,

@@ -7,9 +7,9 @@
 //! and says what the client must be told. Renewal in-band replaces the token only with one of
 //! the same user.
 
-use super::Auth;
-use super::api_keys::TOKEN_PREFIX;
-use super::principal::Principal;
+use crate::auth::Auth;
+use crate::auth::api_keys::TOKEN_PREFIX;
+use crate::auth::principal::Principal;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 
 /// The longest warning before a token's expiry; shorter tokens are warned at 3/4 of their life.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Auth, ClientInfo, CreatedKey, Grant};
+use crate::auth::{Auth, ClientInfo, CreatedKey, Grant};
 use crate::error::{AuthError, AuthResult};
 use crate::input::{Email, Phone, parse_name};
 use crate::oidc::{ExternalIdentity, s256};
@@ -15,8 +15,6 @@ use crate::store::{NewIdentity, NewUser};
 pub const HANDOFF_TTL_MS: i64 = 120_000;
 /// How long a person has to enter their phone number.
 pub const SIGNUP_STEP_TTL_MS: i64 = 600_000;
-
-pub use super::social_link::PendingLink;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Pending {
@@ -140,7 +138,7 @@ impl Auth {
                     };
                     // The provider vouched for the address: the person signing in owns it.
                     let entry = self
-                        .audit_as(&user_id, client, super::AuditEvent::IdentityLinked)
+                        .audit_as(&user_id, client, crate::auth::AuditEvent::IdentityLinked)
                         .detail("provider", who.provider.clone())
                         .detail("by", "verified_email");
                     self.db
@@ -252,7 +250,7 @@ impl Auth {
                 self.require_verified(&user.id).await?;
                 if !mfa_satisfied && self.mfa_enabled(&user.id).await? {
                     // As after a password: the second step is audited when it ends.
-                    let super::LoginOutcome::MfaRequired {
+                    let crate::auth::LoginOutcome::MfaRequired {
                         mfa_token: Some(mfa_token),
                     } = self.mfa_challenge(&user.id).await?
                     else {
@@ -265,7 +263,7 @@ impl Auth {
                 let uid = user.id.clone();
                 let grant = self.open_session(user.into(), client).await?;
                 let entry = self
-                    .audit_as(&uid, client, super::AuditEvent::LoginSucceeded)
+                    .audit_as(&uid, client, crate::auth::AuditEvent::LoginSucceeded)
                     .detail("method", "social")
                     .detail("session_id", grant.session_id.clone());
                 self.record(entry).await;
@@ -423,7 +421,7 @@ impl Auth {
                         email: pending.email.as_deref(),
                     }),
                 },
-                self.audit_user_to_be(client, super::AuditEvent::UserSignedUp)
+                self.audit_user_to_be(client, crate::auth::AuditEvent::UserSignedUp)
                     .detail("method", "social")
                     .detail("provider", pending.provider.clone()),
             )

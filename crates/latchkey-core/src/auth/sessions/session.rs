@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::audit::{AuditEntry, AuditEvent};
-use super::{Auth, ClientInfo, Grant, Principal};
+use crate::auth::audit::{AuditEntry, AuditEvent};
+use crate::auth::{Auth, ClientInfo, Grant, Principal};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::AccessClaims;
@@ -18,7 +18,7 @@ pub const REFRESH_PREFIX: &str = "lkr_";
 
 /// Longest refresh token looked at (ours are well under it); a longer one is no token of
 /// ours and is never hashed or looked up.
-pub(super) const MAX_REFRESH_TOKEN: usize = 160;
+pub(in crate::auth) const MAX_REFRESH_TOKEN: usize = 160;
 
 /// A session as its owner sees it.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl Auth {
         }
     }
 
-    pub(super) fn grant(
+    pub(in crate::auth) fn grant(
         &self,
         claims: &AccessClaims,
         refresh: Option<(String, i64)>,
@@ -84,7 +84,7 @@ impl Auth {
     }
 
     /// A new session with the first token pair of its chain.
-    pub(super) async fn open_session(
+    pub(in crate::auth) async fn open_session(
         &self,
         user: Arc<User>,
         client: &ClientInfo,
@@ -140,7 +140,7 @@ impl Auth {
     }
 
     /// Ends one session; `audit` is written with the revocation when it revoked it.
-    pub(super) async fn end_session(
+    pub(in crate::auth) async fn end_session(
         &self,
         sid: &str,
         reason: &str,
@@ -155,7 +155,7 @@ impl Auth {
         Ok(())
     }
 
-    pub(super) async fn revoke_all_sessions(
+    pub(in crate::auth) async fn revoke_all_sessions(
         &self,
         user_id: &str,
         reason: &str,
@@ -170,6 +170,21 @@ impl Auth {
         }
         tracing::info!(user_id, count = ids.len(), reason, "sessions revoked");
         Ok(ids.len() as u64)
+    }
+
+    pub(in crate::auth) async fn end_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        reason: &str,
+    ) -> AuthResult<()> {
+        let now = self.clock.now_ms();
+        for s in self.db.live_sessions_of(user_id, now).await? {
+            if s.id != keep {
+                self.end_session(&s.id, reason, None).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The caller's live sessions (devices, IPs): a user session only.
@@ -212,7 +227,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 /// The user and session ids a refresh token names, if it has them (and is not over
 /// `MAX_REFRESH_TOKEN` bytes).
-pub(super) fn token_ids(token: &str) -> Option<(&str, &str)> {
+pub(in crate::auth) fn token_ids(token: &str) -> Option<(&str, &str)> {
     if token.len() > MAX_REFRESH_TOKEN {
         return None;
     }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::Auth;
-use super::publish::new_batch;
+use crate::auth::Auth;
+use crate::auth::publish::new_batch;
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::mail::{Mail, html_escape};
@@ -61,7 +61,7 @@ impl Auth {
         &self,
         token: &str,
         password: Option<&crate::secret::Secret>,
-        client: &super::ClientInfo,
+        client: &crate::auth::ClientInfo,
     ) -> AuthResult<()> {
         let id = sha256_hex(token.trim().as_bytes());
         let now = self.clock.now_ms();
@@ -101,7 +101,7 @@ impl Auth {
         let batch = new_batch();
         // The holder of the mailed link proves the mailbox: the account's owner.
         let entry = self
-            .audit_user_to_be(client, super::AuditEvent::EmailVerified)
+            .audit_user_to_be(client, crate::auth::AuditEvent::EmailVerified)
             .detail("method", "link");
         self.db
             .spend_email_verification(&id, now, &batch, entry)
@@ -113,16 +113,16 @@ impl Auth {
 
     /// A mailed code reached the mailbox (or a provider vouched for it): the address is proven. The sign-in goes on when the
     /// record cannot be published now (the outbox retry does it; `/me` lags until then).
-    pub(super) async fn mark_verified(
+    pub(in crate::auth) async fn mark_verified(
         &self,
         user: &mut User,
         now: i64,
-        client: &super::ClientInfo,
+        client: &crate::auth::ClientInfo,
         method: &str,
     ) -> AuthResult<()> {
         let batch = new_batch();
         let verified = self
-            .audit_as(&user.id, client, super::AuditEvent::EmailVerified)
+            .audit_as(&user.id, client, crate::auth::AuditEvent::EmailVerified)
             .detail("method", method);
         if self
             .db
@@ -137,7 +137,7 @@ impl Auth {
     }
 
     /// Refuses a login before a session opens when verified addresses are required.
-    pub(super) async fn require_verified(&self, user_id: &str) -> AuthResult<()> {
+    pub(in crate::auth) async fn require_verified(&self, user_id: &str) -> AuthResult<()> {
         if self.settings.require_verified_email && !self.db.email_verified(user_id).await? {
             return Err(AuthError::EmailNotVerified);
         }

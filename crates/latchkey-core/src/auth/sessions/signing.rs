@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Auth;
+use crate::auth::Auth;
 use crate::error::{AuthError, AuthResult, TokenProblem};
 use crate::jwt::{AccessClaims, Keyring, LEEWAY_SECS, StoredKey};
 
@@ -19,7 +19,7 @@ const SWITCH_MARGIN: Duration = Duration::from_secs(300);
 const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
-pub(super) struct ReloadThrottle(Mutex<Option<Instant>>);
+pub(in crate::auth) struct ReloadThrottle(Mutex<Option<Instant>>);
 
 impl ReloadThrottle {
     fn due(&self) -> bool {
@@ -33,13 +33,13 @@ impl ReloadThrottle {
 }
 
 impl Auth {
-    pub(super) fn keys(&self) -> arc_swap::Guard<Arc<Keyring>> {
+    pub(in crate::auth) fn keys(&self) -> arc_swap::Guard<Arc<Keyring>> {
         self.keys.load()
     }
 
     /// Stores a new signing key and signs with it at once. Only `rotate_signing_key` (who may
     /// rotate, and the record of it) calls this.
-    pub(super) async fn add_signing_key(&self) -> AuthResult<StoredKey> {
+    pub(in crate::auth) async fn add_signing_key(&self) -> AuthResult<StoredKey> {
         // The newest key signs, so the new one must be strictly the newest even when this
         // machine's clock is behind the one that made the current key (or they agree to the ms).
         let newest = self
@@ -101,7 +101,10 @@ impl Auth {
 
     /// Full verification of an access token; a kid this instance does not know yet (another
     /// instance rotated) reloads the keys once and tries again.
-    pub(super) async fn verify_access(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
+    pub(in crate::auth) async fn verify_access(
+        &self,
+        token: &str,
+    ) -> AuthResult<Arc<AccessClaims>> {
         match self.keys().verify(token, &self.clock) {
             Err(TokenProblem::UnknownKey) if self.keys_reloaded.due() => {
                 self.reload_signing_keys().await?;
@@ -113,7 +116,10 @@ impl Auth {
     }
 
     /// Everything but expiry (the lenient refresh), with the same reload on an unknown kid.
-    pub(super) async fn verify_signature_any(&self, token: &str) -> AuthResult<AccessClaims> {
+    pub(in crate::auth) async fn verify_signature_any(
+        &self,
+        token: &str,
+    ) -> AuthResult<AccessClaims> {
         match self.keys().verify_signature(token) {
             Err(TokenProblem::UnknownKey) if self.keys_reloaded.due() => {
                 self.reload_signing_keys().await?;
