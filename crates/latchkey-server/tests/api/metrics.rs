@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::metrics::on_database;
 use crate::helpers::{PASSWORD, TestApp, s};
 use crate::on_all_setups;
@@ -98,19 +99,20 @@ on_all_setups!(metrics_count_requests_logins_refreshes_reuse_and_token_checks);
 /// Polls `/metrics` until `series` reads `want` (the server counts a socket's end when its task
 /// finishes, just after the client sees the close).
 async fn wait_for_value(app: &TestApp, series: &str, want: f64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = scrape(app).await;
-        let got = value(&text, series);
-        if got == want {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{series} is {got}, not {want}:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_every(
+        Duration::from_millis(50),
+        Duration::from_secs(10),
+        || async {
+            let text = scrape(app).await;
+            let got = value(&text, series);
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{series} is {got}, not {want}:\n{text}"))
+            }
+        },
+    )
+    .await
 }
 
 const WS: &str = r#"latchkey_live_sockets{transport="websocket"}"#;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::mail_sink::SmtpSink;
 use crate::helpers::mfa::totp_code;
 use crate::helpers::reauth::{notice, reauthenticate, signup_verified};
@@ -205,19 +206,22 @@ async fn forgot(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
         .post("/api/v1/auth/password/forgot", &json!({"email": email}))
         .await;
     assert_eq!(r.status(), 202);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let resets: Vec<_> = sink
-            .to(email)
-            .into_iter()
-            .filter(|m| m.raw.contains("Subject: Reset your password"))
-            .collect();
-        if resets.len() > before {
-            return resets.last().unwrap().link_param("token");
-        }
-        assert!(std::time::Instant::now() < deadline, "no reset mail");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_every(
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+        || async {
+            let resets: Vec<_> = sink
+                .to(email)
+                .into_iter()
+                .filter(|m| m.raw.contains("Subject: Reset your password"))
+                .collect();
+            match resets.last() {
+                Some(last) if resets.len() > before => Ok(last.link_param("token")),
+                _ => Err("no reset mail".to_owned()),
+            }
+        },
+    )
+    .await
 }
 
 async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response {

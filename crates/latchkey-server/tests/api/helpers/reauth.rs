@@ -1,5 +1,6 @@
 //! Helpers shared by the tests (moved out of `reauth`).
 
+use crate::helpers::eventually::eventually_every;
 use crate::helpers::mail_sink::SmtpSink;
 use crate::helpers::{PASSWORD, TestApp};
 use serde_json::{Value, json};
@@ -7,21 +8,22 @@ use std::time::Duration;
 
 /// Waits for a notice mail to `to` whose text contains `what`.
 pub async fn notice(sink: &SmtpSink, to: &str, what: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if sink
-            .to(to)
-            .iter()
-            .any(|m| m.raw.contains(NOTICE) && m.text().contains(what))
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no notice {what:?} to {to}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_every(
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+        || async {
+            if sink
+                .to(to)
+                .iter()
+                .any(|m| m.raw.contains(NOTICE) && m.text().contains(what))
+            {
+                Ok(())
+            } else {
+                Err(format!("no notice {what:?} to {to}"))
+            }
+        },
+    )
+    .await
 }
 
 pub async fn reauthenticate(app: &TestApp, token: &str, proof: Value) -> reqwest::Response {
