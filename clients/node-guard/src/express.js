@@ -1,5 +1,5 @@
 import { GuardError } from './errors.js';
-import { bearerToken } from './guard.js';
+import { requestToken } from './guard.js';
 
 /**
  * Express middleware: the caller as `req.latchkey`, or an answer in Latchkey's error shape.
@@ -13,7 +13,7 @@ import { bearerToken } from './guard.js';
 export function requireToken(guard, route = {}) {
   const scopes = route.scopes ?? [];
   return (req, res, next) => {
-    guard.authorize(bearerToken(req.headers.authorization), scopes).then(
+    guard.authorize(requestToken(req.headers), scopes).then(
       (identity) => {
         req.latchkey = identity;
         next();

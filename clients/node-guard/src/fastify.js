@@ -1,5 +1,5 @@
 import { GuardError } from './errors.js';
-import { bearerToken } from './guard.js';
+import { requestToken } from './guard.js';
 
 /**
  * A Fastify `preHandler`: the caller as `request.latchkey`, or an answer in Latchkey's error shape.
@@ -14,7 +14,7 @@ export function latchkeyPreHandler(guard, route = {}) {
   const scopes = route.scopes ?? [];
   return async (request, reply) => {
     try {
-      request.latchkey = await guard.authorize(bearerToken(request.headers.authorization), scopes);
+      request.latchkey = await guard.authorize(requestToken(request.headers), scopes);
     } catch (e) {
       if (!(e instanceof GuardError)) throw e;
       return reply.code(e.status).headers(e.headers()).send(e.body());

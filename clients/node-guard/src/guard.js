@@ -26,8 +26,13 @@ import { Introspector } from './introspect.js';
  * @property {string} role
  * @property {string[]} scopes
  * @property {number} expiresAt The token's `exp`, in seconds since the epoch.
- * @property {import('jose').JWTPayload} claims Every claim, as verified.
+ * @property {string | null} keyId The API key of an API auth token (`lkt_…`); null for a person's
+ *   session. Such a caller has no session and no role.
+ * @property {Record<string, unknown>} claims Every claim, as verified (or as introspection said).
  */
+
+/** API auth tokens (from `/get-token`) are opaque: only Latchkey can say what they are. */
+const API_TOKEN_PREFIX = 'lkt_';
 
 /** Verifies Latchkey access tokens. Share one per process: it caches the keys. */
 export class Guard {
@@ -58,6 +63,7 @@ export class Guard {
    */
   async verify(token) {
     if (!token) throw missingToken();
+    if (token.startsWith(API_TOKEN_PREFIX)) return this.verifyApiToken(token);
     const claims = await this.verifyOffline(token);
     /** @type {string[]} */
     let scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
@@ -74,7 +80,30 @@ export class Guard {
       role: String(claims.role ?? ''),
       scopes,
       expiresAt: Number(claims.exp),
+      keyId: null,
       claims,
+    };
+  }
+
+  /**
+   * An API auth token is asked about at Latchkey (it is not a JWT); without introspection the
+   * guard cannot accept one.
+   * @param {string} token
+   * @returns {Promise<Identity>}
+   */
+  async verifyApiToken(token) {
+    if (!this.introspector) throw invalidToken('an API auth token needs introspection (configure `introspection`)');
+    const info = await this.introspector.check(token);
+    if (!info.active) throw revoked();
+    return {
+      userId: String(info.sub ?? ''),
+      sessionId: '',
+      orgId: String(info.org ?? ''),
+      role: '',
+      scopes: typeof info.scope === 'string' ? info.scope.split(' ').filter(Boolean) : [],
+      expiresAt: Number(info.exp ?? 0),
+      keyId: String(info.client_id ?? ''),
+      claims: info,
     };
   }
 
@@ -116,6 +145,20 @@ export class Guard {
 export function bearerToken(header) {
   if (typeof header !== 'string') return null;
   const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+/**
+ * The credential of a request: `Authorization: Bearer <token>`, or the API clients' form
+ * `X-Authorization: Agent <auth token>`.
+ * @param {Record<string, string | string[] | undefined>} headers Node's lower-cased headers.
+ */
+export function requestToken(headers) {
+  const bearer = bearerToken(headers.authorization);
+  if (bearer) return bearer;
+  const agent = headers['x-authorization'];
+  if (typeof agent !== 'string') return null;
+  const match = /^\s*agent\s+(\S+)\s*$/i.exec(agent);
   return match ? match[1] : null;
 }
 

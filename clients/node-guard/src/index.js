@@ -1,4 +1,4 @@
-export { Guard, bearerToken } from './guard.js';
+export { Guard, bearerToken, requestToken } from './guard.js';
 export { GuardError } from './errors.js';
 export { Introspector } from './introspect.js';
 export { requireToken } from './express.js';

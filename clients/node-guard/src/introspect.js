@@ -14,6 +14,10 @@ import { unavailable } from './errors.js';
  * @typedef {object} Introspection RFC 7662's answer (the fields the guard reads).
  * @property {boolean} active
  * @property {string} [scope]
+ * @property {string} [sub]
+ * @property {string} [org]
+ * @property {number} [exp]
+ * @property {string} [client_id] The key id, for an API auth token.
  */
 
 /** Asks `POST /oauth2/introspect`, with a short cache per token. */
@@ -80,6 +84,6 @@ export class Introspector {
       throw unavailable('Latchkey');
     }
     const body = /** @type {Introspection} */ (await res.json());
-    return { active: body.active === true, scope: body.scope };
+    return body.active === true ? body : { active: false };
   }
 }

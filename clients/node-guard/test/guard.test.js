@@ -78,6 +78,38 @@ for (const [name, api] of Object.entries(frameworks)) {
         await Promise.all([offline.close(), online.close()]);
       }
     });
+
+    test("a worker's API auth token is let in through introspection until its key is deleted", async () => {
+      const offline = await api(new Guard({ issuer: server.issuer }));
+      const online = await api(new Guard({ issuer: server.issuer, introspection: { ...org.introspection, cacheMs: 1000 } }));
+      try {
+        const gus = await org.member();
+        const got = await call(server.base, 'POST', '/get-token', { body: { api_key: gus.api_key.key } });
+        assert.equal(got.status, 200, JSON.stringify(got.body));
+        const authToken = got.body.data.auth_token;
+
+        for (const agent of [true, false]) {
+          const ok = await get(`${online.base}/orders`, authToken, 'GET', { agent });
+          assert.equal(ok.status, 200, JSON.stringify(ok.body));
+          assert.deepEqual(ok.body, { orders: [], user: gus.user.user_id, org: gus.user.org_id, key: gus.api_key.id });
+        }
+        assert.equal((await get(`${online.base}/orders`, authToken, 'POST', { agent: true })).status, 403);
+        // Only Latchkey can read an API auth token: without introspection it is refused.
+        const offlineAnswer = await get(`${offline.base}/orders`, authToken, 'GET', { agent: true });
+        assert.equal(offlineAnswer.status, 401);
+        assert.equal(offlineAnswer.body.error, 'invalid_token');
+
+        const deleted = await call(server.base, 'DELETE', `/api/v1/api-keys/${gus.api_key.id}`, { token: gus.access_token });
+        assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+        await eventually(
+          async () => (await get(`${online.base}/orders`, authToken, 'GET', { agent: true })).status === 401,
+          20_000,
+          'a 401 once the key is deleted',
+        );
+      } finally {
+        await Promise.all([offline.close(), online.close()]);
+      }
+    });
   });
 }
 

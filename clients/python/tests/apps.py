@@ -22,7 +22,14 @@ class Answer(Protocol):
 
 
 class Api(Protocol):
-    def call(self, method: str, token: str | None = None) -> Answer: ...
+    def call(self, method: str, token: str | None = None, agent: bool = False) -> Answer: ...
+
+
+def _headers(token: str | None, agent: bool) -> dict[str, str]:
+    """A bearer token, or an API auth token in ``X-Authorization: Agent …`` when ``agent``."""
+    if not token:
+        return {}
+    return {"X-Authorization": f"Agent {token}"} if agent else {"Authorization": f"Bearer {token}"}
 
 
 def fastapi_api(guard: Guard) -> Api:
@@ -31,7 +38,7 @@ def fastapi_api(guard: Guard) -> Api:
 
     @app.get("/orders")
     async def orders(who: Identity = Depends(RequireToken(guard, ["orders:read"]))) -> dict[str, Any]:
-        return {"orders": [], "user": who.user_id, "org": who.org_id}
+        return {"orders": [], "user": who.user_id, "org": who.org_id, "key": who.key_id}
 
     @app.post("/orders", status_code=201)
     async def create(who: Identity = Depends(RequireToken(guard, ["orders:write"]))) -> dict[str, Any]:
@@ -40,9 +47,8 @@ def fastapi_api(guard: Guard) -> Api:
     client = TestClient(app)
 
     class Calls:
-        def call(self, method: str, token: str | None = None) -> Answer:
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            return client.request(method, "/orders", headers=headers)
+        def call(self, method: str, token: str | None = None, agent: bool = False) -> Answer:
+            return client.request(method, "/orders", headers=_headers(token, agent))
 
     return Calls()
 
@@ -53,7 +59,8 @@ def flask_api(guard: Guard) -> Api:
     @app.get("/orders")
     @require_token(guard, ["orders:read"])
     def orders() -> dict[str, Any]:
-        return {"orders": [], "user": flask.g.latchkey.user_id, "org": flask.g.latchkey.org_id}
+        who = flask.g.latchkey
+        return {"orders": [], "user": who.user_id, "org": who.org_id, "key": who.key_id}
 
     @app.post("/orders")
     @require_token(guard, ["orders:write"])
@@ -63,9 +70,8 @@ def flask_api(guard: Guard) -> Api:
     client = app.test_client()
 
     class Calls:
-        def call(self, method: str, token: str | None = None) -> Answer:
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            r = client.open("/orders", method=method, headers=headers)
+        def call(self, method: str, token: str | None = None, agent: bool = False) -> Answer:
+            r = client.open("/orders", method=method, headers=_headers(token, agent))
             return _FlaskAnswer(r)
 
     return Calls()

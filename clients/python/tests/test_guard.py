@@ -89,6 +89,38 @@ def test_with_introspection_a_token_is_refused_once_its_session_logged_out(
     assert offline.call("GET", bob["access_token"]).status_code == 200
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_workers_api_auth_token_is_let_in_through_introspection_until_its_key_is_deleted(
+    framework: str, server: Server, org: Org
+) -> None:
+    offline = FRAMEWORKS[framework](Guard(server.issuer))
+    online = FRAMEWORKS[framework](
+        Guard(server.issuer, introspection=Introspection(org.introspect_id, org.introspect_key, cache_seconds=1))
+    )
+    gus = org.member()
+    got = server.call("POST", "/get-token", json={"api_key": gus["api_key"]["key"]})
+    assert got.status_code == 200, got.text
+    auth_token = got.json()["data"]["auth_token"]
+
+    for agent in (True, False):
+        ok = online.call("GET", auth_token, agent=agent)
+        assert ok.status_code == 200, ok.json()
+        assert ok.json() == {
+            "orders": [],
+            "user": gus["user"]["user_id"],
+            "org": gus["user"]["org_id"],
+            "key": gus["api_key"]["id"],
+        }
+    assert online.call("POST", auth_token, agent=True).status_code == 403
+    # Only Latchkey can read an API auth token: without introspection it is refused.
+    refused = offline.call("GET", auth_token, agent=True)
+    assert (refused.status_code, refused.json()["error"]) == (401, "invalid_token")
+
+    r = server.call("DELETE", f"/api/v1/api-keys/{gus['api_key']['id']}", token=gus["access_token"])
+    assert r.status_code == 204, r.text
+    eventually(lambda: online.call("GET", auth_token, agent=True).status_code == 401, what="a 401 once the key is deleted")
+
+
 def test_introspected_scopes_are_those_in_force_and_a_refused_client_fails_closed(server: Server, org: Org) -> None:
     guard = Guard(server.issuer, introspection=Introspection(org.introspect_id, org.introspect_key, cache_seconds=0))
     cy = org.member()

@@ -14,7 +14,7 @@ function address(server) {
 export async function expressApi(guard) {
   const app = express();
   app.get('/orders', requireToken(guard, { scopes: ['orders:read'] }), (req, res) => {
-    res.json({ orders: [], user: req.latchkey.userId, org: req.latchkey.orgId });
+    res.json({ orders: [], user: req.latchkey.userId, org: req.latchkey.orgId, key: req.latchkey.keyId });
   });
   app.post('/orders', requireToken(guard, { scopes: ['orders:write'] }), (_req, res) => {
     res.status(201).json({ created: true });
@@ -35,6 +35,7 @@ export async function fastifyApi(guard) {
     orders: [],
     user: request.latchkey.userId,
     org: request.latchkey.orgId,
+    key: request.latchkey.keyId,
   }));
   app.post('/orders', { preHandler: latchkeyPreHandler(guard, { scopes: ['orders:write'] }) }, async (_req, reply) =>
     reply.code(201).send({ created: true }),
@@ -45,8 +46,12 @@ export async function fastifyApi(guard) {
 
 export const frameworks = { express: expressApi, fastify: fastifyApi };
 
-/** `fetch` with a bearer token; status, headers and JSON body. */
-export async function get(url, token, method = 'GET') {
-  const res = await fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+/**
+ * `fetch` with a bearer token (or an API auth token in `X-Authorization: Agent …` when `agent`);
+ * status, challenge and JSON body.
+ */
+export async function get(url, token, method = 'GET', { agent = false } = {}) {
+  const headers = !token ? {} : agent ? { 'x-authorization': `Agent ${token}` } : { authorization: `Bearer ${token}` };
+  const res = await fetch(url, { method, headers });
   return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json() };
 }

@@ -6,7 +6,7 @@ for Flask)."""
 from .api_key import ApiKeyClient
 from .client import LatchkeyClient, MemoryStore, MfaRequired, SignedIn, TokenStore
 from .errors import GuardError, LatchkeyError
-from .guard import Guard, Identity, bearer_token
+from .guard import Guard, Identity, bearer_token, request_token
 from .introspect import Introspection
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "SignedIn",
     "TokenStore",
     "bearer_token",
+    "request_token",
 ]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from flask import g, jsonify, request
 
 from .errors import GuardError
-from .guard import Guard, bearer_token
+from .guard import Guard, request_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +26,8 @@ def require_token(guard: Guard, scopes: Sequence[str] = ()) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                g.latchkey = guard.authorize(bearer_token(request.headers.get("Authorization")), required)
+                token = request_token(request.headers.get("Authorization"), request.headers.get("X-Authorization"))
+                g.latchkey = guard.authorize(token, required)
             except GuardError as e:
                 return jsonify(e.body()), e.status, e.headers()
             return view(*args, **kwargs)

@@ -26,6 +26,10 @@ class Identity:
     expires_at: int
     """The token's ``exp``, in seconds since the epoch."""
     claims: dict[str, Any] = field(repr=False, compare=False)
+    """Every claim, as verified (or as introspection said, for an API auth token)."""
+    key_id: str | None = None
+    """The API key of an API auth token (``lkt_…``); None for a person's session. Such a caller
+    has no session and no role."""
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -69,19 +73,23 @@ class Guard:
         """Verifies ``token`` (and introspects it when configured); raises :class:`GuardError`."""
         if not token:
             raise GuardError.missing_token()
+        if token.startswith(API_TOKEN_PREFIX):
+            return _api_identity(self._api_introspector().check(token))
         kid = _kid(token)
         claims = self._decode(token, self._keys.get(kid))
-        scope = self._introspector.check(token) if self._introspector else None
-        return _identity(claims, scope)
+        info = self._introspector.check(token) if self._introspector else None
+        return _identity(claims, info)
 
     async def averify(self, token: str | None) -> Identity:
         """:meth:`verify` for async code: fetches without blocking the event loop."""
         if not token:
             raise GuardError.missing_token()
+        if token.startswith(API_TOKEN_PREFIX):
+            return _api_identity(await self._api_introspector().acheck(token))
         kid = _kid(token)
         claims = self._decode(token, await self._keys.aget(kid))
-        scope = await self._introspector.acheck(token) if self._introspector else None
-        return _identity(claims, scope)
+        info = await self._introspector.acheck(token) if self._introspector else None
+        return _identity(claims, info)
 
     def authorize(self, token: str | None, scopes: tuple[str, ...] | list[str] = ()) -> Identity:
         """:meth:`verify`, then every scope must be held (403 naming the first one missing)."""
@@ -90,9 +98,15 @@ class Guard:
     async def aauthorize(self, token: str | None, scopes: tuple[str, ...] | list[str] = ()) -> Identity:
         return _require(await self.averify(token), scopes)
 
+    def _api_introspector(self) -> Introspector:
+        # API auth tokens are opaque: only Latchkey can say what they are.
+        if self._introspector is None:
+            raise GuardError.invalid_token("an API auth token needs introspection (configure `introspection`)")
+        return self._introspector
+
     def _decode(self, token: str, key: Any) -> dict[str, Any]:
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 # Only what Latchkey signs: refuses `alg: none` and HMAC keyed with the public key.
@@ -102,6 +116,7 @@ class Guard:
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
+            return claims
         except jwt.ExpiredSignatureError:
             raise GuardError.expired() from None
         except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
@@ -112,12 +127,24 @@ class Guard:
             raise GuardError.invalid_token("malformed") from None
 
 
+API_TOKEN_PREFIX = "lkt_"
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
+_AGENT = re.compile(r"^\s*agent\s+(\S+)\s*$", re.IGNORECASE)
 
 
 def bearer_token(header: str | None) -> str | None:
     """The token of an ``Authorization: Bearer …`` header value, or None."""
     match = _BEARER.match(header or "")
+    return match.group(1) if match else None
+
+
+def request_token(authorization: str | None, x_authorization: str | None = None) -> str | None:
+    """The credential of a request: ``Authorization: Bearer <token>``, or the API clients' form
+    ``X-Authorization: Agent <auth token>``."""
+    bearer = bearer_token(authorization)
+    if bearer:
+        return bearer
+    match = _AGENT.match(x_authorization or "")
     return match.group(1) if match else None
 
 
@@ -134,8 +161,9 @@ def _kid(token: str) -> str:
     return kid
 
 
-def _identity(claims: dict[str, Any], live_scope: str | None) -> Identity:
-    scope = live_scope if live_scope is not None else claims.get("scope", "")
+def _identity(claims: dict[str, Any], info: dict[str, Any] | None) -> Identity:
+    # With introspection, the scopes in force now: one taken away since signing is gone.
+    scope = info.get("scope", "") if info is not None else claims.get("scope", "")
     return Identity(
         user_id=str(claims["sub"]),
         session_id=str(claims.get("sid", "")),
@@ -147,6 +175,19 @@ def _identity(claims: dict[str, Any], live_scope: str | None) -> Identity:
     )
 
 
+def _api_identity(info: dict[str, Any]) -> Identity:
+    return Identity(
+        user_id=str(info.get("sub", "")),
+        session_id="",
+        org_id=str(info.get("org", "")),
+        role="",
+        scopes=tuple(str(info.get("scope", "")).split()),
+        expires_at=int(info.get("exp", 0)),
+        claims=info,
+        key_id=str(info.get("client_id", "")),
+    )
+
+
 def _require(identity: Identity, scopes: tuple[str, ...] | list[str]) -> Identity:
     for scope in scopes:
         if not identity.has_scope(scope):
@@ -154,4 +195,4 @@ def _require(identity: Identity, scopes: tuple[str, ...] | list[str]) -> Identit
     return identity
 
 
-__all__ = ["Guard", "Identity", "Introspection", "bearer_token"]
+__all__ = ["Guard", "Identity", "Introspection", "bearer_token", "request_token"]

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
@@ -37,11 +38,12 @@ class Introspector:
         # RFC 6749 §2.3.1: each part form-encoded before joining.
         pair = f"{quote_plus(options.client_id)}:{quote_plus(options.client_secret)}"
         self._authorization = "Basic " + base64.b64encode(pair.encode()).decode()
-        self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, token: str) -> str:
-        """The scopes in force for a live token; raises ``revoked`` for one that is not."""
+    def check(self, token: str) -> dict[str, Any]:
+        """What Latchkey says of a live token (``scope`` in force now, ``sub``, ``org``, ``exp``,
+        ``client_id`` for an API auth token); raises ``revoked`` for one that is not live."""
         cached = self._cached(token)
         if cached is not None:
             return cached
@@ -52,7 +54,7 @@ class Introspector:
                 raise GuardError.unavailable("Latchkey") from None
         return self._answer(token, response)
 
-    async def acheck(self, token: str) -> str:
+    async def acheck(self, token: str) -> dict[str, Any]:
         cached = self._cached(token)
         if cached is not None:
             return cached
@@ -66,7 +68,7 @@ class Introspector:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": self._authorization}
 
-    def _cached(self, token: str) -> str | None:
+    def _cached(self, token: str) -> dict[str, Any] | None:
         with self._lock:
             hit = self._cache.get(token)
             if hit is None:
@@ -76,7 +78,7 @@ class Introspector:
                 return None
             return hit[1]
 
-    def _answer(self, token: str, response: httpx.Response) -> str:
+    def _answer(self, token: str, response: httpx.Response) -> dict[str, Any]:
         # Anything but an answer (a refused client, 503, a proxy's page) fails closed.
         if response.status_code != 200:
             raise GuardError.unavailable("Latchkey")
@@ -84,11 +86,10 @@ class Introspector:
         if not isinstance(body, dict) or body.get("active") is not True:
             # Not cached: a dead token stays dead, and refusing it costs the caller one request.
             raise GuardError.revoked()
-        scope = str(body.get("scope", ""))
         if self.options.cache_seconds > 0:
             with self._lock:
-                self._cache[token] = (time.monotonic(), scope)
+                self._cache[token] = (time.monotonic(), body)
                 self._cache.move_to_end(token)
                 while len(self._cache) > self.options.max_entries:
                     self._cache.popitem(last=False)
-        return scope
+        return body

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .errors import GuardError
-from .guard import Guard, Identity, bearer_token
+from .guard import Guard, Identity, request_token
 
 
 class RequireToken:
@@ -27,7 +27,7 @@ class RequireToken:
         self.scopes = tuple(scopes)
 
     async def __call__(self, request: Request) -> Identity:
-        token = bearer_token(request.headers.get("authorization"))
+        token = request_token(request.headers.get("authorization"), request.headers.get("x-authorization"))
         identity = await self.guard.aauthorize(token, self.scopes)
         request.state.latchkey = identity
         return identity

@@ -61,7 +61,7 @@ fn guard_node_protects_express_and_fastify_apis_against_this_server() {
 
 #[test]
 fn guard_python_protects_fastapi_and_flask_apis_and_its_client_keeps_sessions() {
-    let modules = "import pytest, httpx, jwt, cryptography, fastapi, flask";
+    let modules = "import pytest, httpx, jwt, cryptography, fastapi, flask, mypy";
     if !available(
         "python3 with the clients/python test packages",
         "python3",
