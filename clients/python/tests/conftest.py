@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,7 +13,9 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ class Server:
     issuer: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    _seen: set[str] = field(default_factory=set)
 
     def cli(self, *args: str) -> str:
         """``latchkey <args>`` on this server's database."""
@@ -58,10 +62,40 @@ class Server:
         assert r.status_code == 201, r.text
         return {"email": email, **r.json()}
 
+    def mailed_code(self, email: str) -> str:
+        """The newest sign-in code mailed to ``email``, waiting for it."""
+        return self.from_mail(email, r"sign-in code is (\d{6})")
+
+    def from_mail(self, email: str, pattern: str) -> str:
+        """The first group of ``pattern`` in a mail to ``email`` in the server's development
+        outbox (``<data dir>/outbox``: no SMTP server is configured), newest first, each found
+        value given out once; waits for the mail."""
+        outbox = Path(self.env["LATCHKEY_DATA_DIR"]) / "outbox"
+        found: list[str] = []
+
+        def arrived() -> bool:
+            for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+                mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+                match = re.search(pattern, _text(mail)) if email in str(mail["To"]) else None
+                if match and match.group(1) not in self._seen:
+                    found.append(match.group(1))
+                    return True
+            return False
+
+        eventually(arrived, what=f"a mail to {email} matching {pattern}")
+        self._seen.add(found[0])
+        return found[0]
+
     def login(self, email: str) -> dict[str, Any]:
         r = self.call("POST", "/api/v1/auth/login", json={"email": email, "password": PASSWORD})
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+
+def _text(mail: Message) -> str:
+    assert isinstance(mail, EmailMessage)
+    body = mail.get_body(("plain",))
+    return str(body.get_content()) if body is not None else ""
 
 
 def start_server(extra_env: dict[str, str] | None = None) -> tuple[Server, str]:

@@ -101,9 +101,28 @@ def totp(secret: str, at: float) -> str:
     return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
-def test_a_login_with_a_second_factor_is_finished_with_verify_mfa(server: Server) -> None:
+def test_a_mailed_code_signs_in_and_a_wrong_one_is_refused(server: Server) -> None:
+    account = server.signup()
+    client = LatchkeyClient(server.base)
+    login_id = client.send_login_code(account["email"])
+    code = server.mailed_code(account["email"])
+    with pytest.raises(LatchkeyError) as wrong:
+        client.login_with_code(login_id, "000000" if code != "000000" else "111111")
+    assert wrong.value.error == "invalid_session_code"
+    signed_in = client.login_with_code(login_id, code)
+    assert isinstance(signed_in, SignedIn)
+    assert signed_in.user["user_id"] == account["user"]["user_id"]
+    assert client.get("/api/v1/me").json()["email"] == account["email"]
+
+
+def test_a_second_factor_finishes_a_password_login_and_a_mailed_code_login(server: Server) -> None:
     account = server.signup()
     token = account["access_token"]
+    # The owner proves the address with the sign-up mail's link and the password: until then a
+    # mailed code would take the account over and ask for no second factor set up before.
+    link = server.from_mail(account["email"], r"token=(lkv_[A-Za-z0-9_-]+)")
+    proved = server.call("POST", "/api/v1/auth/email/verify", json={"token": link, "password": PASSWORD})
+    assert proved.status_code == 204, proved.text
     assert server.call("POST", "/api/v1/auth/reauthenticate", token=token, json={"password": PASSWORD}).status_code == 200
     enroll = server.call("POST", "/api/v1/mfa/totp/enroll", token=token)
     assert enroll.status_code == 200, enroll.text
@@ -117,12 +136,21 @@ def test_a_login_with_a_second_factor_is_finished_with_verify_mfa(server: Server
     assert isinstance(step, MfaRequired)
     assert "totp" in step.methods
     with pytest.raises(LatchkeyError) as wrong:
-        client.verify_mfa(step.mfa_token, "00000-00000")
+        client.verify_mfa(step, "00000-00000")
     assert wrong.value.error == "invalid_mfa_code"
     assert wrong.value.data["attempts_left"] >= 1
-    done = client.verify_mfa(step.mfa_token, recovery[0])
+    done = client.verify_mfa(step, recovery[0])
     assert done.user["user_id"] == account["user"]["user_id"]
     assert client.get("/api/v1/me").status_code == 200
+
+    by_mail = LatchkeyClient(server.base)
+    login_id = by_mail.send_login_code(account["email"])
+    step = by_mail.login_with_code(login_id, server.mailed_code(account["email"]))
+    assert isinstance(step, MfaRequired)
+    assert step.login_id == login_id
+    # The next 30-second step (one step of drift is allowed): the confirmation used this one.
+    assert by_mail.verify_mfa(step, totp(secret, time.time() + 30)).user["email"] == account["email"]
+    assert by_mail.get("/api/v1/me").status_code == 200
 
 
 def test_an_api_key_is_exchanged_once_and_renewed_once_after_a_refusal(server: Server) -> None:

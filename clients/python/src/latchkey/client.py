@@ -59,10 +59,13 @@ class SignedIn:
 
 @dataclass(frozen=True)
 class MfaRequired:
-    """The password was right; finish with :meth:`LatchkeyClient.verify_mfa`."""
+    """The first factor was right; finish with :meth:`LatchkeyClient.verify_mfa`. After a
+    password it carries the ``mfa_token``; after a mailed code, the ``login_id`` and the code."""
 
-    mfa_token: str = field(repr=False)
     methods: tuple[str, ...]
+    mfa_token: str | None = field(default=None, repr=False)
+    login_id: str | None = None
+    session_code: str | None = field(default=None, repr=False)
 
 
 class LatchkeyClient:
@@ -99,14 +102,30 @@ class LatchkeyClient:
         """Email and password. Neither is kept; only the refresh token is stored."""
         body = self._post("/api/v1/auth/login", {"email": email, "password": password})
         if body.get("status") == "mfa_required":
-            methods = tuple((body.get("data") or {}).get("methods") or ())
-            return MfaRequired(mfa_token=str(body["mfa_token"]), methods=methods)
+            return MfaRequired(methods=_methods(body), mfa_token=str(body["mfa_token"]))
         return self.adopt_tokens(body)
 
-    def verify_mfa(self, mfa_token: str, code: str) -> SignedIn:
-        """The second step of a password login: a TOTP code or a recovery code. A wrong code
-        raises ``invalid_mfa_code`` with ``data["attempts_left"]``."""
-        return self.adopt_tokens(self._post("/api/v1/auth/mfa/verify", {"mfa_token": mfa_token, "mfa_code": code}))
+    def send_login_code(self, email: str) -> str:
+        """Mails a one-time sign-in code (and a magic link); the ``login_id`` to verify it with.
+        Every valid address gets an answer, with or without an account."""
+        return str(self._post("/api/v1/auth/code", {"email": email})["login_id"])
+
+    def login_with_code(self, login_id: str, code: str) -> SignedIn | MfaRequired:
+        """Signs in with the mailed code (signing the address up when it has no account and the
+        server allows it). A wrong code raises ``invalid_session_code``."""
+        body = self._post("/api/v1/auth/code/verify", {"login_id": login_id, "session_code": code})
+        if body.get("status") == "mfa_required":
+            return MfaRequired(methods=_methods(body), login_id=login_id, session_code=code)
+        return self.adopt_tokens(body)
+
+    def verify_mfa(self, step: MfaRequired, code: str) -> SignedIn:
+        """The second step of a login: a TOTP code or a recovery code. A wrong code raises
+        ``invalid_mfa_code`` with ``data["attempts_left"]``; the same ``step`` may be tried again."""
+        if step.mfa_token is not None:
+            body: dict[str, Any] = {"mfa_token": step.mfa_token, "mfa_code": code}
+            return self.adopt_tokens(self._post("/api/v1/auth/mfa/verify", body))
+        body = {"login_id": step.login_id, "session_code": step.session_code, "mfa_code": code}
+        return self.adopt_tokens(self._post("/api/v1/auth/code/verify", body))
 
     def signup(self, email: str, password: str, **extra: Any) -> SignedIn:
         """Creates an account and signs in; the answer carries the default API key (once)."""
@@ -230,6 +249,10 @@ class LatchkeyClient:
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
+
+
+def _methods(body: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(m) for m in (body.get("data") or {}).get("methods") or ())
 
 
 def _rejects_token(response: httpx.Response) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from typing import Any
 
 import httpx
@@ -26,7 +27,8 @@ class KeySet:
         self._last_fetch: float | None = None
         # Held while fetching, so concurrent misses make one request (one lock per world).
         self._lock = threading.Lock()
-        self._alock: asyncio.Lock | None = None
+        # asyncio locks belong to one event loop: one per loop that asks.
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def get(self, kid: str) -> Any:
         key = self._keys.get(kid)
@@ -45,9 +47,11 @@ class KeySet:
         key = self._keys.get(kid)
         if key is not None:
             return key
-        if self._alock is None:
-            self._alock = asyncio.Lock()
-        async with self._alock:
+        loop = asyncio.get_running_loop()
+        lock = self._alocks.get(loop)
+        if lock is None:
+            lock = self._alocks.setdefault(loop, asyncio.Lock())
+        async with lock:
             if kid in self._keys:
                 return self._keys[kid]
             self._may_fetch()
