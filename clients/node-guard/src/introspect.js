@@ -83,7 +83,13 @@ export class Introspector {
       await res.body?.cancel();
       throw unavailable('Latchkey');
     }
-    const body = /** @type {Introspection} */ (await res.json());
-    return body.active === true ? body : { active: false };
+    /** @type {Introspection} */
+    let body;
+    try {
+      body = await res.json();
+    } catch {
+      throw unavailable('Latchkey');
+    }
+    return body?.active === true ? body : { active: false };
   }
 }

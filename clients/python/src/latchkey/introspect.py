@@ -40,6 +40,9 @@ class Introspector:
         self._authorization = "Basic " + base64.b64encode(pair.encode()).decode()
         self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        # One pooled client for every thread; async callers open their own (a client belongs
+        # to one event loop).
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
 
     def check(self, token: str) -> dict[str, Any]:
         """What Latchkey says of a live token (``scope`` in force now, ``sub``, ``org``, ``exp``,
@@ -47,11 +50,10 @@ class Introspector:
         cached = self._cached(token)
         if cached is not None:
             return cached
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
-            try:
-                response = http.post(self.url, data={"token": token}, headers=self._headers())
-            except httpx.HTTPError:
-                raise GuardError.unavailable("Latchkey") from None
+        try:
+            response = self._http.post(self.url, data={"token": token}, headers=self._headers())
+        except httpx.HTTPError:
+            raise GuardError.unavailable("Latchkey") from None
         return self._answer(token, response)
 
     async def acheck(self, token: str) -> dict[str, Any]:
@@ -82,7 +84,10 @@ class Introspector:
         # Anything but an answer (a refused client, 503, a proxy's page) fails closed.
         if response.status_code != 200:
             raise GuardError.unavailable("Latchkey")
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise GuardError.unavailable("Latchkey") from None
         if not isinstance(body, dict) or body.get("active") is not True:
             # Not cached: a dead token stays dead, and refusing it costs the caller one request.
             raise GuardError.revoked()
