@@ -192,3 +192,15 @@ test('the JWKS is fetched once, again for a rotated key, and not for every forge
     await proxy.close();
   }
 });
+
+test('an unreachable JWKS is 503, never an allow or an invalid token', async () => {
+  // A loopback port where nothing listens.
+  const closed = await countingProxy('http://127.0.0.1:9');
+  const url = `${closed.base}/.well-known/jwks.json`;
+  await closed.close();
+  const guard = new Guard({ issuer: server.issuer, jwksUrl: url });
+  const hal = await org.member();
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(guard.verify(hal.access_token), { status: 503, error: 'service_unavailable' });
+  }
+});

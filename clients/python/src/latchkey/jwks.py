@@ -25,6 +25,7 @@ class KeySet:
         self.fetches = 0
         self._keys: dict[str, Any] = {}
         self._last_fetch: float | None = None
+        self._last_failed = False
         # Held while fetching, so concurrent misses make one request (one lock per world).
         self._lock = threading.Lock()
         # asyncio locks belong to one event loop: one per loop that asks.
@@ -66,8 +67,13 @@ class KeySet:
     def _may_fetch(self) -> None:
         now = time.monotonic()
         if self._last_fetch is not None and now - self._last_fetch < self.refetch_interval:
+            # Inside the floor: an unknown key stays unknown, unless the keys could not be read
+            # at all (then the token may be fine, and the caller should retry, not sign in again).
+            if self._last_failed:
+                raise GuardError.unavailable("Latchkey's keys")
             raise GuardError.invalid_token("unknown signing key")
         self._last_fetch = now
+        self._last_failed = True
         self.fetches += 1
 
     def _read(self, send: Any) -> dict[str, Any]:
@@ -99,6 +105,7 @@ class KeySet:
             except jwt.PyJWKError:
                 continue
         self._keys = fresh
+        self._last_failed = False
 
     def _found(self, kid: str) -> Any:
         key = self._keys.get(kid)
