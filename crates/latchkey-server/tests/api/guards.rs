@@ -59,8 +59,8 @@ fn guard_node_protects_express_and_fastify_apis_against_this_server() {
     run(&dir, "npm", &["test"]);
 }
 
-#[test]
-fn guard_python_protects_fastapi_and_flask_apis_and_its_client_keeps_sessions() {
+/// pytest on one file of clients/python/tests (one suite per nextest test, so they run side by side).
+fn pytest(file: &str) {
     let modules = "import pytest, httpx, jwt, cryptography, fastapi, flask, mypy";
     if !available(
         "python3 with the clients/python test packages",
@@ -72,6 +72,21 @@ fn guard_python_protects_fastapi_and_flask_apis_and_its_client_keeps_sessions() 
     run(
         &clients_dir("python"),
         "python3",
-        &["-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        &["-m", "pytest", "-q", "-p", "no:cacheprovider", file],
     );
+}
+
+#[test]
+fn guard_python_protects_fastapi_and_flask_apis_against_this_server() {
+    pytest("tests/test_guard.py");
+}
+
+#[test]
+fn python_client_keeps_sessions_and_api_keys_against_this_server() {
+    pytest("tests/test_client.py");
+}
+
+#[test]
+fn python_package_passes_mypy_strict() {
+    pytest("tests/test_types.py");
 }
