@@ -16,6 +16,7 @@ mod command_line;
 mod floods;
 mod forward_auth;
 mod forward_strict;
+mod guards;
 mod hot_path;
 mod instances;
 mod key_rotation;
