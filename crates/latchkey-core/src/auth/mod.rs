@@ -21,6 +21,7 @@ mod own_keys;
 mod passwords;
 pub mod phone;
 mod principal;
+pub mod profile;
 mod publish;
 pub mod reauth;
 mod refresh;
