@@ -6,6 +6,7 @@ mod codes;
 mod error;
 mod keys;
 mod operator;
+mod profile;
 mod social;
 
 pub use audit::*;
@@ -13,6 +14,7 @@ pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
 pub use operator::*;
+pub use profile::*;
 use serde::{Deserialize, Serialize};
 pub use social::*;
 

@@ -38,6 +38,12 @@ pub enum AuditEvent {
     OperatorGranted,
     OperatorRevoked,
     AccountTakenOver,
+    ProfileUpdated,
+    EmailChangeRequested,
+    EmailChanged,
+    EmailVerificationSent,
+    AccountDeleted,
+    MfaRecoveryCodesRegenerated,
 }
 
 impl AuditEvent {
@@ -70,6 +76,12 @@ impl AuditEvent {
         AuditEvent::OperatorGranted,
         AuditEvent::OperatorRevoked,
         AuditEvent::AccountTakenOver,
+        AuditEvent::ProfileUpdated,
+        AuditEvent::EmailChangeRequested,
+        AuditEvent::EmailChanged,
+        AuditEvent::EmailVerificationSent,
+        AuditEvent::AccountDeleted,
+        AuditEvent::MfaRecoveryCodesRegenerated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +114,12 @@ impl AuditEvent {
             AuditEvent::OperatorGranted => "operator.granted",
             AuditEvent::OperatorRevoked => "operator.revoked",
             AuditEvent::AccountTakenOver => "account.taken_over",
+            AuditEvent::ProfileUpdated => "profile.updated",
+            AuditEvent::EmailChangeRequested => "email.change_requested",
+            AuditEvent::EmailChanged => "email.changed",
+            AuditEvent::EmailVerificationSent => "email.verification_sent",
+            AuditEvent::AccountDeleted => "account.deleted",
+            AuditEvent::MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
         }
     }
 }

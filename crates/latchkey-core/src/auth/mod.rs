@@ -27,7 +27,7 @@ mod settings;
 pub mod social;
 
 // The paths the server and the SDK tests name, from before the areas had folders.
-pub use accounts::{account, phone};
+pub use accounts::{account, phone, profile};
 pub use codes::lockout;
 pub use mfa::reauth;
 pub use sessions::live;

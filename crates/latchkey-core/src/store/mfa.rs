@@ -136,6 +136,42 @@ impl Db {
         Ok(done == 1)
     }
 
+    /// Replaces every recovery code of an account whose second factor is on; false when it
+    /// is not on. The old codes stop working in the same transaction.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+        entries: &[AuditEntry],
+    ) -> AuthResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let on = sqlx::query(
+            "SELECT user_id FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if !on {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query("INSERT INTO recovery_codes (id, user_id, code_hash) VALUES ($1, $2, $3)")
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(user_id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::insert_all(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn remove_totp(&self, user_id: &str, entries: &[AuditEntry]) -> AuthResult<()> {
         let mut tx = self.begin_write().await?;
         audit::insert_all(&mut tx, entries).await?;

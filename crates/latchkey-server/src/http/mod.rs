@@ -27,6 +27,7 @@ pub mod openapi;
 mod operator;
 mod passwords;
 mod phone;
+mod profile;
 mod refresh_cookie;
 mod social;
 pub mod socketio;
@@ -76,7 +77,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(passwords::forgot))
         .routes(routes!(passwords::reset))
         .routes(routes!(passwords::verify_email))
-        .routes(routes!(account::me))
+        .routes(routes!(account::me, profile::update, profile::delete))
+        .routes(routes!(profile::request_email_change))
+        .routes(routes!(profile::confirm_email_change))
+        .routes(routes!(profile::resend_verification))
+        .routes(routes!(profile::regenerate_recovery_codes))
         .routes(routes!(ws::connect))
         .routes(routes!(account::org))
         .routes(routes!(account::sessions))

@@ -34,6 +34,7 @@ mod passwords;
     reason = "the SMS webhook stand-in is not the server's route table"
 )]
 mod phone;
+mod profile;
 mod proxies;
 mod publish;
 mod raw_http;

@@ -1,5 +1,6 @@
 //! Accounts: sign-up and password sign-in (`account`), the user's cached record (`users`),
-//! passwords (change, forgotten, reset), email verification, the phone number, an
+//! passwords (change, forgotten, reset), email verification, the phone number, the
+//! person's own profile (name, phone, change of address, deletion: `profile`), an
 //! organization's members as its admins manage them (`admin`), and the takeover that a proof
 //! of an unverified address performs (`takeover`).
 //!
@@ -17,6 +18,7 @@ pub mod account;
 mod admin;
 mod passwords;
 pub mod phone;
+pub mod profile;
 mod takeover;
 mod users;
 mod verification;

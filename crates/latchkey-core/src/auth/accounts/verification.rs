@@ -21,7 +21,7 @@ impl Auth {
         }
     }
 
-    async fn try_send_verification(&self, user: &User) -> AuthResult<()> {
+    pub(super) async fn try_send_verification(&self, user: &User) -> AuthResult<()> {
         let token = format!("lkv_{}", random_token::<32>());
         let now = self.clock.now_ms();
         let base = &self.settings.verify_email_url;

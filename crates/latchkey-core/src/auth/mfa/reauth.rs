@@ -115,9 +115,6 @@ impl Auth {
     /// Mails `what` happened to the account's address, in the background: the change stands
     /// and answers at once, whether or not the mail server is quick (or up).
     pub(in crate::auth) async fn notify_change(&self, user_id: &str, what: &str) {
-        let Some(mailer) = self.mailer.clone() else {
-            return;
-        };
         let to = match self.db.user_by_id(user_id).await {
             Ok(Some(user)) => user.email,
             Ok(None) => return,
@@ -126,6 +123,11 @@ impl Auth {
                 return;
             }
         };
+        self.notify_address(&to, user_id, what);
+    }
+
+    /// `notify_change` to a given address (one the account had before a change).
+    pub(in crate::auth) fn notify_address(&self, to: &str, user_id: &str, what: &str) {
         let text = format!(
             "{what}\n\nIf this was you, nothing else is needed. If it was not, reset your \
              password at once: a reset signs out every session and removes what was set up \
@@ -137,12 +139,22 @@ impl Auth {
              recently.</p>",
             html_escape(what)
         );
-        let mail = Mail {
-            to,
-            subject: "Security notice: your account changed".into(),
-            text,
-            html,
-            dev_log: None,
+        self.mail_in_background(
+            Mail {
+                to: to.to_owned(),
+                subject: "Security notice: your account changed".into(),
+                text,
+                html,
+                dev_log: None,
+            },
+            user_id,
+        );
+    }
+
+    /// Sends `mail` from a spawned task; a failure is logged, never answered.
+    pub(in crate::auth) fn mail_in_background(&self, mail: Mail, user_id: &str) {
+        let Some(mailer) = self.mailer.clone() else {
+            return;
         };
         let user_id = user_id.to_owned();
         tokio::spawn(async move {

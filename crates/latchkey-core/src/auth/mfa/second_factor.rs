@@ -170,6 +170,33 @@ impl Auth {
         Ok(())
     }
 
+    /// New recovery codes for an account with TOTP on (after a recent re-authentication); the
+    /// old ones stop working. Shown once.
+    pub async fn regenerate_recovery_codes(&self, caller: &Principal) -> AuthResult<Vec<String>> {
+        self.require_recent_auth(caller).await?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| self.recovery_hash(&caller.user_id, c))
+            .collect();
+        let entry = self
+            .audit_by(caller, AuditEvent::MfaRecoveryCodesRegenerated)
+            .subject(&caller.user_id);
+        if !self
+            .db
+            .replace_recovery_codes(&caller.user_id, &hashes, &[entry])
+            .await?
+        {
+            return Err(AuthError::NotFound("two-factor authentication"));
+        }
+        self.notify_change(
+            &caller.user_id,
+            "New recovery codes were made for your account; the earlier ones no longer work.",
+        )
+        .await;
+        Ok(codes)
+    }
+
     pub(in crate::auth) async fn mfa_enabled(&self, user_id: &str) -> AuthResult<bool> {
         Ok(self.db.totp(user_id).await?.is_some_and(|r| r.enabled))
     }
