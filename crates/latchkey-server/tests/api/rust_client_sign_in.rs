@@ -243,3 +243,66 @@ impl TokenStore for Shared {
         self.0.save_device(device_token)
     }
 }
+
+/// Every public method of `latchkey-client` is called by a test against the real server (the
+/// `rust_client*.rs` files): the list is read from the client's source, so a new method
+/// without a test fails here. `KeyringStore` is left out: it needs the OS keyring service,
+/// which test machines lack (it has its own unit tests).
+#[test]
+fn every_public_method_of_the_rust_client_is_called_by_a_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tests: String = std::fs::read_dir(root.join("tests/api"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rust_client"))
+        })
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let src = root.join("../latchkey-client/src");
+    let mut methods = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n == "keyring_store.rs") {
+            continue;
+        }
+        let mut owner = String::new();
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            // `impl Client {` names the owner of the methods below; a trait's methods are
+            // not `pub` and are called through the types that use them.
+            if let Some(rest) = line.strip_prefix("impl ") {
+                owner = rest
+                    .split([' ', '<', '{'])
+                    .find(|w| !w.is_empty())
+                    .unwrap_or("")
+                    .to_owned();
+            }
+            let t = line.trim_start();
+            let Some(rest) = t
+                .strip_prefix("pub async fn ")
+                .or_else(|| t.strip_prefix("pub fn "))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            methods.push((owner.clone(), name));
+        }
+    }
+    assert!(methods.len() > 20, "read the client's methods: {methods:?}");
+    let untested: Vec<String> = methods
+        .iter()
+        .filter(|(owner, name)| {
+            !tests.contains(&format!(".{name}(")) && !tests.contains(&format!("{owner}::{name}("))
+        })
+        .map(|(owner, name)| format!("{owner}::{name}"))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "public methods of latchkey-client that no test in tests/api/rust_client*.rs calls: {untested:?}"
+    );
+}
