@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, logs};
 use crate::on_all_setups;
 
 /// `/ws/chat` takes a token in the query; `/ws/plain` does not.
-const SOCKETS_POLICY: &str = r#"
+pub(crate) const SOCKETS_POLICY: &str = r#"
 [[rule]]
 methods = ["GET"]
 path = "/ws/chat"

@@ -35,6 +35,7 @@ mod passwords;
 )]
 mod phone;
 mod proxies;
+mod proxies_ws;
 mod publish;
 mod raw_http;
 mod real_provider;
