@@ -2,6 +2,7 @@
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
 mod audit;
+mod claims;
 mod codes;
 mod error;
 mod keys;
@@ -9,6 +10,7 @@ mod operator;
 mod social;
 
 pub use audit::*;
+pub use claims::AccessClaims;
 pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;
