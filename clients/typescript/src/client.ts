@@ -1,6 +1,17 @@
 import { ErrorBody, LatchkeyError, isInvalidToken } from './errors.js';
 import { MemoryStorage, TokenStorage } from './storage.js';
 import { SharedToken, TabCoordinator } from './tabs.js';
+import {
+  CodeSent,
+  CodeSignInResult,
+  MfaChallenge,
+  MfaResult,
+  SignInResult,
+  StepAnswer,
+  readStep,
+  signedIn,
+  unexpected,
+} from './signin.js';
 
 export interface LatchkeyClientOptions {
   /** The server's base URL, e.g. `https://auth.example.com`. */
@@ -106,25 +117,99 @@ export class LatchkeyClient {
     }
   }
 
-  /** Email and password login. Neither is stored; only the refresh token is. */
-  async login(email: string, password: string): Promise<TokenResponse> {
-    return this.authenticate('/api/v1/auth/login', { email, password });
+  /** Email and password: signed in, or a second factor to answer with `verifyMfa`. */
+  async login(email: string, password: string): Promise<SignInResult> {
+    const step = await this.step('/api/v1/auth/login', { email, password });
+    if (step.kind === 'tokens') return signedIn(step.tokens);
+    if (step.kind === 'mfa') {
+      return { status: 'mfa_required', challenge: { kind: 'token', mfaToken: step.mfaToken ?? '' } };
+    }
+    throw unexpected();
   }
 
   /** Creates an account and signs in; the answer carries the default API key (shown once). */
   async signup(input: SignupInput): Promise<TokenResponse> {
-    return this.authenticate('/api/v1/auth/signup', input);
+    const step = await this.step('/api/v1/auth/signup', input);
+    if (step.kind !== 'tokens') throw unexpected();
+    return step.tokens;
   }
 
-  /** Asks the server to email a one-time login code (servers with email-code login). */
-  async sendLoginCode(email: string): Promise<void> {
+  /** Mails a one-time code and magic link; keep `login_id` for `loginWithCode`. */
+  async sendLoginCode(email: string): Promise<CodeSent> {
     const res = await this.raw('/api/v1/auth/code', { email });
+    if (!res.ok) throw await LatchkeyError.fromResponse(res);
+    return (await res.json()) as CodeSent;
+  }
+
+  /** Signs in with the mailed code (or the magic link's `login_id` and `code`). */
+  async loginWithCode(loginId: string, code: string): Promise<CodeSignInResult> {
+    let step: StepAnswer;
+    try {
+      step = await this.step('/api/v1/auth/code/verify', { login_id: loginId, session_code: code });
+    } catch (e) {
+      if (e instanceof LatchkeyError && e.error === 'invalid_session_code') return { status: 'invalid_code' };
+      throw e;
+    }
+    if (step.kind === 'tokens') return signedIn(step.tokens);
+    if (step.kind === 'mfa') return { status: 'mfa_required', challenge: { kind: 'code', loginId, code } };
+    throw unexpected();
+  }
+
+  /**
+   * The second factor: a current TOTP code or an unused recovery code. A wrong one gives the
+   * challenge back with the tries left; after the last the login starts over (it throws).
+   */
+  async verifyMfa(challenge: MfaChallenge, mfaCode: string): Promise<MfaResult> {
+    const step =
+      challenge.kind === 'token'
+        ? await this.step('/api/v1/auth/mfa/verify', { mfa_token: challenge.mfaToken, mfa_code: mfaCode })
+        : await this.step('/api/v1/auth/code/verify', {
+            login_id: challenge.loginId,
+            session_code: challenge.code,
+            mfa_code: mfaCode,
+          });
+    if (step.kind === 'tokens') return signedIn(step.tokens);
+    if (step.kind === 'wrong_mfa') return { status: 'invalid_code', challenge, attemptsLeft: step.attemptsLeft };
+    throw unexpected();
+  }
+
+  /** Holds a session obtained elsewhere (a native sign-in, an exchange made by other code). */
+  async adoptTokens(tokens: TokenResponse): Promise<void> {
+    await this.adopt(tokens);
+  }
+
+  /** Mails a password reset link (the same answer for every valid address). */
+  async forgotPassword(email: string): Promise<void> {
+    const res = await this.raw('/api/v1/auth/password/forgot', { email });
     if (!res.ok) throw await LatchkeyError.fromResponse(res);
   }
 
-  /** Signs in with an emailed one-time code. */
-  async loginWithCode(email: string, code: string): Promise<TokenResponse> {
-    return this.authenticate('/api/v1/auth/code/verify', { email, code });
+  /** Sets a new password with the mailed link's `token`; every session ends, this one too. */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    const res = await this.raw('/api/v1/auth/password/reset', { token, new_password: newPassword });
+    if (!res.ok) throw await LatchkeyError.fromResponse(res);
+    this.live = false;
+    await this.clear();
+  }
+
+  /** Changes the signed-in user's password. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const res = await this.fetch('/api/v1/auth/password/change', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ current_password: currentPassword, new_password: newPassword }),
+    });
+    if (!res.ok) throw await LatchkeyError.fromResponse(res);
+  }
+
+  /** Ends every session of the user on every device, this one too; answers how many ended. */
+  async logoutEverywhere(): Promise<number> {
+    const res = await this.fetch('/api/v1/auth/logout-all', { method: 'POST' });
+    if (!res.ok) throw await LatchkeyError.fromResponse(res);
+    const body = (await res.json()) as { sessions_revoked: number };
+    this.live = false;
+    await this.clear();
+    return body.sessions_revoked;
   }
 
   /** Ends this session at the server (when reachable) and forgets every token here. */
@@ -299,12 +384,19 @@ export class LatchkeyClient {
     throw failure;
   }
 
-  private async authenticate(path: string, body: unknown): Promise<TokenResponse> {
-    const res = await this.raw(path, body);
-    if (!res.ok) throw await LatchkeyError.fromResponse(res);
-    const tokens = (await res.json()) as TokenResponse;
-    await this.adopt(tokens);
-    return tokens;
+  /**
+   * Posts a sign-in step with this device's token (kept beside the refresh token: the next
+   * sign-in from here then has a failure budget of its own), and adopts the tokens answered.
+   */
+  private async step(path: string, body: unknown): Promise<StepAnswer> {
+    const device = this.mode === 'body' ? await this.storage.get(this.deviceKey()) : null;
+    const answer = await readStep(await this.raw(path, body, device ? { 'x-device-token': device } : {}));
+    if (answer.kind === 'tokens') await this.adopt(answer.tokens);
+    return answer;
+  }
+
+  private deviceKey(): string {
+    return `${this.storageKey}.device`;
   }
 
   /** In cookie mode every auth call asks for the cookie and lets the browser send it. */
@@ -317,13 +409,13 @@ export class LatchkeyClient {
     };
   }
 
-  private async raw(path: string, body: unknown): Promise<Response> {
+  private async raw(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
     try {
       return await this.fetchImpl(
         this.url(path),
         this.authInit({
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(body),
         }),
       );
@@ -337,6 +429,9 @@ export class LatchkeyClient {
     this.live = true;
     if (this.mode === 'body' && tokens.refresh_token) {
       await this.storage.set(this.storageKey, tokens.refresh_token);
+    }
+    if (this.mode === 'body' && tokens.device_token) {
+      await this.storage.set(this.deviceKey(), tokens.device_token);
     }
     this.adoptAccess(tokens.access_token, Date.now() + tokens.expires_in * 1000);
   }

@@ -1,5 +1,16 @@
 export { LatchkeyClient } from './client.js';
 export type { LatchkeyClientOptions, LatchkeyUser, SignupInput, TokenResponse } from './client.js';
+export type {
+  CodeSent,
+  CodeSignInResult,
+  InvalidCode,
+  InvalidMfaCode,
+  MfaChallenge,
+  MfaRequired,
+  MfaResult,
+  SignInResult,
+  SignedIn,
+} from './signin.js';
 export { ApiKeyClient } from './apikey.js';
 export type { ApiKeyClientOptions } from './apikey.js';
 export { attachAxios } from './axios.js';

@@ -114,7 +114,7 @@ describe('a server with the default 15 minute access tokens', () => {
     assert.equal(proxy.count(REFRESH), 0);
   });
 
-  test('storage only ever holds the refresh token, never the email or password', async () => {
+  test('storage only ever holds the refresh token and the device token, never the email or password', async () => {
     const writes = [];
     const inner = new MemoryStorage();
     const storage = {
@@ -135,8 +135,10 @@ describe('a server with the default 15 minute access tokens', () => {
 
     assert.ok(writes.length >= 3);
     for (const [key, value] of writes) {
-      assert.equal(key, 'latchkey.refresh_token');
-      assert.match(value, /^lkr_/);
+      // The device token of the last sign-in (`X-Device-Token`) is kept beside it.
+      const expected = { 'latchkey.refresh_token': /^lkr_/, 'latchkey.refresh_token.device': /^lkd_/ }[key];
+      assert.ok(expected, `unexpected storage key ${key}`);
+      assert.match(value, expected);
       assert.ok(!value.includes(email) && !value.includes(password));
       assert.ok(!value.startsWith('eyJ'), 'no access token in storage');
     }

@@ -2,6 +2,7 @@
 //! SDKs. Nothing here knows about HTTP frameworks or storage: these are the JSON shapes only.
 
 mod audit;
+mod claims;
 mod codes;
 mod error;
 mod keys;
@@ -10,6 +11,7 @@ mod profile;
 mod social;
 
 pub use audit::*;
+pub use claims::AccessClaims;
 pub use codes::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use keys::*;

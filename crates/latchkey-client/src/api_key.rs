@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 
 use reqwest::{RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
 
 use crate::{Error, api_error, lock};
 
@@ -70,22 +69,18 @@ impl ApiKeyClient {
         let res = self
             .http
             .post(format!("{}/get-token", self.base))
-            .json(&json!({"api_key": self.api_key}))
+            .json(&latchkey_api::GetTokenRequest {
+                api_key: self.api_key.clone(),
+            })
             .send()
             .await?;
         if !res.status().is_success() {
             lock(&self.token).take();
             return Err(api_error(res).await);
         }
-        let body: Value = res.json().await?;
-        let token = body["data"]["auth_token"]
-            .as_str()
-            .ok_or_else(|| Error::Api {
-                status: 200,
-                code: "unexpected_response".into(),
-                message: "no data.auth_token in the answer".into(),
-            })?
-            .to_owned();
+        let body: latchkey_api::GetTokenResponse =
+            res.json().await.map_err(|e| Error::Decode(e.to_string()))?;
+        let token = body.data.auth_token;
         *lock(&self.token) = Some(token.clone());
         Ok(token)
     }

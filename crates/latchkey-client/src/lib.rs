@@ -17,7 +17,12 @@
 //!     .build()?;
 //! client.on_session_expired(|| eprintln!("signed out: please log in again"));
 //! if !client.has_session().await? {
-//!     client.login("ann@example.com", "correct horse battery staple").await?;
+//!     match client.login("ann@example.com", "correct horse battery staple").await? {
+//!         latchkey_client::SignIn::SignedIn(_) => {}
+//!         latchkey_client::SignIn::MfaRequired(challenge) => {
+//!             client.verify_mfa(&challenge, "123456").await?;
+//!         }
+//!     }
 //! }
 //! let me: serde_json::Value = client.get("/api/v1/me").await?.json().await?;
 //! println!("{me}");
@@ -27,6 +32,7 @@
 mod api_key;
 #[cfg(feature = "keyring")]
 mod keyring_store;
+mod sign_in;
 mod store;
 #[cfg(feature = "ws")]
 mod ws;
@@ -35,12 +41,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use api_key::ApiKeyClient;
 #[cfg(feature = "keyring")]
 pub use keyring_store::KeyringStore;
+/// The wire types, the server's own: answers are read into these.
+pub use latchkey_api as api;
+pub use latchkey_api::TokenResponse;
+pub use sign_in::{CodeSent, CodeSignIn, MfaChallenge, MfaOutcome, SignIn};
 pub use store::{BoxFuture, FileStore, MemoryStore, TokenStore};
 #[cfg(feature = "ws")]
 pub use ws::{LiveSocket, SocketEvent, SocketOptions};
@@ -68,19 +77,9 @@ pub enum Error {
     /// The token store failed.
     #[error("token store: {0}")]
     Store(#[from] std::io::Error),
-}
-
-/// The user and tokens the server answers a login, sign-up or refresh with.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub refresh_token: Option<String>,
-    pub session_id: String,
-    pub user: Value,
-    /// The default API key, with a sign-up only (shown once).
-    #[serde(default)]
-    pub api_key: Option<Value>,
+    /// The server's answer is not what its API describes (a server of another version?).
+    #[error("unexpected answer: {0}")]
+    Decode(String),
 }
 
 pub struct Builder {
@@ -123,6 +122,7 @@ impl Builder {
                 store: self.store,
                 margin: self.margin,
                 access: Mutex::new(None),
+                device: Mutex::new(None),
                 refresh_gate: tokio::sync::Mutex::new(()),
                 expired: Mutex::new(Vec::new()),
                 signed_in: tokio::sync::watch::Sender::new(0),
@@ -140,6 +140,8 @@ struct Inner {
     margin: Duration,
     /// The access token and when it expires, by this machine's monotonic clock.
     access: Mutex<Option<(String, Instant)>>,
+    /// The device token of the last sign-in, once loaded from the store or received.
+    device: Mutex<Option<String>>,
     /// Held while refreshing: the single flight every caller needing a refresh queues on.
     refresh_gate: tokio::sync::Mutex<()>,
     expired: Mutex<Vec<Callback>>,
@@ -163,28 +165,13 @@ impl Client {
         }
     }
 
-    /// Email and password login. Neither is stored; the refresh token is.
-    pub async fn login(&self, email: &str, password: &str) -> Result<TokenResponse, Error> {
-        self.authenticate(
-            "/api/v1/auth/login",
-            json!({"email": email, "password": password}),
-        )
-        .await
-    }
-
     /// Creates an account (`{"email", "password", "name"?, "phone"?, "referral_code"?}`) and
-    /// signs in.
+    /// signs in; the answer carries the default API key, shown once.
     pub async fn signup(&self, body: Value) -> Result<TokenResponse, Error> {
-        self.authenticate("/api/v1/auth/signup", body).await
-    }
-
-    /// Signs in with an emailed one-time code (servers with email-code login).
-    pub async fn login_with_code(&self, email: &str, code: &str) -> Result<TokenResponse, Error> {
-        self.authenticate(
-            "/api/v1/auth/code/verify",
-            json!({"email": email, "code": code}),
-        )
-        .await
+        match self.sign_in("/api/v1/auth/signup", &body).await? {
+            sign_in::Answer::Tokens(tokens) => Ok(*tokens),
+            _ => Err(Error::Decode("a sign-up answered no tokens".to_owned())),
+        }
     }
 
     /// Ends the session at the server when reachable, and here in any case.
@@ -305,28 +292,17 @@ impl Client {
         Err(error)
     }
 
-    async fn authenticate(&self, path: &str, body: Value) -> Result<TokenResponse, Error> {
-        let res = self
-            .inner
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await?;
-        if !res.status().is_success() {
-            return Err(api_error(res).await);
-        }
-        let tokens: TokenResponse = res.json().await?;
-        self.adopt(&tokens).await?;
-        Ok(tokens)
-    }
-
     async fn adopt(&self, tokens: &TokenResponse) -> Result<(), Error> {
         if let Some(refresh) = &tokens.refresh_token {
             self.inner.store.save(refresh).await?;
         }
+        if let Some(device) = &tokens.device_token {
+            self.inner.store.save_device(device).await?;
+            *lock(&self.inner.device) = Some(device.clone());
+        }
         // expires_in, not expires_at: this machine's clock may be wrong, a duration is not.
-        let expires = Instant::now() + Duration::from_secs(tokens.expires_in);
+        let seconds = u64::try_from(tokens.expires_in).unwrap_or(0);
+        let expires = Instant::now() + Duration::from_secs(seconds);
         *lock(&self.inner.access) = Some((tokens.access_token.clone(), expires));
         self.inner.signed_in.send_modify(|n| *n += 1);
         Ok(())
@@ -346,6 +322,19 @@ impl Client {
     async fn clear(&self) -> Result<(), Error> {
         lock(&self.inner.access).take();
         Ok(self.inner.store.clear().await?)
+    }
+
+    /// This device's token (`X-Device-Token`), kept past sign-outs: the next sign-in from here
+    /// then has a failure budget of its own, which another's wrong guesses cannot use up.
+    async fn device_token(&self) -> Result<Option<String>, Error> {
+        if let Some(device) = lock(&self.inner.device).clone() {
+            return Ok(Some(device));
+        }
+        let stored = self.inner.store.load_device().await?;
+        if let Some(device) = &stored {
+            *lock(&self.inner.device) = Some(device.clone());
+        }
+        Ok(stored)
     }
 
     fn current(&self) -> Option<(String, Instant)> {

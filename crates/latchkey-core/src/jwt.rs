@@ -13,7 +13,6 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::TokenProblem;
@@ -21,33 +20,8 @@ use crate::error::TokenProblem;
 /// Seconds of clock skew tolerated on `exp`.
 pub const LEEWAY_SECS: i64 = 5;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub aud: String,
-    /// The user id.
-    pub sub: String,
-    /// The session id: revoking the session refuses the token at once.
-    pub sid: String,
-    pub org: String,
-    pub role: String,
-    /// Space-separated, as in OAuth.
-    pub scope: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-    /// Set on a token minted by a lenient refresh (an expired token exchanged for a new one):
-    /// such a token cannot be exchanged again, so one leaked token cannot be renewed in a chain
-    /// for as long as the session lives. Absent (not `false`) otherwise, so tokens signed
-    /// before this claim existed keep their exact bytes when re-signed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub lnt: bool,
-    /// Set when a client asked the token endpoint for fewer scopes than the user holds: the
-    /// token never carries a scope outside these, whatever the user is granted later. Absent
-    /// otherwise, like `lnt`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cap: Option<String>,
-}
+/// The claims of an access token: part of the wire contract, shared with the guards.
+pub use latchkey_api::AccessClaims;
 
 /// A stored signing key: the PKCS#8 document is private key material and never logged.
 #[derive(Clone)]

@@ -19,8 +19,6 @@ pub mod ws;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 pub use extract::Authorized;
 use jwks::KeySet;
 
@@ -108,17 +106,6 @@ pub struct Guard {
     keys: Arc<KeySet>,
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    sid: String,
-    org: String,
-    role: String,
-    #[serde(default)]
-    scope: String,
-    exp: i64,
-}
-
 impl Guard {
     pub fn new(config: GuardConfig) -> Guard {
         Guard {
@@ -128,7 +115,7 @@ impl Guard {
 
     /// Verifies `token` and returns its caller.
     pub async fn verify(&self, token: &str) -> Result<Identity, GuardError> {
-        let claims: Claims = self.keys.decode(token).await?;
+        let claims: latchkey_api::AccessClaims = self.keys.decode(token).await?;
         Ok(Identity {
             user_id: claims.sub,
             session_id: claims.sid,

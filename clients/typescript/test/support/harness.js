@@ -60,6 +60,8 @@ export async function startServer(env = {}) {
   }
   return {
     base,
+    /** The development outbox: every mail the server sent, as `.eml` files. */
+    outbox: path.join(dir, 'outbox'),
     stderr: () => stderr,
     async stop() {
       child.kill('SIGKILL');

@@ -7,6 +7,7 @@
 //! scopes = ["orders:read"]  # all required; [] = any valid token
 //! org = "3f2c…"             # optional: only these organizations (one id or a list)
 //! role = "admin"            # optional: only a user's own session with this role
+//! query_token = true        # optional: a WebSocket upgrade may carry its token in the query
 //! ```
 //! First match wins; no match is denied.
 
@@ -37,6 +38,10 @@ pub struct Rule {
     pub orgs: Vec<String>,
     /// The role the caller's own session must have; `None` admits API tokens too.
     pub role: Option<Role>,
+    /// Whether a WebSocket upgrade to this route may carry its access token in the query
+    /// (`?access_token=…` or the bare `?<token>`): browsers cannot set headers on a WebSocket.
+    /// Off unless the rule says so, since a URL ends up in logs and histories.
+    pub query_token: bool,
     /// Line of the rule in its file, for messages.
     pub line: usize,
 }
@@ -67,6 +72,8 @@ struct RawRule {
     org: Option<OneOrMany>,
     #[serde(default)]
     role: Option<String>,
+    #[serde(default)]
+    query_token: bool,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +154,7 @@ impl Policy {
                 scopes: raw.scopes,
                 orgs,
                 role,
+                query_token: raw.query_token,
                 line,
             });
         }

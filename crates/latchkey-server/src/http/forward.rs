@@ -201,15 +201,22 @@ async fn check(State(app): State<AppState>, parts: Parts) -> ApiResult<Response>
     // Once read, the description came from nginx exactly when its headers are there.
     let via_nginx = NGINX.present(&parts.headers);
     let request = OriginalRequest::parse(&method, &uri).map_err(|e| unmatchable(e, via_nginx))?;
-    let (token, api_key) = credential(&parts)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::MissingToken,
-            "an access or auth token is required",
-        )
-    })?;
-    let principal = authenticate(&app, token, api_key).await?;
     let policy = app.policy.current();
-    let rule = policy.rule_for(&request).ok_or_else(|| {
+    let matched = policy.rule_for(&request);
+    let (token, api_key) = match credential(&parts)? {
+        Some(found) => found,
+        None => match super::forward_query::token(&parts.headers, &request, &uri, matched)? {
+            Some(token) => (token, None),
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::MissingToken,
+                    "an access or auth token is required",
+                ));
+            }
+        },
+    };
+    let principal = authenticate(&app, token, api_key).await?;
+    let rule = matched.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Forbidden,
             format!(

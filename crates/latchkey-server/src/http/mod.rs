@@ -16,6 +16,7 @@ mod device_cookie;
 pub mod error;
 pub mod extract;
 mod forward;
+mod forward_query;
 mod identities;
 pub mod limits;
 mod link_page;

@@ -83,26 +83,41 @@ async fn authorize(
     };
     let live = app.auth.open_live(&token).await.map_err(refusal)?;
     s.extensions.insert::<Live>(Arc::new(Mutex::new(live)));
-    Ok(())
-}
-
-async fn on_connect(s: SocketRef, State(app): State<AppState>, Extension(live): Extension<Live>) {
-    {
-        let live = live.lock().await;
-        let _ = s.emit("ready", &ready(&live));
-    }
+    // The handlers are registered here, before the connect packet goes out, and not in
+    // `on_connect`: socketioxide runs that on a task of its own after sending the packet, so a
+    // client that emits as soon as it is connected could be heard before they exist, and its
+    // event would be dropped without an answer.
     s.on("auth", on_auth);
     s.on("join_room", on_join_room);
     s.on("leave_room", on_leave_room);
-    // Counted from here until the watch task ends; the disconnect wakes it at once, so the
-    // gauge (and the socket's memory) does not wait for the next check.
-    let counted = super::metrics::LiveSocket::open(super::metrics::SOCKET_IO);
     let gone = Arc::new(Notify::new());
     let wake = gone.clone();
+    // `notify_one` keeps its permit, so a disconnect before the watch task waits still ends it.
     s.on_disconnect(move || {
         let wake = wake.clone();
         async move { wake.notify_one() }
     });
+    s.extensions.insert::<Gone>(Gone(gone));
+    Ok(())
+}
+
+/// Woken when the socket disconnects.
+#[derive(Clone)]
+struct Gone(Arc<Notify>);
+
+async fn on_connect(
+    s: SocketRef,
+    State(app): State<AppState>,
+    Extension(live): Extension<Live>,
+    Extension(Gone(gone)): Extension<Gone>,
+) {
+    // Counted from here until the watch task ends; the disconnect wakes it at once, so the
+    // gauge (and the socket's memory) does not wait for the next check.
+    let counted = super::metrics::LiveSocket::open(super::metrics::SOCKET_IO);
+    {
+        let live = live.lock().await;
+        let _ = s.emit("ready", &ready(&live));
+    }
     tokio::spawn(async move {
         let _counted = counted;
         watch(s, app, live, gone).await;

@@ -35,7 +35,7 @@ const DOC_LATCHKEY: &str = "127.0.0.1:8080";
 const DOC_UPSTREAM: &str = "127.0.0.1:9000";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Nginx,
     Traefik,
     Caddy,
@@ -110,9 +110,9 @@ fn documented(file: &str, replace: &[(&str, &str)]) -> String {
 
 /// One request as the upstream saw it.
 #[derive(Clone, Debug)]
-struct Seen {
+pub(crate) struct Seen {
     method: String,
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Seen {
@@ -129,13 +129,13 @@ impl Seen {
 }
 
 /// The upstream: answers 200 to everything and records what it received.
-struct Echo {
-    addr: String,
+pub(crate) struct Echo {
+    pub(crate) addr: String,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Echo {
-    async fn start() -> Echo {
+    pub(crate) async fn start() -> Echo {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = seen.clone();
         let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
@@ -166,7 +166,7 @@ impl Echo {
         self.seen.lock().unwrap().len()
     }
 
-    fn last(&self) -> Seen {
+    pub(crate) fn last(&self) -> Seen {
         self.seen
             .lock()
             .unwrap()
@@ -178,10 +178,12 @@ impl Echo {
 
 /// A proxy process on a free loopback port, spawned like `process.rs` spawns Latchkey
 /// (nothing inherited it does not need, output in files, killed on drop).
-struct Proxy {
+pub(crate) struct Proxy {
     child: Child,
     base: String,
     stderr: PathBuf,
+    /// Its working directory (nginx writes its access log there).
+    pub(crate) dir: PathBuf,
 }
 
 impl Drop for Proxy {
@@ -194,7 +196,7 @@ impl Drop for Proxy {
 impl Proxy {
     /// `config` is the documented file with the test's addresses; `None` when the proxy is not
     /// installed (outside CI).
-    async fn start(
+    pub(crate) async fn start(
         kind: Kind,
         latchkey: &str,
         upstream: &str,
@@ -207,10 +209,12 @@ impl Proxy {
         let mut cmd = Command::new(program);
         match kind {
             Kind::Nginx => {
+                let access_log = dir.join("access.log").display().to_string();
                 let mut replace = vec![
                     (DOC_LATCHKEY, latchkey),
                     (DOC_UPSTREAM, upstream),
                     ("127.0.0.1:8000", listen.as_str()),
+                    ("/var/log/nginx/access.log", access_log.as_str()),
                 ];
                 replace.extend_from_slice(edit);
                 let site = dir.join("site.conf");
@@ -277,6 +281,7 @@ impl Proxy {
             child,
             base: format!("http://{listen}"),
             stderr,
+            dir,
         };
         proxy.wait_ready(kind).await;
         Some(proxy)
@@ -308,7 +313,7 @@ impl Proxy {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,

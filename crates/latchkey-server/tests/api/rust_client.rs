@@ -67,7 +67,8 @@ async fn rust_client_keeps_the_refresh_token_in_a_0600_file_and_a_restart_refres
         .store(FileStore::new(&path))
         .build()
         .unwrap();
-    first.login(email, PASSWORD).await.unwrap();
+    let signed_in = first.login(email, PASSWORD).await.unwrap();
+    assert!(matches!(signed_in, latchkey_client::SignIn::SignedIn(_)));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -124,7 +125,11 @@ async fn rust_clients_refresh_once_for_50_concurrent_requests_after_expiry_and_r
         .refresh_margin(Duration::ZERO)
         .build()
         .unwrap();
-    let login = client.login("expiry@example.com", PASSWORD).await.unwrap();
+    let latchkey_client::SignIn::SignedIn(login) =
+        client.login("expiry@example.com", PASSWORD).await.unwrap()
+    else {
+        panic!("no second factor here");
+    };
     let http = reqwest::Client::new();
     eventually_every(
         Duration::from_millis(200),
@@ -178,7 +183,11 @@ async fn rust_client_ends_a_revoked_session_once_without_looping() {
     client.on_session_expired(move || {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let login = client.login("revoked@example.com", PASSWORD).await.unwrap();
+    let latchkey_client::SignIn::SignedIn(login) =
+        client.login("revoked@example.com", PASSWORD).await.unwrap()
+    else {
+        panic!("no second factor here");
+    };
     let r = reqwest::Client::new()
         .post(server.url("/api/v1/auth/logout-all"))
         .bearer_auth(&login.access_token)

@@ -54,7 +54,10 @@ async fn rust_client_websocket_waits_for_a_session_then_renews_in_band_past_expi
     let client = client(&server);
     // Opened before sign-in: it waits for the session instead of failing.
     let mut socket = client.keep_websocket("/api/v1/ws");
-    let login = client.login(email, PASSWORD).await.unwrap();
+    let latchkey_client::SignIn::SignedIn(login) = client.login(email, PASSWORD).await.unwrap()
+    else {
+        panic!("no second factor here");
+    };
 
     let ready = until(&mut socket, "ready").await;
     assert_eq!(ready["session_id"], login.session_id.as_str());
@@ -83,7 +86,10 @@ async fn rust_client_websocket_reconnects_with_a_fresh_token_after_4001_and_ends
     let email = "rust-ws-reconnect@example.com";
     let server = start_with_signup(email).await;
     let client = client(&server);
-    let login = client.login(email, PASSWORD).await.unwrap();
+    let latchkey_client::SignIn::SignedIn(login) = client.login(email, PASSWORD).await.unwrap()
+    else {
+        panic!("no second factor here");
+    };
     let mut socket = client.keep_websocket_with("/api/v1/ws", SocketOptions { renew: false });
 
     let ready = until(&mut socket, "ready").await;
