@@ -38,6 +38,7 @@ pub enum AuditEvent {
     OperatorGranted,
     OperatorRevoked,
     AccountTakenOver,
+    ReferralCodeRegenerated,
 }
 
 impl AuditEvent {
@@ -70,6 +71,7 @@ impl AuditEvent {
         AuditEvent::OperatorGranted,
         AuditEvent::OperatorRevoked,
         AuditEvent::AccountTakenOver,
+        AuditEvent::ReferralCodeRegenerated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +104,7 @@ impl AuditEvent {
             AuditEvent::OperatorGranted => "operator.granted",
             AuditEvent::OperatorRevoked => "operator.revoked",
             AuditEvent::AccountTakenOver => "account.taken_over",
+            AuditEvent::ReferralCodeRegenerated => "org.referral_code_regenerated",
         }
     }
 }
