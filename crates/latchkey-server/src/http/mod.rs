@@ -5,7 +5,7 @@ mod account;
 mod admin;
 mod answers;
 mod api_keys;
-mod audit;
+pub(crate) mod audit;
 mod auth;
 mod cache;
 pub mod client_ip;
