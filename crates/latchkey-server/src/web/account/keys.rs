@@ -27,7 +27,12 @@ use crate::web::times::when;
 /// Expiry choices, in days (`0`: never).
 pub const EXPIRIES: &[(&str, u64)] = &[("0", 0), ("7", 7), ("30", 30), ("90", 90), ("365", 365)];
 /// Rotation overlaps, in seconds (`0`: the old secret stops at once).
-pub const OVERLAPS: &[(&str, u64)] = &[("0", 0), ("3600", 3600), ("86400", 86400), ("604800", 604800)];
+pub const OVERLAPS: &[(&str, u64)] = &[
+    ("0", 0),
+    ("3600", 3600),
+    ("86400", 86400),
+    ("604800", 604800),
+];
 
 pub struct KeyRow {
     pub id: String,
@@ -87,7 +92,9 @@ fn row(k: &ApiKeyInfo) -> KeyRow {
         },
         created: when(k.created_at),
         last_used: k.last_used_at.map_or_else(|| t.never_used.to_owned(), when),
-        expires: k.expires_at.map_or_else(|| t.never_expires.to_owned(), when),
+        expires: k
+            .expires_at
+            .map_or_else(|| t.never_expires.to_owned(), when),
     }
 }
 
@@ -189,14 +196,21 @@ pub async fn list(
 }
 
 /// `POST /account/keys`: creates a key and shows its secret this once.
-pub async fn create(State(app): State<AppState>, SignedIn(user): SignedIn, Form(f): Form) -> Response {
+pub async fn create(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    Form(f): Form,
+) -> Response {
     let t = &EN.keys;
     let draft = Draft::read(&f, &user.principal.scopes);
     let mut problems = Problems::default();
     if draft.name.is_empty() {
         problems.add(Some("name"), t.name_required);
     }
-    let days = EXPIRIES.iter().find(|(v, _)| *v == draft.expires).map(|(_, d)| *d);
+    let days = EXPIRIES
+        .iter()
+        .find(|(v, _)| *v == draft.expires)
+        .map(|(_, d)| *d);
     if days.is_none() {
         problems.add(Some("expires"), t.expiry_invalid);
     }
@@ -236,12 +250,19 @@ pub async fn create(State(app): State<AppState>, SignedIn(user): SignedIn, Form(
 
 async fn reauthenticate(app: &AppState, user: &WebUser, password: &str) -> Result<(), AuthError> {
     let proof = Proof::Password(Secret::new(password.to_owned()));
-    app.auth.reauthenticate(&user.principal, proof).await.map(|_| ())
+    app.auth
+        .reauthenticate(&user.principal, proof)
+        .await
+        .map(|_| ())
 }
 
 async fn shown(app: &AppState, user: &WebUser, created: CreatedKey, rotated: bool) -> Response {
     let mut v = View::ok();
-    v.status = if rotated { StatusCode::OK } else { StatusCode::CREATED };
+    v.status = if rotated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     v.shown = Some(Shown {
         name: created.info.name,
         secret: created.key.expose().to_owned(),

@@ -7,12 +7,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::device::Device;
+use crate::state::AppState;
 use crate::web::form::{Form, Query};
 use crate::web::page::{self, Layout, Problems, render, see_other};
 use crate::web::session::{SignedIn, WebUser};
 use crate::web::text::EN;
 use crate::web::times::when;
-use crate::state::AppState;
 
 /// One session as the page lists it.
 pub struct Row {
@@ -81,7 +81,7 @@ async fn show(
         })
         .collect();
     // This browser first, then the most recently active.
-    rows.sort_by(|a, b| b.current.cmp(&a.current));
+    rows.sort_by_key(|r| !r.current);
     let page = SessionsPage {
         layout: Layout::new(app, EN.sessions.title, Some(user)).with_problems(problems),
         sessions: rows,

@@ -53,11 +53,12 @@ fn day(value: &str, end_of_day: bool) -> Option<Result<String, ()>> {
         return None;
     }
     let mut parts = value.splitn(3, '-').map(str::parse::<u16>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
         return Some(Err(()));
     };
-    let month = u8::try_from(m).ok().and_then(|m| time::Month::try_from(m).ok());
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
     let d = u8::try_from(d).ok();
     let Some(Ok(d)) = month
         .zip(d)
@@ -72,8 +73,12 @@ fn day(value: &str, end_of_day: bool) -> Option<Result<String, ()>> {
 fn query_of(f: &Fields) -> Result<AuditLogQuery, &'static str> {
     let t = &EN.admin;
     let opt = |name: &str| Some(f.text(name)).filter(|v| !v.is_empty());
-    let since = day(&f.text("since"), false).transpose().map_err(|_| t.date_invalid)?;
-    let until = day(&f.text("until"), true).transpose().map_err(|_| t.date_invalid)?;
+    let since = day(&f.text("since"), false)
+        .transpose()
+        .map_err(|_| t.date_invalid)?;
+    let until = day(&f.text("until"), true)
+        .transpose()
+        .map_err(|_| t.date_invalid)?;
     Ok(AuditLogQuery {
         // 50 a page unless the address asks for another size (checked like the API's).
         limit: opt("limit").or(Some("50".to_owned())),
@@ -100,8 +105,12 @@ fn link(f: &Fields, cursor: &str) -> String {
 }
 
 /// `GET /admin/audit`.
-pub async fn log(State(app): State<AppState>, SignedIn(user): SignedIn, Query(f): Query) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+pub async fn log(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    Query(f): Query,
+) -> Response {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     let t = &EN.admin;
@@ -141,7 +150,11 @@ pub async fn log(State(app): State<AppState>, SignedIn(user): SignedIn, Query(f)
             },
             subject: name_of(&e.subject_user_id),
             ip: e.ip.unwrap_or_else(|| "—".to_owned()),
-            detail: if e.detail == "{}" { String::new() } else { e.detail },
+            detail: if e.detail == "{}" {
+                String::new()
+            } else {
+                e.detail
+            },
             event: e.event,
         })
         .collect();

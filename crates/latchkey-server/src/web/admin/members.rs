@@ -73,7 +73,7 @@ pub async fn member(
     Path(id): Path<String>,
     Query(q): Query,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     let m = match find(&app, &user, &id).await {
@@ -134,6 +134,30 @@ pub async fn member(
     render(StatusCode::OK, &page)
 }
 
+/// `POST /admin/members/{id}/remove`: removes the member when their address was typed.
+pub async fn remove(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form,
+) -> Response {
+    if let Some(r) = admin_only(&app, &user) {
+        return r;
+    }
+    let m = match find(&app, &user, &id).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if !f.text("confirm").eq_ignore_ascii_case(&m.email) {
+        let problems = Problems::one(Some("confirm"), EN.admin.remove_mismatch);
+        return remove_page(&app, &user, &m, StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    match app.auth.remove_member(&user.principal, &id).await {
+        Ok(()) => see_other("/admin?done=removed"),
+        Err(e) => failed(&app, &user, e.into(), &format!("/admin/members/{id}")),
+    }
+}
+
 /// `POST /admin/members/{id}/{action}`: `scopes`, `role`, `disabled` or `end-sessions`.
 pub async fn member_action(
     State(app): State<AppState>,
@@ -141,7 +165,7 @@ pub async fn member_action(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     let back = format!("/admin/members/{id}");
@@ -158,32 +182,39 @@ pub async fn member_action(
                 .filter(|s| f.get(&format!("scope.{}", s.name)).is_some())
                 .map(|s| s.name)
                 .collect();
-            app.auth.set_member_scopes(p, &id, &chosen).await.map(|_| "scopes")
+            app.auth
+                .set_member_scopes(p, &id, &chosen)
+                .await
+                .map(|_| "scopes")
         }
         "role" => {
-            let role = if f.get("role") == Some("admin") { Role::Admin } else { Role::Member };
+            let role = if f.get("role") == Some("admin") {
+                Role::Admin
+            } else {
+                Role::Member
+            };
             app.auth.set_member_role(p, &id, role).await.map(|_| "role")
         }
         "disabled" => {
             let disabled = f.get("disabled") == Some("true");
-            app.auth.set_member_disabled(p, &id, disabled).await.map(|_| "disabled")
+            app.auth
+                .set_member_disabled(p, &id, disabled)
+                .await
+                .map(|_| "disabled")
         }
-        "end-sessions" => app.auth.revoke_member_sessions(p, &id).await.map(|_| "sessions"),
-        "remove" => {
-            let m = match find(&app, &user, &id).await {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            if !f.text("confirm").eq_ignore_ascii_case(&m.email) {
-                let problems = Problems::one(Some("confirm"), EN.admin.remove_mismatch);
-                return remove_page(&app, &user, &m, StatusCode::UNPROCESSABLE_ENTITY, problems);
-            }
-            return match app.auth.remove_member(p, &id).await {
-                Ok(()) => see_other("/admin?done=removed"),
-                Err(e) => failed(&app, &user, e.into(), &back),
-            };
+        "end-sessions" => app
+            .auth
+            .revoke_member_sessions(p, &id)
+            .await
+            .map(|_| "sessions"),
+        _ => {
+            return failed(
+                &app,
+                &user,
+                latchkey_core::error::AuthError::NotFound("page").into(),
+                "/admin",
+            );
         }
-        _ => return failed(&app, &user, latchkey_core::error::AuthError::NotFound("page").into(), "/admin"),
     };
     match result {
         Ok(done) => see_other(&format!("{back}?done={done}")),
@@ -198,11 +229,15 @@ pub async fn revoke_key(
     Path((id, kid)): Path<(String, String)>,
     _f: Form,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     let back = format!("/admin/members/{id}");
-    match app.auth.revoke_member_api_key(&user.principal, &id, &kid).await {
+    match app
+        .auth
+        .revoke_member_api_key(&user.principal, &id, &kid)
+        .await
+    {
         Ok(()) => see_other(&format!("{back}?done=key")),
         Err(e) => failed(&app, &user, e.into(), &back),
     }
@@ -229,7 +264,7 @@ pub async fn remove_confirm(
     SignedIn(user): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     match find(&app, &user, &id).await {

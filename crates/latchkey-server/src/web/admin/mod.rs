@@ -23,7 +23,54 @@ use crate::web::session::{SignedIn, WebUser};
 use crate::web::text::EN;
 
 pub use audit::log as audit_log;
-pub use members::{member, member_action, remove_confirm, revoke_key};
+
+/// The routes of `/account/sessions`, `/account/keys`, `/admin…`: merged into the pages'
+/// router inside its web-session layer.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "HTML pages are not API operations and stay out of the OpenAPI document"
+)]
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/account/sessions",
+            get(crate::web::account::sessions::list),
+        )
+        .route(
+            "/account/sessions/end-others",
+            post(crate::web::account::sessions::end_others),
+        )
+        .route(
+            "/account/sessions/{id}/end",
+            post(crate::web::account::sessions::end),
+        )
+        .route(
+            "/account/keys",
+            get(crate::web::account::keys::list).post(crate::web::account::keys::create),
+        )
+        .route(
+            "/account/keys/{id}/rotate",
+            post(crate::web::account::keys::rotate),
+        )
+        .route(
+            "/account/keys/{id}/delete",
+            get(crate::web::account::keys::confirm).post(crate::web::account::keys::delete),
+        )
+        .route("/admin", get(index))
+        .route("/admin/referral-code", post(regenerate_referral_code))
+        .route("/admin/audit", get(audit_log))
+        .route("/admin/members/{id}", get(member))
+        .route(
+            "/admin/members/{id}/remove",
+            get(remove_confirm).post(remove),
+        )
+        .route("/admin/members/{id}/{action}", post(member_action))
+        .route("/admin/members/{id}/keys/{key_id}/revoke", post(revoke_key))
+        .route("/admin/signing-keys", get(signing_keys))
+        .route("/admin/signing-keys/rotate", post(rotate_signing_key))
+}
+pub use members::{member, member_action, remove, remove_confirm, revoke_key};
 pub use signing::{rotate as rotate_signing_key, signing_keys};
 
 pub struct MemberRow {
@@ -47,13 +94,12 @@ pub struct AdminPage {
     pub notice: Option<&'static str>,
 }
 
-/// The caller when they are an organization admin (with their own session); otherwise the
-/// 403 page.
-fn admin_only(app: &AppState, user: &WebUser) -> Result<(), Response> {
-    if user.principal.require_admin().is_ok() {
-        Ok(())
-    } else {
-        Err(forbidden(app, user))
+/// `None` when the caller is an organization admin (with their own session); otherwise the
+/// 403 page to answer with.
+fn admin_only(app: &AppState, user: &WebUser) -> Option<Response> {
+    match user.principal.require_admin() {
+        Ok(()) => None,
+        Err(_) => Some(forbidden(app, user)),
     }
 }
 
@@ -104,7 +150,7 @@ pub async fn index(
     SignedIn(user): SignedIn,
     Query(q): Query,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     let (org, members) = match (
@@ -153,7 +199,7 @@ pub async fn regenerate_referral_code(
     SignedIn(user): SignedIn,
     _f: Form,
 ) -> Response {
-    if let Err(r) = admin_only(&app, &user) {
+    if let Some(r) = admin_only(&app, &user) {
         return r;
     }
     match app.auth.regenerate_referral_code(&user.principal).await {
