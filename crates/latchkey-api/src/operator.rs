@@ -25,3 +25,22 @@ pub struct SigningKeyView {
 pub struct SigningKeyList {
     pub signing_keys: Vec<SigningKeyView>,
 }
+
+/// A scope of the server's catalogue as an admin's member editor shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogueScopeView {
+    pub name: String,
+    /// Whether the caller may add it to a member (`PUT /api/v1/admin/users/{id}/scopes`):
+    /// for an organization admin, the operator's grantable and default scopes; for an
+    /// operator, every scope. Anyone may remove any scope.
+    pub grantable: bool,
+}
+
+/// `GET /api/v1/admin/scopes`: the catalogue in the operator's order, then Latchkey's
+/// reserved scopes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScopeCatalogue {
+    pub scopes: Vec<CatalogueScopeView>,
+}

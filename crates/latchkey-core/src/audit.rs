@@ -44,6 +44,7 @@ pub enum AuditEvent {
     EmailVerificationSent,
     AccountDeleted,
     MfaRecoveryCodesRegenerated,
+    ReferralCodeRegenerated,
 }
 
 impl AuditEvent {
@@ -82,6 +83,7 @@ impl AuditEvent {
         AuditEvent::EmailVerificationSent,
         AuditEvent::AccountDeleted,
         AuditEvent::MfaRecoveryCodesRegenerated,
+        AuditEvent::ReferralCodeRegenerated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +122,7 @@ impl AuditEvent {
             AuditEvent::EmailVerificationSent => "email.verification_sent",
             AuditEvent::AccountDeleted => "account.deleted",
             AuditEvent::MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+            AuditEvent::ReferralCodeRegenerated => "org.referral_code_regenerated",
         }
     }
 }

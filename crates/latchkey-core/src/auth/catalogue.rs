@@ -9,6 +9,7 @@
 //! Reserved scopes (`latchkey:…`) are Latchkey's own: always known, never listed by the
 //! operator, never a default, and granted by operators only.
 
+use super::principal::Principal;
 use super::scopes::parse_scopes;
 use super::{Auth, Settings};
 use crate::error::{AuthError, AuthResult};
@@ -18,6 +19,13 @@ pub const INTROSPECT_SCOPE: &str = "latchkey:introspect";
 /// Latchkey's own scopes, always in the catalogue, granted by operators only.
 pub const RESERVED_SCOPES: &[&str] = &[INTROSPECT_SCOPE];
 const RESERVED_PREFIX: &str = "latchkey:";
+
+/// A scope of the catalogue, and whether the one who asked may add it to a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueScope {
+    pub name: String,
+    pub grantable: bool,
+}
 
 impl Settings {
     /// Refuses a catalogue with malformed or reserved names, and default or admin-grantable
@@ -63,6 +71,24 @@ impl Auth {
         let s = &self.settings;
         s.admin_grantable_scopes.iter().any(|g| g == scope)
             || s.default_scopes.iter().any(|g| g == scope)
+    }
+
+    /// The catalogue as a member editor shows it: every scope, in the operator's order, then
+    /// the reserved ones, each marked with whether `caller` may add it. Organization admins
+    /// and operators only (an operator may grant them all).
+    pub async fn scope_catalogue(&self, caller: &Principal) -> AuthResult<Vec<CatalogueScope>> {
+        let operator = self.is_operator(caller).await?;
+        if !operator {
+            caller.require_admin()?;
+        }
+        let names = self.settings.scopes.iter().map(String::as_str);
+        Ok(names
+            .chain(RESERVED_SCOPES.iter().copied())
+            .map(|name| CatalogueScope {
+                name: name.to_owned(),
+                grantable: operator || self.admin_may_grant(name),
+            })
+            .collect())
     }
 
     /// Drops grants of scopes the operator has since removed from the catalogue: they stop

@@ -40,6 +40,7 @@ pub use accounts::{LoginOutcome, SignupMode};
 pub use api_keys::MAX_ROTATION_OVERLAP;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};
 pub use audit::{ActorKind, AuditEntry, AuditEvent, AuditPage, AuditQuery};
+pub use catalogue::CatalogueScope;
 pub use codes::{CodeSent, MAX_CODE_ATTEMPTS};
 pub use live::{LiveEvent, LiveSession};
 pub use mfa::{MAX_MFA_ATTEMPTS, TotpEnrollment};

@@ -221,6 +221,33 @@ impl Db {
         Ok(row.as_ref().map(org_from_row).transpose()?)
     }
 
+    /// Gives the organization a new referral code, with its audit entry, in one transaction:
+    /// sign-ups look the code up here, so the old one stops working at the commit.
+    /// `None` when the organization is gone.
+    pub async fn regenerate_referral_code(
+        &self,
+        org_id: &str,
+        entry: &AuditEntry,
+    ) -> AuthResult<Option<Org>> {
+        let mut tx = self.begin_write().await?;
+        let code = new_referral_code();
+        let r = sqlx::query("UPDATE organizations SET referral_code = $1 WHERE id = $2")
+            .bind(&code)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT id, name, referral_code FROM organizations WHERE id = $1")
+            .bind(org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        audit::insert(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(Some(org_from_row(&row)?))
+    }
+
     /// Changes the role; the change is queued for publishing in `batch` (see `outbox`).
     pub async fn set_user_role(
         &self,

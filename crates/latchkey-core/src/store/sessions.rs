@@ -96,6 +96,14 @@ pub struct RefreshContext {
     pub user: crate::domain::User,
 }
 
+/// The update that ends every live session of a user (`$1` when, `$2` why, `$3` the user).
+macro_rules! revoke_of_user {
+    () => {
+        "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
+         WHERE user_id = $3 AND revoked_at IS NULL"
+    };
+}
+
 impl Db {
     /// The token, its session and its user in one round trip (refresh is a hot path).
     pub async fn refresh_context(&self, token_hash: &str) -> AuthResult<Option<RefreshContext>> {
@@ -214,16 +222,29 @@ impl Db {
         now_ms: i64,
         revoked: Option<crate::audit::AuditEntry>,
     ) -> AuthResult<Vec<String>> {
+        self.revoke_sessions_except(user_id, None, reason, now_ms, revoked)
+            .await
+    }
+
+    /// `revoke_sessions_of`, sparing the session `keep` when given (the caller's own).
+    pub async fn revoke_sessions_except(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        reason: &str,
+        now_ms: i64,
+        revoked: Option<crate::audit::AuditEntry>,
+    ) -> AuthResult<Vec<String>> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 \
-             WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
-        )
-        .bind(now_ms)
-        .bind(reason)
-        .bind(user_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let sql = match keep {
+            Some(_) => concat!(revoke_of_user!(), " AND id <> $4 RETURNING id"),
+            None => concat!(revoke_of_user!(), " RETURNING id"),
+        };
+        let mut query = sqlx::query(sql).bind(now_ms).bind(reason).bind(user_id);
+        if let Some(keep) = keep {
+            query = query.bind(keep);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
         let ids: Vec<String> = rows
             .iter()
             .map(|r| r.try_get::<String, _>("id"))

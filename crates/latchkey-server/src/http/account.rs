@@ -4,7 +4,7 @@ use super::openapi::errors;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use latchkey_api::{OrgView, SessionList, UserView};
+use latchkey_api::{LogoutAllResponse, OrgView, SessionList, UserView};
 
 use super::error::ApiResult;
 use super::extract::{ApiPath, Caller};
@@ -103,4 +103,26 @@ pub async fn delete_session(
 ) -> ApiResult<StatusCode> {
     app.auth.delete_session(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/sessions",
+    tag = "sessions",
+    operation_id = "deleteOtherSessions",
+    summary = "End every session of the caller but this one",
+    description = "Signs out the caller's other devices at once (their refresh tokens fail, their access tokens are refused) and keeps the session of the token that asked. Recorded as `sessions.revoked` with `reason: logout_others`. Needs a user's full access token: an API token or a narrowed token is `403 forbidden`.",
+    security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
+    responses(
+        errors::UserRoute,
+        (status = 200, description = "How many sessions were ended.", body = latchkey_api::LogoutAllResponse),
+        (status = 403, response = inline(errors::SessionRequired))
+    )
+)]
+pub async fn delete_other_sessions(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<LogoutAllResponse>> {
+    let sessions_revoked = app.auth.logout_others(&caller).await?;
+    Ok(Json(LogoutAllResponse { sessions_revoked }))
 }

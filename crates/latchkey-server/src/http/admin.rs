@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use latchkey_api::{
-    ApiKeyList, LogoutAllResponse, MemberList, MemberView, SetDisabledRequest, SetRoleRequest,
-    SetScopesRequest,
+    ApiKeyList, CatalogueScopeView, LogoutAllResponse, MemberList, MemberView, OrgView,
+    ScopeCatalogue, SetDisabledRequest, SetRoleRequest, SetScopesRequest,
 };
 use latchkey_core::Role;
 
@@ -247,4 +247,58 @@ pub async fn revoke_sessions(
 ) -> ApiResult<Json<LogoutAllResponse>> {
     let sessions_revoked = app.auth.revoke_member_sessions(&caller, &id).await?;
     Ok(Json(LogoutAllResponse { sessions_revoked }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/admin/referral-code",
+    tag = "admin",
+    operation_id = "regenerateReferralCode",
+    summary = "Give the organization a new referral code",
+    description = "The old code stops working at once: a sign-up that sends it is refused (`422 unknown_referral_code`); nothing else changes (members who joined with it stay). Recorded in the audit log as `org.referral_code_regenerated` (never the code). Organization admins only, with their own access token (not an API token, not a narrowed one); anyone else gets `403 forbidden`.",
+    security(("bearerAuth" = [])),
+    responses(
+        errors::AdminRoute,
+        (status = 200, description = "The organization with its new code.", body = latchkey_api::OrgView)
+    )
+)]
+pub async fn regenerate_referral_code(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<OrgView>> {
+    let org = app.auth.regenerate_referral_code(&caller).await?;
+    Ok(Json(OrgView {
+        org_id: org.id,
+        name: org.name,
+        referral_code: org.referral_code,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/admin/scopes",
+    tag = "admin",
+    operation_id = "listScopeCatalogue",
+    summary = "The scopes that exist, and which the caller may grant",
+    description = "The server's scope catalogue (`LATCHKEY_SCOPES`) in its order, then Latchkey's reserved scopes, each with `grantable`: whether the caller may add it to a member. For an organization admin that is the operator's `LATCHKEY_ADMIN_GRANTABLE_SCOPES` and the default scopes; an operator may grant every scope. Organization admins and operators only, with their own access token; anyone else gets `403 forbidden`.",
+    security(("bearerAuth" = [])),
+    responses(
+        errors::AdminRoute,
+        (status = 200, description = "The catalogue.", body = latchkey_api::ScopeCatalogue)
+    )
+)]
+pub async fn scope_catalogue(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<ScopeCatalogue>> {
+    let scopes = app.auth.scope_catalogue(&caller).await?;
+    Ok(Json(ScopeCatalogue {
+        scopes: scopes
+            .into_iter()
+            .map(|s| CatalogueScopeView {
+                name: s.name,
+                grantable: s.grantable,
+            })
+            .collect(),
+    }))
 }

@@ -58,7 +58,7 @@ pub async fn list(
     }))
 }
 
-fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
+pub(crate) fn parse(raw: AuditLogQuery) -> ApiResult<AuditQuery> {
     let limit = match raw.limit.as_deref() {
         None => DEFAULT_PAGE,
         Some(v) => v

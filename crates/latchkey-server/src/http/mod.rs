@@ -5,7 +5,7 @@ mod account;
 mod admin;
 mod answers;
 mod api_keys;
-mod audit;
+pub(crate) mod audit;
 mod auth;
 mod cache;
 pub mod client_ip;
@@ -85,7 +85,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(profile::regenerate_recovery_codes))
         .routes(routes!(ws::connect))
         .routes(routes!(account::org))
-        .routes(routes!(account::sessions))
+        .routes(routes!(account::sessions, account::delete_other_sessions))
         .routes(routes!(account::delete_session))
         .routes(routes!(identities::reauthenticate))
         .routes(routes!(identities::list))
@@ -113,6 +113,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::api_keys))
         .routes(routes!(admin::revoke_api_key))
         .routes(routes!(admin::revoke_sessions))
+        .routes(routes!(admin::regenerate_referral_code))
+        .routes(routes!(admin::scope_catalogue))
         .routes(routes!(audit::list))
         .routes(routes!(operator::signing_keys))
         .routes(routes!(operator::rotate));

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod admin_org;
 mod api_keys;
 mod api_token_limits;
 mod at_rest;

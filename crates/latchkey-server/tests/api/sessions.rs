@@ -149,3 +149,52 @@ async fn a_restart_keeps_users_sessions_revocations_and_the_signing_key(app: Tes
     assert_invalid_token(r, "revoked session's refresh token").await;
 }
 on_all_setups!(a_restart_keeps_users_sessions_revocations_and_the_signing_key);
+
+async fn ending_the_other_sessions_keeps_only_the_callers(app: TestApp) {
+    let grants = [
+        app.signup("ann@example.com").await,
+        login_ok(&app, "ann@example.com").await,
+        login_ok(&app, "ann@example.com").await,
+    ];
+    let bob = app.signup("bob@example.com").await;
+    let this = s(&grants[1], "access_token");
+
+    let r = app
+        .client
+        .delete(app.url("/api/v1/sessions"))
+        .bearer_auth(&this)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["sessions_revoked"], 2, "{body}");
+
+    for other in [&grants[0], &grants[2]] {
+        assert_invalid_token(app.me(&s(other, "access_token")).await, "other /me").await;
+        assert_invalid_token(
+            app.refresh(&s(other, "refresh_token")).await,
+            "other refresh",
+        )
+        .await;
+    }
+    assert_me_works(&app, &this, "the caller's session").await;
+    let left = list_sessions(&app, &this).await;
+    assert_eq!(ids(&left), BTreeSet::from([s(&grants[1], "session_id")]));
+    assert_eq!(left[0]["current"], true);
+    refresh_ok(&app, &s(&grants[1], "refresh_token")).await;
+    // Another user is untouched.
+    assert_me_works(&app, &s(&bob, "access_token"), "bob").await;
+
+    // Nothing else to end: zero, and the caller stays signed in.
+    let r = app
+        .client
+        .delete(app.url("/api/v1/sessions"))
+        .bearer_auth(&this)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["sessions_revoked"], 0, "{body}");
+}
+on_all_setups!(ending_the_other_sessions_keeps_only_the_callers);

@@ -8,7 +8,7 @@ use crate::auth::audit::AuditEvent;
 use crate::auth::principal::Principal;
 use crate::auth::publish::new_batch;
 use crate::auth::scopes::parse_scopes;
-use crate::domain::{Role, User};
+use crate::domain::{OrgProfile, Role, User};
 use crate::error::{AuthError, AuthResult};
 
 impl Auth {
@@ -197,5 +197,19 @@ impl Auth {
             .detail("reason", "admin");
         self.revoke_all_sessions(user_id, "revoked by admin", Some(entry))
             .await
+    }
+
+    /// Replaces the organization's referral code: the old one stops working at once (a
+    /// code that leaked lets anyone join). The code itself never enters the log.
+    pub async fn regenerate_referral_code(&self, admin: &Principal) -> AuthResult<OrgProfile> {
+        admin.require_admin()?;
+        let entry = self.audit_by(admin, AuditEvent::ReferralCodeRegenerated);
+        let org = self
+            .db
+            .regenerate_referral_code(&admin.org_id, &entry)
+            .await?
+            .ok_or(AuthError::NotFound("organization"))?;
+        tracing::info!(org_id = %admin.org_id, by = %admin.user_id, "referral code regenerated");
+        Ok(OrgProfile::for_role(org, admin.role))
     }
 }

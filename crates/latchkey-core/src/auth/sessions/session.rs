@@ -139,6 +139,30 @@ impl Auth {
             .await
     }
 
+    /// Ends every session of the caller but the one asking ("sign out my other devices").
+    pub async fn logout_others(&self, caller: &Principal) -> AuthResult<u64> {
+        let keep = caller.require_session()?;
+        let entry = self
+            .audit_by(caller, AuditEvent::SessionsRevoked)
+            .subject(&caller.user_id)
+            .detail("reason", "logout_others");
+        let ids = self
+            .db
+            .revoke_sessions_except(
+                &caller.user_id,
+                Some(keep),
+                "logout-others",
+                self.clock.now_ms(),
+                Some(entry),
+            )
+            .await?;
+        for sid in &ids {
+            self.publish_revocation(sid).await?;
+        }
+        tracing::info!(user_id = %caller.user_id, count = ids.len(), "other sessions revoked");
+        Ok(ids.len() as u64)
+    }
+
     /// Ends one session; `audit` is written with the revocation when it revoked it.
     pub(in crate::auth) async fn end_session(
         &self,

@@ -1,0 +1,6 @@
+//! `/account`: the person's own console.
+
+// ---- sessions and API keys (adminkeys) ----
+pub mod device;
+pub mod keys;
+pub mod sessions;
