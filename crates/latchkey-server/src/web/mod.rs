@@ -7,6 +7,8 @@
 //! Pages are not API operations: they are routed here with plain `.route` and stay out of the
 //! OpenAPI document.
 
+mod account;
+mod admin;
 mod assets;
 pub mod csrf;
 pub mod form;
@@ -14,6 +16,7 @@ pub mod page;
 pub mod session;
 mod signin;
 pub mod text;
+pub mod times;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,6 +34,8 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/login", get(signin::form).post(signin::submit))
         .route("/logout", post(signin::logout))
         .route("/logout-all", post(signin::logout_all));
+    // ---- pages: /account sessions and API keys, /admin, signing keys (adminkeys) ----------
+    let pages = pages.merge(admin::router());
     // ---- (other areas add their routes here, each in its own block) ----------------------
 
     let pages = pages.layer(axum::middleware::from_fn_with_state(

@@ -2,17 +2,27 @@
 //! catalogue as `t` and write `{{ t.signin.title }}`. One struct per area of the pages; each
 //! area adds its own struct and its own field of `Text` (append-only, in its own block).
 
+mod adminkeys;
+use adminkeys::{ADMIN, KEYS, SESSIONS};
+pub use adminkeys::{Admin, Keys, Sessions};
+
 /// The English catalogue.
 pub static EN: Text = Text {
     common: COMMON,
     signin: SIGNIN,
     home: HOME,
+    sessions: SESSIONS,
+    keys: KEYS,
+    admin: ADMIN,
 };
 
 pub struct Text {
     pub common: Common,
     pub signin: SignIn,
     pub home: Home,
+    pub sessions: Sessions,
+    pub keys: Keys,
+    pub admin: Admin,
 }
 
 // ---- common: the layout and words every page shares ----------------------------------------

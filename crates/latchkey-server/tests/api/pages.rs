@@ -58,3 +58,15 @@ fn browser_test(file: &str) {
 fn sign_in_pages_work_in_a_real_browser() {
     browser_test("signin.test.mjs");
 }
+
+// ---- pages: account sessions and API keys, organization admin (adminkeys) ----------------
+
+#[test]
+fn api_key_and_session_pages_work_in_a_real_browser() {
+    browser_test("keys.test.mjs");
+}
+
+#[test]
+fn admin_pages_work_in_a_real_browser() {
+    browser_test("admin.test.mjs");
+}
