@@ -50,6 +50,7 @@ pub use principal::{Credential, Principal};
 pub use publish::PUBLISH_RETRY_EVERY;
 pub use session::SessionInfo;
 pub use settings::{Settings, defaults};
+pub use verification::VerificationLink;
 
 use crate::clock::Clock;
 use crate::domain::{OrgProfile, User};

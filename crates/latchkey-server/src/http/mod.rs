@@ -29,6 +29,7 @@ mod passwords;
 mod phone;
 mod refresh_cookie;
 mod social;
+pub(crate) mod social_cookies;
 pub mod socketio;
 mod views;
 pub mod ws;
