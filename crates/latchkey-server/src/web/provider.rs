@@ -327,13 +327,22 @@ pub async fn complete(
     }
 }
 
-/// The account asks for its second factor, as after a password.
+/// The account asks for its second factor. Until the pages' second-factor step takes a
+/// provider's sign-in, the person signs in with the password and the code.
 fn mfa_step(
     app: &AppState,
     _mfa_token: latchkey_core::secret::Secret,
-    _onward: &Onward,
+    onward: &Onward,
 ) -> Response {
-    failed(app, StatusCode::NOT_IMPLEMENTED, EN.provider.failed)
+    let page = MessagePage {
+        layout: Layout::new(app, EN.provider.failed_title, None),
+        message: EN.provider.second_factor.to_owned(),
+        link: Some((
+            format!("/login{}", onward.query()),
+            EN.common.back_to_sign_in,
+        )),
+    };
+    render(StatusCode::UNAUTHORIZED, &page)
 }
 
 /// A provider sign-in that cannot go on, with the way back to the start.
