@@ -74,6 +74,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         .await?
         .with_mailer(mailer(config)?);
     let log_key = auth.db().server_secret("log_account_ref", now).await?;
+    let web_key = auth.db().server_secret("web_pages", now).await?;
     let sms = match &config.sms_webhook_url {
         Some(url) => latchkey_core::sms::SmsSender::webhook(
             url.clone(),
@@ -104,6 +105,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
         policy,
         trusted_proxies,
         log_key,
+        web_key,
         oidc,
         sms,
         closing: tokio::sync::watch::Sender::new(false),

@@ -14,6 +14,7 @@ pub mod serve;
 mod shaped_io;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use app::{Running, start};
 pub use config::Config;

@@ -20,6 +20,8 @@ pub struct App {
     pub oidc: latchkey_core::oidc::Oidc,
     /// Sends phone verification codes.
     pub sms: latchkey_core::sms::SmsSender,
+    /// Signs the pages' session cookies and form tokens (`web::session`, `web::csrf`).
+    pub web_key: Vec<u8>,
     /// Set at shutdown: open WebSockets close with 1001 (the server loop no longer owns them).
     pub closing: tokio::sync::watch::Sender<bool>,
 }

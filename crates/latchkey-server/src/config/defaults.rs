@@ -78,6 +78,10 @@ impl Default for Config {
             phone_sends_per_number: shared::PHONE_SENDS_PER_NUMBER,
             phone_sends_per_org: shared::PHONE_SENDS_PER_ORG,
             phone_send_window: shared::PHONE_SEND_WINDOW,
+            product_name: "Latchkey".into(),
+            accent_color: "#2f55d4".into(),
+            web_session_idle: Duration::from_secs(12 * 3600),
+            web_session_absolute: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

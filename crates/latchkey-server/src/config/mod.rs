@@ -178,6 +178,17 @@ pub struct Config {
     pub phone_sends_per_org: u32,
     #[serde(with = "durations")]
     pub phone_send_window: Duration,
+    // ---- the hosted pages (web/) ----
+    /// The product name the pages show in their header and titles.
+    pub product_name: String,
+    /// The pages' accent colour, `#rgb` or `#rrggbb`.
+    pub accent_color: String,
+    /// A browser's web session ends after this long without a page request.
+    #[serde(with = "durations")]
+    pub web_session_idle: Duration,
+    /// A browser's web session ends this long after sign-in, however active.
+    #[serde(with = "durations")]
+    pub web_session_absolute: Duration,
 }
 
 // Hand-written so the database URL (which may carry a password) never reaches a log.

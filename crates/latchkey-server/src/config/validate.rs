@@ -58,6 +58,7 @@ impl Config {
             self.phone_send_window >= Duration::from_secs(60),
             "phone_send_window must be at least 1m"
         );
+        self.validate_pages()?;
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
@@ -147,4 +148,30 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
         name.to_ascii_uppercase()
     );
     Ok(())
+}
+
+impl Config {
+    /// The hosted pages' settings: the accent colour goes into a stylesheet, so only a colour
+    /// in hex is accepted; the web session's limits must leave room to work.
+    fn validate_pages(&self) -> anyhow::Result<()> {
+        let hex = self.accent_color.strip_prefix('#').unwrap_or("");
+        anyhow::ensure!(
+            matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            "accent_color must be a colour such as #2f55d4 or #25d"
+        );
+        let name = self.product_name.trim();
+        anyhow::ensure!(
+            !name.is_empty() && name.chars().count() <= 60,
+            "product_name must be 1 to 60 characters"
+        );
+        anyhow::ensure!(
+            self.web_session_idle >= Duration::from_secs(60),
+            "web_session_idle must be at least 1m"
+        );
+        anyhow::ensure!(
+            self.web_session_absolute >= self.web_session_idle,
+            "web_session_absolute must be at least web_session_idle"
+        );
+        Ok(())
+    }
 }

@@ -60,7 +60,7 @@ pub(super) fn failed_login(e: latchkey_core::AuthError) -> ApiError {
 
 /// A refused password login, counted by its code and logged. Never the address itself: a keyed
 /// reference that groups one account's failures.
-pub(super) fn refused_login(app: &AppState, client: &ClientInfo, email: &str, e: &ApiError) {
+pub(crate) fn refused_login(app: &AppState, client: &ClientInfo, email: &str, e: &ApiError) {
     super::metrics::outcome("latchkey_logins_total", Err(e.code));
     tracing::warn!(
         client_ip = %client.ip.as_deref().unwrap_or("-"),

@@ -3,14 +3,14 @@
 mod access;
 mod account;
 mod admin;
-mod answers;
+pub(crate) mod answers;
 mod api_keys;
 mod audit;
 mod auth;
-mod cache;
+pub(crate) mod cache;
 pub mod client_ip;
 mod codes;
-mod cookies;
+pub(crate) mod cookies;
 pub mod cors;
 mod device_cookie;
 pub mod error;
@@ -154,6 +154,7 @@ pub fn router(app: AppState) -> Router {
         .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none"));
     routes
         .merge(swagger)
+        .merge(crate::web::router(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Socket.IO answers `/socket.io/` itself, before the route table.

@@ -26,6 +26,7 @@ mod mfa;
 mod oauth;
 mod openapi;
 mod operator;
+mod pages;
 mod passwords;
 // The SMS webhook stand-in is a plain axum router (see `helpers/mod.rs`).
 #[expect(

@@ -1,0 +1,43 @@
+//! The hosted pages: server-rendered HTML (askama templates in `templates/`, checked at
+//! compile time) for people in a browser, beside the JSON API in `http/`. Handlers are thin
+//! and call the domain (`Auth`) as the API handlers do, so the same limits, audit events and
+//! errors apply. Every page gets the security headers (`page`), every POST the CSRF checks
+//! (`form`, `csrf`), and every page request its web session (`session`).
+//!
+//! Pages are not API operations: they are routed here with plain `.route` and stay out of the
+//! OpenAPI document.
+
+mod assets;
+pub mod csrf;
+pub mod form;
+pub mod page;
+pub mod session;
+mod signin;
+pub mod text;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "HTML pages are not API operations and stay out of the OpenAPI document"
+)]
+pub fn router(app: &AppState) -> Router<AppState> {
+    // ---- pages: sign-in, sign-out --------------------------------------------------------
+    let pages = Router::new()
+        .route("/", get(signin::home))
+        .route("/login", get(signin::form).post(signin::submit))
+        .route("/logout", post(signin::logout))
+        .route("/logout-all", post(signin::logout_all));
+    // ---- (other areas add their routes here, each in its own block) ----------------------
+
+    let pages = pages.layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        session::layer,
+    ));
+    pages
+        .merge(assets::router())
+        .layer(axum::middleware::from_fn(page::security_headers))
+}

@@ -1,0 +1,219 @@
+//! `/login` and its steps, `/` and signing out. Handlers are thin: they call `Auth` as the
+//! JSON API does (the same limits, audit events and errors), and open the web session.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use latchkey_api::ErrorCode;
+use latchkey_core::auth::LoginOutcome;
+use latchkey_core::secret::Secret;
+
+use super::form::{Form, Query};
+use super::page::{self, Layout, Problems, render, see_other};
+use super::session::{self, MaybeSignedIn, SignedIn, WebUser};
+use super::text::EN;
+use crate::http::error::ApiError;
+use crate::http::extract::Client;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub struct SignInPage {
+    pub layout: Layout,
+    pub email: String,
+    pub next: Option<String>,
+    /// A notice above the form (signed out, session ended).
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+}
+
+/// `/`: the account page when signed in, else the sign-in page.
+pub async fn home(State(app): State<AppState>, MaybeSignedIn(user): MaybeSignedIn) -> Response {
+    match user {
+        Some(user) => {
+            let page = HomePage {
+                layout: Layout::new(&app, EN.home.title, Some(&user)),
+            };
+            render(StatusCode::OK, &page)
+        }
+        None => see_other("/login"),
+    }
+}
+
+/// `GET /login`. A browser whose web session is live skips the form ("automatic login
+/// check"): it goes straight on to where it was going.
+pub async fn form(
+    State(app): State<AppState>,
+    MaybeSignedIn(user): MaybeSignedIn,
+    Query(q): Query,
+) -> Response {
+    let next = page::local_path(q.get("next"));
+    if user.is_some() {
+        return see_other(next.as_deref().unwrap_or("/"));
+    }
+    let notice = match q.get("done") {
+        Some("signed-out") => Some(EN.signin.signed_out),
+        Some("signed-out-everywhere") => Some(EN.signin.signed_out_everywhere),
+        _ => None,
+    };
+    sign_in_page(
+        &app,
+        StatusCode::OK,
+        String::new(),
+        next,
+        Problems::default(),
+        notice,
+    )
+}
+
+fn sign_in_page(
+    app: &AppState,
+    status: StatusCode,
+    email: String,
+    next: Option<String>,
+    problems: Problems,
+    notice: Option<&'static str>,
+) -> Response {
+    let page = SignInPage {
+        layout: Layout::new(app, EN.signin.title, None).with_problems(problems),
+        email,
+        next,
+        notice,
+    };
+    render(status, &page)
+}
+
+/// `POST /login` with email and password.
+pub async fn submit(
+    State(app): State<AppState>,
+    Client(client): Client,
+    Form(f): Form,
+) -> Response {
+    let t = &EN.signin;
+    let email = f.text("email");
+    let password = f.get("password").unwrap_or("").to_owned();
+    let next = page::local_path(f.get("next"));
+    let mut problems = Problems::default();
+    if email.is_empty() {
+        problems.add(Some("email"), t.email_required);
+    }
+    if password.is_empty() {
+        problems.add(Some("password"), t.password_required);
+    }
+    if !problems.is_empty() {
+        return sign_in_page(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            email,
+            next,
+            problems,
+            None,
+        );
+    }
+    match app
+        .auth
+        .login(&email, &Secret::new(password), &client)
+        .await
+    {
+        Ok(LoginOutcome::Signed(grant)) => {
+            let mut response = see_other(next.as_deref().unwrap_or("/"));
+            session::sign_in(&app, &mut response, &grant);
+            response
+        }
+        Ok(LoginOutcome::MfaRequired { .. }) => {
+            // The second step comes with the MFA page.
+            sign_in_page(
+                &app,
+                StatusCode::NOT_IMPLEMENTED,
+                email,
+                next,
+                Problems::one(None, "Second factor required."),
+                None,
+            )
+        }
+        // A new kind of outcome needs its page before the web can offer it.
+        Ok(_) => page::unavailable(&app),
+        Err(e) => {
+            let e = ApiError::from(e);
+            crate::http::answers::refused_login(&app, &client, &email, &e);
+            let (status, problems) = refusal(&e);
+            sign_in_page(&app, status, email, next, problems, None)
+        }
+    }
+}
+
+/// What a refused sign-in step tells the person (the JSON API's error, in the page's words
+/// where the catalogue has them), and its status.
+pub fn refusal(e: &ApiError) -> (StatusCode, Problems) {
+    let t = &EN.signin;
+    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let text = match e.code {
+        ErrorCode::InvalidCredentials => t.invalid_credentials.to_owned(),
+        ErrorCode::AccountDisabled => t.account_disabled.to_owned(),
+        ErrorCode::EmailNotVerified => t.email_not_verified.to_owned(),
+        ErrorCode::RateLimited => format!(
+            "{} {} {}.",
+            t.rate_limited,
+            EN.common.try_again_in,
+            wait(std::time::Duration::from_secs(
+                e.retry_after_secs.unwrap_or(60)
+            ))
+        ),
+        ErrorCode::ServiceUnavailable => EN.common.unavailable.to_owned(),
+        _ => e.message.clone(),
+    };
+    (status, Problems::one(None, text))
+}
+
+/// "4 minutes", "30 seconds": how long until the next try.
+pub fn wait(d: std::time::Duration) -> String {
+    let secs = d.as_secs().max(1);
+    if secs < 90 {
+        format!("{secs} seconds")
+    } else if secs < 90 * 60 {
+        format!("{} minutes", secs.div_ceil(60))
+    } else {
+        format!("{} hours", secs.div_ceil(3600))
+    }
+}
+
+/// `POST /logout`: ends this web session and its Latchkey session.
+pub async fn logout(State(app): State<AppState>, SignedIn(user): SignedIn, _f: Form) -> Response {
+    end(&app, &user, false).await
+}
+
+/// `POST /logout-all`: ends every session of the person, on every device.
+pub async fn logout_all(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    _f: Form,
+) -> Response {
+    end(&app, &user, true).await
+}
+
+async fn end(app: &AppState, user: &WebUser, everywhere: bool) -> Response {
+    let result = if everywhere {
+        app.auth.logout_all(&user.principal).await.map(|_| ())
+    } else {
+        app.auth.logout(&user.principal).await
+    };
+    match result {
+        Ok(()) => {
+            let done = if everywhere {
+                "signed-out-everywhere"
+            } else {
+                "signed-out"
+            };
+            let mut response = see_other(&format!("/login?done={done}"));
+            session::clear(&mut response);
+            response
+        }
+        Err(_) => page::unavailable(app),
+    }
+}

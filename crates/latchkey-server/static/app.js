@@ -1,0 +1,2 @@
+// Progressive enhancement only: every form works without this file.
+'use strict';
