@@ -14,6 +14,12 @@ pub mod page;
 pub mod session;
 mod signin;
 pub mod text;
+// ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ----
+mod forgot;
+mod links;
+mod onward;
+mod provider;
+mod signup;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -32,6 +38,15 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/logout", post(signin::logout))
         .route("/logout-all", post(signin::logout_all));
     // ---- (other areas add their routes here, each in its own block) ----------------------
+    // ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ------
+    let pages = pages
+        .route("/signup", get(signup::form).post(signup::submit))
+        .route("/provider/{provider}/start", get(provider::start))
+        .route(provider::RETURN_PATH, get(provider::finish))
+        .route("/provider/signup", post(provider::complete))
+        .route("/reset-password", get(links::reset_form).post(links::reset))
+        .route("/verify-email", get(links::verify_form).post(links::verify))
+        .route("/forgot-password", get(forgot::form).post(forgot::submit));
 
     let pages = pages.layer(axum::middleware::from_fn_with_state(
         app.clone(),

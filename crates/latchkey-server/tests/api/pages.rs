@@ -58,3 +58,15 @@ fn browser_test(file: &str) {
 fn sign_in_pages_work_in_a_real_browser() {
     browser_test("signin.test.mjs");
 }
+
+// ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ----------
+
+#[test]
+fn sign_up_pages_work_in_a_real_browser() {
+    browser_test("signup.test.mjs");
+}
+
+#[test]
+fn mailed_link_pages_work_in_a_real_browser() {
+    browser_test("links.test.mjs");
+}
