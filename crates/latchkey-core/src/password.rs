@@ -163,8 +163,33 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Long passphrases are welcome (NIST 800-63B); the cap only bounds hashing input.
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
+/// One rule of the password policy, as a sign-up or reset page lists it: the pages render
+/// [`POLICY`] itself, so what they show is what [`check_policy`] enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRule {
+    /// At least this many characters.
+    MinChars(usize),
+    /// At most this many characters.
+    MaxChars(usize),
+    /// Not in the list of commonly used (breached) passwords.
+    NotCommon,
+    /// Not the account's email address or the part before the `@`.
+    NotEmail,
+    /// Not one character repeated.
+    NotRepeated,
+}
+
+/// The rules [`check_policy`] enforces, in the order it checks them.
+pub const POLICY: [PolicyRule; 5] = [
+    PolicyRule::MinChars(MIN_PASSWORD_CHARS),
+    PolicyRule::MaxChars(MAX_PASSWORD_CHARS),
+    PolicyRule::NotCommon,
+    PolicyRule::NotEmail,
+    PolicyRule::NotRepeated,
+];
+
 /// NIST 800-63B: length, not composition rules; refuse known-breached and context-derived
-/// passwords.
+/// passwords. Each branch is one rule of [`POLICY`].
 pub fn check_policy(password: &str, email: &str) -> AuthResult<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
@@ -226,6 +251,24 @@ mod tests {
             );
         }
         assert!(check_policy(&"x1".repeat(129), "a@b.co").is_err());
+    }
+
+    /// The listed rules are the enforced ones: a password breaking exactly one listed rule is
+    /// refused, and one keeping them all passes.
+    #[test]
+    fn listed_rules_are_enforced() {
+        let email = "annabelle@example.com";
+        for rule in POLICY {
+            let breaking = match rule {
+                PolicyRule::MinChars(n) => "q7".repeat(n / 2)[..n - 1].to_owned(),
+                PolicyRule::MaxChars(n) => "q7".repeat(n / 2 + 1),
+                PolicyRule::NotCommon => "password".to_owned(),
+                PolicyRule::NotEmail => email.to_owned(),
+                PolicyRule::NotRepeated => "zzzzzzzzzz".to_owned(),
+            };
+            assert!(check_policy(&breaking, email).is_err(), "{rule:?}");
+        }
+        assert!(check_policy("lantern orchid 7", email).is_ok());
     }
 
     #[tokio::test]

@@ -36,6 +36,7 @@ pub use social::identities;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use accounts::VerificationLink;
 pub use accounts::{LoginOutcome, SignupMode};
 pub use api_keys::MAX_ROTATION_OVERLAP;
 pub use api_keys::{ApiKeyInfo, CreatedKey, MintedToken, NewApiKey};

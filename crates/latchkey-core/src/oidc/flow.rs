@@ -240,6 +240,13 @@ impl Oidc {
             .ok_or(refused("the provider's token response has no ID token"))
     }
 
+    /// Whether the signed flow in `cookie` was started by Latchkey's own pages: a refused
+    /// callback then goes back to the pages, which say so in words, instead of answering JSON.
+    pub fn started_by_pages(&self, cookie: &str) -> bool {
+        self.open(cookie)
+            .is_some_and(|f| f.redirect_to == self.pages_return_url())
+    }
+
     fn seal(&self, flow: &Flow) -> String {
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(flow).expect("a flow serializes"));
         let mac = hmac_b64(&self.cookie_key, body.as_bytes());

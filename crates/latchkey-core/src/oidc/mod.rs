@@ -17,6 +17,9 @@ use provider::Provider;
 
 use crate::secret::Secret;
 
+/// The path of [`Oidc::pages_return_url`] below the issuer.
+pub const PAGES_RETURN_PATH: &str = "/provider/return";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderKind {
     Google,
@@ -96,9 +99,20 @@ impl Oidc {
         format!("{}/api/v1/oauth/{provider}/callback", self.callback_base)
     }
 
+    /// Where a provider sign-in started on Latchkey's own pages comes back with its one-time
+    /// code: `{issuer}/provider/return`.
+    pub fn pages_return_url(&self) -> String {
+        format!("{}{PAGES_RETURN_PATH}", self.callback_base)
+    }
+
     /// Whether `redirect_to` may receive a sign-in result: the same origin as a web entry of
-    /// the allow-list, or the scheme of an app entry (`com.example.app:/cb`).
+    /// the allow-list, or the scheme of an app entry (`com.example.app:/cb`). Latchkey's own
+    /// pages' return address is always allowed, that exact URL only: the issuer's other
+    /// addresses have no business with a sign-in code.
     pub fn redirect_allowed(&self, redirect_to: &str) -> bool {
+        if redirect_to == self.pages_return_url() {
+            return true;
+        }
         let Ok(target) = reqwest::Url::parse(redirect_to) else {
             return false;
         };
@@ -130,6 +144,18 @@ impl Oidc {
         }
     }
 
+    /// The configured providers' names and kinds, by name: the sign-in and sign-up pages show
+    /// a button for each.
+    pub fn provider_list(&self) -> Vec<(String, ProviderKind)> {
+        let mut list: Vec<_> = self
+            .providers
+            .iter()
+            .map(|(name, p)| (name.clone(), p.settings.kind.clone()))
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
+    }
+
     pub fn require_provider(&self, name: &str) -> crate::error::AuthResult<()> {
         self.provider(name).map(drop)
     }
@@ -141,5 +167,36 @@ impl Oidc {
                 "no such sign-in provider is configured",
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oidc() -> Oidc {
+        Oidc::new(
+            vec![],
+            vec!["https://app.example".into()],
+            "https://id.example/",
+            b"key".to_vec(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_pages_own_return_address_is_allowed_exactly() {
+        let o = oidc();
+        assert_eq!(o.pages_return_url(), "https://id.example/provider/return");
+        assert!(o.redirect_allowed("https://id.example/provider/return"));
+        assert!(o.redirect_allowed("https://app.example/done"));
+        for other in [
+            "https://id.example/provider/return?next=x",
+            "https://id.example/provider/return/",
+            "https://id.example/login",
+            "https://evil.example/provider/return",
+        ] {
+            assert!(!o.redirect_allowed(other), "{other}");
+        }
     }
 }

@@ -31,6 +31,7 @@ mod phone;
 mod profile;
 mod refresh_cookie;
 mod social;
+pub(crate) mod social_cookies;
 pub mod socketio;
 mod views;
 pub mod ws;

@@ -4,7 +4,7 @@
 use super::cache::no_store;
 use super::openapi::errors;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{
     ExchangeRequest, LinkRequest, LinkStarted, SignupCompleteRequest, SignupRequiredResponse,
@@ -17,15 +17,10 @@ use serde::de::DeserializeOwned;
 use super::answers::token_response;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller, Client, cookie as read_cookie};
+use super::social_cookies::{
+    FLOW_COOKIE, LINK_COOKIE, LINK_COOKIE_SECS, encode, flow_cookie, named_cookie, redirect,
+};
 use crate::state::AppState;
-
-/// Its own name, apart from any session cookie; read back only under `/api/v1/oauth/`.
-const FLOW_COOKIE: &str = "latchkey_oidc_flow";
-/// Binds a link ticket to the browser that asked for it (set by `POST /oauth/{p}/link`,
-/// needed at `/start` and at the confirmation), so a link URL sent to someone else is dead.
-const LINK_COOKIE: &str = "latchkey_link";
-/// As long as a sign-in at the provider may take, plus the confirmation.
-const LINK_COOKIE_SECS: i64 = 600;
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -181,11 +176,29 @@ async fn callback(
 ) -> ApiResult<Response> {
     let now = app.auth.clock().now_secs();
     let cookie = read_cookie(headers, FLOW_COOKIE);
-    let (who, flow) = app
+    let from_pages = cookie
+        .as_deref()
+        .is_some_and(|c| app.oidc.started_by_pages(c));
+    let (who, flow) = match app
         .oidc
         .callback(&provider, params, cookie.as_deref(), now)
         .await
-        .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))?;
+        .inspect_err(|e| tracing::warn!(%provider, reason = %e, "provider sign-in refused"))
+    {
+        Ok(done) => done,
+        // A person on the hosted pages (who may have cancelled at the provider) gets a page.
+        Err(latchkey_core::AuthError::ExternalLogin(_)) if from_pages => {
+            let back = app
+                .oidc
+                .with_param(&app.oidc.pages_return_url(), "error", "refused");
+            return Ok(redirect(
+                StatusCode::SEE_OTHER,
+                &back,
+                flow_cookie(&app, "", 0, false),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let location = match &flow.link {
         Some(asker) => {
             // Nothing is linked yet: the person confirms on a page naming the account.
@@ -324,30 +337,6 @@ pub async fn link_confirm(
     ))
 }
 
-/// `HttpOnly`, `SameSite=Lax`, `Secure` on HTTPS, scoped to the provider routes.
-fn named_cookie(app: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.config.issuer().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .expect("cookie values are base64url")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[utoipa::path(
     post,
     path = "/auth/exchange",
@@ -361,7 +350,7 @@ fn encode(s: &str) -> String {
         errors::JsonBody,
         (status = 200, description = "Tokens, the second step of MFA, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
-        (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
+        (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required, or `forbidden` for a new person while sign-up is closed (`LATCHKEY_SIGNUP=closed`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
     )
 )]
 pub async fn exchange(
@@ -426,6 +415,7 @@ pub async fn exchange(
         errors::JsonBody,
         (status = 201, description = "A new session.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, description = "`external_login_failed` (the `signup_token` is unknown, expired or used; or no code could be mailed for an address the provider does not vouch for), or `invalid_session_code` (a wrong `email_code`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 403, description = "`forbidden`: sign-up is closed, or invite-only (`LATCHKEY_SIGNUP`) and no `referral_code` came with the start or with this request; the `signup_token` stays usable.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 409, response = inline(errors::EmailTaken)),
         (status = 422, response = inline(errors::SignupRejected)),
         (status = 429, response = inline(errors::RateLimited))
@@ -465,31 +455,4 @@ fn serde_urlencoded_form<T: DeserializeOwned>(body: &str) -> ApiResult<T> {
         .parse()
         .map_err(|_| ApiError::invalid_request("the form body is malformed"))?;
     query(&uri)
-}
-
-/// `HttpOnly`, `SameSite=Lax` (a `Strict` cookie would be withheld on the provider's
-/// redirect back; a `form_post` answer is a cross-site POST, which only `None` survives),
-/// `Secure` when the public URL is HTTPS, scoped to the sign-in routes.
-fn flow_cookie(app: &AppState, value: &str, max_age: i64, form_post: bool) -> HeaderValue {
-    let same_site = if form_post { "None" } else { "Lax" };
-    let secure = if form_post || app.config.issuer().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{FLOW_COOKIE}={value}; Path=/api/v1/oauth/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
-    ))
-    .expect("cookie values are base64url")
-}
-
-fn redirect(status: StatusCode, location: &str, cookie: HeaderValue) -> Response {
-    let mut response = status.into_response();
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        headers.insert(header::LOCATION, v);
-    }
-    headers.insert(header::SET_COOKIE, cookie);
-    no_store(headers);
-    response
 }

@@ -17,6 +17,12 @@ pub mod session;
 mod signin;
 pub mod text;
 pub mod times;
+// ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ----
+mod forgot;
+mod links;
+mod onward;
+mod provider;
+mod signup;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -37,6 +43,15 @@ pub fn router(app: &AppState) -> Router<AppState> {
     // ---- pages: /account sessions and API keys, /admin, signing keys (adminkeys) ----------
     let pages = pages.merge(admin::router());
     // ---- (other areas add their routes here, each in its own block) ----------------------
+    // ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ------
+    let pages = pages
+        .route("/signup", get(signup::form).post(signup::submit))
+        .route("/provider/{provider}/start", get(provider::start))
+        .route(provider::RETURN_PATH, get(provider::finish))
+        .route("/provider/signup", post(provider::complete))
+        .route("/reset-password", get(links::reset_form).post(links::reset))
+        .route("/verify-email", get(links::verify_form).post(links::verify))
+        .route("/forgot-password", get(forgot::form).post(forgot::submit));
 
     let pages = pages.layer(axum::middleware::from_fn_with_state(
         app.clone(),

@@ -25,6 +25,8 @@ pub struct SignInPage {
     pub next: Option<String>,
     /// A notice above the form (signed out, session ended).
     pub notice: Option<&'static str>,
+    /// Provider buttons and the links to sign-up and forgotten passwords (entry's part).
+    pub more: super::signup::SignInExtras,
 }
 
 #[derive(Template)]
@@ -81,6 +83,8 @@ fn sign_in_page(
     notice: Option<&'static str>,
 ) -> Response {
     let page = SignInPage {
+        // Before `next` moves into the page.
+        more: super::signup::sign_in_extras(app, next.as_deref()),
         layout: Layout::new(app, EN.signin.title, None).with_problems(problems),
         email,
         next,

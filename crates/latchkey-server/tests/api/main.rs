@@ -56,6 +56,7 @@ mod sign_in_codes;
 mod slow_clients;
 mod social;
 mod social_link;
+mod social_signup_modes;
 mod socketio;
 mod state_growth;
 mod takeover;

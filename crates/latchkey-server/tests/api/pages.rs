@@ -70,3 +70,15 @@ fn api_key_and_session_pages_work_in_a_real_browser() {
 fn admin_pages_work_in_a_real_browser() {
     browser_test("admin.test.mjs");
 }
+
+// ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ----------
+
+#[test]
+fn sign_up_pages_work_in_a_real_browser() {
+    browser_test("signup.test.mjs");
+}
+
+#[test]
+fn mailed_link_pages_work_in_a_real_browser() {
+    browser_test("links.test.mjs");
+}

@@ -74,21 +74,7 @@ impl Auth {
             )
             .await?;
         }
-        match self.settings.signup {
-            SignupMode::Open => {}
-            SignupMode::Closed => return Err(AuthError::Forbidden("sign-up is closed")),
-            SignupMode::Invite => {
-                let invited = req
-                    .referral_code
-                    .as_deref()
-                    .is_some_and(|c| !c.trim().is_empty());
-                if !invited {
-                    return Err(AuthError::Forbidden(
-                        "sign-up needs an invitation: send the organization's referral_code",
-                    ));
-                }
-            }
-        }
+        self.signup_allowed(req.referral_code.as_deref())?;
         let entry = self
             .audit_user_to_be(client, AuditEvent::UserSignedUp)
             .detail("method", "password");
@@ -98,6 +84,19 @@ impl Auth {
         let mut grant = self.open_session(user.into(), client).await?;
         grant.api_key = Some(key);
         Ok(grant)
+    }
+
+    /// `LATCHKEY_SIGNUP`: whether someone may create an account by themselves, with this
+    /// referral code or none. Every way of signing up asks (a password, a provider).
+    pub(in crate::auth) fn signup_allowed(&self, referral_code: Option<&str>) -> AuthResult<()> {
+        match self.settings.signup {
+            SignupMode::Open => Ok(()),
+            SignupMode::Closed => Err(AuthError::Forbidden("sign-up is closed")),
+            SignupMode::Invite if referral_code.is_some_and(|c| !c.trim().is_empty()) => Ok(()),
+            SignupMode::Invite => Err(AuthError::Forbidden(
+                "sign-up needs an invitation: send the organization's referral_code",
+            )),
+        }
     }
 
     /// The account itself: validated input, the organization rule, the password hash, and a

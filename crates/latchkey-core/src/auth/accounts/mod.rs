@@ -25,3 +25,4 @@ mod verification;
 
 pub use account::{LoginOutcome, SignupMode};
 pub(in crate::auth) use users::user_of;
+pub use verification::VerificationLink;

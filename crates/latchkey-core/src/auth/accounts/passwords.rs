@@ -116,6 +116,23 @@ impl Auth {
         Ok(())
     }
 
+    /// The address a live reset token belongs to, for its page (a password manager saves the
+    /// new password under it). Reading spends nothing: mail scanners open links first.
+    pub async fn reset_link(&self, token: &str) -> AuthResult<String> {
+        let id = sha256_hex(token.trim().as_bytes());
+        let user_id = self
+            .db
+            .password_reset_user(&id, self.clock.now_ms())
+            .await?
+            .ok_or(AuthError::InvalidResetToken)?;
+        let user = self
+            .db
+            .user_by_id(&user_id)
+            .await?
+            .ok_or(AuthError::InvalidResetToken)?;
+        Ok(user.email)
+    }
+
     /// Sets the new password from a mailed token, ends every session of the user (and with
     /// them their refresh tokens), and mails a notice.
     pub async fn reset_password(

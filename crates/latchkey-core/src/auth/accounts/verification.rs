@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::auth::Auth;
 use crate::auth::publish::new_batch;
+use crate::auth::{Auth, Principal};
 use crate::domain::User;
 use crate::error::{AuthError, AuthResult};
 use crate::mail::{Mail, html_escape};
@@ -11,6 +11,31 @@ use crate::secret::{random_token, sha256_hex};
 
 /// How long a verification link works.
 pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A live verification link, as its page describes it.
+#[derive(Debug, Clone)]
+pub struct VerificationLink {
+    /// The account's address (the link's holder reads that mailbox).
+    pub email: String,
+    /// Proven already: confirming changes nothing and takes nothing over.
+    pub verified: bool,
+    /// The browser's session is the account's own.
+    pub own: bool,
+}
+
+/// Who presents a verification token besides the mailbox's owner.
+enum Holder<'a> {
+    /// The link alone.
+    Mailbox,
+    Password(&'a crate::secret::Secret),
+    /// A user session (not an API token, not a narrowed token) of some account.
+    Session(&'a Principal),
+}
+
+/// `session` is the user's own, full sign-in to `user_id`.
+fn holds_session_of(session: &Principal, user_id: &str) -> bool {
+    session.require_session().is_ok() && session.user_id == user_id
+}
 
 impl Auth {
     /// Mails a verification link. Best effort: the account stands when the mail cannot go
@@ -52,6 +77,22 @@ impl Auth {
             .await
     }
 
+    /// What the page of a verification link shows before anything is spent: whose address,
+    /// whether it is proven already, and whether `signed_in` (the user of the browser's
+    /// session) is that account. Reading spends nothing: mail scanners open links first.
+    pub async fn verification_link(
+        &self,
+        token: &str,
+        signed_in: Option<&Principal>,
+    ) -> AuthResult<VerificationLink> {
+        let user = self.verification_user(token).await?;
+        Ok(VerificationLink {
+            own: signed_in.is_some_and(|p| holds_session_of(p, &user.id)),
+            email: user.email,
+            verified: user.email_verified,
+        })
+    }
+
     /// `POST /auth/email/verify`. The link alone proves the mailbox, not that its holder set
     /// the account up: on an unproven account it takes the account over (everything set up
     /// before goes). With the account's password too, the person who signed up confirms their
@@ -63,22 +104,60 @@ impl Auth {
         password: Option<&crate::secret::Secret>,
         client: &crate::auth::ClientInfo,
     ) -> AuthResult<()> {
+        let holder = match password {
+            Some(password) => Holder::Password(password),
+            None => Holder::Mailbox,
+        };
+        self.verify_email_by(token, holder, client).await
+    }
+
+    /// The verification page's button in a browser signed in to the very account: its user
+    /// session came from the account's password (an unproven account has no other way in), so
+    /// it proves what the password would, and the person keeps what they set up. Another
+    /// account's session proves nothing here: `invalid_credentials`, and the token stays.
+    pub async fn verify_email_in_session(
+        &self,
+        token: &str,
+        session: &Principal,
+        client: &crate::auth::ClientInfo,
+    ) -> AuthResult<()> {
+        self.verify_email_by(token, Holder::Session(session), client)
+            .await
+    }
+
+    async fn verification_user(&self, token: &str) -> AuthResult<User> {
         let id = sha256_hex(token.trim().as_bytes());
-        let now = self.clock.now_ms();
         let user_id = self
             .db
-            .email_verification_user(&id, now)
+            .email_verification_user(&id, self.clock.now_ms())
             .await?
             .ok_or(AuthError::InvalidVerificationToken)?;
-        let user = self
-            .db
+        self.db
             .user_by_id(&user_id)
             .await?
-            .ok_or(AuthError::InvalidVerificationToken)?;
-        let keeps = match password {
+            .ok_or(AuthError::InvalidVerificationToken)
+    }
+
+    async fn verify_email_by(
+        &self,
+        token: &str,
+        holder: Holder<'_>,
+        client: &crate::auth::ClientInfo,
+    ) -> AuthResult<()> {
+        let id = sha256_hex(token.trim().as_bytes());
+        let now = self.clock.now_ms();
+        let user = self.verification_user(token).await?;
+        let user_id = user.id.clone();
+        let keeps = match holder {
             // Already proven: nothing to take over, the password does not matter.
             _ if user.email_verified => true,
-            Some(password) => {
+            Holder::Session(session) => {
+                if !holds_session_of(session, &user_id) {
+                    return Err(AuthError::InvalidCredentials);
+                }
+                true
+            }
+            Holder::Password(password) => {
                 self.take_attempt(
                     &format!("password:user:{user_id}"),
                     self.settings.login_limit_per_account,
@@ -90,7 +169,7 @@ impl Auth {
                 }
                 true
             }
-            None => false,
+            Holder::Mailbox => false,
         };
         if !keeps && !user.email_verified && !user.disabled {
             // The takeover removes every pending link, this one included.

@@ -270,6 +270,11 @@ impl Auth {
                 Ok(Exchanged::Signed(Box::new(grant)))
             }
             Payload::Signup(mut pending) => {
+                // A closed server says so before it asks for a phone number; invite-only ones
+                // take the referral code at the next step.
+                if self.settings.signup == crate::auth::SignupMode::Closed {
+                    self.signup_allowed(None)?;
+                }
                 let email = pending.email.clone();
                 // An address the provider does not vouch for is proven by a mailed code
                 // before it can become an account's address.
@@ -325,10 +330,20 @@ impl Auth {
         else {
             return Err(invalid());
         };
-        let result = match self
-            .prove_unvouched(&pending, req.email_code.as_deref())
-            .await
-        {
+        // The sign-up rule holds for providers too: a closed server takes no one, an
+        // invite-only one needs a referral code (from the start, or given now).
+        let referral = req
+            .referral_code
+            .as_deref()
+            .or(pending.referral_code.as_deref());
+        let result = match self.signup_allowed(referral) {
+            Ok(()) => {
+                self.prove_unvouched(&pending, req.email_code.as_deref())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let result = match result {
             Ok(()) => {
                 self.register_external(&pending, &phone, name_override, req.referral_code, client)
                     .await
@@ -345,6 +360,7 @@ impl Auth {
                     AuthError::UnknownReferralCode
                         | AuthError::InvalidInput { .. }
                         | AuthError::InvalidSessionCode
+                        | AuthError::Forbidden(_)
                 ) {
                     self.db
                         .put_handoff(&hash, &handoff.payload, None, handoff.expires_at)
