@@ -4,7 +4,8 @@
 //! organization's members as its admins manage them (`admin`), and the takeover that a proof
 //! of an unverified address performs (`takeover`).
 //!
-//! Other areas may call (`pub(in crate::auth)`): `create_account` and `register_verified`
+//! Other areas may call (`pub(in crate::auth)`): `create_account`, `signup_allowed` (provider
+//! sign-ups follow the sign-up setting too) and `register_verified`
 //! (provider and code sign-in make accounts through them), `login_by` (the OAuth password
 //! grant), `user`, `user_of`, `load_user_record`, `publish_user`, `mark_verified`,
 //! `require_verified` and `take_over`. Everything else here is private to the area.
