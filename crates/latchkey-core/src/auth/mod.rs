@@ -9,6 +9,7 @@ mod authenticate;
 mod catalogue;
 mod codes;
 mod failures;
+pub mod hosted;
 
 pub mod identities;
 pub mod live;
