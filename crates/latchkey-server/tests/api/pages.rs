@@ -58,3 +58,8 @@ fn browser_test(file: &str) {
 fn sign_in_pages_work_in_a_real_browser() {
     browser_test("signin.test.mjs");
 }
+
+#[test]
+fn sign_in_by_mailed_code_and_magic_link_works_in_a_real_browser() {
+    browser_test("signin_code.test.mjs");
+}

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -98,8 +98,9 @@ export async function startServer(env = {}, { dir: given, port: fixed } = {}) {
       const box = path.join(dir, 'outbox');
       if (!existsSync(box)) return [];
       return readdirSync(box)
-        .sort()
-        .map((name) => decodeMail(readFileSync(path.join(box, name), 'utf8')))
+        .map((name) => path.join(box, name))
+        .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+        .map((file) => decodeMail(readFileSync(file, 'utf8')))
         .filter((m) => m.to.includes(to));
     },
     async stop({ keep = false } = {}) {
