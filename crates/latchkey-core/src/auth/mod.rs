@@ -31,6 +31,7 @@ pub use accounts::{account, phone, profile};
 pub use codes::lockout;
 pub use mfa::reauth;
 pub use sessions::live;
+pub use social::hosted;
 pub use social::identities;
 
 use std::sync::Arc;

@@ -10,8 +10,11 @@
 mod account;
 mod admin;
 mod assets;
+mod codes;
 pub mod csrf;
 pub mod form;
+pub mod hosted;
+mod mfa;
 pub mod page;
 pub mod session;
 mod signin;
@@ -38,6 +41,9 @@ pub fn router(app: &AppState) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(signin::home))
         .route("/login", get(signin::form).post(signin::submit))
+        .route("/login/mfa", post(mfa::submit))
+        .route("/login/code/send", post(codes::send))
+        .route("/login/code", post(codes::verify))
         .route("/logout", post(signin::logout))
         .route("/logout-all", post(signin::logout_all));
     // ---- pages: /account sessions and API keys, /admin, signing keys (adminkeys) ----------

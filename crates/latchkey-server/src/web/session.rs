@@ -131,6 +131,21 @@ pub fn sign_in(app: &AppState, response: &mut Response, grant: &Grant) {
     }
 }
 
+/// The person a fresh grant signs in, as the pages see them.
+pub async fn user_of(app: &AppState, grant: &Grant) -> Option<WebUser> {
+    let principal = app
+        .auth
+        .authenticate(grant.access_token.expose(), None)
+        .await
+        .ok()?;
+    let profile = app.auth.me(&principal).await.ok()?;
+    Some(WebUser {
+        sid: grant.session_id.clone(),
+        principal,
+        profile,
+    })
+}
+
 /// Resolves the web session of every page request, and writes back what changed (a slid
 /// activity time, renewed tokens, or a removed cookie) unless the handler set the cookie itself.
 pub async fn layer(State(app): State<AppState>, req: Request, next: Next) -> Response {

@@ -3,13 +3,14 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_api::ErrorCode;
 use latchkey_core::auth::LoginOutcome;
 use latchkey_core::secret::Secret;
 
 use super::form::{Form, Query};
+use super::hosted::Hosted;
 use super::page::{self, Layout, Problems, render, see_other};
 use super::session::{self, MaybeSignedIn, SignedIn, WebUser};
 use super::text::EN;
@@ -27,6 +28,8 @@ pub struct SignInPage {
     pub notice: Option<&'static str>,
     /// Provider buttons and the links to sign-up and forgotten passwords (entry's part).
     pub more: super::signup::SignInExtras,
+    /// The app a hosted sign-in continues to (its origin).
+    pub app_name: Option<String>,
 }
 
 #[derive(Template)]
@@ -49,32 +52,61 @@ pub async fn home(State(app): State<AppState>, MaybeSignedIn(user): MaybeSignedI
 }
 
 /// `GET /login`. A browser whose web session is live skips the form ("automatic login
-/// check"): it goes straight on to where it was going.
+/// check"): it goes straight on, to the app of a hosted sign-in or where it was going. A
+/// magic link (`login_id` and `code`) shows its button; an app's request (`redirect_to`,
+/// `code_challenge`) is checked against the allow-list and remembered for the sign-in.
 pub async fn form(
     State(app): State<AppState>,
     MaybeSignedIn(user): MaybeSignedIn,
     Query(q): Query,
 ) -> Response {
     let next = page::local_path(q.get("next"));
-    if user.is_some() {
-        return see_other(next.as_deref().unwrap_or("/"));
+    if let (Some(login_id), Some(code)) = (q.get("login_id"), q.get("code")) {
+        return super::codes::magic_link(&app, login_id, code);
+    }
+    let hosted = match Hosted::from_query(&app, &q) {
+        Some(Ok(hosted)) => Some(hosted),
+        Some(Err(())) => {
+            let t = &EN.signin;
+            let page = page::MessagePage {
+                layout: Layout::new(&app, t.bad_app_link_title, user.as_deref()),
+                message: t.bad_app_link.to_owned(),
+                link: None,
+            };
+            return render(StatusCode::BAD_REQUEST, &page);
+        }
+        None => None,
+    };
+    if let Some(user) = user {
+        return match &hosted {
+            Some(h) => super::hosted::hand_to_app(&app, &user, h).await,
+            None => see_other(next.as_deref().unwrap_or("/")),
+        };
     }
     let notice = match q.get("done") {
         Some("signed-out") => Some(EN.signin.signed_out),
         Some("signed-out-everywhere") => Some(EN.signin.signed_out_everywhere),
         _ => None,
     };
-    sign_in_page(
-        &app,
-        StatusCode::OK,
-        String::new(),
+    let more = super::signup::sign_in_extras(&app, next.as_deref());
+    let page = SignInPage {
+        layout: Layout::new(&app, EN.signin.title, None),
+        email: String::new(),
         next,
-        Problems::default(),
         notice,
-    )
+        more,
+        app_name: hosted.as_ref().map(Hosted::app_name),
+    };
+    let mut response = render(StatusCode::OK, &page);
+    match &hosted {
+        Some(h) => super::hosted::remember(&app, &mut response, h),
+        // A plain sign-in: an app's request left from before must not take it over.
+        None => super::hosted::forget(&mut response),
+    }
+    response
 }
 
-fn sign_in_page(
+pub(super) fn sign_in_page(
     app: &AppState,
     status: StatusCode,
     email: String,
@@ -89,14 +121,29 @@ fn sign_in_page(
         email,
         next,
         notice,
+        app_name: None,
     };
     render(status, &page)
+}
+
+/// Back to the start of signing in, saying why.
+pub(super) fn restart(app: &AppState, why: &str) -> Response {
+    let problems = Problems::one(None, why);
+    sign_in_page(
+        app,
+        StatusCode::UNAUTHORIZED,
+        String::new(),
+        None,
+        problems,
+        None,
+    )
 }
 
 /// `POST /login` with email and password.
 pub async fn submit(
     State(app): State<AppState>,
     Client(client): Client,
+    headers: HeaderMap,
     Form(f): Form,
 ) -> Response {
     let t = &EN.signin;
@@ -126,20 +173,15 @@ pub async fn submit(
         .await
     {
         Ok(LoginOutcome::Signed(grant)) => {
-            let mut response = see_other(next.as_deref().unwrap_or("/"));
-            session::sign_in(&app, &mut response, &grant);
-            response
+            super::hosted::finish_sign_in(&app, &headers, &grant, next.as_deref()).await
         }
-        Ok(LoginOutcome::MfaRequired { .. }) => {
-            // The second step comes with the MFA page.
-            sign_in_page(
-                &app,
-                StatusCode::NOT_IMPLEMENTED,
-                email,
-                next,
-                Problems::one(None, "Second factor required."),
-                None,
-            )
+        Ok(LoginOutcome::MfaRequired {
+            mfa_token: Some(token),
+        }) => {
+            let step = super::mfa::Step::Password {
+                mfa_token: token.expose().to_owned(),
+            };
+            super::mfa::page(&app, StatusCode::OK, step, next, Problems::default(), None)
         }
         // A new kind of outcome needs its page before the web can offer it.
         Ok(_) => page::unavailable(&app),

@@ -88,6 +88,38 @@ pub struct SignIn {
     pub signed_out: &'static str,
     pub signed_out_everywhere: &'static str,
     pub session_ended: &'static str,
+    pub or: &'static str,
+    pub email_me_a_code: &'static str,
+    pub continue_to: &'static str,
+    pub bad_app_link_title: &'static str,
+    pub bad_app_link: &'static str,
+    // the mailed code
+    pub code_title: &'static str,
+    pub code_sent_to: &'static str,
+    pub code_expires: &'static str,
+    pub code: &'static str,
+    pub code_hint: &'static str,
+    pub code_submit: &'static str,
+    pub code_required: &'static str,
+    pub code_wrong: &'static str,
+    pub code_again: &'static str,
+    pub code_again_in: &'static str,
+    pub code_sent_again: &'static str,
+    pub invalid_email: &'static str,
+    // the magic link
+    pub link_title: &'static str,
+    pub link_intro: &'static str,
+    pub link_submit: &'static str,
+    // the second factor
+    pub mfa_title: &'static str,
+    pub mfa_intro: &'static str,
+    pub mfa_code: &'static str,
+    pub mfa_hint: &'static str,
+    pub mfa_submit: &'static str,
+    pub mfa_required: &'static str,
+    pub mfa_wrong: &'static str,
+    pub mfa_attempts_left: &'static str,
+    pub mfa_expired: &'static str,
 }
 
 const SIGNIN: SignIn = SignIn {
@@ -106,6 +138,39 @@ const SIGNIN: SignIn = SignIn {
     signed_out: "You are signed out.",
     signed_out_everywhere: "You are signed out on every device.",
     session_ended: "Your session has ended. Please sign in again.",
+    or: "or",
+    email_me_a_code: "Email me a code",
+    continue_to: "Sign in to continue to",
+    bad_app_link_title: "This sign-in link cannot be used",
+    bad_app_link: "The app that sent you here asked to receive your sign-in at an address this \
+        server does not allow, or without a valid PKCE challenge. Go back to the app and try \
+        again, or tell its makers.",
+    code_title: "Check your email",
+    code_sent_to: "We sent a sign-in code to",
+    code_expires: "It expires in",
+    code: "Sign-in code",
+    code_hint: "The 6 digits from the mail. You can also open the link in the mail.",
+    code_submit: "Sign in",
+    code_required: "Enter the code from the mail.",
+    code_wrong: "That code is not right, has expired or was used up. Check the newest mail, \
+        or send a new code.",
+    code_again: "Send a new code",
+    code_again_in: "Send a new code in",
+    code_sent_again: "We sent a new code. Only the newest one works.",
+    invalid_email: "Enter an email address such as name@example.com.",
+    link_title: "Sign in with your link",
+    link_intro: "You opened a sign-in link from your mail. Press the button to sign in on this \
+        device.",
+    link_submit: "Sign in",
+    mfa_title: "Second step",
+    mfa_intro: "Your account asks for a second factor.",
+    mfa_code: "Authentication code",
+    mfa_hint: "The 6 digits from your authenticator app, or one of your recovery codes.",
+    mfa_submit: "Continue",
+    mfa_required: "Enter the code from your authenticator app or a recovery code.",
+    mfa_wrong: "That code is not right.",
+    mfa_attempts_left: "Tries left:",
+    mfa_expired: "This sign-in took too long or used up its tries. Please sign in again.",
 };
 
 // ---- home: `/` for a signed-in person until the account console takes over ----------------

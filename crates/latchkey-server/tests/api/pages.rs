@@ -82,3 +82,10 @@ fn sign_up_pages_work_in_a_real_browser() {
 fn mailed_link_pages_work_in_a_real_browser() {
     browser_test("links.test.mjs");
 }
+
+// ---- pages: sign-in by mailed code and magic link -----------------------------------------
+
+#[test]
+fn sign_in_by_mailed_code_and_magic_link_works_in_a_real_browser() {
+    browser_test("signin_code.test.mjs");
+}

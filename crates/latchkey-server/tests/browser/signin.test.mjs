@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   PASSWORD,
+  enableTotp,
   launch,
   look,
   openPage,
@@ -13,13 +14,15 @@ import {
   signupApi,
   skip,
   startServer,
+  totp,
 } from './support.mjs';
 
 describe('sign-in pages', { skip }, () => {
   let server;
   let browser;
   before(async () => {
-    server = await startServer();
+    // A small per-account budget, so the lock-out is reached in a few tries.
+    server = await startServer({ LATCHKEY_LOGIN_LIMIT_PER_ACCOUNT_IP: '4' });
     browser = await launch();
   });
   after(async () => {
@@ -133,5 +136,96 @@ describe('sign-in pages', { skip }, () => {
     assert.equal(await sessionCookie(context), undefined);
     other.close();
     await context.close();
+  });
+  test('an account with TOTP is asked for its second factor, with the tries left after a wrong code', async () => {
+    const { email, tokens } = await signupApi(server.base);
+    const { secret } = await enableTotp(server.base, tokens.access_token);
+    const { context, page, assertNoErrors } = await openPage(browser);
+    await signInWithPassword(page, server.base, email);
+    await assert.doesNotReject(page.getByRole('heading', { name: 'Second step' }).waitFor());
+    assert.equal(await sessionCookie(context), undefined, 'no session before the second factor');
+    await look(page, 'signin-mfa');
+
+    await page.getByLabel('Authentication code').fill('000000');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await assert.doesNotReject(page.getByRole('alert').getByText('That code is not right.').waitFor());
+    await assert.doesNotReject(page.getByText('Tries left: 4').waitFor());
+    assert.equal(await page.getByLabel('Authentication code').getAttribute('aria-invalid'), 'true');
+    await look(page, 'signin-mfa-error');
+
+    // The code of the next 30 s step: the enrolment used this step's.
+    await page.getByLabel('Authentication code').fill(totp(secret, 1));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${server.base}/`);
+    assert.ok(await sessionCookie(context));
+    assertNoErrors();
+    await context.close();
+  });
+
+  test('too many wrong passwords lock the account here, and the page says when to try again', async () => {
+    const { email } = await signupApi(server.base);
+    const { context, page, assertNoErrors } = await openPage(browser);
+    for (let i = 0; i < 4; i += 1) {
+      await signInWithPassword(page, server.base, email, 'wrong wrong wrong');
+      await page.getByRole('alert').waitFor();
+    }
+    // Even the right password waits now.
+    await signInWithPassword(page, server.base, email, PASSWORD);
+    const alert = page.getByRole('alert');
+    await assert.doesNotReject(alert.getByText(/Too many tries\..*Try again in \d+ (seconds|minutes)\./).waitFor());
+    assert.equal(await sessionCookie(context), undefined);
+    await look(page, 'signin-locked');
+    assertNoErrors();
+    await context.close();
+  });
+
+  test('signing in works with the keyboard alone', async () => {
+    const { email } = await signupApi(server.base);
+    const { context, page, assertNoErrors } = await openPage(browser);
+    await page.goto(`${server.base}/login`);
+    // Skip link, brand, then the email field.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
+    await page.keyboard.type(email);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${server.base}/`);
+    assert.ok(await sessionCookie(context));
+    assertNoErrors();
+    await context.close();
+  });
+
+  test('a browser with a live session skips the sign-in form, and signing out everywhere ends every device', async () => {
+    const { email } = await signupApi(server.base);
+    const laptop = await openPage(browser);
+    const phone = await openPage(browser, { width: 360 });
+    for (const { page } of [laptop, phone]) {
+      await signInWithPassword(page, server.base, email);
+      await page.waitForURL(`${server.base}/`);
+    }
+    // The automatic login check: /login goes straight on, to `next` when given.
+    await laptop.page.goto(`${server.base}/login?next=${encodeURIComponent('/?from=login')}`);
+    assert.equal(laptop.page.url(), `${server.base}/?from=login`);
+    // An outside address is never a `next`.
+    await laptop.page.goto(`${server.base}/login?next=${encodeURIComponent('//evil.example/')}`);
+    assert.equal(laptop.page.url(), `${server.base}/`);
+
+    await phone.page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await phone.page.waitForURL(/done=signed-out-everywhere/);
+    await assert.doesNotReject(phone.page.getByText('You are signed out on every device.').waitFor());
+    await look(phone.page, 'signed-out');
+    // The laptop's session ended too: its next page asks to sign in.
+    await laptop.page.goto(`${server.base}/`);
+    assert.equal(new URL(laptop.page.url()).pathname, '/login');
+    assert.equal(await sessionCookie(laptop.context), undefined, 'the dead cookie is removed');
+    laptop.assertNoErrors();
+    phone.assertNoErrors();
+    await laptop.context.close();
+    await phone.context.close();
   });
 });

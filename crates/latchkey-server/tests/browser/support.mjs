@@ -3,8 +3,9 @@
 // system's /usr/bin/chromium), axe-core on every page, console errors as failures, and
 // screenshots at 1280 and 360 px wide in target/screenshots/.
 import assert from 'node:assert/strict';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -97,8 +98,9 @@ export async function startServer(env = {}, { dir: given, port: fixed } = {}) {
       const box = path.join(dir, 'outbox');
       if (!existsSync(box)) return [];
       return readdirSync(box)
-        .sort()
-        .map((name) => decodeMail(readFileSync(path.join(box, name), 'utf8')))
+        .map((name) => path.join(box, name))
+        .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+        .map((file) => decodeMail(readFileSync(file, 'utf8')))
         .filter((m) => m.to.includes(to));
     },
     async stop({ keep = false } = {}) {
@@ -233,4 +235,42 @@ export async function signInWithPassword(page, base, email, password = PASSWORD)
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, `stepsAhead` steps from now. */
+export function totp(secret, stepsAhead = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + stepsAhead));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, '0');
+}
+
+/** Turns on TOTP for the account of `accessToken`; returns `{ secret, recoveryCodes }`. */
+export async function enableTotp(base, accessToken) {
+  const auth = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
+  const enroll = await fetch(`${base}/api/v1/mfa/totp/enroll`, { method: 'POST', headers: auth });
+  if (!enroll.ok) throw new Error(`enroll: ${enroll.status} ${await enroll.text()}`);
+  const { secret } = await enroll.json();
+  const confirm = await fetch(`${base}/api/v1/mfa/totp/confirm`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ code: totp(secret) }),
+  });
+  if (!confirm.ok) throw new Error(`confirm: ${confirm.status} ${await confirm.text()}`);
+  return { secret, recoveryCodes: (await confirm.json()).recovery_codes };
+}
+
+/** A PKCE pair as an app makes it: `{ verifier, challenge }` (S256). */
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
 }

@@ -10,6 +10,7 @@
 //! over), `codes` (the address code, attempt counting), `mfa` (the second factor of a provider
 //! sign-in, the change notice), `sessions::open_session`, and the shared base.
 
+pub mod hosted;
 pub mod identities;
 mod link;
 mod sign_in;

@@ -59,6 +59,10 @@ pub(super) enum Payload {
         #[serde(default)]
         session_id: Option<String>,
     },
+    /// A sign-in on Latchkey's own pages (every factor done) handed to an app (`hosted`).
+    Hosted {
+        user_id: String,
+    },
     /// A provider's sign-in waiting for the person to confirm the link on the page.
     LinkConfirm {
         user_id: String,
@@ -295,6 +299,7 @@ impl Auth {
                     email_code_required,
                 })
             }
+            Payload::Hosted { user_id } => self.exchange_hosted(&user_id, client).await,
             Payload::SignupStep(_) | Payload::LinkTicket { .. } | Payload::LinkConfirm { .. } => {
                 Err(invalid)
             }
