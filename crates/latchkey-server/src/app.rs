@@ -169,7 +169,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", config.bind))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = crate::http::router(app.clone());
+    let router = crate::http::router(app.clone(), crate::web::router(&app));
     let purge = jobs::spawn_purge(app.clone());
     let upkeep = jobs::spawn_revocation_upkeep(app.clone());
     let publisher = jobs::spawn_publisher(app.clone());

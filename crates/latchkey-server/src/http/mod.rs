@@ -152,7 +152,9 @@ pub fn openapi_json() -> &'static str {
     openapi::json()
 }
 
-pub fn router(app: AppState) -> Router {
+/// The whole service: the JSON API and its docs, with `pages` (the server-rendered pages, built
+/// by the web layer above this one) merged in under the same middleware.
+pub fn router(app: AppState, pages: Router<AppState>) -> Router {
     metrics::init();
     let request_id = HeaderName::from_static("x-request-id");
     let (routes, _) = routes().split_for_parts();
@@ -162,7 +164,7 @@ pub fn router(app: AppState) -> Router {
         .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none"));
     routes
         .merge(swagger)
-        .merge(crate::web::router(&app))
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Socket.IO answers `/socket.io/` itself, before the route table.

@@ -105,7 +105,7 @@ pub async fn send(State(app): State<AppState>, Client(client): Client, Form(f): 
             let wait = e.retry_after_secs;
             if again {
                 // The code already mailed still works: stay on its page, say when to retry.
-                let (status, problems) = super::signin::refusal(&e);
+                let (status, problems) = super::refusal::refusal(&e);
                 let shown = Shown {
                     email: &email,
                     login_id: &previous,
@@ -118,9 +118,9 @@ pub async fn send(State(app): State<AppState>, Client(client): Client, Form(f): 
                     StatusCode::UNPROCESSABLE_ENTITY,
                     Problems::one(Some("email"), t.invalid_email),
                 ),
-                _ => super::signin::refusal(&e),
+                _ => super::refusal::refusal(&e),
             };
-            super::signin::sign_in_page(&app, status, email, next, problems, None)
+            super::signin_page::sign_in_page(&app, status, email, next, problems, None)
         }
     }
 }
@@ -194,7 +194,7 @@ pub async fn verify(
             match e.code {
                 ErrorCode::InvalidSessionCode if email.is_empty() => {
                     // The magic link's button: nothing to show again but the start.
-                    super::signin::restart(&app, t.code_wrong)
+                    super::signin_page::restart(&app, t.code_wrong)
                 }
                 ErrorCode::InvalidSessionCode => {
                     let problems = Problems::one(Some("code"), t.code_wrong);
@@ -208,7 +208,7 @@ pub async fn verify(
                     )
                 }
                 _ => {
-                    let (status, problems) = super::signin::refusal(&e);
+                    let (status, problems) = super::refusal::refusal(&e);
                     code_page(
                         &app,
                         status,

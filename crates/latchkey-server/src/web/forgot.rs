@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_core::AuthError;
 
+use super::extract::MaybeSignedIn;
 use super::form::{Form, Query};
 use super::page::{self, Layout, MessagePage, Problems, render};
-use super::session::{MaybeSignedIn, WebUser};
+use super::session::WebUser;
 use super::text::EN;
 use crate::http::extract::Client;
 use crate::state::AppState;
@@ -94,7 +95,8 @@ pub async fn submit(
         }
         Err(AuthError::Unavailable(_)) => page::unavailable(&app),
         Err(e) => {
-            let (status, problems) = super::signin::refusal(&crate::http::error::ApiError::from(e));
+            let (status, problems) =
+                super::refusal::refusal(&crate::http::error::ApiError::from(e));
             forgot_page(&app, status, email, user, problems)
         }
     }

@@ -10,9 +10,10 @@ use axum::response::Response;
 use latchkey_core::AuthError;
 use latchkey_core::secret::Secret;
 
+use super::extract::MaybeSignedIn;
 use super::form::{Form, Query};
 use super::page::{self, Layout, MessagePage, Problems, render};
-use super::session::{MaybeSignedIn, WebUser};
+use super::session::WebUser;
 use super::signup::{Rule, password_rules, problems_of};
 use super::text::EN;
 use crate::http::extract::Client;
@@ -243,7 +244,7 @@ pub async fn verify(
                 AuthError::InvalidCredentials => {
                     Problems::one(Some("password"), EN.links.wrong_password)
                 }
-                e => super::signin::refusal(&crate::http::error::ApiError::from(e)).1,
+                e => super::refusal::refusal(&crate::http::error::ApiError::from(e)).1,
             };
             let own = f.get("how") == Some("session");
             verify_page(

@@ -105,16 +105,16 @@ pub fn refused(app: &AppState, e: ApiError, step: Step, next: Option<String>) ->
                 .and_then(serde_json::Value::as_u64)
                 .map(|n| n as u32);
             if left == Some(0) {
-                return super::signin::restart(app, t.mfa_expired);
+                return super::signin_page::restart(app, t.mfa_expired);
             }
             let problems = Problems::one(Some("mfa_code"), t.mfa_wrong);
             page(app, StatusCode::UNAUTHORIZED, step, next, problems, left)
         }
         ErrorCode::InvalidToken | ErrorCode::InvalidSessionCode => {
-            super::signin::restart(app, t.mfa_expired)
+            super::signin_page::restart(app, t.mfa_expired)
         }
         _ => {
-            let (status, problems) = super::signin::refusal(&e);
+            let (status, problems) = super::refusal::refusal(&e);
             page(app, status, step, next, problems, None)
         }
     }

@@ -12,12 +12,15 @@ mod admin;
 mod assets;
 mod codes;
 pub mod csrf;
+mod extract;
 pub mod form;
 pub mod hosted;
 mod mfa;
 pub mod page;
+mod refusal;
 pub mod session;
 mod signin;
+mod signin_page;
 pub mod text;
 pub mod times;
 // ---- entry: sign-up, provider sign-in and sign-up, mailed links, forgot password ----

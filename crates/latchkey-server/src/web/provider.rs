@@ -16,14 +16,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::AuthError;
 use latchkey_core::auth::SignupMode;
 use latchkey_core::auth::social::{CompleteSignup, Exchanged};
-use latchkey_core::oidc::{FLOW_TTL_SECS, ProviderKind, s256};
+use latchkey_core::oidc::{FLOW_TTL_SECS, s256};
 use latchkey_core::secret::{ct_eq, hmac_b64, random_token};
 use serde::{Deserialize, Serialize};
 
+use super::extract::MaybeSignedIn;
 use super::form::{Form, Query};
 use super::onward::Onward;
 use super::page::{Layout, MessagePage, Problems, render, see_other};
-use super::session::MaybeSignedIn;
 use super::signup::{non_empty, problems_of, welcome};
 use super::text::EN;
 use crate::http::cookies::cookie;
@@ -49,27 +49,15 @@ struct Started {
     provider: String,
 }
 
-/// "Google", "Microsoft", or the configured name with a capital.
-pub fn display_name(name: &str, kind: &ProviderKind) -> String {
-    match kind {
-        ProviderKind::Google => "Google".to_owned(),
-        ProviderKind::Microsoft { .. } => "Microsoft".to_owned(),
-        ProviderKind::Generic => {
-            let mut chars = name.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
-}
-
 fn label(app: &AppState, provider: &str) -> String {
     app.oidc
         .provider_list()
         .into_iter()
         .find(|(name, _)| name == provider)
-        .map_or_else(|| provider.to_owned(), |(n, k)| display_name(&n, &k))
+        .map_or_else(
+            || provider.to_owned(),
+            |(n, k)| super::signup::display_name(&n, &k),
+        )
 }
 
 /// `GET /provider/{name}/start`: to the provider.

@@ -244,50 +244,10 @@ async fn renew(
     Ok((principal, access, refresh))
 }
 
-fn resolved(parts: &Parts) -> Resolved {
+pub(super) fn resolved(parts: &Parts) -> Resolved {
     parts
         .extensions
         .get::<Resolved>()
         .cloned()
         .unwrap_or(Resolved::SignedOut)
-}
-
-/// A page for signed-in people: anyone else is sent to sign in, and back here afterwards.
-pub struct SignedIn(pub Box<WebUser>);
-
-impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
-        match resolved(parts) {
-            Resolved::SignedIn(user) => Ok(SignedIn(user)),
-            Resolved::Unavailable => Err(super::page::unavailable(app)),
-            Resolved::SignedOut => {
-                let next = super::page::here(&parts.uri);
-                let to = format!(
-                    "/login?next={}",
-                    percent_encoding::utf8_percent_encode(
-                        &next,
-                        percent_encoding::NON_ALPHANUMERIC
-                    )
-                );
-                Err(super::page::see_other(&to))
-            }
-        }
-    }
-}
-
-/// A page for everyone, which shows more to a signed-in person.
-pub struct MaybeSignedIn(pub Option<Box<WebUser>>);
-
-impl FromRequestParts<AppState> for MaybeSignedIn {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
-        match resolved(parts) {
-            Resolved::SignedIn(user) => Ok(MaybeSignedIn(Some(user))),
-            Resolved::SignedOut => Ok(MaybeSignedIn(None)),
-            Resolved::Unavailable => Err(super::page::unavailable(app)),
-        }
-    }
 }

@@ -5,32 +5,20 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use latchkey_api::ErrorCode;
 use latchkey_core::auth::LoginOutcome;
 use latchkey_core::secret::Secret;
 
+use super::extract::{MaybeSignedIn, SignedIn};
 use super::form::{Form, Query};
 use super::hosted::Hosted;
 use super::page::{self, Layout, Problems, render, see_other};
-use super::session::{self, MaybeSignedIn, SignedIn, WebUser};
+use super::refusal::refusal;
+use super::session::{self, WebUser};
+use super::signin_page::{SignInPage, sign_in_page};
 use super::text::EN;
 use crate::http::error::ApiError;
 use crate::http::extract::Client;
 use crate::state::AppState;
-
-#[derive(Template)]
-#[template(path = "signin.html")]
-pub struct SignInPage {
-    pub layout: Layout,
-    pub email: String,
-    pub next: Option<String>,
-    /// A notice above the form (signed out, session ended).
-    pub notice: Option<&'static str>,
-    /// Provider buttons and the links to sign-up and forgotten passwords (entry's part).
-    pub more: super::signup::SignInExtras,
-    /// The app a hosted sign-in continues to (its origin).
-    pub app_name: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -106,39 +94,6 @@ pub async fn form(
     response
 }
 
-pub(super) fn sign_in_page(
-    app: &AppState,
-    status: StatusCode,
-    email: String,
-    next: Option<String>,
-    problems: Problems,
-    notice: Option<&'static str>,
-) -> Response {
-    let page = SignInPage {
-        // Before `next` moves into the page.
-        more: super::signup::sign_in_extras(app, next.as_deref()),
-        layout: Layout::new(app, EN.signin.title, None).with_problems(problems),
-        email,
-        next,
-        notice,
-        app_name: None,
-    };
-    render(status, &page)
-}
-
-/// Back to the start of signing in, saying why.
-pub(super) fn restart(app: &AppState, why: &str) -> Response {
-    let problems = Problems::one(None, why);
-    sign_in_page(
-        app,
-        StatusCode::UNAUTHORIZED,
-        String::new(),
-        None,
-        problems,
-        None,
-    )
-}
-
 /// `POST /login` with email and password.
 pub async fn submit(
     State(app): State<AppState>,
@@ -191,41 +146,6 @@ pub async fn submit(
             let (status, problems) = refusal(&e);
             sign_in_page(&app, status, email, next, problems, None)
         }
-    }
-}
-
-/// What a refused sign-in step tells the person (the JSON API's error, in the page's words
-/// where the catalogue has them), and its status.
-pub fn refusal(e: &ApiError) -> (StatusCode, Problems) {
-    let t = &EN.signin;
-    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let text = match e.code {
-        ErrorCode::InvalidCredentials => t.invalid_credentials.to_owned(),
-        ErrorCode::AccountDisabled => t.account_disabled.to_owned(),
-        ErrorCode::EmailNotVerified => t.email_not_verified.to_owned(),
-        ErrorCode::RateLimited => format!(
-            "{} {} {}.",
-            t.rate_limited,
-            EN.common.try_again_in,
-            wait(std::time::Duration::from_secs(
-                e.retry_after_secs.unwrap_or(60)
-            ))
-        ),
-        ErrorCode::ServiceUnavailable => EN.common.unavailable.to_owned(),
-        _ => e.message.clone(),
-    };
-    (status, Problems::one(None, text))
-}
-
-/// "4 minutes", "30 seconds": how long until the next try.
-pub fn wait(d: std::time::Duration) -> String {
-    let secs = d.as_secs().max(1);
-    if secs < 90 {
-        format!("{secs} seconds")
-    } else if secs < 90 * 60 {
-        format!("{} minutes", secs.div_ceil(60))
-    } else {
-        format!("{} hours", secs.div_ceil(3600))
     }
 }
 

@@ -11,14 +11,15 @@ use latchkey_core::AuthError;
 use latchkey_core::auth::account::Signup;
 use latchkey_core::auth::{Grant, SignupMode};
 use latchkey_core::domain::Role;
+use latchkey_core::oidc::ProviderKind;
 use latchkey_core::password::{POLICY, PolicyRule};
 use latchkey_core::secret::Secret;
 
 use super::csrf;
+use super::extract::MaybeSignedIn;
 use super::form::{Form, Query};
 use super::onward::Onward;
 use super::page::{self, Layout, MessagePage, Problems, render, see_other};
-use super::session::MaybeSignedIn;
 use super::text::EN;
 use crate::http::extract::Client;
 use crate::state::AppState;
@@ -94,9 +95,24 @@ pub fn provider_buttons(
         .into_iter()
         .map(|(name, kind)| ProviderButton {
             href: format!("/provider/{name}/start{query}"),
-            label: wording.replace("{provider}", &super::provider::display_name(&name, &kind)),
+            label: wording.replace("{provider}", &display_name(&name, &kind)),
         })
         .collect()
+}
+
+/// "Google", "Microsoft", or the configured name with a capital.
+pub fn display_name(name: &str, kind: &ProviderKind) -> String {
+    match kind {
+        ProviderKind::Google => "Google".to_owned(),
+        ProviderKind::Microsoft { .. } => "Microsoft".to_owned(),
+        ProviderKind::Generic => {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// What the sign-in page shows of sign-up and the providers (its template includes
@@ -316,7 +332,7 @@ pub fn problems_of(e: AuthError) -> (StatusCode, Problems) {
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
     match field {
         Some((field, message)) => (status, Problems::one(Some(field), message)),
-        None => super::signin::refusal(&e),
+        None => super::refusal::refusal(&e),
     }
 }
 

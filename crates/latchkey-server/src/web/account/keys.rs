@@ -18,9 +18,10 @@ use latchkey_core::secret::Secret;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Fields, Form, Query};
 use crate::web::page::{self, Layout, Problems, render, see_other};
-use crate::web::session::{SignedIn, WebUser};
+use crate::web::session::WebUser;
 use crate::web::text::EN;
 use crate::web::times::when;
 

@@ -8,9 +8,10 @@ use axum::response::Response;
 
 use super::device::Device;
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Form, Query};
 use crate::web::page::{self, Layout, Problems, render, see_other};
-use crate::web::session::{SignedIn, WebUser};
+use crate::web::session::WebUser;
 use crate::web::text::EN;
 use crate::web::times::when;
 

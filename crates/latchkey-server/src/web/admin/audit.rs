@@ -10,9 +10,9 @@ use latchkey_core::audit::AuditEvent;
 
 use super::{admin_only, failed};
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Fields, Query};
 use crate::web::page::{Layout, Problems, render};
-use crate::web::session::SignedIn;
 use crate::web::text::EN;
 use crate::web::times::when;
 

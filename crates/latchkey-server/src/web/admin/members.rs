@@ -9,9 +9,10 @@ use latchkey_core::{Role, User};
 
 use super::{admin_only, failed, role_name};
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Form, Query};
 use crate::web::page::{Layout, Problems, render, see_other};
-use crate::web::session::{SignedIn, WebUser};
+use crate::web::session::WebUser;
 use crate::web::text::EN;
 use crate::web::times::when;
 

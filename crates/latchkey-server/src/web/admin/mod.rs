@@ -17,9 +17,10 @@ use latchkey_core::auth::Principal;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Form, Query};
 use crate::web::page::{self, Layout, MessagePage, render, see_other};
-use crate::web::session::{SignedIn, WebUser};
+use crate::web::session::WebUser;
 use crate::web::text::EN;
 
 pub use audit::log as audit_log;

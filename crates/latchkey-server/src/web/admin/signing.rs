@@ -8,9 +8,9 @@ use latchkey_core::auth::{KeyRotator, KeyStatus};
 
 use super::{failed, forbidden, is_operator};
 use crate::state::AppState;
+use crate::web::extract::SignedIn;
 use crate::web::form::{Form, Query};
 use crate::web::page::{Layout, render, see_other};
-use crate::web::session::SignedIn;
 use crate::web::text::EN;
 use crate::web::times::when;
 
