@@ -24,6 +24,8 @@ use crate::state::AppState;
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// Admins also get the link to `/admin`.
+    pub is_admin: bool,
 }
 
 /// `/`: the account page when signed in, else the sign-in page.
@@ -32,6 +34,7 @@ pub async fn home(State(app): State<AppState>, MaybeSignedIn(user): MaybeSignedI
         Some(user) => {
             let page = HomePage {
                 layout: Layout::new(&app, EN.home.title, Some(&user)),
+                is_admin: user.principal.role == latchkey_core::domain::Role::Admin,
             };
             render(StatusCode::OK, &page)
         }

@@ -179,12 +179,20 @@ pub struct Home {
     pub title: &'static str,
     pub heading: &'static str,
     pub intro: &'static str,
+    pub nav_label: &'static str,
+    pub sessions: &'static str,
+    pub keys: &'static str,
+    pub admin: &'static str,
 }
 
 const HOME: Home = Home {
     title: "Your account",
     heading: "Your account",
     intro: "You are signed in.",
+    nav_label: "Your account",
+    sessions: "Sessions: where you are signed in",
+    keys: "API keys",
+    admin: "Organization admin",
 };
 
 // ---- entry: sign-up, provider sign-in, mail links, forgot password (entry) ------------------

@@ -44,6 +44,12 @@ describe('sign-in pages', { skip }, () => {
     await assert.doesNotReject(page.getByText(email).first().waitFor());
     await look(page, 'home');
 
+    // The account page leads on to the console; the founder of an organization is its admin.
+    assert.equal(await page.getByRole('link', { name: 'Organization admin' }).count(), 1);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.waitForURL(`${server.base}/account/keys`);
+    await page.goto(`${server.base}/`);
+
     // Chromium keeps a Secure cookie from http://127.0.0.1 (a secure context).
     const cookie = await sessionCookie(context);
     assert.ok(cookie, 'the __Host-latchkey cookie is set');
