@@ -1,6 +1,6 @@
 //! The caller's own account: profile, organization, sessions.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use crate::state::AppState;
     description = "With a user's access token: the user with their current role and scopes. With an API auth token: the owner's identity with the key's effective scopes and `key_id`, and no `role` (a token is not the user).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The user.", body = latchkey_api::UserView),
         (status = 404, response = inline(errors::NotFound))
     )
@@ -39,7 +39,7 @@ pub async fn me(State(app): State<AppState>, Caller(caller): Caller) -> ApiResul
     description = "`referral_code` (the invite code that lets anyone join) is shown to admins only. Needs a user's access token: an API token is `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The organization.", body = latchkey_api::OrgView),
         (status = 404, response = inline(errors::NotFound)),
         (status = 403, response = inline(errors::SessionRequired))
@@ -63,7 +63,7 @@ pub async fn org(State(app): State<AppState>, Caller(caller): Caller) -> ApiResu
     description = "Needs a user's access token: an API token is `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "Live sessions; `current` marks the one of the token that asked.", body = latchkey_api::SessionList),
         (status = 403, response = inline(errors::SessionRequired))
     )
@@ -90,7 +90,7 @@ pub async fn sessions(
         ("id" = String, Path, description = "The session id (`session_id` of a token response, `id` of a session).")
     ),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "The session has ended."),
         (status = 404, response = inline(errors::NotFound)),
         (status = 403, response = inline(errors::SessionRequired))
@@ -114,7 +114,7 @@ pub async fn delete_session(
     description = "Signs out the caller's other devices at once (their refresh tokens fail, their access tokens are refused) and keeps the session of the token that asked. Recorded as `sessions.revoked` with `reason: logout_others`. Needs a user's full access token: an API token or a narrowed token is `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "How many sessions were ended.", body = latchkey_api::LogoutAllResponse),
         (status = 403, response = inline(errors::SessionRequired))
     )

@@ -1,6 +1,6 @@
 //! `/api/v1/admin/*`: an organization's admins manage its members.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,7 +24,7 @@ use crate::state::AppState;
     description = "Organization admins only (with a user's access token); the target must be a member of the caller's organization, anyone else is `404` (ids cannot be probed).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "The members.", body = latchkey_api::MemberList)
     )
 )]
@@ -51,8 +51,8 @@ pub async fn members(
     ),
     request_body(content = latchkey_api::SetScopesRequest, content_type = "application/json"),
     responses(
-        errors::AdminRoute,
-        errors::JsonBody,
+        responses::AdminRoute,
+        responses::JsonBody,
         (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
         (status = 404, response = inline(errors::NotFound)),
         (status = 422, response = inline(errors::UnknownScope)),
@@ -85,8 +85,8 @@ pub async fn set_scopes(
     ),
     request_body(content = latchkey_api::SetRoleRequest, content_type = "application/json"),
     responses(
-        errors::AdminRoute,
-        errors::JsonBody,
+        responses::AdminRoute,
+        responses::JsonBody,
         (status = 200, description = "The member as they are now.", body = latchkey_api::MemberView),
         (status = 404, response = inline(errors::NotFound)),
         (status = 503, response = inline(errors::ChangeSaved))
@@ -119,8 +119,8 @@ pub async fn set_role(
     ),
     request_body(content = latchkey_api::SetDisabledRequest, content_type = "application/json"),
     responses(
-        errors::AdminRoute,
-        errors::JsonBody,
+        responses::AdminRoute,
+        responses::JsonBody,
         (status = 204, description = "Done."),
         (status = 404, response = inline(errors::NotFound)),
         (status = 503, response = inline(errors::ChangeSaved))
@@ -150,7 +150,7 @@ pub async fn set_disabled(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 204, description = "The member is gone."),
         (status = 404, response = inline(errors::NotFound)),
         (status = 503, response = inline(errors::ChangeSaved))
@@ -177,7 +177,7 @@ pub async fn remove(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
         (status = 404, response = inline(errors::NotFound))
     )
@@ -206,7 +206,7 @@ pub async fn api_keys(
         ("key_id" = String, Path, description = "The key id.")
     ),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 204, description = "The key is gone."),
         (status = 404, response = inline(errors::NotFound)),
         (status = 503, response = inline(errors::ChangeSaved))
@@ -235,7 +235,7 @@ pub async fn revoke_api_key(
         ("id" = String, Path, description = "The member's user id.")
     ),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
         (status = 404, response = inline(errors::NotFound))
     )
@@ -258,7 +258,7 @@ pub async fn revoke_sessions(
     description = "The old code stops working at once: a sign-up that sends it is refused (`422 unknown_referral_code`); nothing else changes (members who joined with it stay). Recorded in the audit log as `org.referral_code_regenerated` (never the code). Organization admins only, with their own access token (not an API token, not a narrowed one); anyone else gets `403 forbidden`.",
     security(("bearerAuth" = [])),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "The organization with its new code.", body = latchkey_api::OrgView)
     )
 )]
@@ -283,7 +283,7 @@ pub async fn regenerate_referral_code(
     description = "The server's scope catalogue (`LATCHKEY_SCOPES`) in its order, then Latchkey's reserved scopes, each with `grantable`: whether the caller may add it to a member. For an organization admin that is the operator's `LATCHKEY_ADMIN_GRANTABLE_SCOPES` and the default scopes; an operator may grant every scope. Organization admins and operators only, with their own access token; anyone else gets `403 forbidden`.",
     security(("bearerAuth" = [])),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "The catalogue.", body = latchkey_api::ScopeCatalogue)
     )
 )]

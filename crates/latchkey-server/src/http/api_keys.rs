@@ -1,7 +1,7 @@
 //! `/api/v1/api-keys` (the caller's own keys) and `/get-token`.
 
 use super::cache::no_store;
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use std::time::Duration;
 
 use axum::Json;
@@ -35,8 +35,8 @@ fn parse_time(field: &'static str, value: &str) -> ApiResult<i64> {
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::CreateApiKeyRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 201, description = "The key, with its secret (shown once).", body = latchkey_api::ApiKeyCreated),
         (status = 403, response = inline(errors::ReauthOrScope)),
         (status = 422, response = inline(errors::UnknownScope))
@@ -75,7 +75,7 @@ pub async fn create(
     description = "Never the secrets. Needs a user's access token: an API auth token is refused with `403 forbidden`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The keys.", body = latchkey_api::ApiKeyList),
         (status = 403, response = inline(errors::SessionRequired))
     )
@@ -103,8 +103,8 @@ pub async fn list(
     ),
     request_body(content = latchkey_api::UpdateApiKeyRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "The key as it is now.", body = latchkey_api::ApiKeyView),
         (status = 403, response = inline(errors::ReauthOrScope)),
         (status = 404, response = inline(errors::NotFound)),
@@ -138,8 +138,8 @@ pub async fn update(
     ),
     request_body(content = Option<latchkey_api::RotateApiKeyRequest>, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "The key with its new secret (shown once).", body = latchkey_api::ApiKeyCreated),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound)),
@@ -170,7 +170,7 @@ pub async fn rotate(
         ("id" = String, Path, description = "The key id.")
     ),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "The key is gone."),
         (status = 403, response = inline(errors::SessionRequired)),
         (status = 404, response = inline(errors::NotFound)),
@@ -196,8 +196,8 @@ pub async fn delete(
     description = "Answers with the key's live auth token (`lkt_…`) if there is one, its expiry reset to the full lifetime (`api_token_ttl`, 60 minutes by default), or a new one. Every use of the auth token slides its expiry back to the full lifetime too. Send it as `x-authorization: Agent <auth_token>` (optionally with `x-api-key: <api key>`, which must then be the token's key) or as `Authorization: Bearer <auth_token>`. The success body is the `{data, status, code, message}` envelope that existing API-key clients parse.",
     request_body(content = latchkey_api::GetTokenRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "The auth token.", body = latchkey_api::GetTokenResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, response = inline(errors::InvalidApiKey))
     )

@@ -11,7 +11,7 @@ use latchkey_core::clock::rfc3339_ms;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -32,7 +32,7 @@ use crate::state::AppState;
         ("all_orgs" = Option<bool>, Query, description = "`true`: every organization's events and those that belong to none (failed logins for unknown addresses, per-address limits, signing-key rotations). Operators only (`latchkey users operator`); anyone else gets `403 forbidden`.")
     ),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "One page of events, newest first.", body = latchkey_api::AuditLog),
         (status = 400, response = inline(errors::InvalidRequest))
     )

@@ -1,6 +1,6 @@
 //! `/api/v1/auth/*`: sign-up, login, refresh, logout.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,8 +26,8 @@ use crate::state::AppState;
     ),
     request_body(content = latchkey_api::SignupRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 201, description = "The account exists and its first session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 409, response = inline(errors::EmailTaken)),
         (status = 422, response = inline(errors::SignupRejected)),
@@ -71,8 +71,8 @@ pub async fn signup(
     ),
     request_body(content = latchkey_api::LoginRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: continue at `POST /api/v1/auth/mfa/verify` with `mfa_token`.", body = ref("#/components/schemas/LoginResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, response = inline(errors::InvalidCredentials)),
         (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
@@ -123,8 +123,8 @@ The access token of the previous pair is left alone: requests in flight with it 
     ),
     request_body(content = Option<latchkey_api::RefreshRequest>, content_type = "application/json", description = "Optional when the token is sent as `Authorization: Bearer`."),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "The next pair (rotation), the same pair again (replay inside the grace), or a new access token only (lenient refresh: no `refresh_token`).", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, response = inline(errors::InvalidRefresh)),
         (status = 403, response = inline(errors::AccountDisabled))
@@ -182,7 +182,7 @@ pub async fn refresh(
         ("X-Refresh-Token-Mode" = Option<String>, Header, description = "`cookie` asks for the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie `latchkey_refresh` (path `/api/v1/auth`) instead of the response body, when the server offers it (`LATCHKEY_REFRESH_COOKIE`). On refresh the cookie is read only with this header, which a cross-origin page cannot send without passing CORS; on logout the cookie is cleared.")
     ),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "The session has ended."),
         (status = 403, response = inline(errors::SessionRequired))
     )
@@ -209,7 +209,7 @@ pub async fn logout(
     description = "Revokes all live sessions of the user, the current one included.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "How many sessions were revoked.", body = latchkey_api::LogoutAllResponse),
         (status = 403, response = inline(errors::SessionRequired))
     )

@@ -2,7 +2,7 @@
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, Client};
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,8 +18,8 @@ use latchkey_api::{CodeRequest, CodeSentResponse, CodeVerifyRequest};
     description = "Sends a six-digit code, valid once for 10 minutes, and a magic link to the sign-in page (`LATCHKEY_MAGIC_LINK_URL`, with `login_id` and `code` in its query) for the same login. Every valid address gets the same `202`, whether or not it has an account; the answer comes before the mail is sent (the same work and time for both); an account's mail goes to its stored address, and an unknown address receives a mail only when a verified code may sign it up (`LATCHKEY_LOGIN_CODE_SIGNUP`). Sending is limited per client IP (20) and per address (5) per login window (`429` with `Retry-After`).",
     request_body(content = latchkey_api::CodeRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 202, description = "The code is on its way (the same answer for every valid address).", body = latchkey_api::CodeSentResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 422, response = inline(errors::InvalidEmail)),
         (status = 429, response = inline(errors::RateLimited))
@@ -50,8 +50,8 @@ pub async fn send(
     ),
     request_body(content = latchkey_api::CodeVerifyRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "A new session is open, or (`status: mfa_required`) the account asks for a second factor: send the same request again with `mfa_code`; the session code stays usable.", body = ref("#/components/schemas/VerifyLoginCodeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 201, description = "The address had no account: it was created, and its first session is open (`api_key` shown once).", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, description = "`invalid_session_code` (wrong, expired, used or unknown), or `invalid_mfa_code` with `data.attempts_left`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),

@@ -6,7 +6,7 @@
 //! duplicated, conflicting or unreadable description is refused: an auth server that guesses
 //! (say, by matching its own path) answers allow for requests nobody checked.
 
-use super::openapi::errors;
+use super::openapi::responses;
 use axum::extract::{OriginalUri, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -256,7 +256,7 @@ A refusal also carries its JSON body in `X-Latchkey-Error` (non-ASCII escaped), 
         ("X-Original-Uri" = Option<String>, Header, description = "The original request's URI as received, printable ASCII, at most 8 KiB (nginx; `nginx` or `auto`).")
     ),
     responses(
-        errors::ForwardAuthRoute,
+        responses::ForwardAuthRoute,
         (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise.")))
     )
 )]
@@ -276,7 +276,7 @@ pub async fn authorize_root(state: State<AppState>, parts: Parts) -> ApiResult<R
         ("path" = String, Path, description = "The original path without its leading `/` (may contain further `/`), followed by the original query string as this request's query.")
     ),
     responses(
-        errors::ForwardAuthRoute,
+        responses::ForwardAuthRoute,
         (status = 200, description = "Allowed; the caller's identity is in the headers.", headers(("X-Latchkey-User" = String, description = "The caller's user id."), ("X-Latchkey-Org" = String, description = "The caller's organization id."), ("X-Latchkey-Role" = String, description = "`admin` or `member` for a user's access token; empty for an API auth token."), ("X-Latchkey-Scopes" = String, description = "The caller's scopes, space-separated."), ("X-Latchkey-Key" = String, description = "The API key id when the caller used an API auth token; empty otherwise.")))
     )
 )]
@@ -295,7 +295,7 @@ pub async fn authorize_path(state: State<AppState>, parts: Parts) -> ApiResult<R
     description = "The same check as `/api/v1/authorize`: Envoy's ext_authz appends the original path to its `path_prefix`.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::ForwardAuthRoute,
+        responses::ForwardAuthRoute,
         (status = 200, description = "The request is allowed; see `/api/v1/authorize`.")
     )
 )]

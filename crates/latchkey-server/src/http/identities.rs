@@ -1,7 +1,7 @@
 //! Re-authentication for sensitive changes, and the provider identities linked to the
 //! account (listed, and removed after a re-authentication).
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,8 +24,8 @@ use crate::state::AppState;
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::ReauthenticateRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "Re-authenticated.", body = latchkey_api::ReauthenticatedResponse),
         (status = 401, description = "`invalid_credentials`, `invalid_mfa_code` or `invalid_session_code`: the proof is wrong; or no valid token (`missing_token`, `invalid_token`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::SessionRequired)),
@@ -64,7 +64,7 @@ pub async fn reauthenticate(
     description = "Every Google, Microsoft or OpenID identity that signs in to this account. A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The linked identities, oldest first.", body = latchkey_api::IdentityList),
         (status = 403, response = inline(errors::SessionRequired))
     )
@@ -99,7 +99,7 @@ pub async fn list(
         ("id" = String, Path, description = "The `id` of a linked identity.")
     ),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "Removed."),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound)),

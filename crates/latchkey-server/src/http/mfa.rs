@@ -1,7 +1,7 @@
 //! Two-factor authentication: TOTP enrolment and the second step of a login.
 
 use super::cache::no_store;
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,8 +24,8 @@ use crate::state::AppState;
     ),
     request_body(content = latchkey_api::MfaVerifyRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "A new session is open.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, description = "`invalid_mfa_code` with `data.attempts_left`, or `invalid_token` for an unknown, expired, used or exhausted `mfa_token`.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::AccountDisabled)),
@@ -55,7 +55,7 @@ pub async fn verify(
     description = "A new secret for an authenticator app (RFC 6238: SHA-1, 6 digits, 30 s), as base32, an `otpauth://` URI and a QR code (inline SVG). Nothing changes until `/confirm`; a second enrolment replaces an unconfirmed one and is refused (`409`) once MFA is on. A user session with a recent re-authentication only (`reauthentication_required` otherwise: see `POST /api/v1/auth/reauthenticate`).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The pending secret.", body = latchkey_api::TotpEnrollResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 409, response = inline(errors::Conflict))
@@ -83,7 +83,7 @@ pub async fn enroll(State(app): State<AppState>, Caller(caller): Caller) -> ApiR
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "MFA is on.", body = latchkey_api::RecoveryCodesResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidMfaCode)),
@@ -117,7 +117,7 @@ pub async fn confirm(
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::TotpCodeRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "MFA is off.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::InvalidMfaCode)),

@@ -2,7 +2,7 @@
 //! and the authorization-server metadata (RFC 8414). Form-encoded in, JSON out, errors in the
 //! documented shape plus RFC 6749's `error_description`.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -177,7 +177,7 @@ async fn client_of(app: &AppState, auth: &CallerAuth) -> ApiResult<Option<OAuthC
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        errors::OAuthFormRoute,
+        responses::OAuthFormRoute,
         (status = 200, description = "The tokens.", body = ref("#/components/schemas/OAuthTokenResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 429, response = inline(errors::RateLimited))
     )
@@ -304,7 +304,7 @@ async fn client_credentials(
     security((), ("clientBasic" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        errors::OAuthFormRoute,
+        responses::OAuthFormRoute,
         (status = 200, description = "Revoked, or nothing to revoke.", headers(("Cache-Control" = String, description = "`no-store`.")))
     )
 )]
@@ -335,7 +335,7 @@ pub async fn revoke(
     security(("clientBasic" = []), ("bearerAuth" = [])),
     request_body(content = ref("#/components/schemas/OAuthTokenParam"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        errors::OAuthFormRoute,
+        responses::OAuthFormRoute,
         (status = 200, description = "The token's state.", body = ref("#/components/schemas/IntrospectionResponse"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::Forbidden))
     )

@@ -10,7 +10,7 @@ use latchkey_core::clock::rfc3339_ms;
 
 use super::error::ApiResult;
 use super::extract::Caller;
-use super::openapi::errors;
+use super::openapi::responses;
 use crate::state::AppState;
 
 const OPERATORS_ONLY: &str = "Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token). Anyone else gets `403 forbidden`, an organization admin too: the signing key belongs to the whole deployment.";
@@ -24,7 +24,7 @@ const OPERATORS_ONLY: &str = "Operators only: users granted the flag on the serv
     description = OPERATORS_ONLY,
     security(("bearerAuth" = [])),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 200, description = "Newest first: the key that signs, the keys that still verify until `retires_at`, and retired ones.", body = latchkey_api::SigningKeyList)
     )
 )]
@@ -47,7 +47,7 @@ pub async fn signing_keys(
     description = "The new key signs at once on this instance; the others follow within 2 seconds, or as soon as they meet a token with its kid. The previous key keeps verifying until the last token it signed has expired, then retires and leaves the JWKS. Recorded in the audit log as `signing_key.rotated`. Operators only: users granted the flag on the server with `latchkey users operator <email>`, with their own access token (never an API token); anyone else gets `403 forbidden`.",
     security(("bearerAuth" = [])),
     responses(
-        errors::AdminRoute,
+        responses::AdminRoute,
         (status = 201, description = "The new signing key.", body = latchkey_api::SigningKeyView)
     )
 )]

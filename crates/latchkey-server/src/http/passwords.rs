@@ -1,6 +1,6 @@
 //! `/api/v1/auth/password/*`: change, and reset a forgotten password by mail.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::extract::State;
 use axum::http::StatusCode;
 use latchkey_api::{
@@ -22,8 +22,8 @@ use crate::state::AppState;
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::PasswordChangeRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 204, description = "Changed.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, description = "`invalid_credentials` (wrong current password), or no valid token.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::SessionRequired)),
@@ -56,8 +56,8 @@ pub async fn change(
     description = "Always `202` for a valid address (no account enumeration); an existing, enabled account gets a mail with a link to the reset page (`LATCHKEY_PASSWORD_RESET_URL`, `?token=lkp_…`) that works once, for 30 minutes, at its stored address; the answer comes before the account is looked up and the mail sent (the same time for every address). Limited per client IP and per address like sign-in codes.",
     request_body(content = latchkey_api::PasswordForgotRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 202, description = "Accepted (the same for every valid address).", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 422, response = inline(errors::InvalidEmail)),
         (status = 429, response = inline(errors::RateLimited))
@@ -81,8 +81,8 @@ pub async fn forgot(
     description = "Takes the `token` of the link mailed at sign-up (once, for 24 hours; the link opens `LATCHKEY_VERIFY_EMAIL_URL?token=lkv_…`). A sign-in code proves the address too. With `LATCHKEY_REQUIRE_VERIFIED_EMAIL`, logins of unverified accounts are refused with `403 email_not_verified`.\n\nThe link proves the mailbox, not who created the account (anyone can sign up with any address). Sent with the account's `password`, the person who signed up confirms their own address and keeps everything (a wrong password is `401 invalid_credentials`, counted like a login, and leaves the token usable). Sent alone, on an account whose address was never verified, it **takes the account over** for the mailbox's owner: its password, sessions, refresh tokens, API keys, linked sign-ins and second factor are removed, and the address is verified; sign in afterwards with a mailed code or set a password through `/auth/password/forgot`.",
     request_body(content = latchkey_api::EmailVerifyRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 204, description = "The address is verified.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, description = "`invalid_token`: the verification token is unknown, expired or already used; `invalid_credentials`: the password sent with it is wrong.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 429, response = inline(errors::RateLimited))
@@ -109,8 +109,8 @@ pub async fn verify_email(
     description = "Checks the new password against the policy first (a refused one leaves the token usable), then spends the token, sets the password, ends every session of the user (their refresh tokens stop working), every other reset link and every API key, and mails a notice. Unless `remove_recent_changes` is `false`, provider links and the second factor set up within `LATCHKEY_RESET_CLEANUP_WINDOW` (24 hours) are removed too.",
     request_body(content = latchkey_api::PasswordResetRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 204, description = "The password is set; every session ended.", headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, description = "`invalid_token`: the reset token is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 422, response = inline(errors::SignupRejected))

@@ -1,6 +1,6 @@
 //! `/api/v1/phone/verify/*`: proving the phone number on the account.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use crate::state::AppState;
     description = "A 6-digit code, valid 10 minutes and 5 tries, sent through the configured SMS webhook (or, without one, written to the development outbox). One send per account per minute (`429` with `Retry-After`); sends also count against the per-IP login limit, and against budgets per destination number (5) and per organization (50) per day, whichever accounts ask (`429` with `Retry-After`; nothing is sent). A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 202, description = "The code was sent.", body = latchkey_api::PhoneCodeSent),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 403, response = inline(errors::SessionRequired)),
@@ -54,8 +54,8 @@ pub async fn start(
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::PhoneVerifyRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "Verified.", body = latchkey_api::PhoneVerified),
         (status = 403, response = inline(errors::SessionRequired))
     )

@@ -2,7 +2,7 @@
 //! mailbox), mail the confirmation again, delete the account, new recovery codes.
 
 use super::cache::no_store;
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,8 +28,8 @@ use crate::state::AppState;
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::UpdateProfileRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "The profile as it is now.", body = latchkey_api::ProfileUpdated),
         (status = 403, response = inline(errors::SessionRequired)),
         (status = 404, response = inline(errors::NotFound))
@@ -64,7 +64,7 @@ pub async fn update(
     description = "Needs a recent re-authentication (`reauthentication_required` otherwise). Every session, API key and token of the account ends at once, on every instance; its sign-in methods, second factor and pending links go with it. Writes `account.deleted` and mails a notice. The last admin of an organization that has other members is refused (`409 conflict`): make another member admin first. The last member of an organization takes the organization with them (its referral code stops working).",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 204, description = "The account is deleted."),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound)),
@@ -86,8 +86,8 @@ pub async fn delete(State(app): State<AppState>, Caller(caller): Caller) -> ApiR
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     request_body(content = latchkey_api::EmailChangeRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 202, description = "The link was mailed to the new address.", body = latchkey_api::EmailChangeStarted),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 409, response = inline(errors::EmailTaken)),
@@ -119,8 +119,8 @@ pub async fn request_email_change(
     description = "Takes the `token` of the link mailed to the new address. The account's address becomes the new one and is verified (the link proved the mailbox); verification and reset links mailed to the old address stop working, and the old address gets a notice. Needs no credential: the link is the proof. Writes `email.changed`.",
     request_body(content = latchkey_api::EmailChangeConfirmRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "The address changed.", body = latchkey_api::EmailChanged, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, description = "`invalid_token`: the link is unknown, expired or already used.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::AccountDisabled)),
@@ -151,7 +151,7 @@ pub async fn confirm_email_change(
     description = "For an account whose address is not verified yet (`409 conflict` once it is). One mail a minute and 5 per login window per account (`429` with `Retry-After`). Writes `email.verification_sent`. A user session only.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 202, description = "The link was mailed.", body = latchkey_api::VerificationSent),
         (status = 403, response = inline(errors::SessionRequired)),
         (status = 409, response = inline(errors::Conflict)),
@@ -181,7 +181,7 @@ pub async fn resend_verification(
     description = "10 new single-use codes, shown once; the earlier ones stop working at once. Needs TOTP on (`404` otherwise) and a recent re-authentication. Writes `mfa.recovery_codes_regenerated` and mails a notice.",
     security(("bearerAuth" = []), ("agentAuth" = []), ("agentAuth" = [], "apiKeyHeader" = [])),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 200, description = "The new codes.", body = latchkey_api::RecoveryCodesResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, response = inline(errors::ReauthRequired)),
         (status = 404, response = inline(errors::NotFound))

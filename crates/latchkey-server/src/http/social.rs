@@ -2,7 +2,7 @@
 //! `/auth/exchange` and `/auth/signup/complete` for the app.
 
 use super::cache::no_store;
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -49,7 +49,7 @@ pub struct StartQuery {
         ("link_ticket" = Option<String>, Query, description = "From `POST /api/v1/oauth/{provider}/link`: link the provider to that account instead of signing in.")
     ),
     responses(
-        errors::PublicRoute,
+        responses::PublicRoute,
         (status = 302, description = "To the provider's authorization page.", headers(("Location" = String, description = ""), ("Set-Cookie" = String, description = ""))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed))
@@ -117,7 +117,7 @@ pub async fn start(
         ("error" = Option<String>, Query)
     ),
     responses(
-        errors::PublicRoute,
+        responses::PublicRoute,
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
         (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
@@ -148,7 +148,7 @@ pub async fn callback_get(
     ),
     request_body(content = ref("#/components/schemas/OauthCallbackFormPostRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        errors::PublicRoute,
+        responses::PublicRoute,
         (status = 303, description = "To `redirect_to` with `?code=…`, a one-time code (2 minutes) for `/api/v1/auth/exchange`. Never tokens in the URL.", headers(("Location" = String, description = ""))),
         (status = 200, description = "For a link (`link_ticket` at start): the confirmation page, HTML naming the Latchkey account and the provider's account, whose form posts to `/api/v1/oauth/{provider}/link/confirm`. Nothing is linked yet.", content_type = "text/html"),
         (status = 400, response = inline(errors::InvalidRequest)),
@@ -243,8 +243,8 @@ async fn callback(
     ),
     request_body(content = latchkey_api::LinkRequest, content_type = "application/json"),
     responses(
-        errors::UserRoute,
-        errors::JsonBody,
+        responses::UserRoute,
+        responses::JsonBody,
         (status = 200, description = "The URL to open.", body = latchkey_api::LinkStarted),
         (status = 403, response = inline(errors::SessionRequired))
     )
@@ -296,7 +296,7 @@ struct ConfirmForm {
     ),
     request_body(content = ref("#/components/schemas/OauthLinkConfirmRequest"), content_type = "application/x-www-form-urlencoded"),
     responses(
-        errors::PublicRoute,
+        responses::PublicRoute,
         (status = 303, description = "Back to the app.", headers(("Location" = String, description = ""))),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
@@ -346,8 +346,8 @@ pub async fn link_confirm(
     description = "Single use. A known person gets the usual token response, or, when the account has a second factor (and the provider is not marked `satisfies_mfa`), `status: mfa_required` with an `mfa_token` for `POST /api/v1/auth/mfa/verify`, as after a password. A new person gets `signup_required` with a `signup_token` (10 minutes, single use) for `/api/v1/auth/signup/complete`; a provider that does not vouch for the address (`email_verified` not true) cannot sign anyone up (`external_login_failed`): sign up with a mailed code, then link the provider. `403 email_not_verified` when verified addresses are required and the account's is not.",
     request_body(content = latchkey_api::ExchangeRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 200, description = "Tokens, the second step of MFA, or the sign-up step.", body = ref("#/components/schemas/ExchangeResponse200"), headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 401, response = inline(errors::ExternalLoginFailed)),
         (status = 403, description = "`account_disabled`, or `email_not_verified` when verified addresses are required, or `forbidden` for a new person while sign-up is closed (`LATCHKEY_SIGNUP=closed`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`.")))
@@ -411,8 +411,8 @@ pub async fn exchange(
     description = "Takes the phone number (E.164) and creates the account: without a referral code the person founds an organization and is its admin; with one they join it as a member. The answer carries the default API key, shown this once. An address that already has an account is `email_taken` (sign in with it and link the provider from there). A rejected phone or referral code leaves the `signup_token` usable.\n\nWhen the sign-up step said `email_code_required` (the provider does not vouch for the address), `email_code` must carry the six-digit code mailed to it: missing is `400 invalid_request`, wrong is `401 invalid_session_code` (5 tries, the `signup_token` stays usable meanwhile). An address is never stored as an account's address without proof.",
     request_body(content = latchkey_api::SignupCompleteRequest, content_type = "application/json"),
     responses(
-        errors::PublicRoute,
-        errors::JsonBody,
+        responses::PublicRoute,
+        responses::JsonBody,
         (status = 201, description = "A new session.", body = latchkey_api::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."), ("Pragma" = String, description = "`no-cache`."))),
         (status = 401, description = "`external_login_failed` (the `signup_token` is unknown, expired or used; or no code could be mailed for an address the provider does not vouch for), or `invalid_session_code` (a wrong `email_code`).", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),
         (status = 403, description = "`forbidden`: sign-up is closed, or invite-only (`LATCHKEY_SIGNUP`) and no `referral_code` came with the start or with this request; the `signup_token` stays usable.", body = latchkey_api::ErrorBody, headers(("Cache-Control" = String, description = "`no-store`."))),

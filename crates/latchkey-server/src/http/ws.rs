@@ -9,7 +9,7 @@
 //! in-band with `{"type":"auth","access_token":…}` (same user only), and closed with 4001 at
 //! expiry without renewal or 4003 when the session ends.
 
-use super::openapi::errors;
+use super::openapi::{errors, responses};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -50,7 +50,7 @@ const SOCKET_BUFFER: usize = 4 * 1024;
         ("access_token" = Option<String>, Query, description = "The user's access token. The bare form `?<token>` is accepted too, and so are `Sec-WebSocket-Protocol: access_token, <token>` (the server then selects `access_token`) and `Authorization: Bearer`. Exactly one of these places.")
     ),
     responses(
-        errors::UserRoute,
+        responses::UserRoute,
         (status = 101, description = r#"Switched to the WebSocket protocol. The server sends JSON text messages: `ready` {user_id, session_id, scopes, expires_at} first; `token_expiring` {expires_at, expires_in} shortly before the token expires (a minute, or a quarter of the token's lifetime when shorter); `scopes_changed` {scopes}; `token_expired` then close code 4001 at expiry without renewal; `session_revoked` then close code 4003 when the session ends (logout on any instance, disabled account). The client may send `{"type":"auth","access_token":…}` with a valid token of the same user to renew (answered `auth_ok` {session_id, scopes, expires_at} or `auth_error` {error, message}, keeping the current token) and `{"type":"ping"}` (answered `pong`). Close code 1013 means the session could not be checked (storage unavailable): reconnect; 1001 means the server is shutting down."#),
         (status = 400, response = inline(errors::InvalidRequest)),
         (status = 403, response = inline(errors::SessionRequired))

@@ -3,11 +3,6 @@
 
 use super::{ErrorResponse, Header};
 
-// The sets of these responses each kind of route shares, named beside them in the attributes.
-pub use super::responses::{
-    AdminRoute, ForwardAuthRoute, JsonBody, OAuthFormRoute, PublicRoute, UserRoute,
-};
-
 error_response!(AccountDisabled, "`account_disabled`: the account is disabled.",
 headers: [Header::CacheControl],
 examples: [
