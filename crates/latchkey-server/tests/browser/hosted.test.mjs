@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   PASSWORD,
   enableTotp,
+  eventually,
   freePort,
   launch,
   look,
@@ -133,6 +134,26 @@ describe('hosted sign-in for apps', { skip }, () => {
     // The code of the next 30 s step: the enrolment used this step's.
     await page.getByLabel('Authentication code').fill(totp(secret, 1));
     await page.getByRole('button', { name: 'Continue' }).click();
+    const code = await codeAtApp(page);
+    await assertExchangeWorks(code, verifier, email);
+    assertNoErrors();
+    await context.close();
+  });
+
+  test('the code comes after a sign-in with a mailed code too', async () => {
+    const { email } = await signupApi(server.base);
+    const { verifier, challenge } = pkce();
+    const { context, page, assertNoErrors } = await openPage(browser);
+    await page.goto(hostedLink(challenge));
+    await page.getByLabel('Email address').fill(email);
+    await page.getByRole('button', { name: 'Email me a code' }).click();
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+    const mail = await eventually(
+      () => server.mails(email).find((m) => m.subject === 'Your sign-in code'),
+      `the sign-in code mail to ${email}`,
+    );
+    await page.getByLabel('Sign-in code').fill(mail.body.match(/\b(\d{6})\b/)[1]);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const code = await codeAtApp(page);
     await assertExchangeWorks(code, verifier, email);
     assertNoErrors();
