@@ -89,3 +89,10 @@ fn mailed_link_pages_work_in_a_real_browser() {
 fn sign_in_by_mailed_code_and_magic_link_works_in_a_real_browser() {
     browser_test("signin_code.test.mjs");
 }
+
+// ---- pages: hosted sign-in for apps -------------------------------------------------------
+
+#[test]
+fn hosted_sign_in_hands_apps_a_pkce_code_in_a_real_browser() {
+    browser_test("hosted.test.mjs");
+}
