@@ -89,3 +89,10 @@ fn mailed_link_pages_work_in_a_real_browser() {
 fn sign_in_by_mailed_code_and_magic_link_works_in_a_real_browser() {
     browser_test("signin_code.test.mjs");
 }
+
+// ---- security: the new-address link, /account/security ------------------------------------
+
+#[test]
+fn account_security_pages_work_in_a_real_browser() {
+    browser_test("security.test.mjs");
+}
