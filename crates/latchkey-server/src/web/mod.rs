@@ -29,6 +29,8 @@ mod links;
 mod onward;
 mod provider;
 mod signup;
+// ---- security: the new-address link, /account/security ----
+mod confirm_email;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -61,6 +63,11 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/reset-password", get(links::reset_form).post(links::reset))
         .route("/verify-email", get(links::verify_form).post(links::verify))
         .route("/forgot-password", get(forgot::form).post(forgot::submit));
+    // ---- security: the new-address link, /account/security -------------------------------
+    let pages = pages.route(
+        "/confirm-email",
+        get(confirm_email::form).post(confirm_email::submit),
+    );
 
     let pages = pages.layer(axum::middleware::from_fn_with_state(
         app.clone(),

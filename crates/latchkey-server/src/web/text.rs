@@ -5,6 +5,9 @@
 mod adminkeys;
 use adminkeys::{ADMIN, KEYS, SESSIONS};
 pub use adminkeys::{Admin, Keys, Sessions};
+mod security;
+use security::CONFIRM_EMAIL;
+pub use security::ConfirmEmail;
 
 /// The English catalogue.
 pub static EN: Text = Text {
@@ -19,6 +22,8 @@ pub static EN: Text = Text {
     provider: PROVIDER,
     links: LINKS,
     forgot: FORGOT,
+    // security
+    confirm_email: CONFIRM_EMAIL,
 };
 
 pub struct Text {
@@ -33,6 +38,8 @@ pub struct Text {
     pub provider: ProviderText,
     pub links: Links,
     pub forgot: Forgot,
+    // security
+    pub confirm_email: ConfirmEmail,
 }
 
 // ---- common: the layout and words every page shares ----------------------------------------

@@ -96,3 +96,10 @@ fn sign_in_by_mailed_code_and_magic_link_works_in_a_real_browser() {
 fn hosted_sign_in_hands_apps_a_pkce_code_in_a_real_browser() {
     browser_test("hosted.test.mjs");
 }
+
+// ---- security: the new-address link, /account/security ------------------------------------
+
+#[test]
+fn account_security_pages_work_in_a_real_browser() {
+    browser_test("security.test.mjs");
+}
