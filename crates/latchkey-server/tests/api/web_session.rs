@@ -27,8 +27,9 @@ pub fn limits(c: &mut latchkey_server::Config) {
 
 /// A browser: it keeps the session cookie, follows no redirects (the tests look at them), and
 /// sends forms as a page of this origin does.
-struct Browser<'a> {
-    app: &'a TestApp,
+struct Browser {
+    /// The instance the browser talks to (a load balancer may pick any).
+    base: String,
     client: reqwest::Client,
     cookie: Option<String>,
 }
@@ -39,15 +40,15 @@ struct Page {
     body: String,
 }
 
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+impl Browser {
+    fn new(app: &TestApp) -> Self {
         let client = reqwest::Client::builder()
             .user_agent("latchkey-tests")
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         Browser {
-            app,
+            base: app.base.clone(),
             client,
             cookie: None,
         }
@@ -80,7 +81,7 @@ impl<'a> Browser<'a> {
     }
 
     async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(self.app.url(path));
+        let req = self.client.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
@@ -95,7 +96,7 @@ impl<'a> Browser<'a> {
         }
         let req = self
             .client
-            .post(self.app.url(path))
+            .post(format!("{}{path}", self.base))
             .header("sec-fetch-site", "same-origin")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.finish());
@@ -165,7 +166,7 @@ async fn all_sessions(app: &TestApp, email: &str) -> (BTreeSet<String>, String) 
 }
 
 /// Signs `email` in on the web; returns the id of the Latchkey session behind the cookie.
-async fn signed_in_browser<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, String) {
+async fn signed_in_browser(app: &TestApp, email: &str) -> (Browser, String) {
     let (mut before, api) = all_sessions(app, email).await;
     before.insert(api);
     let mut browser = Browser::new(app);
@@ -302,6 +303,18 @@ on_all_setups!(a_password_change_elsewhere_ends_the_web_session_at_once);
 async fn logout_all_from_the_api_ends_the_web_session_at_once(app: TestApp) {
     app.signup("ann@example.com").await;
     let (mut browser, _) = signed_in_browser(&app, "ann@example.com").await;
+    // With Redis there may be several instances: the cookie works on another one, and the
+    // logout on the first ends it there too.
+    let sibling = match app.config.redis_url {
+        Some(_) => Some(app.sibling().await),
+        None => None,
+    };
+    if let Some(sibling) = &sibling {
+        browser.base = sibling.base.clone();
+        browser
+            .assert_signed_in("ann@example.com", "on a second instance")
+            .await;
+    }
     let api = login_ok(&app, "ann@example.com").await;
     let r = app
         .post_auth("/api/v1/auth/logout-all", &s(&api, "access_token"))
