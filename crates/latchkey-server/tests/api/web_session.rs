@@ -193,7 +193,7 @@ async fn signing_in_opens_a_web_session_listed_among_the_accounts_sessions(app: 
 }
 on_all_setups!(
     signing_in_opens_a_web_session_listed_among_the_accounts_sessions,
-    |c| crate::web_session::limits(c)
+    crate::web_session::limits
 );
 
 async fn the_web_session_slides_while_active_and_ends_after_the_idle_limit(app: TestApp) {
@@ -218,7 +218,7 @@ async fn the_web_session_slides_while_active_and_ends_after_the_idle_limit(app: 
 }
 on_all_setups!(
     the_web_session_slides_while_active_and_ends_after_the_idle_limit,
-    |c| crate::web_session::limits(c)
+    crate::web_session::limits
 );
 
 async fn the_web_session_ends_at_the_absolute_limit_even_when_active(app: TestApp) {
@@ -239,7 +239,7 @@ async fn the_web_session_ends_at_the_absolute_limit_even_when_active(app: TestAp
 }
 on_all_setups!(
     the_web_session_ends_at_the_absolute_limit_even_when_active,
-    |c| crate::web_session::limits(c)
+    crate::web_session::limits
 );
 
 async fn an_expired_access_token_in_the_cookie_is_renewed_unseen(app: TestApp) {
@@ -263,7 +263,7 @@ async fn an_expired_access_token_in_the_cookie_is_renewed_unseen(app: TestApp) {
 }
 on_all_setups!(
     an_expired_access_token_in_the_cookie_is_renewed_unseen,
-    |c| { crate::web_session::limits(c) }
+    crate::web_session::limits
 );
 
 async fn disabling_the_account_ends_its_web_session_at_once(app: TestApp) {
