@@ -63,4 +63,5 @@ mod takeover;
 mod times;
 mod tokens;
 mod trust;
+mod web_session;
 mod websocket;
