@@ -340,9 +340,10 @@ async fn a_binary_body_is_an_invalid_request() {
 #[tokio::test]
 async fn an_unknown_route_is_not_found_in_the_error_shape() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    // (`/` is the hosted pages' front door now: the sign-in page, or the account page.)
     for (method, path) in [
-        (Method::GET, "/"),
         (Method::GET, "/nope"),
+        (Method::GET, "/nope/deeper"),
         (Method::GET, "/api/v1/nope"),
         (Method::GET, "/api/v2/me"),
         (Method::POST, "/api/v1/auth/nope"),
@@ -369,7 +370,8 @@ async fn a_wrong_method_is_method_not_allowed_in_the_error_shape() {
         (Method::DELETE, "/api/v1/auth/signup"),
         (Method::PATCH, "/api/v1/auth/refresh"),
         (Method::POST, "/api/v1/me"),
-        (Method::DELETE, "/api/v1/sessions"),
+        // (`DELETE /api/v1/sessions` ends every other session now.)
+        (Method::PUT, "/api/v1/sessions"),
         (Method::GET, "/api/v1/sessions/some-id"),
         (Method::POST, "/healthz"),
         (Method::DELETE, "/.well-known/jwks.json"),

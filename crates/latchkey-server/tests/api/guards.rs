@@ -5,45 +5,13 @@
 //! (refresh rules, API-key handling) run here too.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::helpers::foreign::{available, npm_ci_once, run};
 
 fn clients_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../clients")
         .join(name)
-}
-
-fn run(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env("LATCHKEY_TEST_SERVER_BIN", env!("CARGO_BIN_EXE_latchkey"))
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    println!("$ {program} {}", args.join(" "));
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        out.status
-    );
-}
-
-/// Whether `program args` runs and succeeds; under CI=true a missing tool fails the test.
-fn available(what: &str, program: &str, args: &[&str]) -> bool {
-    let found = Command::new(program)
-        .args(args)
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "{what} is required under CI=true (scripts/test installs it)"
-        );
-        eprintln!("skipped: {what} is not installed");
-    }
-    found
 }
 
 #[test]
@@ -52,10 +20,7 @@ fn guard_node_protects_express_and_fastify_apis_against_this_server() {
         return;
     }
     let dir = clients_dir("node-guard");
-    // scripts/test installs the locked packages; a lone `cargo nextest run` does it here.
-    if !dir.join("node_modules/.package-lock.json").exists() {
-        run(&dir, "npm", &["ci", "--no-audit", "--no-fund"]);
-    }
+    npm_ci_once(&dir);
     run(&dir, "npm", &["test"]);
 }
 

@@ -3,40 +3,11 @@
 //! on every page). One `#[test]` per file, so nextest runs them in parallel.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::helpers::foreign::{node_available, npm_ci_once, run};
 
 fn package_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn run(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env("LATCHKEY_TEST_SERVER_BIN", env!("CARGO_BIN_EXE_latchkey"))
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    println!("$ {program} {}", args.join(" "));
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        out.status
-    );
-}
-
-fn node_available() -> bool {
-    let found = Command::new("node").arg("--version").output().is_ok()
-        && Command::new("npm").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "node and npm are required under CI=true"
-        );
-        eprintln!("skipped: node or npm is not installed");
-    }
-    found
 }
 
 /// Runs one browser test file; its Node tests decide pass or fail.
@@ -45,10 +16,7 @@ fn browser_test(file: &str) {
         return;
     }
     let dir = package_dir();
-    // scripts/test installs the locked packages; a lone `cargo nextest run` does it here.
-    if !dir.join("node_modules/.package-lock.json").exists() {
-        run(&dir, "npm", &["ci", "--no-audit", "--no-fund"]);
-    }
+    npm_ci_once(&dir);
     run(&dir, "node", &["--test", "--test-concurrency=1", file]);
 }
 

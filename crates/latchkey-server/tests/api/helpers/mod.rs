@@ -627,6 +627,7 @@ macro_rules! on_all_setups {
 // test module.
 pub mod api_keys;
 pub mod eventually;
+pub mod foreign;
 pub mod forward_auth;
 pub mod key_rotation;
 pub mod logs;
