@@ -132,7 +132,7 @@ pub async fn confirm(
     // The pending secret, as the page showed it, to show it again if the code is refused (the
     // QR code is not: the app has it by now, or the secret can be typed).
     let secret = f.text("secret");
-    v.enrol = (!secret.is_empty()).then(|| Enrol { secret, qr: None });
+    v.enrol = (!secret.is_empty()).then_some(Enrol { secret, qr: None });
     let code = f.text("code");
     if code.is_empty() {
         v.status = StatusCode::UNPROCESSABLE_ENTITY;

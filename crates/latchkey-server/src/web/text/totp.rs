@@ -53,7 +53,7 @@ pub const TOTP: Totp = Totp {
         only now: keep them somewhere safe. Your other sessions were signed out.",
     codes_label: "Recovery codes",
     saved: "I have saved them",
-    turned_on: "Two-factor authentication is on.",
+    turned_on: "Done: your sign-ins now ask for a code from your app.",
     turned_off: "Two-factor authentication is off. Your other sessions were signed out.",
     off_intro: "To turn it off, enter a current code from your app or a recovery code.",
     code: "Code",
