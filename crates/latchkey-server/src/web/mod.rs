@@ -69,6 +69,19 @@ pub fn router(app: &AppState) -> Router<AppState> {
         get(confirm_email::form).post(confirm_email::submit),
     );
 
+    // ---- totp: /account/security, two-factor authentication ------------------------------
+    let pages = pages
+        .route("/account/security", get(account::security::show))
+        .route("/account/security/totp", post(account::security::start))
+        .route(
+            "/account/security/totp/confirm",
+            post(account::security::confirm),
+        )
+        .route(
+            "/account/security/totp/disable",
+            post(account::security::disable),
+        );
+
     let pages = pages.layer(axum::middleware::from_fn_with_state(
         app.clone(),
         session::layer,

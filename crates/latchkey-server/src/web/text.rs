@@ -8,6 +8,9 @@ pub use adminkeys::{Admin, Keys, Sessions};
 mod security;
 use security::CONFIRM_EMAIL;
 pub use security::ConfirmEmail;
+mod totp;
+use totp::TOTP;
+pub use totp::Totp;
 
 /// The English catalogue.
 pub static EN: Text = Text {
@@ -24,6 +27,8 @@ pub static EN: Text = Text {
     forgot: FORGOT,
     // security
     confirm_email: CONFIRM_EMAIL,
+    // totp: /account/security
+    totp: TOTP,
 };
 
 pub struct Text {
@@ -40,6 +45,8 @@ pub struct Text {
     pub forgot: Forgot,
     // security
     pub confirm_email: ConfirmEmail,
+    // totp: /account/security
+    pub totp: Totp,
 }
 
 // ---- common: the layout and words every page shares ----------------------------------------
@@ -190,6 +197,7 @@ pub struct Home {
     pub sessions: &'static str,
     pub keys: &'static str,
     pub admin: &'static str,
+    pub security: &'static str,
 }
 
 const HOME: Home = Home {
@@ -200,6 +208,7 @@ const HOME: Home = Home {
     sessions: "Sessions: where you are signed in",
     keys: "API keys",
     admin: "Organization admin",
+    security: "Security: two-factor authentication",
 };
 
 // ---- entry: sign-up, provider sign-in, mail links, forgot password (entry) ------------------

@@ -71,3 +71,10 @@ fn hosted_sign_in_hands_apps_a_pkce_code_in_a_real_browser() {
 fn account_security_pages_work_in_a_real_browser() {
     browser_test("security.test.mjs");
 }
+
+// ---- totp: /account/security, two-factor authentication -----------------------------------
+
+#[test]
+fn two_factor_authentication_page_works_in_a_real_browser() {
+    browser_test("security_totp.test.mjs");
+}

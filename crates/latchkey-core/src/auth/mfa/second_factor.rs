@@ -197,6 +197,11 @@ impl Auth {
         Ok(codes)
     }
 
+    /// Whether the caller's account has TOTP on (for the account's security page).
+    pub async fn totp_on(&self, caller: &Principal) -> AuthResult<bool> {
+        self.mfa_enabled(&caller.user_id).await
+    }
+
     pub(in crate::auth) async fn mfa_enabled(&self, user_id: &str) -> AuthResult<bool> {
         Ok(self.db.totp(user_id).await?.is_some_and(|r| r.enabled))
     }

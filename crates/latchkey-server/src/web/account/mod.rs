@@ -4,3 +4,6 @@
 pub mod device;
 pub mod keys;
 pub mod sessions;
+
+// ---- totp: /account/security ----
+pub mod security;
