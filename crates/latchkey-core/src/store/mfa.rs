@@ -42,14 +42,7 @@ impl Db {
         now: i64,
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
-        let enabled = sqlx::query(
-            "SELECT 1 AS one FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        if enabled {
+        if totp_enabled(&mut tx, user_id).await? {
             return Ok(false);
         }
         sqlx::query("DELETE FROM user_totp WHERE user_id = $1")
@@ -145,14 +138,7 @@ impl Db {
         entries: &[AuditEntry],
     ) -> AuthResult<bool> {
         let mut tx = self.begin_write().await?;
-        let on = sqlx::query(
-            "SELECT user_id FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        if !on {
+        if !totp_enabled(&mut tx, user_id).await? {
             return Ok(false);
         }
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -234,4 +220,15 @@ impl Db {
         self.spend_one_time(OneTime::MfaChallenges, id, now, false)
             .await
     }
+}
+
+/// Whether the account's TOTP is on, read inside the write that depends on it.
+async fn totp_enabled(tx: &mut super::WriteTx, user_id: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM user_totp WHERE user_id = $1 AND enabled_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
 }

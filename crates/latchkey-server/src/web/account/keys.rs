@@ -11,11 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_api::ErrorCode;
-use latchkey_core::auth::reauth::Proof;
 use latchkey_core::auth::{ApiKeyInfo, CreatedKey, NewApiKey};
 use latchkey_core::error::AuthError;
-use latchkey_core::secret::Secret;
 
+use super::reauth;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::web::extract::SignedIn;
@@ -215,21 +214,18 @@ pub async fn create(
     if days.is_none() {
         problems.add(Some("expires"), t.expiry_invalid);
     }
-    let password = f.get("reauth_password").filter(|p| !p.is_empty());
     let mut view = View {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         draft,
         shown: None,
-        reauth: password.is_some(),
+        reauth: reauth::given(&f),
         notice: None,
         problems,
     };
     if !view.problems.is_empty() {
         return show(&app, &user, view).await;
     }
-    if let Some(password) = password
-        && let Err(e) = reauthenticate(&app, &user, password).await
-    {
+    if let Err(e) = reauth::with_form_password(&app, &user, &f).await {
         return refused(&app, &user, view, e).await;
     }
     let now = app.auth.clock().now_ms();
@@ -247,14 +243,6 @@ pub async fn create(
         }
         Err(e) => refused(&app, &user, view, e).await,
     }
-}
-
-async fn reauthenticate(app: &AppState, user: &WebUser, password: &str) -> Result<(), AuthError> {
-    let proof = Proof::Password(Secret::new(password.to_owned()));
-    app.auth
-        .reauthenticate(&user.principal, proof)
-        .await
-        .map(|_| ())
 }
 
 async fn shown(app: &AppState, user: &WebUser, created: CreatedKey, rotated: bool) -> Response {
@@ -277,16 +265,13 @@ async fn refused(app: &AppState, user: &WebUser, mut v: View, e: AuthError) -> R
     let t = &EN.keys;
     let e = ApiError::from(e);
     v.status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if let Some(say) = reauth::prompt(e.code, t.reauth_needed, t.reauth_wrong) {
+        v.reauth = true;
+        v.problems.add(Some(reauth::FIELD), say);
+        return show(app, user, v).await;
+    }
     match e.code {
         ErrorCode::ServiceUnavailable => return page::unavailable(app),
-        ErrorCode::ReauthenticationRequired => {
-            v.reauth = true;
-            v.problems.add(Some("reauth_password"), t.reauth_needed);
-        }
-        ErrorCode::InvalidCredentials => {
-            v.reauth = true;
-            v.problems.add(Some("reauth_password"), t.reauth_wrong);
-        }
         ErrorCode::RateLimited => v.problems.add(None, EN.signin.rate_limited),
         ErrorCode::InvalidRequest => v.problems.add(Some("name"), e.message),
         _ => v.problems.add(None, e.message),

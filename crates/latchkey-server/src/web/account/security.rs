@@ -9,10 +9,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use latchkey_api::ErrorCode;
-use latchkey_core::auth::reauth::Proof;
 use latchkey_core::error::AuthError;
-use latchkey_core::secret::Secret;
 
+use super::reauth;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::web::extract::SignedIn;
@@ -100,12 +99,9 @@ pub async fn start(
     Form(f): Form,
 ) -> Response {
     let mut v = View::ok();
-    if let Some(password) = f.get("reauth_password").filter(|p| !p.is_empty()) {
-        v.reauth = true;
-        let proof = Proof::Password(Secret::new(password.to_owned()));
-        if let Err(e) = app.auth.reauthenticate(&user.principal, proof).await {
-            return refused(&app, &user, v, e, None).await;
-        }
+    v.reauth = reauth::given(&f);
+    if let Err(e) = reauth::with_form_password(&app, &user, &f).await {
+        return refused(&app, &user, v, e, None).await;
     }
     match app.auth.totp_enroll(&user.principal).await {
         Ok(e) => {
@@ -179,17 +175,19 @@ async fn refused(
     let t = &EN.totp;
     let e = ApiError::from(e);
     v.status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    // A wrong code of a form with a code field is that code's problem, not the prompt's.
+    let prompted = match e.code {
+        ErrorCode::InvalidCredentials if code_field.is_some() => None,
+        code => reauth::prompt(code, t.reauth_needed, t.reauth_wrong),
+    };
+    if let Some(say) = prompted {
+        v.reauth = true;
+        v.enrol = None;
+        v.problems.add(Some(reauth::FIELD), say);
+        return render_view(app, user, v).await;
+    }
     match e.code {
         ErrorCode::ServiceUnavailable => return page::unavailable(app),
-        ErrorCode::ReauthenticationRequired => {
-            v.reauth = true;
-            v.enrol = None;
-            v.problems.add(Some("reauth_password"), t.reauth_needed);
-        }
-        ErrorCode::InvalidCredentials if code_field.is_none() => {
-            v.reauth = true;
-            v.problems.add(Some("reauth_password"), t.reauth_wrong);
-        }
         ErrorCode::InvalidMfaCode => v.problems.add(code_field, t.code_wrong),
         ErrorCode::RateLimited => v.problems.add(None, EN.signin.rate_limited),
         _ => v.problems.add(None, e.message),
